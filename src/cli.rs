@@ -1,0 +1,415 @@
+//! The headless command line: `info`, `groundtruth` and `bench`.
+//!
+//! Flag names and JSON fields are a contract other tools read: keep them.
+//! Arguments are parsed by clap into raw values, then checked and loaded into
+//! what the engine needs, with errors that name the file and the problem.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cache::{self, GtSource};
+use crate::dataset::{self, Dataset, IdRows};
+use crate::distance::Metric;
+use crate::eval::{self, GroundTruth, OperatingPoint, QueryMode};
+use crate::index::{IndexSpec, ParamMap, SearchParams};
+use crate::job::{with_threads, Job};
+use crate::progress::WorkContext;
+
+/// annscope: see and tune approximate-nearest-neighbour vector indexes.
+///
+/// With no subcommand it opens the desktop app (when built with the `gui`
+/// feature) on the bundled sample data.
+#[derive(Parser, Debug)]
+#[command(name = "annscope", version, about, long_about = None, allow_negative_numbers = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what a vector file holds: count, dimension, element type, format.
+    Info(InfoArgs),
+    /// Compute exact top-k neighbours of each query and write them as .ivecs.
+    Groundtruth(GroundtruthArgs),
+    /// Build an index, then measure recall, QPS and latency per search setting.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The vector file (.fvecs, .ivecs, .bvecs, .npy, .csv, .tsv, .hdf5).
+    pub file: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    Cosine,
+    L2,
+    Ip,
+}
+
+impl From<MetricArg> for Metric {
+    fn from(m: MetricArg) -> Self {
+        match m {
+            MetricArg::Cosine => Metric::Cosine,
+            MetricArg::L2 => Metric::L2,
+            MetricArg::Ip => Metric::InnerProduct,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct GroundtruthArgs {
+    /// Base vectors.
+    #[arg(long)]
+    pub base: PathBuf,
+    /// Query vectors.
+    #[arg(long)]
+    pub queries: PathBuf,
+    #[arg(long, value_enum)]
+    pub metric: MetricArg,
+    /// Neighbours per query.
+    #[arg(long, default_value_t = 100)]
+    pub k: usize,
+    /// Output .ivecs file (written atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IndexArg {
+    Flat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Table,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Base vectors (an ann-benchmarks .hdf5 brings its own queries and ground truth).
+    #[arg(long)]
+    pub base: PathBuf,
+    /// Query vectors (required unless the base is an ann-benchmarks .hdf5 file).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Exact neighbours as .ivecs (computed and cached when not given).
+    #[arg(long)]
+    pub groundtruth: Option<PathBuf>,
+    /// Distance (required unless an .hdf5 file names it).
+    #[arg(long, value_enum)]
+    pub metric: Option<MetricArg>,
+    /// Neighbours per query, the k of recall@k.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value_t = IndexArg::Flat)]
+    pub index: IndexArg,
+    /// Search threads (default 1, as ann-benchmarks measures).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Build threads (default: all cores).
+    #[arg(long)]
+    pub build_threads: Option<usize>,
+    /// Hand the index all queries at once instead of one at a time.
+    #[arg(long)]
+    pub batch: bool,
+    /// Repeat each measurement and keep the fastest run.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub format: OutputFormat,
+}
+
+/// Runs a parsed command.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Info(a) => info(&a),
+        Command::Groundtruth(a) => groundtruth(&a),
+        Command::Bench(a) => bench(&a),
+    }
+}
+
+fn info(a: &InfoArgs) -> anyhow::Result<()> {
+    let info = dataset::file_info(&a.file)?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string(&info)?)?;
+    } else {
+        writeln!(out, "file     {}", a.file.display())?;
+        writeln!(out, "format   {}", info.format.name())?;
+        writeln!(out, "vectors  {}", info.n)?;
+        writeln!(out, "dim      {}", info.dim)?;
+        writeln!(out, "dtype    {}", info.dtype.name())?;
+        writeln!(
+            out,
+            "mmapped  {}",
+            if info.mmapped {
+                "yes"
+            } else {
+                "no (converted into RAM)"
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `work` as a background job, drawing a progress bar on stderr when it
+/// is a terminal, and returns its result.
+pub fn with_progress<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce(&WorkContext) -> crate::error::Result<T> + Send + 'static,
+) -> crate::error::Result<T> {
+    let mut job = Job::spawn(name, work);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:>28} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    loop {
+        if let Some(result) = job.try_take() {
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            return result;
+        }
+        if let Some(bar) = &bar {
+            let p = job.progress();
+            bar.set_message(p.stage);
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn open_dataset(path: &Path, metric: Metric) -> anyhow::Result<Arc<Dataset>> {
+    let p = path.to_path_buf();
+    let ds = with_progress("open", move |ctx| dataset::open(&p, metric, ctx))?;
+    Ok(Arc::new(ds))
+}
+
+fn check_dims(base: &Dataset, queries: &Dataset) -> anyhow::Result<()> {
+    if base.dim() != queries.dim() {
+        bail!(
+            "dimension mismatch: {} has dimension {}, but {} has {}",
+            queries.display_name(),
+            queries.dim(),
+            base.display_name(),
+            base.dim()
+        );
+    }
+    Ok(())
+}
+
+fn groundtruth(a: &GroundtruthArgs) -> anyhow::Result<()> {
+    if a.k == 0 {
+        bail!("--k must be at least 1");
+    }
+    let metric = Metric::from(a.metric);
+    let base = open_dataset(&a.base, metric)?;
+    let queries = open_dataset(&a.queries, metric)?;
+    check_dims(&base, &queries)?;
+    let (k, threads) = (a.k, a.threads);
+    let b = base.clone();
+    let gt = with_progress("groundtruth", move |ctx| {
+        queries.validate(ctx)?;
+        with_threads(threads, || {
+            GroundTruth::compute(&b, queries.vectors(), k, ctx)
+        })?
+    })?;
+    dataset::write_ivecs(&a.out, &gt.to_id_rows(k))
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!(
+        "wrote {} rows of {} neighbours to {}",
+        gt.n_queries(),
+        gt.k(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// Base, queries and ground truth, however they were given.
+struct BenchInputs {
+    base: Arc<Dataset>,
+    queries: Arc<Dataset>,
+    gt: GroundTruth,
+    gt_note: &'static str,
+}
+
+fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
+    let is_hdf5 = dataset::detect_format(&a.base)? == dataset::Format::Hdf5;
+    let extras = if is_hdf5 {
+        Some(dataset::hdf5::read_extras(&a.base)?)
+    } else {
+        None
+    };
+    let metric = match (a.metric, extras.as_ref().and_then(|e| e.metric)) {
+        (Some(m), _) => Metric::from(m),
+        (None, Some(m)) => m,
+        (None, None) => bail!("--metric is required (cosine, l2 or ip)"),
+    };
+    let base = open_dataset(&a.base, metric)?;
+    let mut file_gt: Option<(IdRows, PathBuf)> = None;
+    let queries = match (&a.queries, extras) {
+        (Some(q), _) => open_dataset(q, metric)?,
+        (None, Some(e)) => {
+            if let Some(rows) = e.neighbors {
+                file_gt = Some((rows, a.base.clone()));
+            }
+            let name = format!("{} (test)", a.base.display());
+            Arc::new(Dataset::from_vectors(name, e.queries, metric))
+        }
+        (None, None) => bail!(
+            "--queries is required (only an ann-benchmarks .hdf5 base carries its own queries)"
+        ),
+    };
+    check_dims(&base, &queries)?;
+    if let Some(gt_path) = &a.groundtruth {
+        file_gt = Some((dataset::read_ivecs(gt_path)?, gt_path.clone()));
+    }
+    let (gt, gt_note) = match file_gt {
+        Some((rows, gt_path)) => {
+            let gt = GroundTruth::from_id_rows(rows, &base, queries.vectors(), &gt_path)?;
+            (gt, "from file")
+        }
+        None => {
+            let (b, q, k) = (base.clone(), queries.clone(), a.k);
+            let (gt, source) = with_progress("groundtruth", move |ctx| {
+                cache::ground_truth(&b, &q, k, ctx)
+            })?;
+            (
+                gt,
+                if source == GtSource::Cache {
+                    "cached"
+                } else {
+                    "computed"
+                },
+            )
+        }
+    };
+    if a.k > gt.k() {
+        bail!(
+            "--k {} is deeper than the ground truth ({} neighbours per query)",
+            a.k,
+            gt.k()
+        );
+    }
+    Ok(BenchInputs {
+        base,
+        queries,
+        gt,
+        gt_note,
+    })
+}
+
+fn bench(a: &BenchArgs) -> anyhow::Result<()> {
+    if a.k == 0 {
+        bail!("--k must be at least 1");
+    }
+    if a.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let inputs = bench_inputs(a)?;
+    let spec = match a.index {
+        IndexArg::Flat => IndexSpec::Flat,
+    };
+    let (b, build_threads) = (inputs.base.clone(), a.build_threads);
+    let t0 = Instant::now();
+    let index = with_progress("build", move |ctx| {
+        with_threads(build_threads, || spec.build(b, ctx))?
+    })?;
+    let build_s = t0.elapsed().as_secs_f64();
+    let mode = if a.batch {
+        QueryMode::Batch
+    } else {
+        QueryMode::Single
+    };
+
+    let settings: Vec<(SearchParams, ParamMap)> = vec![(SearchParams::new(a.k), ParamMap::new())];
+    let mut out = std::io::stdout().lock();
+    if a.format == OutputFormat::Table {
+        writeln!(
+            out,
+            "# {} ({} x {}), {} queries, metric {}, ground truth {}",
+            inputs.base.display_name(),
+            inputs.base.len(),
+            inputs.base.dim(),
+            inputs.queries.len(),
+            inputs.base.metric(),
+            inputs.gt_note
+        )?;
+        writeln!(
+            out,
+            "{:<8} {:<24} {:>8} {:>10} {:>9} {:>9} {:>9} {:>11} {:>12}",
+            "index",
+            "params",
+            "recall",
+            "qps",
+            "p50_us",
+            "p95_us",
+            "p99_us",
+            "dist_comps",
+            "index_MB"
+        )?;
+    }
+    for (params, shown) in settings {
+        let m = eval::measure(
+            index.as_ref(),
+            &inputs.base,
+            inputs.queries.vectors(),
+            &inputs.gt,
+            &params,
+            mode,
+            a.threads,
+            a.runs,
+        )?;
+        let point = OperatingPoint::new(
+            index.as_ref(),
+            shown,
+            a.k,
+            &m,
+            build_s,
+            mode,
+            a.threads,
+            &inputs.base.display_name(),
+        );
+        match a.format {
+            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&point)?)?,
+            OutputFormat::Table => {
+                let params = serde_json::to_string(&point.params)?;
+                writeln!(
+                    out,
+                    "{:<8} {:<24} {:>8.4} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>11} {:>12.1}",
+                    point.index,
+                    params,
+                    point.recall,
+                    point.qps,
+                    point.p50_us,
+                    point.p95_us,
+                    point.p99_us,
+                    point.dist_comps.map_or("-".into(), |d| format!("{d:.0}")),
+                    point.index_bytes as f64 / 1e6
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,597 @@
+//! Datasets: vectors (owned or memory-mapped), their dimension and metric,
+//! optional labels, and the readers for each file format.
+//!
+//! Ids are external: a vector's id is its row number in the file, as a `u32`.
+//! Every result, trace, export and ground-truth comparison speaks in these
+//! ids, whatever an index stores internally.
+//!
+//! Opening a file checks only what its header and size can tell. The full
+//! scan for NaN/Inf, mixed record dimensions and zero vectors under cosine
+//! runs once, when the vectors are first used ([`Dataset::validate`]).
+
+mod detect;
+pub mod hdf5;
+pub mod npy;
+mod text;
+pub(crate) mod vecs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use detect::detect_format;
+pub use text::read_labels;
+pub use vecs::{read_ivecs, write_fvecs, write_ivecs, IdRows};
+
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::progress::WorkContext;
+
+/// A vector's id: its row number in the file it came from.
+pub type VectorId = u32;
+
+/// The element type stored in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    F32,
+    F64,
+    F16,
+    U8,
+    I32,
+}
+
+impl DType {
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+            DType::F16 => "f16",
+            DType::U8 => "u8",
+            DType::I32 => "i32",
+        }
+    }
+}
+
+/// A file format annscope reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Fvecs,
+    Ivecs,
+    Bvecs,
+    Npy,
+    Csv,
+    Tsv,
+    Hdf5,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Fvecs => "fvecs",
+            Format::Ivecs => "ivecs",
+            Format::Bvecs => "bvecs",
+            Format::Npy => "npy",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Hdf5 => "hdf5",
+        }
+    }
+}
+
+/// What a file holds, as `annscope info` reports it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileInfo {
+    pub n: usize,
+    pub dim: usize,
+    pub dtype: DType,
+    pub format: Format,
+    pub mmapped: bool,
+}
+
+/// How the rows are laid out in memory.
+enum Storage {
+    /// `n * dim` floats, row after row.
+    Owned(Vec<f32>),
+    /// A read-only map of the file; row `i` starts at float
+    /// `offset + i * stride` of the mapped bytes.
+    Mapped {
+        map: Mmap,
+        offset: usize,
+        stride: usize,
+    },
+}
+
+/// A matrix of `n` vectors of `dim` floats, with a row stride that may exceed
+/// `dim` (an .fvecs map keeps each row's dimension header in between).
+pub struct Vectors {
+    storage: Storage,
+    n: usize,
+    dim: usize,
+}
+
+impl Vectors {
+    /// Vectors from a row-major buffer of `n * dim` floats.
+    pub fn from_vec(data: Vec<f32>, dim: usize) -> Result<Self> {
+        if dim == 0 || !data.len().is_multiple_of(dim) {
+            return Err(Error::InvalidParameter(format!(
+                "{} floats do not make rows of dimension {dim}",
+                data.len()
+            )));
+        }
+        Ok(Vectors {
+            n: data.len() / dim,
+            dim,
+            storage: Storage::Owned(data),
+        })
+    }
+
+    /// Maps `n` rows of `dim` little-endian f32s, row `i` at float
+    /// `offset + i * stride` of the file. The caller has checked the size.
+    fn mapped(map: Mmap, offset: usize, stride: usize, n: usize, dim: usize) -> Self {
+        debug_assert!(offset + n.saturating_sub(1) * stride + dim <= map.len() / 4 || n == 0);
+        Vectors {
+            storage: Storage::Mapped {
+                map,
+                offset,
+                stride,
+            },
+            n,
+            dim,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// The whole storage as floats, with the offset of row 0 and the row stride.
+    /// Row `i` is `floats[offset + i * stride..][..dim]`; a matrix product
+    /// can take this as a strided matrix directly.
+    pub fn strided(&self) -> (&[f32], usize, usize) {
+        match &self.storage {
+            Storage::Owned(v) => (v.as_slice(), 0, self.dim),
+            Storage::Mapped {
+                map,
+                offset,
+                stride,
+            } => (map_as_floats(map), *offset, *stride),
+        }
+    }
+
+    /// Row `i`. Panics if `i >= len()`, like slice indexing.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[f32] {
+        let (floats, offset, stride) = self.strided();
+        let start = offset + i * stride;
+        &floats[start..start + self.dim]
+    }
+
+    /// Iterates over the rows in order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f32]> + '_ {
+        (0..self.n).map(move |i| self.row(i))
+    }
+
+    /// Copies the rows with the given ids into a new owned matrix.
+    pub fn gather(&self, ids: &[usize]) -> Vectors {
+        let mut data = Vec::with_capacity(ids.len() * self.dim);
+        for &i in ids {
+            data.extend_from_slice(self.row(i));
+        }
+        Vectors {
+            storage: Storage::Owned(data),
+            n: ids.len(),
+            dim: self.dim,
+        }
+    }
+
+    /// Bytes this matrix holds in RAM (0 for a map: the page cache owns it).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.storage {
+            Storage::Owned(v) => v.capacity() * 4,
+            Storage::Mapped { .. } => 0,
+        }
+    }
+}
+
+/// The mapped bytes as floats.
+fn map_as_floats(map: &Mmap) -> &[f32] {
+    let bytes: &[u8] = map;
+    // A map starts on a page boundary, so it is aligned for f32; the readers
+    // only map little-endian f32 data on little-endian targets.
+    debug_assert_eq!(bytes.as_ptr() as usize % std::mem::align_of::<f32>(), 0);
+    // SAFETY: the pointer is page-aligned (hence f32-aligned), the length is
+    // rounded down to whole floats inside the mapping, every bit pattern is a
+    // valid f32, and the map is read-only and lives as long as the borrow.
+    unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) }
+}
+
+/// Maps a whole file read-only.
+pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: the map is read-only. Another process truncating the file while
+    // it is mapped would be undefined behaviour; annscope never writes to its
+    // inputs, and this is the risk every memory-mapping reader accepts.
+    unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))
+}
+
+/// What the validating scan found, kept so it runs once.
+#[derive(Clone, Debug, Default)]
+struct ScanFindings {
+    /// First row with a NaN or infinite value, and what it was.
+    non_finite: Option<(usize, String)>,
+    /// First row whose norm is zero.
+    zero_row: Option<usize>,
+    /// First record whose own dimension header disagrees (.fvecs family).
+    bad_record: Option<(usize, String)>,
+}
+
+/// A set of vectors and how to compare them.
+pub struct Dataset {
+    name: String,
+    path: Option<PathBuf>,
+    info: FileInfo,
+    vectors: Vectors,
+    metric: Metric,
+    labels: Option<Arc<Vec<String>>>,
+    /// For .fvecs-family maps: check each record's header during the scan.
+    record_check: Option<vecs::RecordCheck>,
+    scan: OnceLock<ScanFindings>,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("name", &self.name)
+            .field("info", &self.info)
+            .field("metric", &self.metric)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dataset {
+    /// A dataset from vectors already in memory (tests, held-out samples).
+    pub fn from_vectors(name: impl Into<String>, vectors: Vectors, metric: Metric) -> Self {
+        let info = FileInfo {
+            n: vectors.len(),
+            dim: vectors.dim(),
+            dtype: DType::F32,
+            format: Format::Fvecs,
+            mmapped: vectors.is_mapped(),
+        };
+        Dataset {
+            name: name.into(),
+            path: None,
+            info,
+            vectors,
+            metric,
+            labels: None,
+            record_check: None,
+            scan: OnceLock::new(),
+        }
+    }
+
+    /// A dataset from a flat row-major buffer.
+    pub fn from_vec(
+        name: impl Into<String>,
+        data: Vec<f32>,
+        dim: usize,
+        metric: Metric,
+    ) -> Result<Self> {
+        Ok(Self::from_vectors(
+            name,
+            Vectors::from_vec(data, dim)?,
+            metric,
+        ))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+    pub fn vectors(&self) -> &Vectors {
+        &self.vectors
+    }
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+    pub fn dim(&self) -> usize {
+        self.vectors.dim()
+    }
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+    pub fn set_metric(&mut self, metric: Metric) {
+        self.metric = metric;
+    }
+    #[inline]
+    pub fn row(&self, id: usize) -> &[f32] {
+        self.vectors.row(id)
+    }
+    pub fn labels(&self) -> Option<&Arc<Vec<String>>> {
+        self.labels.as_ref()
+    }
+    /// The label of vector `id`, if the dataset has labels.
+    pub fn label(&self, id: usize) -> Option<&str> {
+        self.labels
+            .as_ref()
+            .and_then(|l| l.get(id))
+            .map(String::as_str)
+    }
+
+    /// Attaches labels, one per vector.
+    pub fn set_labels(&mut self, labels: Vec<String>, source: &Path) -> Result<()> {
+        if labels.len() != self.len() {
+            return Err(Error::Mismatch(format!(
+                "{}: {} labels for {} vectors in {}",
+                source.display(),
+                labels.len(),
+                self.len(),
+                self.display_name()
+            )));
+        }
+        self.labels = Some(Arc::new(labels));
+        Ok(())
+    }
+
+    /// Reads a labels file (one line per vector, or an Embedding Projector
+    /// metadata TSV) and attaches it.
+    pub fn load_labels(&mut self, path: &Path) -> Result<()> {
+        let labels = read_labels(path)?;
+        self.set_labels(labels, path)
+    }
+
+    /// The file path if there is one, else the name: for messages.
+    pub fn display_name(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Checks every value once (in parallel, with progress): fails on the
+    /// first NaN/Inf, mixed record dimension, or (under cosine) zero vector,
+    /// naming the row. Later calls reuse the first scan's findings.
+    pub fn validate(&self, ctx: &WorkContext) -> Result<()> {
+        let findings = match self.scan.get() {
+            Some(f) => f,
+            None => {
+                let f = self.scan_values(ctx)?;
+                self.scan.get_or_init(|| f)
+            }
+        };
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&self.name));
+        if let Some((row, problem)) = &findings.bad_record {
+            return Err(Error::BadValue {
+                path,
+                row: *row,
+                problem: problem.clone(),
+            });
+        }
+        if let Some((row, problem)) = &findings.non_finite {
+            return Err(Error::BadValue {
+                path,
+                row: *row,
+                problem: problem.clone(),
+            });
+        }
+        if self.metric == Metric::Cosine {
+            if let Some(row) = findings.zero_row {
+                return Err(Error::BadValue {
+                    path,
+                    row,
+                    problem: "zero vector: cosine distance is undefined for it (use l2 or ip, or drop the row)".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_values(&self, ctx: &WorkContext) -> Result<ScanFindings> {
+        const CHUNK: usize = 4096;
+        let n = self.len();
+        ctx.progress.stage("checking values", n as u64);
+        let chunks: Vec<usize> = (0..n.div_ceil(CHUNK)).collect();
+        let per_chunk: Vec<ScanFindings> = chunks
+            .par_iter()
+            .map(|&c| {
+                ctx.cancel.check()?;
+                let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+                let mut f = ScanFindings::default();
+                for i in lo..hi {
+                    if f.bad_record.is_none() {
+                        if let Some(check) = &self.record_check {
+                            let (floats, offset, stride) = self.vectors.strided();
+                            if let Some(problem) = check.check(floats, offset, stride, i) {
+                                f.bad_record = Some((i, problem));
+                            }
+                        }
+                    }
+                    let row = self.row(i);
+                    if f.non_finite.is_none() {
+                        if let Some((j, v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                            f.non_finite = Some((
+                                i,
+                                format!("value {v} at column {j} (NaN and Inf are not allowed)"),
+                            ));
+                        }
+                    }
+                    if f.zero_row.is_none() && row.iter().all(|&v| v == 0.0) {
+                        f.zero_row = Some(i);
+                    }
+                }
+                ctx.progress.add((hi - lo) as u64);
+                Ok(f)
+            })
+            .collect::<Result<_>>()?;
+        // Chunks are in row order, so the first finding of each kind wins.
+        let mut out = ScanFindings::default();
+        for f in per_chunk {
+            out.non_finite = out.non_finite.or(f.non_finite);
+            out.zero_row = out.zero_row.or(f.zero_row);
+            out.bad_record = out.bad_record.or(f.bad_record);
+        }
+        Ok(out)
+    }
+
+    /// A new dataset of the rows `ids` (copied), e.g. queries held out of a base.
+    pub fn subset(&self, name: impl Into<String>, ids: &[usize]) -> Dataset {
+        let mut d = Dataset::from_vectors(name, self.vectors.gather(ids), self.metric);
+        if let Some(labels) = &self.labels {
+            d.labels = Some(Arc::new(ids.iter().map(|&i| labels[i].clone()).collect()));
+        }
+        d
+    }
+
+    /// A content hash of the vectors (and dimension): the key of cached
+    /// ground truth. xxh3 over the row bytes reads a 150 MB file in ~20 ms.
+    pub fn content_hash(&self) -> u64 {
+        use xxhash_rust::xxh3::Xxh3;
+        let mut h = Xxh3::new();
+        h.update(&(self.dim() as u64).to_le_bytes());
+        h.update(&(self.len() as u64).to_le_bytes());
+        let (floats, offset, stride) = self.vectors.strided();
+        if stride == self.dim() {
+            let all = &floats[offset..offset + self.len() * self.dim()];
+            h.update(floats_as_bytes(all));
+        } else {
+            for row in self.vectors.rows() {
+                h.update(floats_as_bytes(row));
+            }
+        }
+        h.digest()
+    }
+}
+
+fn floats_as_bytes(v: &[f32]) -> &[u8] {
+    // SAFETY: any f32 slice is a valid byte slice of four times the length.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// Reads what a file holds without loading its vectors (`annscope info`).
+pub fn file_info(path: &Path) -> Result<FileInfo> {
+    match detect_format(path)? {
+        Format::Fvecs | Format::Ivecs | Format::Bvecs => vecs::info(path, detect_format(path)?),
+        Format::Npy => npy::info(path),
+        Format::Csv | Format::Tsv => Ok(text::open(path, &WorkContext::detached())?.info),
+        Format::Hdf5 => hdf5::info(path),
+    }
+}
+
+/// Opens a file of vectors with the given metric, detecting its format.
+/// For an ann-benchmarks HDF5 file this is the `train` set.
+pub fn open(path: &Path, metric: Metric, ctx: &WorkContext) -> Result<Dataset> {
+    if !path.exists() {
+        return Err(Error::format(path, "no such file"));
+    }
+    let format = detect_format(path)?;
+    let opened = match format {
+        Format::Fvecs | Format::Ivecs | Format::Bvecs => vecs::open(path, format, ctx)?,
+        Format::Npy => npy::open(path, ctx)?,
+        Format::Csv | Format::Tsv => text::open(path, ctx)?,
+        Format::Hdf5 => hdf5::open_set(path, "train")?,
+    };
+    if opened.vectors.is_empty() {
+        return Err(Error::format(path, "the file holds no vectors"));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Ok(Dataset {
+        name,
+        path: Some(path.to_path_buf()),
+        info: opened.info,
+        vectors: opened.vectors,
+        metric,
+        labels: None,
+        record_check: opened.record_check,
+        scan: OnceLock::new(),
+    })
+}
+
+/// What a format reader hands back.
+pub(crate) struct Opened {
+    pub info: FileInfo,
+    pub vectors: Vectors,
+    pub record_check: Option<vecs::RecordCheck>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_from_vec_checks_shape() {
+        assert!(Vectors::from_vec(vec![1.0; 6], 4).is_err());
+        assert!(Vectors::from_vec(vec![1.0; 6], 0).is_err());
+        let v = Vectors::from_vec((0..6).map(|x| x as f32).collect(), 3).expect("shape");
+        assert_eq!(v.len(), 2);
+        assert_eq!(v.row(1), &[3.0, 4.0, 5.0]);
+        let g = v.gather(&[1, 0]);
+        assert_eq!(g.row(0), &[3.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn validate_names_the_first_bad_row() {
+        let mut data = vec![1.0f32; 30];
+        data[16] = f32::NAN; // row 5
+        data[25] = f32::INFINITY; // row 8
+        let d = Dataset::from_vec("t", data, 3, Metric::L2).expect("shape");
+        let err = d.validate(&WorkContext::detached()).expect_err("NaN");
+        let msg = err.to_string();
+        assert!(msg.contains("row 5") && msg.contains("NaN"), "{msg}");
+    }
+
+    #[test]
+    fn zero_vectors_fail_only_under_cosine() {
+        let mut data = vec![1.0f32; 12];
+        data[3..6].fill(0.0);
+        let mut d = Dataset::from_vec("t", data, 3, Metric::L2).expect("shape");
+        assert!(d.validate(&WorkContext::detached()).is_ok());
+        d.set_metric(Metric::Cosine);
+        let msg = d
+            .validate(&WorkContext::detached())
+            .expect_err("zero")
+            .to_string();
+        assert!(
+            msg.contains("row 1") && msg.contains("zero vector"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn content_hash_depends_on_values_and_shape() {
+        let a = Dataset::from_vec("a", vec![1.0, 2.0, 3.0, 4.0], 2, Metric::L2).expect("a");
+        let b = Dataset::from_vec("b", vec![1.0, 2.0, 3.0, 4.0], 4, Metric::L2).expect("b");
+        let c = Dataset::from_vec("c", vec![1.0, 2.0, 3.0, 5.0], 2, Metric::L2).expect("c");
+        let a2 = Dataset::from_vec("a2", vec![1.0, 2.0, 3.0, 4.0], 2, Metric::Cosine).expect("a2");
+        assert_ne!(a.content_hash(), b.content_hash());
+        assert_ne!(a.content_hash(), c.content_hash());
+        assert_eq!(a.content_hash(), a2.content_hash());
+    }
+}

@@ -1,0 +1,205 @@
+//! Operating points: one measured search setting of one built index, as the
+//! CLI's `bench` prints them (one JSON object per line) and the app plots them.
+//!
+//! Like ann-benchmarks, queries run one at a time by default, each timed on
+//! its own; `Batch` hands the whole set to the index at once (as FAISS's
+//! batched search does), and then every query's latency is the batch time
+//! divided by the count. With several runs, the fastest run is kept.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{recall_at_k, GroundTruth, LatencyStats};
+use crate::dataset::{Dataset, Vectors};
+use crate::error::{Error, Result};
+use crate::index::{AnnIndex, Neighbors, ParamMap, SearchParams};
+
+/// How queries are handed to the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryMode {
+    /// One query at a time, each timed (ann-benchmarks' default).
+    #[default]
+    Single,
+    /// The whole set in one call.
+    Batch,
+}
+
+/// What one search setting achieved.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    pub recall: f64,
+    pub per_query_recall: Vec<f32>,
+    pub qps: f64,
+    pub latency: LatencyStats,
+    /// Mean distance computations per query, if the index counts them.
+    pub dist_comps: Option<f64>,
+    /// Mean graph hops per query, if the index counts them.
+    pub hops: Option<f64>,
+    pub results: Vec<Neighbors>,
+}
+
+/// Runs every query through `index` `runs` times (keeping the fastest run)
+/// on `threads` threads, and scores the results against `gt`.
+#[allow(clippy::too_many_arguments)]
+pub fn measure(
+    index: &dyn AnnIndex,
+    base: &Dataset,
+    queries: &Vectors,
+    gt: &GroundTruth,
+    params: &SearchParams,
+    mode: QueryMode,
+    threads: usize,
+    runs: usize,
+) -> Result<Measurement> {
+    let nq = queries.len();
+    if nq == 0 {
+        return Err(Error::InvalidParameter("no queries to measure".into()));
+    }
+    if gt.n_queries() != nq {
+        return Err(Error::Mismatch(format!(
+            "ground truth covers {} queries, there are {nq}",
+            gt.n_queries()
+        )));
+    }
+    if params.k > gt.k() {
+        return Err(Error::Mismatch(format!(
+            "k = {} is deeper than the ground truth ({} neighbours per query)",
+            params.k,
+            gt.k()
+        )));
+    }
+    let mut best: Option<(f64, Vec<f64>, Vec<Neighbors>)> = None;
+    for _ in 0..runs.max(1) {
+        let (wall, times, results) = crate::job::with_threads(Some(threads.max(1)), || {
+            timed_run(index, queries, params, mode)
+        })??;
+        if best.as_ref().is_none_or(|(w, _, _)| wall < *w) {
+            best = Some((wall, times, results));
+        }
+    }
+    let (wall, times, results) = best.ok_or_else(|| Error::Internal("no run".into()))?;
+    let (recall, per_query_recall) = recall_at_k(gt, params.k, &results, base, queries);
+    let mean = |f: fn(&Neighbors) -> u64| {
+        let total: u64 = results.iter().map(f).sum();
+        (total > 0).then(|| total as f64 / nq as f64)
+    };
+    Ok(Measurement {
+        recall,
+        per_query_recall,
+        qps: nq as f64 / wall.max(1e-12),
+        latency: LatencyStats::from_micros(&times),
+        dist_comps: mean(|r| r.stats.dist_comps),
+        hops: mean(|r| r.stats.hops),
+        results,
+    })
+}
+
+/// One pass over the queries: wall seconds, per-query microseconds, results.
+fn timed_run(
+    index: &dyn AnnIndex,
+    queries: &Vectors,
+    params: &SearchParams,
+    mode: QueryMode,
+) -> Result<(f64, Vec<f64>, Vec<Neighbors>)> {
+    let nq = queries.len();
+    let start = Instant::now();
+    match mode {
+        QueryMode::Batch => {
+            let results = index.search_batch(queries, params)?;
+            let wall = start.elapsed().as_secs_f64();
+            Ok((wall, vec![wall * 1e6 / nq as f64; nq], results))
+        }
+        QueryMode::Single => {
+            let timed: Vec<(f64, Neighbors)> = if rayon::current_num_threads() == 1 {
+                queries
+                    .rows()
+                    .map(|q| {
+                        let t = Instant::now();
+                        let r = index.search(q, params)?;
+                        Ok((t.elapsed().as_secs_f64() * 1e6, r))
+                    })
+                    .collect::<Result<_>>()?
+            } else {
+                (0..nq)
+                    .into_par_iter()
+                    .map(|i| {
+                        let t = Instant::now();
+                        let r = index.search(queries.row(i), params)?;
+                        Ok((t.elapsed().as_secs_f64() * 1e6, r))
+                    })
+                    .collect::<Result<_>>()?
+            };
+            let wall = start.elapsed().as_secs_f64();
+            let (times, results) = timed.into_iter().unzip();
+            Ok((wall, times, results))
+        }
+    }
+}
+
+/// One line of `annscope bench --format json`: a stable contract that other
+/// tools read. Field names never change; new fields may be added.
+#[derive(Clone, Debug, Serialize)]
+pub struct OperatingPoint {
+    pub index: String,
+    pub params: ParamMap,
+    pub k: usize,
+    pub queries: usize,
+    pub recall: f64,
+    pub qps: f64,
+    pub p50_us: f64,
+    pub p95_us: f64,
+    pub p99_us: f64,
+    pub build_s: f64,
+    pub index_bytes: u64,
+    pub disk_bytes: u64,
+    pub dist_comps: Option<f64>,
+    pub mean_us: f64,
+    pub hops: Option<f64>,
+    pub mode: QueryMode,
+    pub threads: usize,
+    pub metric: String,
+    pub dataset: String,
+}
+
+impl OperatingPoint {
+    /// Assembles a point from a built index and what one setting measured.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        index: &dyn AnnIndex,
+        search_params: ParamMap,
+        k: usize,
+        m: &Measurement,
+        build_s: f64,
+        mode: QueryMode,
+        threads: usize,
+        dataset: &str,
+    ) -> Self {
+        let mut params = index.params();
+        params.extend(search_params);
+        let mem = index.memory();
+        OperatingPoint {
+            index: index.kind().name().to_string(),
+            params,
+            k,
+            queries: m.per_query_recall.len(),
+            recall: m.recall,
+            qps: m.qps,
+            p50_us: m.latency.p50_us,
+            p95_us: m.latency.p95_us,
+            p99_us: m.latency.p99_us,
+            build_s,
+            index_bytes: mem.ram_bytes,
+            disk_bytes: mem.disk_bytes,
+            dist_comps: m.dist_comps,
+            mean_us: m.latency.mean_us,
+            hops: m.hops,
+            mode,
+            threads,
+            metric: index.metric().name().to_string(),
+            dataset: dataset.to_string(),
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The flat (exact) index: every query compared with every vector. It is the
+//! recall oracle for every other index and the engine of ground truth.
+//!
+//! One query scans the rows with the SIMD kernels. A batch is a blocked
+//! matrix product (queries × base block, via `matrixmultiply`'s packed
+//! sgemm), followed by a top-k pass over each block of scores: the product
+//! reuses each loaded vector across many queries, which is what makes FAISS's
+//! flat search fast, and so ours.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::topk::TopK;
+use super::{
+    check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams,
+    SearchStats,
+};
+use crate::dataset::{Dataset, Vectors};
+use crate::distance::{self, Metric};
+use crate::error::{Error, Result};
+use crate::progress::WorkContext;
+
+/// Queries per block of the batched product.
+const QUERY_BLOCK: usize = 64;
+/// Base rows per block of the batched product.
+const BASE_BLOCK: usize = 2048;
+
+/// Exact search over a dataset.
+pub struct FlatIndex {
+    dataset: Arc<Dataset>,
+    metric: Metric,
+    /// Per base row: 1/|b| under cosine, |b|² under L2, nothing under ip.
+    norms: Vec<f32>,
+}
+
+impl FlatIndex {
+    /// Prepares the per-row norms (in parallel); the vectors stay where they are.
+    pub fn build(dataset: Arc<Dataset>, ctx: &WorkContext) -> Result<Self> {
+        let metric = dataset.metric();
+        let n = dataset.len();
+        ctx.progress.stage("computing norms", n as u64);
+        let norms = match metric {
+            Metric::InnerProduct => Vec::new(),
+            Metric::Cosine | Metric::L2 => {
+                let mut v = vec![0.0f32; n];
+                v.par_chunks_mut(8192)
+                    .enumerate()
+                    .try_for_each(|(c, out)| {
+                        ctx.cancel.check()?;
+                        for (j, o) in out.iter_mut().enumerate() {
+                            let sq = distance::norm_squared(dataset.row(c * 8192 + j));
+                            *o = if metric == Metric::Cosine {
+                                if sq > 0.0 {
+                                    1.0 / sq.sqrt()
+                                } else {
+                                    0.0
+                                }
+                            } else {
+                                sq
+                            };
+                        }
+                        ctx.progress.add(out.len() as u64);
+                        Ok::<_, crate::error::Error>(())
+                    })?;
+                v
+            }
+        };
+        Ok(FlatIndex {
+            dataset,
+            metric,
+            norms,
+        })
+    }
+
+    /// The dataset searched.
+    pub fn dataset(&self) -> &Arc<Dataset> {
+        &self.dataset
+    }
+
+    /// The query as the scoring expects it: unit length under cosine.
+    fn prepare_query(&self, query: &[f32]) -> Vec<f32> {
+        let mut q = query.to_vec();
+        if self.metric == Metric::Cosine {
+            distance::normalize(&mut q);
+        }
+        q
+    }
+
+    /// Distance from a prepared query to base row `id`, given their dot product.
+    #[inline]
+    fn distance_from_dot(&self, dot: f32, query_norm_sq: f32, id: usize) -> f32 {
+        match self.metric {
+            Metric::Cosine => 1.0 - dot * self.norms[id],
+            Metric::InnerProduct => -dot,
+            Metric::L2 => (query_norm_sq + self.norms[id] - 2.0 * dot).max(0.0),
+        }
+    }
+
+    /// Exact top-k for a batch, reporting progress and checking `ctx.cancel`.
+    pub fn search_batch_with(
+        &self,
+        queries: &Vectors,
+        k: usize,
+        ctx: &WorkContext,
+    ) -> Result<Vec<Neighbors>> {
+        if !queries.is_empty() && queries.dim() != self.dim() {
+            return Err(Error::Mismatch(format!(
+                "queries have dimension {}, the index has {}",
+                queries.dim(),
+                self.dim()
+            )));
+        }
+        let (n, nq, dim) = (self.len(), queries.len(), self.dim());
+        let k = k.min(n);
+        // Prepared queries, contiguous.
+        let mut prepared = Vec::with_capacity(nq * dim);
+        let mut qnorms = Vec::with_capacity(nq);
+        for q in queries.rows() {
+            let p = self.prepare_query(q);
+            qnorms.push(distance::norm_squared(&p));
+            prepared.extend_from_slice(&p);
+        }
+        let (base, offset, stride) = self.dataset.vectors().strided();
+        let blocks = n.div_ceil(BASE_BLOCK);
+        ctx.progress
+            .stage("exact search", (nq.div_ceil(QUERY_BLOCK) * blocks) as u64);
+
+        let chunks: Vec<Result<Vec<Neighbors>>> = prepared
+            .par_chunks(QUERY_BLOCK * dim)
+            .enumerate()
+            .map(|(c, qblock)| {
+                let m = qblock.len() / dim;
+                let q0 = c * QUERY_BLOCK;
+                let mut tops: Vec<TopK> = (0..m).map(|_| TopK::new(k)).collect();
+                let mut scores = vec![0.0f32; m * BASE_BLOCK];
+                for b in 0..blocks {
+                    ctx.cancel.check()?;
+                    let start = b * BASE_BLOCK;
+                    let cols = BASE_BLOCK.min(n - start);
+                    let bptr = &base[offset + start * stride..];
+                    debug_assert!((cols - 1) * stride + dim <= bptr.len());
+                    // SAFETY: A is m×dim with row stride dim inside `qblock`;
+                    // B is dim×cols, element (r, j) at bptr[j * stride + r], inside
+                    // `bptr` (checked above); C is m×cols with row stride cols
+                    // inside `scores`. The three do not overlap.
+                    unsafe {
+                        matrixmultiply::sgemm(
+                            m,
+                            dim,
+                            cols,
+                            1.0,
+                            qblock.as_ptr(),
+                            dim as isize,
+                            1,
+                            bptr.as_ptr(),
+                            1,
+                            stride as isize,
+                            0.0,
+                            scores.as_mut_ptr(),
+                            cols as isize,
+                            1,
+                        );
+                    }
+                    for (qi, top) in tops.iter_mut().enumerate() {
+                        let row = &scores[qi * cols..(qi + 1) * cols];
+                        let qn = qnorms[q0 + qi];
+                        let mut thr = top.threshold();
+                        for (j, &s) in row.iter().enumerate() {
+                            let d = self.distance_from_dot(s, qn, start + j);
+                            if d < thr {
+                                top.push(d, (start + j) as u32);
+                                thr = top.threshold();
+                            }
+                        }
+                    }
+                    ctx.progress.add(1);
+                }
+                Ok(tops
+                    .into_iter()
+                    .enumerate()
+                    .map(|(qi, top)| {
+                        let (ids, _) = top.into_sorted();
+                        // Recompute the kept distances with the kernels: the
+                        // product's expansion loses precision for close pairs.
+                        let q = queries.row(q0 + qi);
+                        let mut pairs: Vec<(f32, u32)> = ids
+                            .iter()
+                            .map(|&id| (self.metric.distance(q, self.dataset.row(id as usize)), id))
+                            .collect();
+                        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                        Neighbors {
+                            ids: pairs.iter().map(|p| p.1).collect(),
+                            distances: pairs.iter().map(|p| p.0).collect(),
+                            stats: SearchStats {
+                                dist_comps: n as u64,
+                                hops: 0,
+                            },
+                        }
+                    })
+                    .collect())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(nq);
+        for c in chunks {
+            out.extend(c?);
+        }
+        Ok(out)
+    }
+}
+
+impl AnnIndex for FlatIndex {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Flat
+    }
+    fn len(&self) -> usize {
+        self.dataset.len()
+    }
+    fn dim(&self) -> usize {
+        self.dataset.dim()
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
+        check_query_dim(self.dim(), query)?;
+        let q = self.prepare_query(query);
+        let mut top = TopK::new(params.k.min(self.len()));
+        let mut thr = f32::INFINITY;
+        for (id, row) in self.dataset.vectors().rows().enumerate() {
+            let d = match self.metric {
+                Metric::Cosine => 1.0 - distance::dot(&q, row) * self.norms[id],
+                Metric::InnerProduct => -distance::dot(&q, row),
+                Metric::L2 => distance::l2_squared(&q, row),
+            };
+            if d < thr {
+                top.push(d, id as u32);
+                thr = top.threshold();
+            }
+        }
+        let (ids, distances) = top.into_sorted();
+        Ok(Neighbors {
+            ids,
+            distances,
+            stats: SearchStats {
+                dist_comps: self.len() as u64,
+                hops: 0,
+            },
+        })
+    }
+
+    fn search_batch(&self, queries: &Vectors, params: &SearchParams) -> Result<Vec<Neighbors>> {
+        self.search_batch_with(queries, params.k, &WorkContext::detached())
+    }
+
+    fn memory(&self) -> MemoryUsage {
+        let vectors = (self.len() * self.dim() * 4) as u64;
+        MemoryUsage {
+            ram_bytes: vectors + (self.norms.capacity() * 4) as u64,
+            disk_bytes: 0,
+        }
+    }
+
+    fn params(&self) -> ParamMap {
+        ParamMap::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::random_dataset;
+
+    fn brute(ds: &Dataset, q: &[f32], k: usize) -> Vec<u32> {
+        let mut all: Vec<(f32, u32)> = (0..ds.len())
+            .map(|i| (ds.metric().distance(q, ds.row(i)), i as u32))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.iter().take(k).map(|p| p.1).collect()
+    }
+
+    #[test]
+    fn single_and_batch_search_match_a_sort_for_every_metric() {
+        for metric in Metric::ALL {
+            // 5000 rows cross a base block boundary; 70 queries cross a query block.
+            let ds = Arc::new(random_dataset(5000, 37, metric, 11));
+            let queries = random_dataset(70, 37, metric, 12);
+            let index = FlatIndex::build(ds.clone(), &WorkContext::detached()).expect("build");
+            let params = SearchParams::new(10);
+            let batch = index
+                .search_batch(queries.vectors(), &params)
+                .expect("batch");
+            for (qi, got) in batch.iter().enumerate() {
+                let q = queries.row(qi);
+                let want = brute(&ds, q, 10);
+                assert_eq!(got.ids, want, "{metric} batch query {qi}");
+                let single = index.search(q, &params).expect("single");
+                assert_eq!(single.ids, want, "{metric} single query {qi}");
+                assert!(got.distances.windows(2).all(|w| w[0] <= w[1]));
+                assert_eq!(got.stats.dist_comps, 5000);
+            }
+        }
+    }
+
+    #[test]
+    fn k_larger_than_n_returns_everything() {
+        let ds = Arc::new(random_dataset(7, 4, Metric::L2, 1));
+        let index = FlatIndex::build(ds, &WorkContext::detached()).expect("build");
+        let r = index
+            .search(&[0.0; 4], &SearchParams::new(50))
+            .expect("search");
+        assert_eq!(r.ids.len(), 7);
+    }
+
+    #[test]
+    fn wrong_query_dimension_is_an_error() {
+        let ds = Arc::new(random_dataset(7, 4, Metric::L2, 1));
+        let index = FlatIndex::build(ds, &WorkContext::detached()).expect("build");
+        let err = index
+            .search(&[0.0; 5], &SearchParams::new(1))
+            .expect_err("dim");
+        assert!(err.to_string().contains("dimension 5"), "{err}");
+    }
+
+    #[test]
+    fn cancelled_batch_stops() {
+        let ds = Arc::new(random_dataset(3000, 8, Metric::L2, 1));
+        let q = random_dataset(10, 8, Metric::L2, 2);
+        let index = FlatIndex::build(ds, &WorkContext::detached()).expect("build");
+        let ctx = WorkContext::detached();
+        ctx.cancel.cancel();
+        assert!(index
+            .search_batch_with(q.vectors(), 5, &ctx)
+            .is_err_and(|e| e.is_cancelled()));
+    }
+}

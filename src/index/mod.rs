@@ -1,0 +1,164 @@
+//! The index interface every index kind implements, and the index kinds.
+//!
+//! An index is built from a [`Dataset`] with a [`WorkContext`] (progress and
+//! cancel); the number of build threads is the size of the rayon pool it is
+//! built in. It answers one query at a time ([`AnnIndex::search`]) or a batch
+//! ([`AnnIndex::search_batch`], which an index may do faster, as the flat
+//! index does with a blocked matrix product). Results carry external ids
+//! (row numbers of the dataset), distances, and per-query counters.
+
+pub mod flat;
+pub mod topk;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::dataset::{Dataset, Vectors};
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::progress::WorkContext;
+
+pub use flat::FlatIndex;
+
+/// Which kind of index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexKind {
+    Flat,
+    Hnsw,
+    Dynamic,
+    Hfresh,
+}
+
+impl IndexKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexKind::Flat => "flat",
+            IndexKind::Hnsw => "hnsw",
+            IndexKind::Dynamic => "dynamic",
+            IndexKind::Hfresh => "hfresh",
+        }
+    }
+}
+
+/// Parameters as a report shows them: snake_case keys, JSON values.
+pub type ParamMap = BTreeMap<String, serde_json::Value>;
+
+/// How one search runs. Each index reads the fields that concern it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SearchParams {
+    /// How many neighbours to return.
+    pub k: usize,
+    /// HNSW's candidate list size; -1 asks for dynamic ef.
+    pub ef: Option<i64>,
+    /// How many posting lists a cluster index scans.
+    pub search_probe: Option<usize>,
+}
+
+impl SearchParams {
+    /// Top-`k` with every other setting at the index's default.
+    pub fn new(k: usize) -> Self {
+        SearchParams {
+            k,
+            ef: None,
+            search_probe: None,
+        }
+    }
+    pub fn with_ef(mut self, ef: i64) -> Self {
+        self.ef = Some(ef);
+        self
+    }
+    pub fn with_search_probe(mut self, probe: usize) -> Self {
+        self.search_probe = Some(probe);
+        self
+    }
+}
+
+/// Counters of the work one search did: steady on a noisy machine, unlike time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SearchStats {
+    /// Distance computations.
+    pub dist_comps: u64,
+    /// Graph nodes expanded (0 for indexes without a graph).
+    pub hops: u64,
+}
+
+/// One query's answer, nearest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Neighbors {
+    pub ids: Vec<u32>,
+    pub distances: Vec<f32>,
+    pub stats: SearchStats,
+}
+
+/// Bytes an index holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemoryUsage {
+    /// Bytes in RAM (structures and any vectors the index needs resident).
+    pub ram_bytes: u64,
+    /// Bytes kept on disk and read through the page cache (0 if none).
+    pub disk_bytes: u64,
+}
+
+/// An index that can be searched.
+pub trait AnnIndex: Send + Sync {
+    fn kind(&self) -> IndexKind;
+    /// Vectors indexed.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn dim(&self) -> usize;
+    fn metric(&self) -> Metric;
+    /// The top-k for one query.
+    fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors>;
+    /// The top-k for each row of `queries`, on the current rayon pool.
+    fn search_batch(&self, queries: &Vectors, params: &SearchParams) -> Result<Vec<Neighbors>> {
+        use rayon::prelude::*;
+        (0..queries.len())
+            .into_par_iter()
+            .map(|i| self.search(queries.row(i), params))
+            .collect()
+    }
+    /// Memory in RAM and on disk.
+    fn memory(&self) -> MemoryUsage;
+    /// Build parameters, for reports.
+    fn params(&self) -> ParamMap;
+}
+
+/// What to build.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum IndexSpec {
+    Flat,
+}
+
+impl IndexSpec {
+    pub fn kind(&self) -> IndexKind {
+        match self {
+            IndexSpec::Flat => IndexKind::Flat,
+        }
+    }
+
+    /// Builds the index on the current rayon pool, validating the data first.
+    pub fn build(&self, dataset: Arc<Dataset>, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
+        dataset.validate(ctx)?;
+        match self {
+            IndexSpec::Flat => Ok(Arc::new(FlatIndex::build(dataset, ctx)?)),
+        }
+    }
+}
+
+/// Checks a query's dimension against the index's.
+pub(crate) fn check_query_dim(index_dim: usize, query: &[f32]) -> Result<()> {
+    if query.len() != index_dim {
+        return Err(Error::Mismatch(format!(
+            "query has dimension {}, the index has {index_dim}",
+            query.len()
+        )));
+    }
+    Ok(())
+}
