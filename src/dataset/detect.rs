@@ -89,10 +89,8 @@ pub fn detect_format(path: &Path) -> Result<Format> {
             path,
             format!("the name says .{} but the file does not start with the {} signature", n.name(), describe(n)),
         )),
-        (Some(Format::Csv | Format::Tsv), None) => Err(Error::format(
-            path,
-            "the name says text vectors, but the content is not numbers separated by commas or tabs",
-        )),
+        // Let the text reader name the line and column that is not a number.
+        (Some(n @ (Format::Csv | Format::Tsv)), None) => Ok(n),
         (None, Some(s)) => Ok(s),
         (None, None) => Err(Error::format(
             path,

@@ -268,7 +268,7 @@ pub fn encode(body: Vec<u8>, descr: &str, fortran: bool, n: usize, dim: usize) -
     let mut dict =
         format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': ({n}, {dim}), }}");
     // Pad so the data starts on a 64-byte boundary, ending in a newline.
-    while (10 + dict.len() + 1) % 64 != 0 {
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(' ');
     }
     dict.push('\n');

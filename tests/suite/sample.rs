@@ -1,0 +1,62 @@
+//! The engine on the bundled sample: exact search, evaluation and labels.
+
+use std::sync::Arc;
+
+use annscope::dataset::{self, read_ivecs};
+use annscope::distance::Metric;
+use annscope::eval::{measure, recall_at_k, GroundTruth, QueryMode};
+use annscope::index::{IndexSpec, Neighbors, SearchParams};
+use annscope::progress::WorkContext;
+
+use crate::common::*;
+
+#[test]
+fn flat_index_scores_perfect_recall_against_the_oracle() {
+    let ctx = WorkContext::detached();
+    let mut base = dataset::open(&project(SAMPLE_BASE), Metric::Cosine, &ctx).expect("base");
+    base.load_labels(&project(SAMPLE_LABELS)).expect("labels");
+    assert!(base.label(0).is_some_and(|l| !l.is_empty()));
+    let base = Arc::new(base);
+    let queries = dataset::open(&project(SAMPLE_QUERIES), Metric::Cosine, &ctx).expect("queries");
+    let rows = read_ivecs(&project(SAMPLE_GT)).expect("gt");
+    let gt =
+        GroundTruth::from_id_rows(rows, &base, queries.vectors(), &project(SAMPLE_GT)).expect("gt");
+    let index = IndexSpec::Flat.build(base.clone(), &ctx).expect("build");
+    for mode in [QueryMode::Single, QueryMode::Batch] {
+        let m = measure(
+            index.as_ref(),
+            &base,
+            queries.vectors(),
+            &gt,
+            &SearchParams::new(10),
+            mode,
+            1,
+            1,
+        )
+        .expect("measure");
+        assert_eq!(m.recall, 1.0, "{mode:?}");
+        assert_eq!(m.dist_comps, Some(4000.0));
+        assert!(m.latency.p50_us > 0.0);
+    }
+}
+
+#[test]
+fn wrong_answers_score_low_recall() {
+    // The measurement must be able to fail: answering each query with the
+    // next query's true neighbours scores far below 1.
+    let ctx = WorkContext::detached();
+    let base = Arc::new(dataset::open(&project(SAMPLE_BASE), Metric::Cosine, &ctx).expect("base"));
+    let queries = dataset::open(&project(SAMPLE_QUERIES), Metric::Cosine, &ctx).expect("queries");
+    let rows = read_ivecs(&project(SAMPLE_GT)).expect("gt");
+    let wrong: Vec<Neighbors> = (0..rows.n)
+        .map(|i| Neighbors {
+            ids: rows.row((i + 1) % rows.n)[..10].to_vec(),
+            ..Neighbors::default()
+        })
+        .collect();
+    let gt =
+        GroundTruth::from_id_rows(rows, &base, queries.vectors(), &project(SAMPLE_GT)).expect("gt");
+    let (recall, per_query) = recall_at_k(&gt, 10, &wrong, &base, queries.vectors());
+    assert_eq!(per_query.len(), 200);
+    assert!(recall < 0.2, "recall {recall} for wrong answers");
+}

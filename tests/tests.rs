@@ -1,0 +1,10 @@
+//! Integration tests, compiled as one binary (one module per area).
+
+mod common;
+
+mod suite {
+    mod bad_input;
+    mod cli;
+    mod formats;
+    mod sample;
+}
