@@ -16,7 +16,7 @@ use crate::cache::{self, GtSource};
 use crate::dataset::{self, Dataset, IdRows};
 use crate::distance::Metric;
 use crate::eval::{self, GroundTruth, OperatingPoint, QueryMode};
-use crate::index::{IndexSpec, ParamMap, SearchParams};
+use crate::index::{AnnIndex, HnswParams, IndexSpec, ParamMap, SearchParams};
 use crate::job::{with_threads, Job};
 use crate::progress::WorkContext;
 
@@ -91,6 +91,56 @@ pub struct GroundtruthArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum IndexArg {
     Flat,
+    Hnsw,
+}
+
+/// HNSW options shared by `bench` and `build`.
+#[derive(Args, Debug, Clone)]
+pub struct HnswArgs {
+    /// HNSW links per node (layer 0 keeps 2·M); a list builds one index per value.
+    #[arg(long, value_delimiter = ',', default_value = "16")]
+    pub m: Vec<usize>,
+    /// HNSW candidate list size while building; a list builds one index per value.
+    #[arg(long, value_delimiter = ',', default_value = "200")]
+    pub ef_construction: Vec<usize>,
+    /// Seed of the node levels (a single-threaded build is then reproducible).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Dynamic ef (used for --ef -1): ef = min(max(min, k × factor), max).
+    #[arg(long, default_value_t = 100)]
+    pub dynamic_ef_min: usize,
+    #[arg(long, default_value_t = 500)]
+    pub dynamic_ef_max: usize,
+    #[arg(long, default_value_t = 8)]
+    pub dynamic_ef_factor: usize,
+}
+
+impl HnswArgs {
+    fn dynamic_ef(&self) -> crate::index::hnsw::DynamicEf {
+        crate::index::hnsw::DynamicEf {
+            min: self.dynamic_ef_min,
+            max: self.dynamic_ef_max,
+            factor: self.dynamic_ef_factor,
+        }
+    }
+
+    /// One parameter set per (M, efConstruction) pair, checked.
+    fn builds(&self) -> anyhow::Result<Vec<HnswParams>> {
+        let mut out = Vec::new();
+        for &m in &self.m {
+            for &ef_construction in &self.ef_construction {
+                let p = HnswParams {
+                    m,
+                    ef_construction,
+                    seed: self.seed,
+                };
+                p.validate()?;
+                out.push(p);
+            }
+        }
+        self.dynamic_ef().validate()?;
+        Ok(out)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -118,6 +168,11 @@ pub struct BenchArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value_t = IndexArg::Flat)]
     pub index: IndexArg,
+    #[command(flatten)]
+    pub hnsw: HnswArgs,
+    /// HNSW search list sizes to sweep (no rebuild); -1 is dynamic ef.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_value = "10,16,32,64,128,256")]
+    pub ef: Vec<i64>,
     /// Search threads (default 1, as ann-benchmarks measures).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -320,6 +375,31 @@ fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
     })
 }
 
+/// The search settings a bench sweeps for one built index: each `--ef` for
+/// HNSW (with the effective ef when dynamic), one setting for flat.
+fn search_settings(a: &BenchArgs, index: &dyn AnnIndex) -> Vec<(SearchParams, ParamMap)> {
+    match index.kind() {
+        crate::index::IndexKind::Hnsw => {
+            let dynamic = a.hnsw.dynamic_ef();
+            a.ef.iter()
+                .map(|&ef| {
+                    let mut shown = ParamMap::new();
+                    shown.insert("ef".into(), ef.into());
+                    let effective = if ef == -1 { dynamic.ef_for(a.k) } else { (ef as usize).max(a.k) };
+                    shown.insert("ef_effective".into(), effective.into());
+                    if ef == -1 {
+                        shown.insert("dynamic_ef_min".into(), dynamic.min.into());
+                        shown.insert("dynamic_ef_max".into(), dynamic.max.into());
+                        shown.insert("dynamic_ef_factor".into(), dynamic.factor.into());
+                    }
+                    (SearchParams::new(a.k).with_ef(ef), shown)
+                })
+                .collect()
+        }
+        _ => vec![(SearchParams::new(a.k), ParamMap::new())],
+    }
+}
+
 fn bench(a: &BenchArgs) -> anyhow::Result<()> {
     if a.k == 0 {
         bail!("--k must be at least 1");
@@ -328,22 +408,16 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         bail!("--threads must be at least 1");
     }
     let inputs = bench_inputs(a)?;
-    let spec = match a.index {
-        IndexArg::Flat => IndexSpec::Flat,
+    let specs: Vec<IndexSpec> = match a.index {
+        IndexArg::Flat => vec![IndexSpec::Flat],
+        IndexArg::Hnsw => a.hnsw.builds()?.into_iter().map(IndexSpec::Hnsw).collect(),
     };
-    let (b, build_threads) = (inputs.base.clone(), a.build_threads);
-    let t0 = Instant::now();
-    let index = with_progress("build", move |ctx| {
-        with_threads(build_threads, || spec.build(b, ctx))?
-    })?;
-    let build_s = t0.elapsed().as_secs_f64();
-    let mode = if a.batch {
-        QueryMode::Batch
-    } else {
-        QueryMode::Single
-    };
-
-    let settings: Vec<(SearchParams, ParamMap)> = vec![(SearchParams::new(a.k), ParamMap::new())];
+    for &ef in &a.ef {
+        if ef == 0 || ef < -1 {
+            bail!("--ef {ef}: use positive values, or -1 for dynamic ef");
+        }
+    }
+    let mode = if a.batch { QueryMode::Batch } else { QueryMode::Single };
     let mut out = std::io::stdout().lock();
     if a.format == OutputFormat::Table {
         writeln!(
@@ -358,7 +432,7 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         )?;
         writeln!(
             out,
-            "{:<8} {:<24} {:>8} {:>10} {:>9} {:>9} {:>9} {:>11} {:>12}",
+            "{:<8} {:<60} {:>8} {:>10} {:>9} {:>9} {:>9} {:>11} {:>12}",
             "index",
             "params",
             "recall",
@@ -370,44 +444,61 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
             "index_MB"
         )?;
     }
-    for (params, shown) in settings {
-        let m = eval::measure(
-            index.as_ref(),
-            &inputs.base,
-            inputs.queries.vectors(),
-            &inputs.gt,
-            &params,
-            mode,
-            a.threads,
-            a.runs,
-        )?;
-        let point = OperatingPoint::new(
-            index.as_ref(),
-            shown,
-            a.k,
-            &m,
-            build_s,
-            mode,
-            a.threads,
-            &inputs.base.display_name(),
-        );
-        match a.format {
-            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&point)?)?,
-            OutputFormat::Table => {
-                let params = serde_json::to_string(&point.params)?;
-                writeln!(
-                    out,
-                    "{:<8} {:<24} {:>8.4} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>11} {:>12.1}",
-                    point.index,
-                    params,
-                    point.recall,
-                    point.qps,
-                    point.p50_us,
-                    point.p95_us,
-                    point.p99_us,
-                    point.dist_comps.map_or("-".into(), |d| format!("{d:.0}")),
-                    point.index_bytes as f64 / 1e6
-                )?;
+    for spec in specs {
+        let (b, build_threads, dynamic) = (inputs.base.clone(), a.build_threads, a.hnsw.dynamic_ef());
+        let t0 = Instant::now();
+        let index: Arc<dyn AnnIndex> = with_progress("build", move |ctx| {
+            with_threads(build_threads, || -> crate::error::Result<Arc<dyn AnnIndex>> {
+                match spec {
+                    IndexSpec::Hnsw(p) => {
+                        let mut h = crate::index::Hnsw::build(&b, p, ctx)?;
+                        h.set_dynamic_ef(dynamic)?;
+                        Ok(Arc::new(h))
+                    }
+                    other => other.build(b, ctx),
+                }
+            })?
+        })?;
+        let build_s = t0.elapsed().as_secs_f64();
+        for (params, shown) in search_settings(a, index.as_ref()) {
+            let m = eval::measure(
+                index.as_ref(),
+                &inputs.base,
+                inputs.queries.vectors(),
+                &inputs.gt,
+                &params,
+                mode,
+                a.threads,
+                a.runs,
+            )?;
+            let point = OperatingPoint::new(
+                index.as_ref(),
+                shown,
+                a.k,
+                &m,
+                build_s,
+                mode,
+                a.threads,
+                &inputs.base.display_name(),
+            );
+            match a.format {
+                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&point)?)?,
+                OutputFormat::Table => {
+                    let params = serde_json::to_string(&point.params)?;
+                    writeln!(
+                        out,
+                        "{:<8} {:<24} {:>8.4} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>11} {:>12.1}",
+                        point.index,
+                        params,
+                        point.recall,
+                        point.qps,
+                        point.p50_us,
+                        point.p95_us,
+                        point.p99_us,
+                        point.dist_comps.map_or("-".into(), |d| format!("{d:.0}")),
+                        point.index_bytes as f64 / 1e6
+                    )?;
+                }
             }
         }
     }

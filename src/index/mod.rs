@@ -8,6 +8,7 @@
 //! (row numbers of the dataset), distances, and per-query counters.
 
 pub mod flat;
+pub mod hnsw;
 pub mod topk;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
 pub use flat::FlatIndex;
+pub use hnsw::{Hnsw, HnswParams};
 
 /// Which kind of index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -134,12 +136,14 @@ pub trait AnnIndex: Send + Sync {
 #[non_exhaustive]
 pub enum IndexSpec {
     Flat,
+    Hnsw(HnswParams),
 }
 
 impl IndexSpec {
     pub fn kind(&self) -> IndexKind {
         match self {
             IndexSpec::Flat => IndexKind::Flat,
+            IndexSpec::Hnsw(_) => IndexKind::Hnsw,
         }
     }
 
@@ -148,6 +152,7 @@ impl IndexSpec {
         dataset.validate(ctx)?;
         match self {
             IndexSpec::Flat => Ok(Arc::new(FlatIndex::build(dataset, ctx)?)),
+            IndexSpec::Hnsw(p) => Ok(Arc::new(Hnsw::build(&dataset, p.clone(), ctx)?)),
         }
     }
 }

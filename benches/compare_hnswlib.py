@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""annscope's HNSW against hnswlib on the same files, in one run.
+
+Usage (from the project root, after `cargo build --release`):
+    pip install numpy hnswlib
+    python3 benches/compare_hnswlib.py [--data ../shared/data/pypi-minilm/pypi-minilm] [--m 16]
+        [--ef-construction 200] [--efs 10,16,24,32,48,64,96,128,256] [--runs 3]
+
+Both sides: cosine, k = 10, build on 2 threads, search on one thread with the whole batch of
+queries (hnswlib's knn_query(..., num_threads=1); annscope bench --batch --threads 1), the fastest
+of --runs runs per ef. Recall is ann-benchmarks' recall@10 against the exact ground truth file.
+Prints both curves, build times, graph memory, and QPS at recall 0.95 interpolated along each curve.
+"""
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import hnswlib
+import numpy as np
+
+BIN = "./target/release/annscope"
+
+
+def read_fvecs(path):
+    a = np.fromfile(path, np.int32)
+    return a.reshape(-1, a[0] + 1)[:, 1:].view(np.float32).copy()
+
+
+def read_ivecs(path):
+    a = np.fromfile(path, np.int32)
+    return a.reshape(-1, a[0] + 1)[:, 1:]
+
+
+def recall_at_k(xb, xq, found, gt, k):
+    # ann-benchmarks: a returned id counts if its distance is within the k-th true one + 1e-3.
+    xbn = xb / np.linalg.norm(xb, axis=1, keepdims=True)
+    xqn = xq / np.linalg.norm(xq, axis=1, keepdims=True)
+    hits = 0
+    for i in range(len(xq)):
+        true_d = 1.0 - xbn[gt[i, :k]] @ xqn[i]
+        got_d = 1.0 - xbn[found[i, :k]] @ xqn[i]
+        hits += int(np.sum(got_d <= true_d.max() + 1e-3))
+    return hits / (len(xq) * k)
+
+
+def qps_at(points, target):
+    """QPS at `target` recall, linearly interpolated between the points around it."""
+    pts = sorted(points)
+    for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+        if r0 <= target <= r1:
+            return q0 + (q1 - q0) * (target - r0) / max(r1 - r0, 1e-12)
+    return float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="../shared/data/pypi-minilm/pypi-minilm")
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--ef-construction", type=int, default=200)
+    ap.add_argument("--efs", default="10,16,24,32,48,64,96,128,256")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--k", type=int, default=10)
+    a = ap.parse_args()
+    efs = [int(e) for e in a.efs.split(",")]
+    base, queries, gt_path = a.data + ".base.fvecs", a.data + ".query.fvecs", a.data + ".groundtruth.ivecs"
+    xb, xq, gt = read_fvecs(base), read_fvecs(queries), read_ivecs(gt_path)
+    n, dim = xb.shape
+
+    # hnswlib
+    p = hnswlib.Index(space="cosine", dim=dim)
+    p.init_index(max_elements=n, ef_construction=a.ef_construction, M=a.m, random_seed=42)
+    p.set_num_threads(2)
+    t = time.perf_counter()
+    p.add_items(xb, np.arange(n))
+    hl_build = time.perf_counter() - t
+    hl = []
+    for ef in efs:
+        p.set_ef(ef)
+        best = float("inf")
+        for _ in range(a.runs):
+            t = time.perf_counter()
+            labels, _ = p.knn_query(xq, k=a.k, num_threads=1)
+            best = min(best, time.perf_counter() - t)
+        hl.append((ef, recall_at_k(xb, xq, labels, gt, a.k), len(xq) / best))
+    # hnswlib's layout: (2M+1)*4 bytes of layer-0 links per node plus, for the 1/(M-1) share of
+    # upper-layer entries per node, (M+1)*4 bytes each, plus a 4-byte level and 8-byte link pointer.
+    hl_graph = n * ((2 * a.m + 1) * 4 + (a.m + 1) * 4 / (a.m - 1) + 12)
+
+    # annscope
+    cache = tempfile.mkdtemp(prefix="annscope-cache-")
+    args = [BIN, "bench", "--base", base, "--queries", queries, "--groundtruth", gt_path, "--metric", "cosine",
+            "--k", str(a.k), "--index", "hnsw", "--m", str(a.m), "--ef-construction", str(a.ef_construction),
+            "--ef", a.efs, "--build-threads", "2", "--threads", "1", "--batch", "--runs", str(a.runs)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True,
+                         env={**os.environ, "ANNSCOPE_CACHE": cache}).stdout
+    ours = [json.loads(line) for line in out.splitlines() if line.strip()]
+    graph = subprocess.run([BIN, "build", "--base", base, "--metric", "cosine", "--index", "hnsw", "--m", str(a.m),
+                            "--ef-construction", str(a.ef_construction), "--build-threads", "2", "--out",
+                            os.path.join(cache, "index.hnsw"), "--json"],
+                           capture_output=True, text=True)
+    graph_bytes = json.loads(graph.stdout)["graph_bytes"] if graph.returncode == 0 else float("nan")
+
+    print(f"data: {base} ({n} x {dim}), {len(xq)} queries, k={a.k}, M={a.m}, efConstruction={a.ef_construction}")
+    print(f"build on 2 threads: annscope {ours[0]['build_s']:.1f} s, hnswlib {hl_build:.1f} s "
+          f"(hnswlib/annscope {hl_build / ours[0]['build_s']:.2f})")
+    print(f"graph bytes per vector: annscope {graph_bytes / n:.1f}, hnswlib layout {hl_graph / n:.1f}")
+    print(f"{'ef':>5} {'recall ours':>12} {'recall hnswlib':>15} {'QPS ours':>10} {'QPS hnswlib':>12} {'ratio':>7}")
+    for (ef, r_h, q_h), o in zip(hl, ours):
+        print(f"{ef:>5} {o['recall']:>12.4f} {r_h:>15.4f} {o['qps']:>10.0f} {q_h:>12.0f} {o['qps'] / q_h:>7.2f}")
+    for target in (0.90, 0.95, 0.99):
+        qo = qps_at([(o["recall"], o["qps"]) for o in ours], target)
+        qh = qps_at([(r, q) for _, r, q in hl], target)
+        print(f"QPS at recall {target:.2f}: annscope {qo:.0f}, hnswlib {qh:.0f}, ratio {qo / qh:.2f}")
+
+
+if __name__ == "__main__":
+    main()

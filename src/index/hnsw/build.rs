@@ -1,0 +1,375 @@
+//! Building and changing the graph: random levels, parallel insertion with
+//! per-node locks, the neighbour-selection heuristic (Algorithm 4 with
+//! keepPrunedConnections), inserts after the build, tombstone deletes and
+//! the cleanup that reconnects around them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+use super::graph::Links;
+use super::search::{with_scratch, Everyone, Scored, Scratch};
+use super::{unknown_id, DynamicEf, Hnsw, HnswParams};
+use crate::dataset::Dataset;
+use crate::distance::{self, Metric};
+use crate::error::{Error, Result};
+use crate::index::SearchStats;
+use crate::progress::WorkContext;
+
+/// Highest level drawn (the chance of exceeding it is negligible for M ≥ 2).
+const MAX_LEVEL: u8 = 30;
+
+/// A level from the paper's distribution: floor(−ln(U) · mL).
+fn random_level(rng: &mut StdRng, mult: f64) -> u8 {
+    let u: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
+    ((-u.ln() * mult).floor() as u64).min(MAX_LEVEL as u64) as u8
+}
+
+/// Locks that serialise changes to one node's lists (build time only).
+struct NodeLocks(Vec<Mutex<()>>);
+
+impl NodeLocks {
+    fn new(n: usize) -> Self {
+        NodeLocks((0..n).map(|_| Mutex::new(())).collect())
+    }
+    fn lock(&self, node: u32) -> std::sync::MutexGuard<'_, ()> {
+        // A poisoned lock only means another insert panicked; the lists are
+        // still valid u32s, so carry on.
+        self.0[node as usize].lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) -> Result<Hnsw> {
+    params.validate()?;
+    let (n, dim, metric) = (dataset.len(), dataset.dim(), dataset.metric());
+    if n == 0 {
+        return Err(Error::InvalidParameter(format!("{}: no vectors to index", dataset.display_name())));
+    }
+    if n >= u32::MAX as usize {
+        return Err(Error::InvalidParameter(format!("{n} vectors exceed the u32 id space")));
+    }
+    ctx.progress.stage("copying vectors", n as u64);
+    let mut vectors = vec![0.0f32; n * dim];
+    vectors.par_chunks_mut(dim * 1024).enumerate().try_for_each(|(c, out)| {
+        ctx.cancel.check()?;
+        for (j, row) in out.chunks_exact_mut(dim).enumerate() {
+            row.copy_from_slice(dataset.row(c * 1024 + j));
+            if metric == Metric::Cosine {
+                distance::normalize(row);
+            }
+        }
+        ctx.progress.add((out.len() / dim) as u64);
+        Ok::<_, Error>(())
+    })?;
+
+    let mut rng = StdRng::seed_from_u64(params.seed);
+    let mult = params.level_mult();
+    let levels: Vec<u8> = (0..n).map(|_| random_level(&mut rng, mult)).collect();
+    // The first node with the highest level goes in first: the entry point
+    // is then fixed for the whole build and needs no global lock.
+    let entry = levels.iter().enumerate().max_by_key(|(i, &l)| (l, std::cmp::Reverse(*i))).map_or(0, |(i, _)| i) as u32;
+    let max_level = levels[entry as usize] as usize;
+    let index = Hnsw {
+        dynamic_ef: DynamicEf::default(),
+        metric,
+        dim,
+        vectors,
+        ext_ids: (0..n as u32).collect(),
+        slot_of: HashMap::new(),
+        links: Links::new(levels, params.m),
+        entry,
+        max_level,
+        deleted: vec![false; n],
+        n_deleted: 0,
+        free: Vec::new(),
+        params,
+    };
+    let locks = NodeLocks::new(n);
+    ctx.progress.stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
+    ctx.progress.set(1);
+    let done = AtomicU64::new(1);
+    let insert_one = |node: u32| -> Result<()> {
+        ctx.cancel.check()?;
+        with_scratch(|s| index.link_node(node, Some(&locks), s));
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if d % 256 == 0 {
+            ctx.progress.set(d);
+        }
+        Ok(())
+    };
+    if rayon::current_num_threads() == 1 {
+        // Serial: nodes in id order, so a seed reproduces the graph exactly.
+        (0..n as u32).filter(|&v| v != entry).try_for_each(insert_one)?;
+    } else {
+        (0..n as u32).into_par_iter().filter(|&v| v != entry).try_for_each(insert_one)?;
+    }
+    ctx.progress.set(n as u64);
+    let mut index = index;
+    index.slot_of = (0..n as u32).map(|i| (i, i)).collect();
+    Ok(index)
+}
+
+impl Hnsw {
+    /// Distance between two stored slots.
+    #[inline]
+    fn dist_slots(&self, a: u32, b: u32) -> f32 {
+        self.dist(self.vector(a), b)
+    }
+
+    /// Algorithm 4: from candidates sorted nearest first, keep one only if it
+    /// is nearer to the base than to every one kept so far; then, with
+    /// keepPrunedConnections, fill up to `m` with the nearest pruned ones.
+    fn select_neighbors(&self, candidates: &[Scored], m: usize, out: &mut Vec<u32>) {
+        out.clear();
+        if candidates.len() <= m {
+            out.extend(candidates.iter().map(|c| c.id));
+            return;
+        }
+        let mut kept: Vec<Scored> = Vec::with_capacity(m);
+        let mut pruned: Vec<u32> = Vec::new();
+        for &c in candidates {
+            if kept.len() >= m {
+                break;
+            }
+            let diverse = kept.iter().all(|k| self.dist_slots(c.id, k.id) >= c.dist);
+            if diverse {
+                kept.push(c);
+            } else {
+                pruned.push(c.id);
+            }
+        }
+        out.extend(kept.iter().map(|k| k.id));
+        for p in pruned {
+            if out.len() >= m {
+                break;
+            }
+            out.push(p);
+        }
+    }
+
+    /// Links `node` into every layer up to its level (the paper's Algorithm 1).
+    fn link_node(&self, node: u32, locks: Option<&NodeLocks>, s: &mut Scratch) {
+        let level = self.links.levels[node as usize] as usize;
+        let q: Vec<f32> = self.vector(node).to_vec();
+        let mut stats = SearchStats::default();
+        let mut ep = Scored {
+            dist: self.dist(&q, self.entry),
+            id: self.entry,
+        };
+        for layer in (level + 1..=self.max_level).rev() {
+            ep = self.greedy(&q, ep, layer, s, &mut stats);
+        }
+        let mut entries = vec![ep];
+        let mut chosen = Vec::new();
+        let mut cands: Vec<Scored> = Vec::new();
+        for layer in (0..=level.min(self.max_level)).rev() {
+            self.search_layer(&q, &entries, self.params.ef_construction, layer, &Everyone, s, &mut stats);
+            cands.clear();
+            cands.extend(s.top.drain().filter(|c| c.id != node));
+            cands.sort_unstable();
+            self.select_neighbors(&cands, self.params.m, &mut chosen);
+            {
+                let _g = locks.map(|l| l.lock(node));
+                self.links.write(node, layer, &chosen);
+            }
+            let m_max = if layer == 0 { self.params.m0() } else { self.params.m };
+            for &nb in &chosen {
+                self.add_reverse_link(nb, node, layer, m_max, locks, s);
+            }
+            entries.clear();
+            entries.extend_from_slice(&cands);
+        }
+    }
+
+    /// Adds `node` to `nb`'s list on `layer`, shrinking it with the heuristic
+    /// when full.
+    fn add_reverse_link(&self, nb: u32, node: u32, layer: usize, m_max: usize, locks: Option<&NodeLocks>, s: &mut Scratch) {
+        let _g = locks.map(|l| l.lock(nb));
+        self.links.read_into(nb, layer, &mut s.links);
+        if s.links.contains(&node) {
+            return;
+        }
+        if s.links.len() < m_max {
+            s.links.push(node);
+            self.links.write(nb, layer, &s.links);
+            return;
+        }
+        let mut cands: Vec<Scored> = s
+            .links
+            .iter()
+            .chain(std::iter::once(&node))
+            .map(|&id| Scored {
+                dist: self.dist_slots(nb, id),
+                id,
+            })
+            .collect();
+        cands.sort_unstable();
+        let mut kept = Vec::with_capacity(m_max);
+        self.select_neighbors(&cands, m_max, &mut kept);
+        self.links.write(nb, layer, &kept);
+    }
+
+    /// Inserts a vector with external id `ext` after the build, without a
+    /// rebuild. Reuses a slot freed by [`cleanup`](Self::cleanup) if any.
+    pub fn insert(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
+        crate::index::check_query_dim(self.dim, vector)?;
+        if let Some((i, v)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::InvalidParameter(format!("vector for id {ext}: value {v} at column {i} is not finite")));
+        }
+        if self.metric == Metric::Cosine && vector.iter().all(|&v| v == 0.0) {
+            return Err(Error::InvalidParameter(format!("vector for id {ext} is zero: cosine is undefined for it")));
+        }
+        if self.slot(ext).is_some() {
+            return Err(Error::InvalidParameter(format!("id {ext} is already in the index (delete it first to update)")));
+        }
+        let mut v = vector.to_vec();
+        if self.metric == Metric::Cosine {
+            distance::normalize(&mut v);
+        }
+        let mut rng = StdRng::seed_from_u64(self.params.seed ^ (u64::from(ext) << 20) ^ self.ext_ids.len() as u64);
+        let level = random_level(&mut rng, self.params.level_mult());
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.links.reset_node(slot, level);
+                self.vectors[slot as usize * self.dim..(slot as usize + 1) * self.dim].copy_from_slice(&v);
+                self.ext_ids[slot as usize] = ext;
+                self.deleted[slot as usize] = false;
+                slot
+            }
+            None => {
+                let slot = self.links.push_node(level);
+                self.vectors.extend_from_slice(&v);
+                self.ext_ids.push(ext);
+                self.deleted.push(false);
+                slot
+            }
+        };
+        self.slot_of.insert(ext, slot);
+        if self.live_len() == 1 {
+            self.entry = slot;
+            self.max_level = level as usize;
+            return Ok(());
+        }
+        // `&mut self` excludes every other reader and writer: no locks needed.
+        with_scratch(|s| self.link_node(slot, None, s));
+        if level as usize > self.max_level {
+            self.entry = slot;
+            self.max_level = level as usize;
+        }
+        Ok(())
+    }
+
+    /// Marks an id deleted: it never appears in results from now on; the
+    /// graph still routes through it until [`cleanup`](Self::cleanup).
+    pub fn delete(&mut self, ext: u32) -> Result<()> {
+        let slot = self.slot(ext).ok_or_else(|| unknown_id(ext))?;
+        self.deleted[slot as usize] = true;
+        self.n_deleted += 1;
+        Ok(())
+    }
+
+    /// Tombstones not yet cleaned up.
+    pub fn deleted_count(&self) -> usize {
+        self.n_deleted
+    }
+
+    /// Reconnects the neighbours of deleted nodes and frees their slots (as
+    /// Weaviate's tombstone cleanup does): every live node that linked to a
+    /// deleted one re-selects its links from its live neighbours and the live
+    /// neighbours of its deleted ones. Runs in parallel on the current pool.
+    pub fn cleanup(&mut self, ctx: &WorkContext) -> Result<usize> {
+        if self.n_deleted == 0 {
+            return Ok(0);
+        }
+        let n = self.ext_ids.len();
+        let is_dead = |s: u32| self.deleted[s as usize];
+        let free_set: std::collections::HashSet<u32> = self.free.iter().copied().collect();
+        // A new entry point if the old one is deleted: the live node with the highest level.
+        if is_dead(self.entry) {
+            let best = (0..n as u32)
+                .filter(|&s| !is_dead(s))
+                .max_by_key(|&s| (self.links.levels[s as usize], std::cmp::Reverse(s)));
+            match best {
+                Some(b) => {
+                    self.entry = b;
+                    self.max_level = self.links.levels[b as usize] as usize;
+                }
+                None => {
+                    // Everything is deleted: the index is empty.
+                    self.max_level = 0;
+                }
+            }
+        }
+        ctx.progress.stage("reconnecting around deleted nodes", n as u64);
+        let this = &*self;
+        let total: usize = (0..n as u32)
+            .into_par_iter()
+            .map(|node| -> Result<usize> {
+                if node % 1024 == 0 {
+                    ctx.cancel.check()?;
+                    ctx.progress.add(1024);
+                }
+                if is_dead(node) {
+                    return Ok(0);
+                }
+                let mut repaired = 0;
+                for layer in 0..=this.links.levels[node as usize] as usize {
+                    let links = this.links.neighbors(node, layer);
+                    if !links.iter().any(|&l| is_dead(l)) {
+                        continue;
+                    }
+                    let mut pool: Vec<u32> = Vec::new();
+                    for &l in &links {
+                        if !is_dead(l) {
+                            pool.push(l);
+                        } else {
+                            pool.extend(this.links.neighbors(l, layer).into_iter().filter(|&x| !is_dead(x) && x != node));
+                        }
+                    }
+                    pool.sort_unstable();
+                    pool.dedup();
+                    let mut cands: Vec<Scored> = pool
+                        .into_iter()
+                        .map(|id| Scored {
+                            dist: this.dist_slots(node, id),
+                            id,
+                        })
+                        .collect();
+                    cands.sort_unstable();
+                    let m_max = if layer == 0 { this.params.m0() } else { this.params.m };
+                    let mut kept = Vec::new();
+                    this.select_neighbors(&cands, m_max, &mut kept);
+                    // Only this thread writes `node`'s lists; readers see old or new.
+                    this.links.write(node, layer, &kept);
+                    repaired += 1;
+                }
+                Ok(repaired)
+            })
+            .try_reduce(|| 0, |a, b| Ok(a + b))?;
+        // Free the slots: drop their links and ids.
+        // Free the slots: drop their links and ids. A freed slot stays marked
+        // deleted, so even a stale link to it could never surface in results.
+        let dead: Vec<u32> = (0..n as u32).filter(|&s| is_dead(s) && !free_set.contains(&s)).collect();
+        for &s in &dead {
+            for layer in 0..=self.links.levels[s as usize] as usize {
+                self.links.write(s, layer, &[]);
+            }
+            let ext = self.ext_ids[s as usize];
+            self.slot_of.remove(&ext);
+            self.free.push(s);
+        }
+        self.n_deleted = 0;
+        let _ = total;
+        Ok(dead.len())
+    }
+
+    /// Deletes `ext` and inserts its new vector.
+    pub fn update(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
+        self.delete(ext)?;
+        self.insert(ext, vector)
+    }
+}

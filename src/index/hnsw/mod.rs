@@ -1,0 +1,186 @@
+//! HNSW: Hierarchical Navigable Small World graphs (Malkov & Yashunin 2016,
+//! "Efficient and robust approximate nearest neighbor search using
+//! Hierarchical Navigable Small World graphs").
+//!
+//! Each node gets a random top layer (mL = 1/ln M). A search descends
+//! greedily from the entry point through the upper layers, then runs a
+//! best-first search with a candidate list of size ef on layer 0. Links are
+//! chosen by the paper's heuristic (Algorithm 4), which prefers neighbours in
+//! diverse directions and, with `keepPrunedConnections`, fills the rest of the
+//! list with the nearest pruned ones.
+//!
+//! The build is parallel (rayon, one lock per node, as hnswlib does). The
+//! node with the highest level is inserted first, so the entry point never
+//! moves during a build and no global lock is needed.
+//!
+//! Unlike hnswlib this index also explains itself: [`Hnsw::trace`] records
+//! a search step by step, and [`inspect`] reports layers, degrees and
+//! unreachable nodes, for the app's views.
+
+mod build;
+mod graph;
+pub mod inspect;
+pub mod params;
+mod persist;
+mod search;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use params::{DynamicEf, HnswParams};
+pub use search::{LayerTrace, SearchTrace, TraceStep};
+
+use graph::Links;
+
+use super::{check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams};
+use crate::dataset::Dataset;
+use crate::distance::{self, Metric};
+use crate::error::{Error, Result};
+
+/// An HNSW index over vectors with external ids.
+pub struct Hnsw {
+    params: HnswParams,
+    dynamic_ef: DynamicEf,
+    metric: Metric,
+    dim: usize,
+    /// Slot → vector (unit length under cosine).
+    vectors: Vec<f32>,
+    /// Slot → external id.
+    ext_ids: Vec<u32>,
+    /// External id → slot, for deletes and lookups.
+    slot_of: HashMap<u32, u32>,
+    links: Links,
+    entry: u32,
+    max_level: usize,
+    /// Slot → tombstone.
+    deleted: Vec<bool>,
+    n_deleted: usize,
+    /// Slots freed by cleanup, reused by inserts.
+    free: Vec<u32>,
+}
+
+impl Hnsw {
+    /// Builds from a dataset (ids are its row numbers), on the current rayon pool.
+    pub fn build(dataset: &Dataset, params: HnswParams, ctx: &crate::progress::WorkContext) -> Result<Self> {
+        build::build(dataset, params, ctx)
+    }
+
+    pub fn params_struct(&self) -> &HnswParams {
+        &self.params
+    }
+    pub fn dynamic_ef(&self) -> DynamicEf {
+        self.dynamic_ef
+    }
+    /// Sets the dynamic-ef rule used when a search asks for ef = -1.
+    pub fn set_dynamic_ef(&mut self, d: DynamicEf) -> Result<()> {
+        d.validate()?;
+        self.dynamic_ef = d;
+        Ok(())
+    }
+
+    /// Live (not deleted) vectors.
+    pub fn live_len(&self) -> usize {
+        self.ext_ids.len() - self.n_deleted - self.free.len()
+    }
+
+    /// The stored vector of a slot.
+    #[inline]
+    fn vector(&self, slot: u32) -> &[f32] {
+        let s = slot as usize * self.dim;
+        &self.vectors[s..s + self.dim]
+    }
+
+    /// Distance between a prepared query (unit length under cosine) and a slot.
+    #[inline]
+    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+        let v = self.vector(slot);
+        match self.metric {
+            Metric::Cosine => 1.0 - distance::dot(q, v),
+            Metric::InnerProduct => -distance::dot(q, v),
+            Metric::L2 => distance::l2_squared(q, v),
+        }
+    }
+
+    /// The query as stored vectors are: unit length under cosine.
+    fn prepare(&self, query: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(query);
+        if self.metric == Metric::Cosine {
+            distance::normalize(out);
+        }
+    }
+
+    /// The slot of an external id, if it is live.
+    pub fn slot(&self, ext: u32) -> Option<u32> {
+        self.slot_of.get(&ext).copied().filter(|&s| !self.deleted[s as usize])
+    }
+
+    /// The external id of a slot.
+    pub fn external_id(&self, slot: u32) -> u32 {
+        self.ext_ids[slot as usize]
+    }
+
+    /// Bytes of the graph alone (links and levels), not the vectors or id maps.
+    pub fn graph_bytes(&self) -> usize {
+        self.links.bytes()
+    }
+
+    /// Formula estimate of RAM, as the app shows beside the measured bytes:
+    /// vectors n·d·4, layer 0 n·(2M+1)·4, upper layers n/(M−1)·(M+1)·4 on
+    /// average, per-node offset, level and ids 13 bytes, id map ~24 bytes.
+    pub fn estimated_bytes(n: usize, dim: usize, m: usize) -> u64 {
+        let n = n as f64;
+        let per_node = (dim * 4) as f64 + ((2 * m + 1) * 4) as f64 + ((m + 1) * 4) as f64 / (m as f64 - 1.0) + 13.0 + 24.0;
+        (n * per_node) as u64
+    }
+
+    fn search_params_ef(&self, params: &SearchParams) -> Result<usize> {
+        params::effective_ef(params.ef, params.k, &self.dynamic_ef)
+    }
+}
+
+impl AnnIndex for Hnsw {
+    fn kind(&self) -> IndexKind {
+        IndexKind::Hnsw
+    }
+    fn len(&self) -> usize {
+        self.live_len()
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
+        check_query_dim(self.dim, query)?;
+        let ef = self.search_params_ef(params)?;
+        Ok(self.search_ef(query, params.k, ef))
+    }
+
+    fn memory(&self) -> MemoryUsage {
+        let ids = self.ext_ids.capacity() * 4 + self.slot_of.capacity() * 12 + self.deleted.capacity();
+        MemoryUsage {
+            ram_bytes: (self.vectors.capacity() * 4 + self.links.bytes() + ids) as u64,
+            disk_bytes: 0,
+        }
+    }
+
+    fn params(&self) -> ParamMap {
+        let mut p = ParamMap::new();
+        p.insert("m".into(), self.params.m.into());
+        p.insert("ef_construction".into(), self.params.ef_construction.into());
+        p.insert("seed".into(), self.params.seed.into());
+        p
+    }
+}
+
+/// Builds an HNSW index as a shared trait object.
+pub fn build_shared(dataset: Arc<Dataset>, params: HnswParams, ctx: &crate::progress::WorkContext) -> Result<Arc<dyn AnnIndex>> {
+    Ok(Arc::new(Hnsw::build(&dataset, params, ctx)?))
+}
+
+pub(crate) fn unknown_id(ext: u32) -> Error {
+    Error::InvalidParameter(format!("id {ext} is not in the index"))
+}

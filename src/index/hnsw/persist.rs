@@ -1,0 +1,241 @@
+//! Saving and loading an HNSW index: one self-contained, versioned file
+//! (graph and vectors) with a header (magic, format version, metric,
+//! dimension, parameters) and an xxh3 checksum over everything before it.
+//! Written atomically (temporary file, then rename); read with one read, and
+//! refused with a clear error when truncated or corrupted.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::graph::Links;
+use super::{DynamicEf, Hnsw, HnswParams};
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"ANNSHNSW";
+const VERSION: u32 = 1;
+
+fn metric_code(m: Metric) -> u8 {
+    match m {
+        Metric::Cosine => 0,
+        Metric::L2 => 1,
+        Metric::InnerProduct => 2,
+    }
+}
+
+/// Appends little-endian values and hashes them as they go.
+struct Out<'a, W: Write> {
+    w: &'a mut W,
+    hash: Xxh3,
+}
+
+impl<W: Write> Out<'_, W> {
+    fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.hash.update(b);
+        self.w.write_all(b)
+    }
+    fn u32(&mut self, v: u32) -> std::io::Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.bytes(&v.to_le_bytes())
+    }
+    fn u32s(&mut self, it: impl Iterator<Item = u32>) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(1 << 16);
+        for v in it {
+            buf.extend_from_slice(&v.to_le_bytes());
+            if buf.len() >= 1 << 16 {
+                self.bytes(&buf)?;
+                buf.clear();
+            }
+        }
+        self.bytes(&buf)
+    }
+}
+
+impl Hnsw {
+    /// Writes the index to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::fsutil::write_atomic_with(path, |w| {
+            let mut o = Out { w, hash: Xxh3::new() };
+            o.bytes(MAGIC)?;
+            o.u32(VERSION)?;
+            o.bytes(&[metric_code(self.metric)])?;
+            o.u32(self.dim as u32)?;
+            o.u64(self.ext_ids.len() as u64)?;
+            o.u32(self.params.m as u32)?;
+            o.u32(self.params.ef_construction as u32)?;
+            o.u64(self.params.seed)?;
+            o.u32(self.dynamic_ef.min as u32)?;
+            o.u32(self.dynamic_ef.max as u32)?;
+            o.u32(self.dynamic_ef.factor as u32)?;
+            o.u32(self.entry)?;
+            o.u32(self.max_level as u32)?;
+            o.u64(self.n_deleted as u64)?;
+            o.u64(self.links.upper.len() as u64)?;
+            o.u64(self.free.len() as u64)?;
+            o.bytes(&self.links.levels)?;
+            o.bytes(&self.deleted.iter().map(|&d| u8::from(d)).collect::<Vec<_>>())?;
+            o.u32s(self.ext_ids.iter().copied())?;
+            o.u32s(self.free.iter().copied())?;
+            o.u32s(self.links.upper_offset.iter().copied())?;
+            o.u32s(self.links.layer0.iter().map(|a| a.load(Relaxed)))?;
+            o.u32s(self.links.upper.iter().map(|a| a.load(Relaxed)))?;
+            o.u32s(self.vectors.iter().map(|v| v.to_bits()))?;
+            let sum = o.hash.digest();
+            o.w.write_all(&sum.to_le_bytes())
+        })
+    }
+
+    /// Reads an index written by [`save`](Self::save).
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |p: &str| Error::format(path, p.to_string());
+        if bytes.is_empty() {
+            return Err(bad("empty file"));
+        }
+        if bytes.len() < 8 || &bytes[..8] != MAGIC {
+            return Err(bad("not an annscope HNSW index file (bad magic)"));
+        }
+        if bytes.len() < 8 + 8 {
+            return Err(bad("truncated index file"));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 8);
+        let mut r = Reader { b: body, at: 8, path };
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(bad(&format!("index format version {version}; this annscope reads version {VERSION}")));
+        }
+        let stored_sum = u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
+        if xxhash_rust::xxh3::xxh3_64(body) != stored_sum {
+            return Err(bad("checksum mismatch: the index file is truncated or corrupted"));
+        }
+        let metric = match r.bytes(1)?[0] {
+            0 => Metric::Cosine,
+            1 => Metric::L2,
+            2 => Metric::InnerProduct,
+            c => return Err(bad(&format!("unknown metric code {c}"))),
+        };
+        let dim = r.u32()? as usize;
+        let n = r.u64()? as usize;
+        let params = HnswParams {
+            m: r.u32()? as usize,
+            ef_construction: r.u32()? as usize,
+            seed: r.u64()?,
+        };
+        params.validate().map_err(|e| bad(&e.to_string()))?;
+        let dynamic_ef = DynamicEf {
+            min: r.u32()? as usize,
+            max: r.u32()? as usize,
+            factor: r.u32()? as usize,
+        };
+        let entry = r.u32()?;
+        let max_level = r.u32()? as usize;
+        let n_deleted = r.u64()? as usize;
+        let n_upper = r.u64()? as usize;
+        let n_free = r.u64()? as usize;
+        let levels = r.bytes(n)?.to_vec();
+        let deleted: Vec<bool> = r.bytes(n)?.iter().map(|&b| b != 0).collect();
+        let ext_ids = r.u32s(n)?;
+        let free = r.u32s(n_free)?;
+        let upper_offset = r.u32s(n)?;
+        let stride0 = 1 + 2 * params.m;
+        let layer0: Vec<AtomicU32> = r.u32s(n * stride0)?.into_iter().map(AtomicU32::new).collect();
+        let upper: Vec<AtomicU32> = r.u32s(n_upper)?.into_iter().map(AtomicU32::new).collect();
+        let vectors: Vec<f32> = r.u32s(n * dim)?.into_iter().map(f32::from_bits).collect();
+        if r.at != body.len() {
+            return Err(bad("trailing bytes after the index data"));
+        }
+        // Structural checks, so a crafted file cannot make a search index out of bounds.
+        let links = Links {
+            stride0,
+            stride_up: 1 + params.m,
+            layer0,
+            upper_offset,
+            upper,
+            levels,
+        };
+        if n > 0 && (entry as usize >= n || links.levels[entry as usize] as usize != max_level) {
+            return Err(bad("entry point is inconsistent with the levels"));
+        }
+        for s in 0..n {
+            let l = links.levels[s] as usize;
+            if l > 0 {
+                let off = links.upper_offset[s] as usize;
+                if off.checked_add(l * links.stride_up).is_none_or(|end| end > links.upper.len()) {
+                    return Err(bad("upper-layer offsets point outside the file"));
+                }
+            }
+            for layer in 0..=l {
+                let slot = links.slot(s as u32, layer);
+                let count = slot[0].load(Relaxed) as usize;
+                if count >= slot.len() || slot[1..=count].iter().any(|a| a.load(Relaxed) as usize >= n) {
+                    return Err(bad("a link list is out of range"));
+                }
+            }
+        }
+        if free.iter().any(|&f| f as usize >= n) {
+            return Err(bad("free-slot list is out of range"));
+        }
+        let free_set: std::collections::HashSet<u32> = free.iter().copied().collect();
+        let slot_of: HashMap<u32, u32> = (0..n as u32)
+            .filter(|&s| !deleted[s as usize] || !free_set.contains(&s))
+            .filter(|s| !free_set.contains(s))
+            .map(|s| (ext_ids[s as usize], s))
+            .collect();
+        Ok(Hnsw {
+            params,
+            dynamic_ef,
+            metric,
+            dim,
+            vectors,
+            ext_ids,
+            slot_of,
+            links,
+            entry,
+            max_level,
+            deleted,
+            n_deleted,
+            free,
+        })
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+    path: &'a Path,
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
+        match end {
+            Some(e) => {
+                let s = &self.b[self.at..e];
+                self.at = e;
+                Ok(s)
+            }
+            None => Err(Error::format(self.path, "truncated index file")),
+        }
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let b = self.bytes(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
+        let len = n.checked_mul(4).ok_or_else(|| Error::format(self.path, "truncated index file"))?;
+        let b = self.bytes(len)?;
+        Ok(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}

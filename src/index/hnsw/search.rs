@@ -1,0 +1,336 @@
+//! Searching the graph: greedy descent through the upper layers, then a
+//! best-first search with an ef-sized result list on layer 0 (the paper's
+//! Algorithm 2), with per-thread scratch reused across queries so the hot
+//! path allocates nothing. Also a traced search that records every step.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use serde::Serialize;
+
+use super::graph::Visited;
+use super::Hnsw;
+use crate::index::{Neighbors, SearchStats};
+
+/// A node and its distance, ordered by distance then id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scored {
+    pub dist: f32,
+    pub id: u32,
+}
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dist.total_cmp(&other.dist).then(self.id.cmp(&other.id))
+    }
+}
+
+/// Per-thread buffers reused by every search on that thread.
+#[derive(Default)]
+pub(super) struct Scratch {
+    pub visited: Visited,
+    pub candidates: BinaryHeap<Reverse<Scored>>,
+    pub top: BinaryHeap<Scored>,
+    pub links: Vec<u32>,
+    pub query: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch.
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        // Re-entered on the same thread (never on the hot path): use a fresh one.
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// Which nodes may enter the result list.
+pub(super) trait Admit {
+    fn admit(&self, index: &Hnsw, slot: u32) -> bool;
+}
+
+/// Every live node.
+pub(super) struct LiveOnly;
+impl Admit for LiveOnly {
+    #[inline]
+    fn admit(&self, index: &Hnsw, slot: u32) -> bool {
+        !index.deleted[slot as usize]
+    }
+}
+
+/// Every node, deleted or not (the build links through tombstones too).
+pub(super) struct Everyone;
+impl Admit for Everyone {
+    #[inline]
+    fn admit(&self, _: &Hnsw, _: u32) -> bool {
+        true
+    }
+}
+
+impl Hnsw {
+    /// Greedy descent on `layer` from `ep`: moves to the nearest neighbour
+    /// while that improves. Returns the local minimum.
+    #[inline]
+    pub(super) fn greedy(&self, q: &[f32], mut ep: Scored, layer: usize, s: &mut Scratch, stats: &mut SearchStats) -> Scored {
+        loop {
+            let mut moved = false;
+            self.links.read_into(ep.id, layer, &mut s.links);
+            stats.hops += 1;
+            for i in 0..s.links.len() {
+                let nb = s.links[i];
+                let d = self.dist(q, nb);
+                stats.dist_comps += 1;
+                if d < ep.dist {
+                    ep = Scored { dist: d, id: nb };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return ep;
+            }
+        }
+    }
+
+    /// Best-first search on `layer` from `entries` with a result list of
+    /// `ef`. Leaves the results in `s.top` (a max-heap).
+    pub(super) fn search_layer<A: Admit>(
+        &self,
+        q: &[f32],
+        entries: &[Scored],
+        ef: usize,
+        layer: usize,
+        admit: &A,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        s.visited.reset(self.ext_ids.len());
+        s.candidates.clear();
+        s.top.clear();
+        let mut bound = f32::INFINITY;
+        for &e in entries {
+            if !s.visited.insert(e.id) {
+                continue;
+            }
+            s.candidates.push(Reverse(e));
+            if admit.admit(self, e.id) {
+                s.top.push(e);
+                if s.top.len() > ef {
+                    s.top.pop();
+                }
+            }
+        }
+        if s.top.len() >= ef {
+            bound = s.top.peek().map_or(f32::INFINITY, |t| t.dist);
+        }
+        while let Some(Reverse(c)) = s.candidates.pop() {
+            if c.dist > bound {
+                break;
+            }
+            self.links.read_into(c.id, layer, &mut s.links);
+            stats.hops += 1;
+            for i in 0..s.links.len() {
+                let nb = s.links[i];
+                if !s.visited.insert(nb) {
+                    continue;
+                }
+                let d = self.dist(q, nb);
+                stats.dist_comps += 1;
+                if d < bound || s.top.len() < ef {
+                    s.candidates.push(Reverse(Scored { dist: d, id: nb }));
+                    if admit.admit(self, nb) {
+                        s.top.push(Scored { dist: d, id: nb });
+                        if s.top.len() > ef {
+                            s.top.pop();
+                        }
+                        if s.top.len() >= ef {
+                            bound = s.top.peek().map_or(f32::INFINITY, |t| t.dist);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The top-k of `query` with a result list of `ef`, in external ids.
+    pub(super) fn search_ef(&self, query: &[f32], k: usize, ef: usize) -> Neighbors {
+        with_scratch(|s| {
+            let mut stats = SearchStats::default();
+            if self.live_len() == 0 {
+                return Neighbors::default();
+            }
+            let mut q = std::mem::take(&mut s.query);
+            self.prepare(query, &mut q);
+            let mut ep = Scored {
+                dist: self.dist(&q, self.entry),
+                id: self.entry,
+            };
+            stats.dist_comps += 1;
+            for layer in (1..=self.max_level).rev() {
+                ep = self.greedy(&q, ep, layer, s, &mut stats);
+            }
+            self.search_layer(&q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
+            s.query = q;
+            let mut found: Vec<Scored> = s.top.drain().collect();
+            found.sort_unstable();
+            found.truncate(k);
+            Neighbors {
+                ids: found.iter().map(|c| self.ext_ids[c.id as usize]).collect(),
+                distances: found.iter().map(|c| c.dist).collect(),
+                stats,
+            }
+        })
+    }
+}
+
+/// One expansion of a node during a traced search.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceStep {
+    /// The node expanded (external id) and its distance to the query.
+    pub expanded: u32,
+    pub expanded_dist: f32,
+    /// Every distance computed while expanding it: (external id, distance).
+    pub computed: Vec<(u32, f32)>,
+    /// The result list after this step, nearest first: (external id, distance).
+    pub results: Vec<(u32, f32)>,
+}
+
+/// The steps of a search on one layer.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerTrace {
+    pub layer: usize,
+    /// The result-list size on this layer (1 on the upper layers).
+    pub ef: usize,
+    pub steps: Vec<TraceStep>,
+}
+
+/// A whole search, layer by layer, for teaching and for explaining misses.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchTrace {
+    /// The entry point (external id).
+    pub entry: u32,
+    /// From the top layer down to layer 0.
+    pub layers: Vec<LayerTrace>,
+    /// The final top-k.
+    pub result: Neighbors,
+    /// Every node whose distance was computed, on any layer (external ids).
+    pub visited: Vec<u32>,
+}
+
+impl Hnsw {
+    /// Searches like [`AnnIndex::search`](crate::index::AnnIndex::search)
+    /// and records every step. Slower (it allocates); for one query at a time.
+    pub fn trace(&self, query: &[f32], k: usize, ef: usize) -> crate::error::Result<SearchTrace> {
+        crate::index::check_query_dim(self.dim, query)?;
+        let ef = ef.max(k);
+        let ext = |id: u32| self.ext_ids[id as usize];
+        let mut q = Vec::new();
+        self.prepare(query, &mut q);
+        let mut stats = SearchStats::default();
+        let mut visited_all = std::collections::BTreeSet::new();
+        let mut layers = Vec::new();
+        let mut ep = Scored {
+            dist: self.dist(&q, self.entry),
+            id: self.entry,
+        };
+        stats.dist_comps += 1;
+        visited_all.insert(ext(self.entry));
+        // Upper layers: greedy, one step per expanded node.
+        for layer in (1..=self.max_level).rev() {
+            let mut steps = Vec::new();
+            loop {
+                let mut computed = Vec::new();
+                let mut best = ep;
+                for nb in self.links.neighbors(ep.id, layer) {
+                    let d = self.dist(&q, nb);
+                    stats.dist_comps += 1;
+                    computed.push((ext(nb), d));
+                    visited_all.insert(ext(nb));
+                    if d < best.dist {
+                        best = Scored { dist: d, id: nb };
+                    }
+                }
+                stats.hops += 1;
+                steps.push(TraceStep {
+                    expanded: ext(ep.id),
+                    expanded_dist: ep.dist,
+                    computed,
+                    results: vec![(ext(best.id), best.dist)],
+                });
+                if best.id == ep.id {
+                    break;
+                }
+                ep = best;
+            }
+            layers.push(LayerTrace { layer, ef: 1, steps });
+        }
+        // Layer 0: best-first with an ef list, recording each expansion.
+        let mut seen = std::collections::HashSet::new();
+        let mut candidates = BinaryHeap::new();
+        let mut top: BinaryHeap<Scored> = BinaryHeap::new();
+        seen.insert(ep.id);
+        candidates.push(Reverse(ep));
+        if !self.deleted[ep.id as usize] {
+            top.push(ep);
+        }
+        let mut steps = Vec::new();
+        while let Some(Reverse(c)) = candidates.pop() {
+            let bound = if top.len() >= ef { top.peek().map_or(f32::INFINITY, |t| t.dist) } else { f32::INFINITY };
+            if c.dist > bound {
+                break;
+            }
+            let mut computed = Vec::new();
+            for nb in self.links.neighbors(c.id, 0) {
+                if !seen.insert(nb) {
+                    continue;
+                }
+                let d = self.dist(&q, nb);
+                stats.dist_comps += 1;
+                computed.push((ext(nb), d));
+                visited_all.insert(ext(nb));
+                let bound = if top.len() >= ef { top.peek().map_or(f32::INFINITY, |t| t.dist) } else { f32::INFINITY };
+                if d < bound || top.len() < ef {
+                    candidates.push(Reverse(Scored { dist: d, id: nb }));
+                    if !self.deleted[nb as usize] {
+                        top.push(Scored { dist: d, id: nb });
+                        if top.len() > ef {
+                            top.pop();
+                        }
+                    }
+                }
+            }
+            stats.hops += 1;
+            let mut results: Vec<Scored> = top.iter().copied().collect();
+            results.sort_unstable();
+            steps.push(TraceStep {
+                expanded: ext(c.id),
+                expanded_dist: c.dist,
+                computed,
+                results: results.iter().map(|r| (ext(r.id), r.dist)).collect(),
+            });
+        }
+        layers.push(LayerTrace { layer: 0, ef, steps });
+        let mut found: Vec<Scored> = top.into_vec();
+        found.sort_unstable();
+        found.truncate(k);
+        Ok(SearchTrace {
+            entry: ext(self.entry),
+            layers,
+            result: Neighbors {
+                ids: found.iter().map(|c| ext(c.id)).collect(),
+                distances: found.iter().map(|c| c.dist).collect(),
+                stats,
+            },
+            visited: visited_all.into_iter().collect(),
+        })
+    }
+}
