@@ -39,6 +39,47 @@ pub enum Command {
     Groundtruth(GroundtruthArgs),
     /// Build an index, then measure recall, QPS and latency per search setting.
     Bench(BenchArgs),
+    /// Build an HNSW index and save it to a file.
+    Build(BuildArgs),
+    /// Search a saved index: one JSON line per query.
+    Search(SearchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Base vectors.
+    #[arg(long)]
+    pub base: PathBuf,
+    #[arg(long, value_enum)]
+    pub metric: MetricArg,
+    #[arg(long, value_enum, default_value_t = IndexArg::Hnsw)]
+    pub index: IndexArg,
+    #[command(flatten)]
+    pub hnsw: HnswArgs,
+    /// Build threads (default: all cores).
+    #[arg(long)]
+    pub build_threads: Option<usize>,
+    /// The index file to write (atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// An index file written by `annscope build`.
+    #[arg(long)]
+    pub index_file: PathBuf,
+    /// Query vectors.
+    #[arg(long)]
+    pub queries: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Search list size; -1 is dynamic ef (default: dynamic).
+    #[arg(long, allow_negative_numbers = true)]
+    pub ef: Option<i64>,
 }
 
 #[derive(Args, Debug)]
@@ -171,7 +212,12 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub hnsw: HnswArgs,
     /// HNSW search list sizes to sweep (no rebuild); -1 is dynamic ef.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_value = "10,16,32,64,128,256")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        default_value = "10,16,32,64,128,256"
+    )]
     pub ef: Vec<i64>,
     /// Search threads (default 1, as ann-benchmarks measures).
     #[arg(long, default_value_t = 1)]
@@ -195,6 +241,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Info(a) => info(&a),
         Command::Groundtruth(a) => groundtruth(&a),
         Command::Bench(a) => bench(&a),
+        Command::Build(a) => build(&a),
+        Command::Search(a) => search(&a),
     }
 }
 
@@ -385,7 +433,11 @@ fn search_settings(a: &BenchArgs, index: &dyn AnnIndex) -> Vec<(SearchParams, Pa
                 .map(|&ef| {
                     let mut shown = ParamMap::new();
                     shown.insert("ef".into(), ef.into());
-                    let effective = if ef == -1 { dynamic.ef_for(a.k) } else { (ef as usize).max(a.k) };
+                    let effective = if ef == -1 {
+                        dynamic.ef_for(a.k)
+                    } else {
+                        (ef as usize).max(a.k)
+                    };
                     shown.insert("ef_effective".into(), effective.into());
                     if ef == -1 {
                         shown.insert("dynamic_ef_min".into(), dynamic.min.into());
@@ -417,7 +469,11 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
             bail!("--ef {ef}: use positive values, or -1 for dynamic ef");
         }
     }
-    let mode = if a.batch { QueryMode::Batch } else { QueryMode::Single };
+    let mode = if a.batch {
+        QueryMode::Batch
+    } else {
+        QueryMode::Single
+    };
     let mut out = std::io::stdout().lock();
     if a.format == OutputFormat::Table {
         writeln!(
@@ -445,19 +501,23 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         )?;
     }
     for spec in specs {
-        let (b, build_threads, dynamic) = (inputs.base.clone(), a.build_threads, a.hnsw.dynamic_ef());
+        let (b, build_threads, dynamic) =
+            (inputs.base.clone(), a.build_threads, a.hnsw.dynamic_ef());
         let t0 = Instant::now();
         let index: Arc<dyn AnnIndex> = with_progress("build", move |ctx| {
-            with_threads(build_threads, || -> crate::error::Result<Arc<dyn AnnIndex>> {
-                match spec {
-                    IndexSpec::Hnsw(p) => {
-                        let mut h = crate::index::Hnsw::build(&b, p, ctx)?;
-                        h.set_dynamic_ef(dynamic)?;
-                        Ok(Arc::new(h))
+            with_threads(
+                build_threads,
+                || -> crate::error::Result<Arc<dyn AnnIndex>> {
+                    match spec {
+                        IndexSpec::Hnsw(p) => {
+                            let mut h = crate::index::Hnsw::build(&b, p, ctx)?;
+                            h.set_dynamic_ef(dynamic)?;
+                            Ok(Arc::new(h))
+                        }
+                        other => other.build(b, ctx),
                     }
-                    other => other.build(b, ctx),
-                }
-            })?
+                },
+            )?
         })?;
         let build_s = t0.elapsed().as_secs_f64();
         for (params, shown) in search_settings(a, index.as_ref()) {
@@ -502,5 +562,101 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn build(a: &BuildArgs) -> anyhow::Result<()> {
+    if a.index != IndexArg::Hnsw {
+        bail!("annscope build writes HNSW indexes: use --index hnsw (a flat index needs no file)");
+    }
+    let builds = a.hnsw.builds()?;
+    let [params] = builds.as_slice() else {
+        bail!("annscope build takes one --m and one --ef-construction");
+    };
+    let base = open_dataset(&a.base, Metric::from(a.metric))?;
+    let (p, threads, dynamic) = (params.clone(), a.build_threads, a.hnsw.dynamic_ef());
+    let b = base.clone();
+    let t0 = Instant::now();
+    let index = with_progress("build", move |ctx| {
+        b.validate(ctx)?;
+        let mut h = with_threads(threads, || crate::index::Hnsw::build(&b, p, ctx))??;
+        h.set_dynamic_ef(dynamic)?;
+        Ok(h)
+    })?;
+    let build_s = t0.elapsed().as_secs_f64();
+    index.save(&a.out)?;
+    let disk_bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let summary = serde_json::json!({
+        "index": "hnsw",
+        "out": a.out.display().to_string(),
+        "n": index.len(),
+        "dim": index.dim(),
+        "metric": index.metric().name(),
+        "params": index.params(),
+        "layers": index.layer_count(),
+        "build_s": build_s,
+        "index_bytes": index.memory().ram_bytes,
+        "graph_bytes": index.graph_bytes(),
+        "file_bytes": disk_bytes,
+        "unreachable": index.unreachable_nodes().len(),
+    });
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{summary}")?;
+    } else {
+        writeln!(
+            out,
+            "built hnsw over {} x {} in {build_s:.1} s: {} layers, {:.1} graph bytes per vector; wrote {} ({:.1} MB)",
+            index.len(),
+            index.dim(),
+            index.layer_count(),
+            index.graph_bytes() as f64 / index.len().max(1) as f64,
+            a.out.display(),
+            disk_bytes as f64 / 1e6
+        )?;
+    }
+    Ok(())
+}
+
+/// One line of `annscope search`: fields in this order.
+#[derive(serde::Serialize)]
+struct QueryLine<'a> {
+    query: usize,
+    ids: &'a [u32],
+    distances: &'a [f32],
+}
+
+fn search(a: &SearchArgs) -> anyhow::Result<()> {
+    if a.k == 0 {
+        bail!("--k must be at least 1");
+    }
+    let path = a.index_file.clone();
+    let index = with_progress("load", move |_| crate::index::Hnsw::load(&path))?;
+    let queries = open_dataset(&a.queries, index.metric())?;
+    if queries.dim() != index.dim() {
+        bail!(
+            "dimension mismatch: {} has dimension {}, but the index {} has {}",
+            queries.display_name(),
+            queries.dim(),
+            a.index_file.display(),
+            index.dim()
+        );
+    }
+    queries.validate(&WorkContext::detached())?;
+    let mut params = SearchParams::new(a.k);
+    if let Some(ef) = a.ef {
+        params = params.with_ef(ef);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (i, q) in queries.vectors().rows().enumerate() {
+        let r = index.search(q, &params)?;
+        let line = QueryLine {
+            query: i,
+            ids: &r.ids,
+            distances: &r.distances,
+        };
+        writeln!(out, "{}", serde_json::to_string(&line)?)?;
+    }
+    out.flush()?;
     Ok(())
 }

@@ -17,6 +17,13 @@ fn main() -> ExitCode {
     };
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`annscope search ... | head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -39,7 +39,9 @@ impl NodeLocks {
     fn lock(&self, node: u32) -> std::sync::MutexGuard<'_, ()> {
         // A poisoned lock only means another insert panicked; the lists are
         // still valid u32s, so carry on.
-        self.0[node as usize].lock().unwrap_or_else(|p| p.into_inner())
+        self.0[node as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -47,31 +49,43 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     params.validate()?;
     let (n, dim, metric) = (dataset.len(), dataset.dim(), dataset.metric());
     if n == 0 {
-        return Err(Error::InvalidParameter(format!("{}: no vectors to index", dataset.display_name())));
+        return Err(Error::InvalidParameter(format!(
+            "{}: no vectors to index",
+            dataset.display_name()
+        )));
     }
     if n >= u32::MAX as usize {
-        return Err(Error::InvalidParameter(format!("{n} vectors exceed the u32 id space")));
+        return Err(Error::InvalidParameter(format!(
+            "{n} vectors exceed the u32 id space"
+        )));
     }
     ctx.progress.stage("copying vectors", n as u64);
     let mut vectors = vec![0.0f32; n * dim];
-    vectors.par_chunks_mut(dim * 1024).enumerate().try_for_each(|(c, out)| {
-        ctx.cancel.check()?;
-        for (j, row) in out.chunks_exact_mut(dim).enumerate() {
-            row.copy_from_slice(dataset.row(c * 1024 + j));
-            if metric == Metric::Cosine {
-                distance::normalize(row);
+    vectors
+        .par_chunks_mut(dim * 1024)
+        .enumerate()
+        .try_for_each(|(c, out)| {
+            ctx.cancel.check()?;
+            for (j, row) in out.chunks_exact_mut(dim).enumerate() {
+                row.copy_from_slice(dataset.row(c * 1024 + j));
+                if metric == Metric::Cosine {
+                    distance::normalize(row);
+                }
             }
-        }
-        ctx.progress.add((out.len() / dim) as u64);
-        Ok::<_, Error>(())
-    })?;
+            ctx.progress.add((out.len() / dim) as u64);
+            Ok::<_, Error>(())
+        })?;
 
     let mut rng = StdRng::seed_from_u64(params.seed);
     let mult = params.level_mult();
     let levels: Vec<u8> = (0..n).map(|_| random_level(&mut rng, mult)).collect();
     // The first node with the highest level goes in first: the entry point
     // is then fixed for the whole build and needs no global lock.
-    let entry = levels.iter().enumerate().max_by_key(|(i, &l)| (l, std::cmp::Reverse(*i))).map_or(0, |(i, _)| i) as u32;
+    let entry = levels
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, &l)| (l, std::cmp::Reverse(*i)))
+        .map_or(0, |(i, _)| i) as u32;
     let max_level = levels[entry as usize] as usize;
     let index = Hnsw {
         dynamic_ef: DynamicEf::default(),
@@ -89,27 +103,35 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         params,
     };
     let locks = NodeLocks::new(n);
-    ctx.progress.stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
+    ctx.progress
+        .stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
     ctx.progress.set(1);
     let done = AtomicU64::new(1);
     let insert_one = |node: u32| -> Result<()> {
         ctx.cancel.check()?;
         with_scratch(|s| index.link_node(node, Some(&locks), s));
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d % 256 == 0 {
+        if d.is_multiple_of(256) {
             ctx.progress.set(d);
         }
         Ok(())
     };
     if rayon::current_num_threads() == 1 {
         // Serial: nodes in id order, so a seed reproduces the graph exactly.
-        (0..n as u32).filter(|&v| v != entry).try_for_each(insert_one)?;
+        (0..n as u32)
+            .filter(|&v| v != entry)
+            .try_for_each(insert_one)?;
     } else {
-        (0..n as u32).into_par_iter().filter(|&v| v != entry).try_for_each(insert_one)?;
+        (0..n as u32)
+            .into_par_iter()
+            .filter(|&v| v != entry)
+            .try_for_each(insert_one)?;
     }
     ctx.progress.set(n as u64);
     let mut index = index;
     index.slot_of = (0..n as u32).map(|i| (i, i)).collect();
+    ctx.progress.stage("reconnecting unreachable nodes", 0);
+    index.repair_unreachable();
     Ok(index)
 }
 
@@ -135,7 +157,14 @@ impl Hnsw {
             if kept.len() >= m {
                 break;
             }
-            let diverse = kept.iter().all(|k| self.dist_slots(c.id, k.id) >= c.dist);
+            // A candidate is redundant if a kept neighbour is nearer to it
+            // than the base is. Exact duplicates (distance 0 to a kept one)
+            // are redundant too: otherwise a node with many copies fills its
+            // whole list with them, and the copies become an island.
+            let diverse = kept.iter().all(|k| {
+                let d = self.dist_slots(c.id, k.id);
+                d >= c.dist && !(d <= 0.0 && c.dist <= 0.0 && !kept.is_empty())
+            });
             if diverse {
                 kept.push(c);
             } else {
@@ -167,7 +196,15 @@ impl Hnsw {
         let mut chosen = Vec::new();
         let mut cands: Vec<Scored> = Vec::new();
         for layer in (0..=level.min(self.max_level)).rev() {
-            self.search_layer(&q, &entries, self.params.ef_construction, layer, &Everyone, s, &mut stats);
+            self.search_layer(
+                &q,
+                &entries,
+                self.params.ef_construction,
+                layer,
+                &Everyone,
+                s,
+                &mut stats,
+            );
             cands.clear();
             cands.extend(s.top.drain().filter(|c| c.id != node));
             cands.sort_unstable();
@@ -176,7 +213,11 @@ impl Hnsw {
                 let _g = locks.map(|l| l.lock(node));
                 self.links.write(node, layer, &chosen);
             }
-            let m_max = if layer == 0 { self.params.m0() } else { self.params.m };
+            let m_max = if layer == 0 {
+                self.params.m0()
+            } else {
+                self.params.m
+            };
             for &nb in &chosen {
                 self.add_reverse_link(nb, node, layer, m_max, locks, s);
             }
@@ -187,7 +228,15 @@ impl Hnsw {
 
     /// Adds `node` to `nb`'s list on `layer`, shrinking it with the heuristic
     /// when full.
-    fn add_reverse_link(&self, nb: u32, node: u32, layer: usize, m_max: usize, locks: Option<&NodeLocks>, s: &mut Scratch) {
+    fn add_reverse_link(
+        &self,
+        nb: u32,
+        node: u32,
+        layer: usize,
+        m_max: usize,
+        locks: Option<&NodeLocks>,
+        s: &mut Scratch,
+    ) {
         let _g = locks.map(|l| l.lock(nb));
         self.links.read_into(nb, layer, &mut s.links);
         if s.links.contains(&node) {
@@ -218,24 +267,33 @@ impl Hnsw {
     pub fn insert(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
         crate::index::check_query_dim(self.dim, vector)?;
         if let Some((i, v)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::InvalidParameter(format!("vector for id {ext}: value {v} at column {i} is not finite")));
+            return Err(Error::InvalidParameter(format!(
+                "vector for id {ext}: value {v} at column {i} is not finite"
+            )));
         }
         if self.metric == Metric::Cosine && vector.iter().all(|&v| v == 0.0) {
-            return Err(Error::InvalidParameter(format!("vector for id {ext} is zero: cosine is undefined for it")));
+            return Err(Error::InvalidParameter(format!(
+                "vector for id {ext} is zero: cosine is undefined for it"
+            )));
         }
         if self.slot(ext).is_some() {
-            return Err(Error::InvalidParameter(format!("id {ext} is already in the index (delete it first to update)")));
+            return Err(Error::InvalidParameter(format!(
+                "id {ext} is already in the index (delete it first to update)"
+            )));
         }
         let mut v = vector.to_vec();
         if self.metric == Metric::Cosine {
             distance::normalize(&mut v);
         }
-        let mut rng = StdRng::seed_from_u64(self.params.seed ^ (u64::from(ext) << 20) ^ self.ext_ids.len() as u64);
+        let mut rng = StdRng::seed_from_u64(
+            self.params.seed ^ (u64::from(ext) << 20) ^ self.ext_ids.len() as u64,
+        );
         let level = random_level(&mut rng, self.params.level_mult());
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.links.reset_node(slot, level);
-                self.vectors[slot as usize * self.dim..(slot as usize + 1) * self.dim].copy_from_slice(&v);
+                self.vectors[slot as usize * self.dim..(slot as usize + 1) * self.dim]
+                    .copy_from_slice(&v);
                 self.ext_ids[slot as usize] = ext;
                 self.deleted[slot as usize] = false;
                 slot
@@ -304,7 +362,8 @@ impl Hnsw {
                 }
             }
         }
-        ctx.progress.stage("reconnecting around deleted nodes", n as u64);
+        ctx.progress
+            .stage("reconnecting around deleted nodes", n as u64);
         let this = &*self;
         let total: usize = (0..n as u32)
             .into_par_iter()
@@ -327,9 +386,38 @@ impl Hnsw {
                         if !is_dead(l) {
                             pool.push(l);
                         } else {
-                            pool.extend(this.links.neighbors(l, layer).into_iter().filter(|&x| !is_dead(x) && x != node));
+                            pool.extend(
+                                this.links
+                                    .neighbors(l, layer)
+                                    .into_iter()
+                                    .filter(|&x| !is_dead(x) && x != node),
+                            );
                         }
                     }
+                    // Plus a fresh search for the node on this layer, so the
+                    // repaired list is as good as a new insert's, not only
+                    // what the deleted neighbours happened to know.
+                    let q = this.vector(node).to_vec();
+                    with_scratch(|s| {
+                        let mut stats = SearchStats::default();
+                        let mut ep = Scored {
+                            dist: this.dist(&q, this.entry),
+                            id: this.entry,
+                        };
+                        for l in (layer + 1..=this.max_level).rev() {
+                            ep = this.greedy(&q, ep, l, s, &mut stats);
+                        }
+                        this.search_layer(
+                            &q,
+                            &[ep],
+                            this.params.ef_construction,
+                            layer,
+                            &super::search::LiveOnly,
+                            s,
+                            &mut stats,
+                        );
+                        pool.extend(s.top.drain().map(|c| c.id).filter(|&x| x != node));
+                    });
                     pool.sort_unstable();
                     pool.dedup();
                     let mut cands: Vec<Scored> = pool
@@ -340,7 +428,11 @@ impl Hnsw {
                         })
                         .collect();
                     cands.sort_unstable();
-                    let m_max = if layer == 0 { this.params.m0() } else { this.params.m };
+                    let m_max = if layer == 0 {
+                        this.params.m0()
+                    } else {
+                        this.params.m
+                    };
                     let mut kept = Vec::new();
                     this.select_neighbors(&cands, m_max, &mut kept);
                     // Only this thread writes `node`'s lists; readers see old or new.
@@ -353,7 +445,9 @@ impl Hnsw {
         // Free the slots: drop their links and ids.
         // Free the slots: drop their links and ids. A freed slot stays marked
         // deleted, so even a stale link to it could never surface in results.
-        let dead: Vec<u32> = (0..n as u32).filter(|&s| is_dead(s) && !free_set.contains(&s)).collect();
+        let dead: Vec<u32> = (0..n as u32)
+            .filter(|&s| is_dead(s) && !free_set.contains(&s))
+            .collect();
         for &s in &dead {
             for layer in 0..=self.links.levels[s as usize] as usize {
                 self.links.write(s, layer, &[]);
@@ -364,7 +458,102 @@ impl Hnsw {
         }
         self.n_deleted = 0;
         let _ = total;
+        self.repair_unreachable();
         Ok(dead.len())
+    }
+
+    /// Gives every live node that no search can reach (all its in-links were
+    /// pruned, a known HNSW failure that duplicates make common) an in-link
+    /// from its nearest reachable node on layer 0, replacing that node's
+    /// farthest link when its list is full. Returns the nodes reconnected.
+    pub fn repair_unreachable(&mut self) -> usize {
+        let mut repaired = 0;
+        for _round in 0..4 {
+            let lost = self.unreachable_slots();
+            if lost.is_empty() {
+                break;
+            }
+            let mut indegree = vec![0u32; self.ext_ids.len()];
+            for s in 0..self.ext_ids.len() as u32 {
+                for nb in self.links.neighbors(s, 0) {
+                    indegree[nb as usize] += 1;
+                }
+            }
+            let mut reachable = vec![true; self.ext_ids.len()];
+            for &u in &lost {
+                reachable[u as usize] = false;
+            }
+            for &u in &lost {
+                let q = self.vector(u).to_vec();
+                let mut stats = SearchStats::default();
+                let hosts = with_scratch(|s| {
+                    let mut ep = Scored {
+                        dist: self.dist(&q, self.entry),
+                        id: self.entry,
+                    };
+                    for layer in (1..=self.max_level).rev() {
+                        ep = self.greedy(&q, ep, layer, s, &mut stats);
+                    }
+                    self.search_layer(
+                        &q,
+                        &[ep],
+                        self.params.ef_construction,
+                        0,
+                        &super::search::LiveOnly,
+                        s,
+                        &mut stats,
+                    );
+                    let mut found: Vec<Scored> = s
+                        .top
+                        .drain()
+                        .filter(|c| c.id != u && reachable[c.id as usize])
+                        .collect();
+                    found.sort_unstable();
+                    found
+                });
+                // The nearest reachable node with room takes the link; else the
+                // nearest one with a link it can give up: a redundant copy
+                // (distance 0) first, then its farthest, and only a link whose
+                // target keeps another in-link, so the repair strands no one.
+                let mut host = None;
+                for cand in hosts.iter().take(32) {
+                    let mut links = self.links.neighbors(cand.id, 0);
+                    if links.len() < self.params.m0() {
+                        links.push(u);
+                    } else {
+                        let mut order: Vec<(usize, f32)> = links
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &l)| (i, self.dist_slots(cand.id, l)))
+                            .collect();
+                        order.sort_by(|a, b| {
+                            (a.1 > 0.0).cmp(&(b.1 > 0.0)).then(b.1.total_cmp(&a.1))
+                        });
+                        let Some(&(slot, _)) = order
+                            .iter()
+                            .find(|(i, _)| indegree[links[*i] as usize] >= 2)
+                        else {
+                            continue;
+                        };
+                        indegree[links[slot] as usize] -= 1;
+                        links[slot] = u;
+                    }
+                    indegree[u as usize] += 1;
+                    self.links.write(cand.id, 0, &links);
+                    host = Some(cand.id);
+                    break;
+                }
+                let Some(host) = host else { continue };
+                // And a link back, so `u` leads somewhere too.
+                let mut own = self.links.neighbors(u, 0);
+                if !own.contains(&host) && own.len() < self.params.m0() {
+                    own.push(host);
+                    self.links.write(u, 0, &own);
+                }
+                repaired += 1;
+            }
+        }
+        repaired
     }
 
     /// Deletes `ext` and inserts its new vector.

@@ -96,18 +96,22 @@ impl Links {
 
     /// Bytes of the link structures.
     pub fn bytes(&self) -> usize {
-        (self.layer0.capacity() + self.upper.capacity()) * 4 + self.upper_offset.capacity() * 4 + self.levels.capacity()
+        (self.layer0.capacity() + self.upper.capacity()) * 4
+            + self.upper_offset.capacity() * 4
+            + self.levels.capacity()
     }
 
     /// Grows room for one more node of `level`, returning its id.
     pub fn push_node(&mut self, level: u8) -> u32 {
         let id = self.levels.len() as u32;
-        self.layer0.extend((0..self.stride0).map(|_| AtomicU32::new(0)));
+        self.layer0
+            .extend((0..self.stride0).map(|_| AtomicU32::new(0)));
         if level == 0 {
             self.upper_offset.push(NO_UPPER);
         } else {
             self.upper_offset.push(self.upper.len() as u32);
-            self.upper.extend((0..level as usize * self.stride_up).map(|_| AtomicU32::new(0)));
+            self.upper
+                .extend((0..level as usize * self.stride_up).map(|_| AtomicU32::new(0)));
         }
         self.levels.push(level);
         id
@@ -121,7 +125,8 @@ impl Links {
             self.upper_offset[node as usize] = NO_UPPER;
         } else {
             self.upper_offset[node as usize] = self.upper.len() as u32;
-            self.upper.extend((0..level as usize * self.stride_up).map(|_| AtomicU32::new(0)));
+            self.upper
+                .extend((0..level as usize * self.stride_up).map(|_| AtomicU32::new(0)));
         }
         self.levels[node as usize] = level;
     }

@@ -37,7 +37,8 @@ impl Hnsw {
 
     /// The top layer of a node (by external id).
     pub fn node_level(&self, ext: u32) -> Option<usize> {
-        self.slot(ext).map(|s| self.links.levels[s as usize] as usize)
+        self.slot(ext)
+            .map(|s| self.links.levels[s as usize] as usize)
     }
 
     /// External ids of the live nodes present on `layer`.
@@ -55,17 +56,30 @@ impl Hnsw {
         if (self.links.levels[slot as usize] as usize) < layer {
             return None;
         }
-        Some(self.links.neighbors(slot, layer).into_iter().map(|s| self.ext_ids[s as usize]).collect())
+        Some(
+            self.links
+                .neighbors(slot, layer)
+                .into_iter()
+                .map(|s| self.ext_ids[s as usize])
+                .collect(),
+        )
     }
 
     /// Node count and degrees of every layer, bottom up.
     pub fn layer_stats(&self) -> Vec<LayerStats> {
         (0..self.layer_count())
             .map(|layer| {
-                let cap = if layer == 0 { self.params.m0() } else { self.params.m };
+                let cap = if layer == 0 {
+                    self.params.m0()
+                } else {
+                    self.params.m
+                };
                 let mut hist = vec![0usize; cap + 1];
                 let (mut nodes, mut sum, mut min, mut max) = (0usize, 0usize, usize::MAX, 0usize);
-                for s in self.live_slots().filter(|&s| self.links.levels[s as usize] as usize >= layer) {
+                for s in self
+                    .live_slots()
+                    .filter(|&s| self.links.levels[s as usize] as usize >= layer)
+                {
                     let d = self.links.neighbors(s, layer).len();
                     hist[d.min(cap)] += 1;
                     nodes += 1;
@@ -78,7 +92,11 @@ impl Hnsw {
                     nodes,
                     min_degree: if nodes == 0 { 0 } else { min },
                     max_degree: max,
-                    mean_degree: if nodes == 0 { 0.0 } else { sum as f64 / nodes as f64 },
+                    mean_degree: if nodes == 0 {
+                        0.0
+                    } else {
+                        sum as f64 / nodes as f64
+                    },
                     degree_histogram: hist,
                 }
             })
@@ -88,6 +106,17 @@ impl Hnsw {
     /// Live nodes no search can reach: not reachable on layer 0 from the
     /// entry point by following links (external ids, ascending).
     pub fn unreachable_nodes(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .unreachable_slots()
+            .into_iter()
+            .map(|s| self.ext_ids[s as usize])
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Live slots not reachable on layer 0 from the entry point.
+    pub(super) fn unreachable_slots(&self) -> Vec<u32> {
         let n = self.ext_ids.len();
         if self.live_len() == 0 {
             return Vec::new();
@@ -103,8 +132,6 @@ impl Hnsw {
                 }
             }
         }
-        let mut out: Vec<u32> = self.live_slots().filter(|&s| !seen[s as usize]).map(|s| self.ext_ids[s as usize]).collect();
-        out.sort_unstable();
-        out
+        self.live_slots().filter(|&s| !seen[s as usize]).collect()
     }
 }

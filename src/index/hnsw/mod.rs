@@ -23,6 +23,8 @@ pub mod inspect;
 pub mod params;
 mod persist;
 mod search;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,7 +63,11 @@ pub struct Hnsw {
 
 impl Hnsw {
     /// Builds from a dataset (ids are its row numbers), on the current rayon pool.
-    pub fn build(dataset: &Dataset, params: HnswParams, ctx: &crate::progress::WorkContext) -> Result<Self> {
+    pub fn build(
+        dataset: &Dataset,
+        params: HnswParams,
+        ctx: &crate::progress::WorkContext,
+    ) -> Result<Self> {
         build::build(dataset, params, ctx)
     }
 
@@ -112,7 +118,10 @@ impl Hnsw {
 
     /// The slot of an external id, if it is live.
     pub fn slot(&self, ext: u32) -> Option<u32> {
-        self.slot_of.get(&ext).copied().filter(|&s| !self.deleted[s as usize])
+        self.slot_of
+            .get(&ext)
+            .copied()
+            .filter(|&s| !self.deleted[s as usize])
     }
 
     /// The external id of a slot.
@@ -130,7 +139,11 @@ impl Hnsw {
     /// average, per-node offset, level and ids 13 bytes, id map ~24 bytes.
     pub fn estimated_bytes(n: usize, dim: usize, m: usize) -> u64 {
         let n = n as f64;
-        let per_node = (dim * 4) as f64 + ((2 * m + 1) * 4) as f64 + ((m + 1) * 4) as f64 / (m as f64 - 1.0) + 13.0 + 24.0;
+        let per_node = (dim * 4) as f64
+            + ((2 * m + 1) * 4) as f64
+            + ((m + 1) * 4) as f64 / (m as f64 - 1.0)
+            + 13.0
+            + 24.0;
         (n * per_node) as u64
     }
 
@@ -160,7 +173,8 @@ impl AnnIndex for Hnsw {
     }
 
     fn memory(&self) -> MemoryUsage {
-        let ids = self.ext_ids.capacity() * 4 + self.slot_of.capacity() * 12 + self.deleted.capacity();
+        let ids =
+            self.ext_ids.capacity() * 4 + self.slot_of.capacity() * 12 + self.deleted.capacity();
         MemoryUsage {
             ram_bytes: (self.vectors.capacity() * 4 + self.links.bytes() + ids) as u64,
             disk_bytes: 0,
@@ -177,7 +191,11 @@ impl AnnIndex for Hnsw {
 }
 
 /// Builds an HNSW index as a shared trait object.
-pub fn build_shared(dataset: Arc<Dataset>, params: HnswParams, ctx: &crate::progress::WorkContext) -> Result<Arc<dyn AnnIndex>> {
+pub fn build_shared(
+    dataset: Arc<Dataset>,
+    params: HnswParams,
+    ctx: &crate::progress::WorkContext,
+) -> Result<Arc<dyn AnnIndex>> {
     Ok(Arc::new(Hnsw::build(&dataset, params, ctx)?))
 }
 

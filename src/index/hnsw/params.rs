@@ -34,7 +34,10 @@ impl HnswParams {
     /// Checks the ranges, with a message saying what is wrong.
     pub fn validate(&self) -> Result<()> {
         if !(2..=256).contains(&self.m) {
-            return Err(Error::InvalidParameter(format!("m = {} is out of range (2 to 256; usual 8 to 48)", self.m)));
+            return Err(Error::InvalidParameter(format!(
+                "m = {} is out of range (2 to 256; usual 8 to 48)",
+                self.m
+            )));
         }
         if self.ef_construction < 1 || self.ef_construction > 100_000 {
             return Err(Error::InvalidParameter(format!(
@@ -100,7 +103,9 @@ impl DynamicEf {
             )));
         }
         if self.factor == 0 || self.max == 0 {
-            return Err(Error::InvalidParameter("dynamic_ef_factor and dynamic_ef_max must be at least 1".into()));
+            return Err(Error::InvalidParameter(
+                "dynamic_ef_factor and dynamic_ef_max must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -112,7 +117,9 @@ pub fn effective_ef(ef: Option<i64>, k: usize, dynamic: &DynamicEf) -> Result<us
         None => Ok(dynamic.ef_for(k).max(k)),
         Some(-1) => Ok(dynamic.ef_for(k)),
         Some(e) if e >= 1 => Ok((e as usize).max(k)),
-        Some(e) => Err(Error::InvalidParameter(format!("ef = {e}: use a positive value, or -1 for dynamic ef"))),
+        Some(e) => Err(Error::InvalidParameter(format!(
+            "ef = {e}: use a positive value, or -1 for dynamic ef"
+        ))),
     }
 }
 
@@ -127,7 +134,11 @@ mod tests {
         assert_eq!(d.ef_for(10), 100);
         assert_eq!(d.ef_for(20), 160);
         assert_eq!(d.ef_for(100), 500);
-        let tight = DynamicEf { min: 5, max: 20, factor: 1 };
+        let tight = DynamicEf {
+            min: 5,
+            max: 20,
+            factor: 1,
+        };
         assert_eq!(tight.ef_for(50), 50, "never below k");
     }
 
@@ -143,9 +154,16 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
-        let p = HnswParams { m: 1, ..HnswParams::default() };
+        let p = HnswParams {
+            m: 1,
+            ..HnswParams::default()
+        };
         assert!(p.validate().expect_err("m").to_string().contains("m = 1"));
-        let d = DynamicEf { min: 10, max: 5, factor: 8 };
+        let d = DynamicEf {
+            min: 10,
+            max: 5,
+            factor: 8,
+        };
         assert!(d.validate().is_err());
     }
 }

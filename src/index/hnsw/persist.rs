@@ -61,7 +61,10 @@ impl Hnsw {
     /// Writes the index to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         crate::fsutil::write_atomic_with(path, |w| {
-            let mut o = Out { w, hash: Xxh3::new() };
+            let mut o = Out {
+                w,
+                hash: Xxh3::new(),
+            };
             o.bytes(MAGIC)?;
             o.u32(VERSION)?;
             o.bytes(&[metric_code(self.metric)])?;
@@ -79,7 +82,13 @@ impl Hnsw {
             o.u64(self.links.upper.len() as u64)?;
             o.u64(self.free.len() as u64)?;
             o.bytes(&self.links.levels)?;
-            o.bytes(&self.deleted.iter().map(|&d| u8::from(d)).collect::<Vec<_>>())?;
+            o.bytes(
+                &self
+                    .deleted
+                    .iter()
+                    .map(|&d| u8::from(d))
+                    .collect::<Vec<_>>(),
+            )?;
             o.u32s(self.ext_ids.iter().copied())?;
             o.u32s(self.free.iter().copied())?;
             o.u32s(self.links.upper_offset.iter().copied())?;
@@ -105,14 +114,23 @@ impl Hnsw {
             return Err(bad("truncated index file"));
         }
         let (body, sum) = bytes.split_at(bytes.len() - 8);
-        let mut r = Reader { b: body, at: 8, path };
+        let mut r = Reader {
+            b: body,
+            at: 8,
+            path,
+        };
         let version = r.u32()?;
         if version != VERSION {
-            return Err(bad(&format!("index format version {version}; this annscope reads version {VERSION}")));
+            return Err(bad(&format!(
+                "index format version {version}; this annscope reads version {VERSION}"
+            )));
         }
-        let stored_sum = u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
+        let stored_sum =
+            u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
         if xxhash_rust::xxh3::xxh3_64(body) != stored_sum {
-            return Err(bad("checksum mismatch: the index file is truncated or corrupted"));
+            return Err(bad(
+                "checksum mismatch: the index file is truncated or corrupted",
+            ));
         }
         let metric = match r.bytes(1)?[0] {
             0 => Metric::Cosine,
@@ -144,7 +162,11 @@ impl Hnsw {
         let free = r.u32s(n_free)?;
         let upper_offset = r.u32s(n)?;
         let stride0 = 1 + 2 * params.m;
-        let layer0: Vec<AtomicU32> = r.u32s(n * stride0)?.into_iter().map(AtomicU32::new).collect();
+        let layer0: Vec<AtomicU32> = r
+            .u32s(n * stride0)?
+            .into_iter()
+            .map(AtomicU32::new)
+            .collect();
         let upper: Vec<AtomicU32> = r.u32s(n_upper)?.into_iter().map(AtomicU32::new).collect();
         let vectors: Vec<f32> = r.u32s(n * dim)?.into_iter().map(f32::from_bits).collect();
         if r.at != body.len() {
@@ -166,14 +188,21 @@ impl Hnsw {
             let l = links.levels[s] as usize;
             if l > 0 {
                 let off = links.upper_offset[s] as usize;
-                if off.checked_add(l * links.stride_up).is_none_or(|end| end > links.upper.len()) {
+                if off
+                    .checked_add(l * links.stride_up)
+                    .is_none_or(|end| end > links.upper.len())
+                {
                     return Err(bad("upper-layer offsets point outside the file"));
                 }
             }
             for layer in 0..=l {
                 let slot = links.slot(s as u32, layer);
                 let count = slot[0].load(Relaxed) as usize;
-                if count >= slot.len() || slot[1..=count].iter().any(|a| a.load(Relaxed) as usize >= n) {
+                if count >= slot.len()
+                    || slot[1..=count]
+                        .iter()
+                        .any(|a| a.load(Relaxed) as usize >= n)
+                {
                     return Err(bad("a link list is out of range"));
                 }
             }
@@ -234,8 +263,12 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(a))
     }
     fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
-        let len = n.checked_mul(4).ok_or_else(|| Error::format(self.path, "truncated index file"))?;
+        let len = n
+            .checked_mul(4)
+            .ok_or_else(|| Error::format(self.path, "truncated index file"))?;
         let b = self.bytes(len)?;
-        Ok(b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Ok(b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
 }
