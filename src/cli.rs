@@ -16,7 +16,7 @@ use crate::cache::{self, GtSource};
 use crate::dataset::{self, Dataset, IdRows};
 use crate::distance::Metric;
 use crate::eval::{self, GroundTruth, OperatingPoint, QueryMode};
-use crate::index::{AnnIndex, HnswParams, IndexSpec, ParamMap, SearchParams};
+use crate::index::{AllowList, AnnIndex, HnswParams, IndexSpec, ParamMap, SearchParams};
 use crate::job::{with_threads, Job};
 use crate::progress::WorkContext;
 
@@ -209,6 +209,9 @@ pub struct BenchArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value_t = IndexArg::Flat)]
     pub index: IndexArg,
+    /// Measure a saved HNSW index (from `annscope build`) instead of building one.
+    #[arg(long)]
+    pub index_file: Option<PathBuf>,
     #[command(flatten)]
     pub hnsw: HnswArgs,
     /// HNSW search list sizes to sweep (no rebuild); -1 is dynamic ef.
@@ -219,6 +222,10 @@ pub struct BenchArgs {
         default_value = "10,16,32,64,128,256"
     )]
     pub ef: Vec<i64>,
+    /// Filtered search: allow a random share of the ids (seeded), e.g. 0.01,0.1,0.5;
+    /// each share is measured against exact ground truth among the allowed ids.
+    #[arg(long, value_delimiter = ',')]
+    pub filter: Vec<f64>,
     /// Search threads (default 1, as ann-benchmarks measures).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -423,6 +430,41 @@ fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
     })
 }
 
+/// Builds the index `spec` describes on the current pool, or loads the saved
+/// HNSW index when there is no spec.
+fn build_or_load(
+    spec: Option<IndexSpec>,
+    saved: Option<PathBuf>,
+    base: Arc<Dataset>,
+    dynamic: crate::index::hnsw::DynamicEf,
+    ctx: &WorkContext,
+) -> crate::error::Result<Arc<dyn AnnIndex>> {
+    match spec {
+        None => {
+            let path = saved.unwrap_or_default();
+            let h = crate::index::Hnsw::load(&path)?;
+            if h.metric() != base.metric() || h.dim() != base.dim() {
+                return Err(crate::error::Error::Mismatch(format!(
+                    "{}: the index is {} over dimension {}, but the bench asks {} over dimension {}",
+                    path.display(),
+                    h.metric(),
+                    h.dim(),
+                    base.metric(),
+                    base.dim()
+                )));
+            }
+            Ok(Arc::new(h))
+        }
+        Some(IndexSpec::Hnsw(p)) => {
+            base.validate(ctx)?;
+            let mut h = crate::index::Hnsw::build(&base, p, ctx)?;
+            h.set_dynamic_ef(dynamic)?;
+            Ok(Arc::new(h))
+        }
+        Some(other) => other.build(base, ctx),
+    }
+}
+
 /// The search settings a bench sweeps for one built index: each `--ef` for
 /// HNSW (with the effective ef when dynamic), one setting for flat.
 fn search_settings(a: &BenchArgs, index: &dyn AnnIndex) -> Vec<(SearchParams, ParamMap)> {
@@ -460,9 +502,15 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         bail!("--threads must be at least 1");
     }
     let inputs = bench_inputs(a)?;
-    let specs: Vec<IndexSpec> = match a.index {
-        IndexArg::Flat => vec![IndexSpec::Flat],
-        IndexArg::Hnsw => a.hnsw.builds()?.into_iter().map(IndexSpec::Hnsw).collect(),
+    let specs: Vec<Option<IndexSpec>> = match (&a.index_file, a.index) {
+        (Some(_), _) => vec![None],
+        (None, IndexArg::Flat) => vec![Some(IndexSpec::Flat)],
+        (None, IndexArg::Hnsw) => a
+            .hnsw
+            .builds()?
+            .into_iter()
+            .map(|p| Some(IndexSpec::Hnsw(p)))
+            .collect(),
     };
     for &ef in &a.ef {
         if ef == 0 || ef < -1 {
@@ -474,6 +522,20 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
     } else {
         QueryMode::Single
     };
+    let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();
+    if a.filter.is_empty() {
+        filters.push(None);
+    }
+    for &f in &a.filter {
+        if !(f > 0.0 && f <= 1.0) {
+            bail!("--filter {f}: give the share of ids allowed, above 0 and at most 1");
+        }
+        filters.push(Some(Arc::new(AllowList::random_fraction(
+            inputs.base.len(),
+            f,
+            a.hnsw.seed,
+        ))));
+    }
     let mut out = std::io::stdout().lock();
     if a.format == OutputFormat::Table {
         writeln!(
@@ -504,60 +566,71 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         let (b, build_threads, dynamic) =
             (inputs.base.clone(), a.build_threads, a.hnsw.dynamic_ef());
         let t0 = Instant::now();
-        let index: Arc<dyn AnnIndex> = with_progress("build", move |ctx| {
-            with_threads(
-                build_threads,
-                || -> crate::error::Result<Arc<dyn AnnIndex>> {
-                    match spec {
-                        IndexSpec::Hnsw(p) => {
-                            let mut h = crate::index::Hnsw::build(&b, p, ctx)?;
-                            h.set_dynamic_ef(dynamic)?;
-                            Ok(Arc::new(h))
-                        }
-                        other => other.build(b, ctx),
-                    }
-                },
-            )?
+        let saved = a.index_file.clone();
+        let index = with_progress("build", move |ctx| {
+            with_threads(build_threads, || {
+                build_or_load(spec, saved, b, dynamic, ctx)
+            })?
         })?;
         let build_s = t0.elapsed().as_secs_f64();
-        for (params, shown) in search_settings(a, index.as_ref()) {
-            let m = eval::measure(
-                index.as_ref(),
-                &inputs.base,
-                inputs.queries.vectors(),
-                &inputs.gt,
-                &params,
-                mode,
-                a.threads,
-                a.runs,
-            )?;
-            let point = OperatingPoint::new(
-                index.as_ref(),
-                shown,
-                a.k,
-                &m,
-                build_s,
-                mode,
-                a.threads,
-                &inputs.base.display_name(),
-            );
-            match a.format {
-                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&point)?)?,
-                OutputFormat::Table => {
-                    let params = serde_json::to_string(&point.params)?;
-                    writeln!(
-                        out,
-                        "{:<8} {:<24} {:>8.4} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>11} {:>12.1}",
-                        point.index,
-                        params,
-                        point.recall,
-                        point.qps,
-                        point.p50_us,
-                        point.p95_us,
-                        point.p99_us,
-                        point.dist_comps.map_or("-".into(), |d| format!("{d:.0}")),
-                        point.index_bytes as f64 / 1e6
-                    )?;
+        for filter in &filters {
+            // A filter changes the exact answer: ground truth among the allowed ids.
+            let filtered_gt;
+            let gt = match filter {
+                None => &inputs.gt,
+                Some(f) => {
+                    let (base, queries, f2, k) =
+                        (inputs.base.clone(), inputs.queries.clone(), f.clone(), a.k);
+                    filtered_gt = with_progress("filtered groundtruth", move |ctx| {
+                        GroundTruth::compute_filtered(&base, queries.vectors(), k, Some(&f2), ctx)
+                    })?;
+                    &filtered_gt
+                }
+            };
+            for (mut params, mut shown) in search_settings(a, index.as_ref()) {
+                if let Some(f) = filter {
+                    params = params.with_filter(f.clone());
+                    shown.insert("filter_fraction".into(), f.fraction().into());
+                    shown.insert("filter_allowed".into(), f.count().into());
+                }
+                let m = eval::measure(
+                    index.as_ref(),
+                    &inputs.base,
+                    inputs.queries.vectors(),
+                    gt,
+                    &params,
+                    mode,
+                    a.threads,
+                    a.runs,
+                )?;
+                let point = OperatingPoint::new(
+                    index.as_ref(),
+                    shown,
+                    a.k,
+                    &m,
+                    build_s,
+                    mode,
+                    a.threads,
+                    &inputs.base.display_name(),
+                );
+                match a.format {
+                    OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&point)?)?,
+                    OutputFormat::Table => {
+                        let params = serde_json::to_string(&point.params)?;
+                        writeln!(
+                            out,
+                            "{:<8} {:<60} {:>8.4} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>11} {:>12.1}",
+                            point.index,
+                            params,
+                            point.recall,
+                            point.qps,
+                            point.p50_us,
+                            point.p95_us,
+                            point.p99_us,
+                            point.dist_comps.map_or("-".into(), |d| format!("{d:.0}")),
+                            point.index_bytes as f64 / 1e6
+                        )?;
+                    }
                 }
             }
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::dataset::{Dataset, IdRows, Vectors};
 use crate::error::{Error, Result};
-use crate::index::FlatIndex;
+use crate::index::{AllowList, FlatIndex};
 use crate::progress::WorkContext;
 
 /// True neighbours of each query, nearest first, with their distances.
@@ -37,13 +37,29 @@ impl GroundTruth {
         k: usize,
         ctx: &WorkContext,
     ) -> Result<Self> {
+        Self::compute_filtered(base, queries, k, None, ctx)
+    }
+
+    /// Exact top-k among the ids `filter` allows (all when `None`); k is
+    /// cut to the number allowed.
+    pub fn compute_filtered(
+        base: &Arc<Dataset>,
+        queries: &Vectors,
+        k: usize,
+        filter: Option<&AllowList>,
+        ctx: &WorkContext,
+    ) -> Result<Self> {
         if k == 0 {
             return Err(Error::InvalidParameter("k must be at least 1".into()));
         }
         base.validate(ctx)?;
         let flat = FlatIndex::build(base.clone(), ctx)?;
-        let results = flat.search_batch_with(queries, k, ctx)?;
-        let k = k.min(base.len());
+        let results = flat.search_batch_with(queries, k, filter, ctx)?;
+        let allowed = filter.map_or(base.len(), |f| f.count());
+        let k = k.min(base.len()).min(allowed);
+        if k == 0 {
+            return Err(Error::InvalidParameter("the filter allows no ids".into()));
+        }
         let mut ids = Vec::with_capacity(results.len() * k);
         let mut distances = Vec::with_capacity(results.len() * k);
         for r in results {

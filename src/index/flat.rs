@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::filter::AllowList;
 use super::topk::TopK;
 use super::{
     check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams,
@@ -91,10 +92,17 @@ impl FlatIndex {
     /// Offers one query's scores against base rows `start..` to its top-k.
     /// One loop per metric keeps the branch out of the hot loop.
     #[inline]
-    fn select(&self, scores: &[f32], query_norm_sq: f32, start: usize, top: &mut TopK) {
+    fn select(
+        &self,
+        scores: &[f32],
+        query_norm_sq: f32,
+        start: usize,
+        filter: Option<&AllowList>,
+        top: &mut TopK,
+    ) {
         let mut thr = top.threshold();
         let mut offer = |d: f32, j: usize, thr: &mut f32| {
-            if d < *thr {
+            if d < *thr && filter.is_none_or(|f| f.contains((start + j) as u32)) {
                 top.push(d, (start + j) as u32);
                 *thr = top.threshold();
             }
@@ -125,6 +133,7 @@ impl FlatIndex {
         &self,
         queries: &Vectors,
         k: usize,
+        filter: Option<&AllowList>,
         ctx: &WorkContext,
     ) -> Result<Vec<Neighbors>> {
         if !queries.is_empty() && queries.dim() != self.dim() {
@@ -196,7 +205,7 @@ impl FlatIndex {
                     }
                     for (qi, top) in tops.iter_mut().enumerate() {
                         let row = &scores[qi * cols..(qi + 1) * cols];
-                        self.select(row, qnorms[q0 + qi], start, top);
+                        self.select(row, qnorms[q0 + qi], start, filter, top);
                     }
                     ctx.progress.add(1);
                 }
@@ -252,7 +261,8 @@ impl AnnIndex for FlatIndex {
         let q = self.prepare_query(query);
         let mut top = TopK::new(params.k.min(self.len()));
         let mut thr = f32::INFINITY;
-        for (id, row) in self.dataset.vectors().rows().enumerate() {
+        let mut offer = |id: usize| {
+            let row = self.dataset.row(id);
             let d = match self.metric {
                 Metric::Cosine => 1.0 - distance::dot(&q, row) * self.norms[id],
                 Metric::InnerProduct => -distance::dot(&q, row),
@@ -262,20 +272,38 @@ impl AnnIndex for FlatIndex {
                 top.push(d, id as u32);
                 thr = top.threshold();
             }
-        }
+        };
+        let dist_comps = match &params.filter {
+            // A filter scans only the allowed rows.
+            Some(f) => {
+                f.ids()
+                    .filter(|&id| (id as usize) < self.len())
+                    .for_each(|id| offer(id as usize));
+                f.count() as u64
+            }
+            None => {
+                (0..self.len()).for_each(&mut offer);
+                self.len() as u64
+            }
+        };
         let (ids, distances) = top.into_sorted();
         Ok(Neighbors {
             ids,
             distances,
             stats: SearchStats {
-                dist_comps: self.len() as u64,
+                dist_comps,
                 hops: 0,
             },
         })
     }
 
     fn search_batch(&self, queries: &Vectors, params: &SearchParams) -> Result<Vec<Neighbors>> {
-        self.search_batch_with(queries, params.k, &WorkContext::detached())
+        self.search_batch_with(
+            queries,
+            params.k,
+            params.filter.as_deref(),
+            &WorkContext::detached(),
+        )
     }
 
     fn memory(&self) -> MemoryUsage {
@@ -355,7 +383,7 @@ mod tests {
         let ctx = WorkContext::detached();
         ctx.cancel.cancel();
         assert!(index
-            .search_batch_with(q.vectors(), 5, &ctx)
+            .search_batch_with(q.vectors(), 5, None, &ctx)
             .is_err_and(|e| e.is_cancelled()));
     }
 }

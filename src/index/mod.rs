@@ -7,6 +7,7 @@
 //! index does with a blocked matrix product). Results carry external ids
 //! (row numbers of the dataset), distances, and per-query counters.
 
+pub mod filter;
 pub mod flat;
 pub mod hnsw;
 pub mod topk;
@@ -21,6 +22,7 @@ use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
+pub use filter::AllowList;
 pub use flat::FlatIndex;
 pub use hnsw::{Hnsw, HnswParams};
 
@@ -58,6 +60,8 @@ pub struct SearchParams {
     pub ef: Option<i64>,
     /// How many posting lists a cluster index scans.
     pub search_probe: Option<usize>,
+    /// Only these ids may be returned (filtered search).
+    pub filter: Option<Arc<AllowList>>,
 }
 
 impl SearchParams {
@@ -67,7 +71,12 @@ impl SearchParams {
             k,
             ef: None,
             search_probe: None,
+            filter: None,
         }
+    }
+    pub fn with_filter(mut self, filter: Arc<AllowList>) -> Self {
+        self.filter = Some(filter);
+        self
     }
     pub fn with_ef(mut self, ef: i64) -> Self {
         self.ef = Some(ef);

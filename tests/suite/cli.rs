@@ -196,3 +196,176 @@ fn bad_arguments_are_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn hnsw_bench_sweeps_ef_including_dynamic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+            "--k",
+            "10",
+            "--index",
+            "hnsw",
+            "--m",
+            "8",
+            "--ef-construction",
+            "64",
+            "--ef",
+            "10,64,-1",
+            "--build-threads",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let points: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(points.len(), 3);
+    assert_eq!(points[0]["index"], "hnsw");
+    assert_eq!(points[0]["params"]["m"], 8);
+    assert_eq!(points[0]["params"]["ef_construction"], 64);
+    assert_eq!(points[1]["params"]["ef"], 64);
+    assert_eq!(points[2]["params"]["ef"], -1);
+    assert_eq!(points[2]["params"]["ef_effective"], 100);
+    let recalls: Vec<f64> = points
+        .iter()
+        .map(|p| p["recall"].as_f64().expect("recall"))
+        .collect();
+    assert!(recalls[1] >= 0.9, "recall at ef=64: {}", recalls[1]);
+    assert!(
+        recalls[0] <= recalls[1] + 1e-9,
+        "recall grows with ef: {recalls:?}"
+    );
+    let comps: Vec<f64> = points
+        .iter()
+        .map(|p| p["dist_comps"].as_f64().expect("comps"))
+        .collect();
+    assert!(comps[0] < comps[1] && comps[1] < 4000.0, "{comps:?}");
+}
+
+#[test]
+fn build_then_search_prints_one_line_per_query() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let index = dir.path().join("sample.hnsw");
+    let index_s = index.to_str().expect("utf-8");
+    let o = annscope(
+        &[
+            "build",
+            "--base",
+            SAMPLE_BASE,
+            "--metric",
+            "cosine",
+            "--index",
+            "hnsw",
+            "--out",
+            index_s,
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(summary["n"], 4000);
+    assert_eq!(summary["unreachable"], 0);
+    let o = annscope(
+        &[
+            "search",
+            "--index-file",
+            index_s,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--k",
+            "10",
+            "--ef",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 200);
+    assert!(
+        lines[0].starts_with("{\"query\":0,\"ids\":["),
+        "{}",
+        lines[0]
+    );
+    let oracle = read_ivecs(&project(SAMPLE_GT)).expect("oracle");
+    let mut hits = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        assert_eq!(v["query"], i);
+        let ids: Vec<u32> = v["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|x| x.as_u64().expect("id") as u32)
+            .collect();
+        assert_eq!(ids.len(), 10);
+        assert_eq!(v["distances"].as_array().expect("d").len(), 10);
+        hits += ids
+            .iter()
+            .filter(|id| oracle.row(i)[..10].contains(id))
+            .count();
+    }
+    assert!(
+        hits as f64 / 2000.0 >= 0.95,
+        "recall@10 from the saved index: {}",
+        hits as f64 / 2000.0
+    );
+
+    // A damaged index file is refused with its name.
+    let bytes = std::fs::read(&index).expect("read");
+    std::fs::write(&index, &bytes[..bytes.len() - 100]).expect("truncate");
+    let o = annscope(
+        &[
+            "search",
+            "--index-file",
+            index_s,
+            "--queries",
+            SAMPLE_QUERIES,
+        ],
+        dir.path(),
+    );
+    assert_fails_naming(&o, &index, "corrupted");
+}
+
+#[test]
+fn filtered_bench_reports_the_filter() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+            "--index",
+            "flat",
+            "--filter",
+            "0.1",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(v["recall"], 1.0);
+    let allowed = v["params"]["filter_allowed"].as_u64().expect("allowed");
+    assert!((300..500).contains(&allowed), "{allowed}");
+    assert_eq!(
+        v["dist_comps"].as_f64(),
+        Some(allowed as f64),
+        "flat scans only allowed ids"
+    );
+}

@@ -3,7 +3,6 @@
 //! keepPrunedConnections), inserts after the build, tombstone deletes and
 //! the cleanup that reconnects around them.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -93,7 +92,7 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         dim,
         vectors,
         ext_ids: (0..n as u32).collect(),
-        slot_of: HashMap::new(),
+        slot_of: super::idmap::IdMap::default(),
         links: Links::new(levels, params.m),
         entry,
         max_level,
@@ -129,7 +128,7 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     }
     ctx.progress.set(n as u64);
     let mut index = index;
-    index.slot_of = (0..n as u32).map(|i| (i, i)).collect();
+    index.slot_of = super::idmap::IdMap::identity(n);
     ctx.progress.stage("reconnecting unreachable nodes", 0);
     index.repair_unreachable();
     Ok(index)
@@ -453,7 +452,7 @@ impl Hnsw {
                 self.links.write(s, layer, &[]);
             }
             let ext = self.ext_ids[s as usize];
-            self.slot_of.remove(&ext);
+            self.slot_of.remove(ext);
             self.free.push(s);
         }
         self.n_deleted = 0;

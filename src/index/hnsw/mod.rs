@@ -19,6 +19,7 @@
 
 mod build;
 mod graph;
+mod idmap;
 pub mod inspect;
 pub mod params;
 mod persist;
@@ -26,7 +27,6 @@ mod search;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use params::{DynamicEf, HnswParams};
@@ -50,7 +50,7 @@ pub struct Hnsw {
     /// Slot → external id.
     ext_ids: Vec<u32>,
     /// External id → slot, for deletes and lookups.
-    slot_of: HashMap<u32, u32>,
+    slot_of: idmap::IdMap,
     links: Links,
     entry: u32,
     max_level: usize,
@@ -118,10 +118,7 @@ impl Hnsw {
 
     /// The slot of an external id, if it is live.
     pub fn slot(&self, ext: u32) -> Option<u32> {
-        self.slot_of
-            .get(&ext)
-            .copied()
-            .filter(|&s| !self.deleted[s as usize])
+        self.slot_of.get(ext).filter(|&s| !self.deleted[s as usize])
     }
 
     /// The external id of a slot.
@@ -169,12 +166,14 @@ impl AnnIndex for Hnsw {
     fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
         check_query_dim(self.dim, query)?;
         let ef = self.search_params_ef(params)?;
-        Ok(self.search_ef(query, params.k, ef))
+        Ok(match &params.filter {
+            Some(filter) => self.search_filtered(query, params.k, ef, filter),
+            None => self.search_ef(query, params.k, ef),
+        })
     }
 
     fn memory(&self) -> MemoryUsage {
-        let ids =
-            self.ext_ids.capacity() * 4 + self.slot_of.capacity() * 12 + self.deleted.capacity();
+        let ids = self.ext_ids.capacity() * 4 + self.slot_of.bytes() + self.deleted.capacity();
         MemoryUsage {
             ram_bytes: (self.vectors.capacity() * 4 + self.links.bytes() + ids) as u64,
             disk_bytes: 0,

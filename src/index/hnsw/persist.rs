@@ -4,7 +4,6 @@
 //! Written atomically (temporary file, then rename); read with one read, and
 //! refused with a clear error when truncated or corrupted.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -211,11 +210,10 @@ impl Hnsw {
             return Err(bad("free-slot list is out of range"));
         }
         let free_set: std::collections::HashSet<u32> = free.iter().copied().collect();
-        let slot_of: HashMap<u32, u32> = (0..n as u32)
-            .filter(|&s| !deleted[s as usize] || !free_set.contains(&s))
-            .filter(|s| !free_set.contains(s))
-            .map(|s| (ext_ids[s as usize], s))
-            .collect();
+        let mut slot_of = super::idmap::IdMap::default();
+        for s in (0..n as u32).filter(|s| !free_set.contains(s)) {
+            slot_of.insert(ext_ids[s as usize], s);
+        }
         Ok(Hnsw {
             params,
             dynamic_ef,

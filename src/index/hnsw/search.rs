@@ -70,6 +70,15 @@ impl Admit for LiveOnly {
     }
 }
 
+/// Live nodes the allow-list names (by external id).
+pub(super) struct Allowed<'a>(pub &'a crate::index::AllowList);
+impl Admit for Allowed<'_> {
+    #[inline]
+    fn admit(&self, index: &Hnsw, slot: u32) -> bool {
+        !index.deleted[slot as usize] && self.0.contains(index.ext_ids[slot as usize])
+    }
+}
+
 /// Every node, deleted or not (the build links through tombstones too).
 pub(super) struct Everyone;
 impl Admit for Everyone {
@@ -89,13 +98,15 @@ impl Hnsw {
             let start = slot as usize * self.dim;
             if start < self.vectors.len() {
                 let p = self.vectors[start..].as_ptr().cast::<i8>();
-                // SAFETY: a prefetch never faults; the first line is in bounds and the
-                // next ones are within the same row or harmlessly past it.
+                let bytes = self.dim * 4;
+                // SAFETY: a prefetch never faults, and every address hinted
+                // lies within this row.
                 unsafe {
-                    _mm_prefetch(p, _MM_HINT_T0);
-                    _mm_prefetch(p.wrapping_add(64), _MM_HINT_T0);
-                    _mm_prefetch(p.wrapping_add(128), _MM_HINT_T0);
-                    _mm_prefetch(p.wrapping_add(192), _MM_HINT_T0);
+                    let mut off = 0;
+                    while off < bytes {
+                        _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
+                        off += 64;
+                    }
                 }
             }
         }
@@ -226,6 +237,164 @@ impl Hnsw {
                 stats,
             }
         })
+    }
+}
+
+/// Filters at most this selective (share of ids allowed) get the two-hop
+/// expansion; above it, traversing the whole graph finds enough allowed ids.
+const TWO_HOP_BELOW: f64 = 0.5;
+/// Filters allowing at most this many ids per unit of ef are answered by an
+/// exact scan of the allowed ids: it costs about what the graph search would,
+/// and its recall is 1.
+const EXACT_IDS_PER_EF: usize = 16;
+/// Filters allowing under this share of the ids are always scanned exactly:
+/// the allowed subgraph is too sparse to navigate well (measured at 1% on
+/// pypi-minilm: two-hop search reached recall 0.60 at ef 16, the scan 1.0
+/// in less time).
+const EXACT_BELOW: f64 = 0.02;
+
+impl Hnsw {
+    /// Filtered search: exact over the allowed ids when they are few;
+    /// otherwise the graph, keeping only allowed ids in the results, with
+    /// ACORN-style two-hop expansion when the filter is selective.
+    pub(super) fn search_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: &crate::index::AllowList,
+    ) -> Neighbors {
+        let ef = ef.max(k);
+        let live = self.live_len().max(1);
+        if filter.count() <= EXACT_IDS_PER_EF * ef
+            || (filter.count() as f64) < EXACT_BELOW * live as f64
+        {
+            return self.exact_over(query, k, filter);
+        }
+        let selectivity = filter.count() as f64 / live as f64;
+        with_scratch(|s| {
+            let mut stats = SearchStats::default();
+            let mut q = std::mem::take(&mut s.query);
+            self.prepare(query, &mut q);
+            let mut ep = Scored {
+                dist: self.dist(&q, self.entry),
+                id: self.entry,
+            };
+            stats.dist_comps += 1;
+            for layer in (1..=self.max_level).rev() {
+                ep = self.greedy(&q, ep, layer, s, &mut stats);
+            }
+            let admit = Allowed(filter);
+            if selectivity < TWO_HOP_BELOW {
+                self.search_two_hop(&q, ep, ef, &admit, s, &mut stats);
+            } else {
+                self.search_layer(&q, &[ep], ef, 0, &admit, s, &mut stats);
+            }
+            s.query = q;
+            let mut found: Vec<Scored> = s.top.drain().collect();
+            found.sort_unstable();
+            found.truncate(k);
+            Neighbors {
+                ids: found.iter().map(|c| self.ext_ids[c.id as usize]).collect(),
+                distances: found.iter().map(|c| c.dist).collect(),
+                stats,
+            }
+        })
+    }
+
+    /// Exact top-k over the allowed ids that are live in this index.
+    fn exact_over(&self, query: &[f32], k: usize, filter: &crate::index::AllowList) -> Neighbors {
+        let mut q = Vec::new();
+        self.prepare(query, &mut q);
+        let mut top = crate::index::topk::TopK::new(k);
+        let mut stats = SearchStats::default();
+        for ext in filter.ids() {
+            if let Some(slot) = self.slot(ext) {
+                top.push(self.dist(&q, slot), ext);
+                stats.dist_comps += 1;
+            }
+        }
+        let (ids, distances) = top.into_sorted();
+        Neighbors {
+            ids,
+            distances,
+            stats,
+        }
+    }
+
+    /// Layer-0 search over the allowed nodes only, where a node's neighbours
+    /// are its allowed neighbours plus the allowed neighbours of its
+    /// disallowed ones (ACORN-1's two-hop expansion, Patel et al. 2024), at
+    /// most 2M per expansion. Disallowed nodes cost a link read, never a
+    /// distance, and the allowed subgraph stays connected at low selectivity.
+    fn search_two_hop<A: Admit>(
+        &self,
+        q: &[f32],
+        ep: Scored,
+        ef: usize,
+        admit: &A,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        s.visited.reset(self.ext_ids.len());
+        s.candidates.clear();
+        s.top.clear();
+        s.visited.insert(ep.id);
+        s.candidates.push(Reverse(ep));
+        if admit.admit(self, ep.id) {
+            s.top.push(ep);
+        }
+        let cap = self.params.m0();
+        let mut bound = f32::INFINITY;
+        let mut hop2 = Vec::new();
+        let mut expand: Vec<u32> = Vec::with_capacity(cap);
+        while let Some(Reverse(c)) = s.candidates.pop() {
+            if c.dist > bound {
+                break;
+            }
+            self.links.read_into(c.id, 0, &mut s.links);
+            stats.hops += 1;
+            expand.clear();
+            for i in 0..s.links.len() {
+                let nb = s.links[i];
+                if expand.len() >= cap {
+                    break;
+                }
+                if admit.admit(self, nb) {
+                    if s.visited.insert(nb) {
+                        expand.push(nb);
+                    }
+                } else {
+                    self.links.read_into(nb, 0, &mut hop2);
+                    for &nb2 in &hop2 {
+                        if expand.len() >= cap {
+                            break;
+                        }
+                        if admit.admit(self, nb2) && s.visited.insert(nb2) {
+                            expand.push(nb2);
+                        }
+                    }
+                }
+            }
+            for &nb in &expand {
+                self.prefetch_vector(nb);
+            }
+            for &nb in &expand {
+                let d = self.dist(q, nb);
+                stats.dist_comps += 1;
+                if d < bound || s.top.len() < ef {
+                    let c = Scored { dist: d, id: nb };
+                    s.candidates.push(Reverse(c));
+                    s.top.push(c);
+                    if s.top.len() > ef {
+                        s.top.pop();
+                    }
+                    if s.top.len() >= ef {
+                        bound = s.top.peek().map_or(f32::INFINITY, |t| t.dist);
+                    }
+                }
+            }
+        }
     }
 }
 

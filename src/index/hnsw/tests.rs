@@ -407,3 +407,49 @@ fn parallel_build_reaches_serial_recall() {
     );
     assert!(par.unreachable_nodes().is_empty());
 }
+
+#[test]
+fn filtered_search_returns_only_allowed_ids_with_high_recall() {
+    use crate::index::AllowList;
+    let base = dataset(4000, 16, Metric::L2, SEED);
+    let index = serial(&base, params(12)).expect("build");
+    let queries = Dataset::from_vec("q", clustered(60, 16, SEED + 5), 16, Metric::L2).expect("q");
+    // 1% is answered exactly; 10% by the two-hop graph search; 50% by traversal.
+    for (fraction, ef, want) in [(0.01, 64, 1.0), (0.1, 128, 0.9), (0.5, 128, 0.9)] {
+        let allow = Arc::new(AllowList::random_fraction(4000, fraction, SEED));
+        let gt = GroundTruth::compute_filtered(
+            &base,
+            queries.vectors(),
+            10,
+            Some(&allow),
+            &WorkContext::detached(),
+        )
+        .expect("gt");
+        let params = SearchParams::new(10).with_ef(ef).with_filter(allow.clone());
+        let results: Vec<Neighbors> = queries
+            .vectors()
+            .rows()
+            .map(|q| index.search(q, &params).expect("search"))
+            .collect();
+        for r in &results {
+            assert!(
+                r.ids.iter().all(|&id| allow.contains(id)),
+                "a disallowed id came back at {fraction}"
+            );
+            assert_eq!(r.ids.len(), 10);
+        }
+        let (rec, _) = recall_at_k(&gt, 10, &results, &base, queries.vectors());
+        assert!(
+            rec >= want,
+            "filter {fraction}: recall {rec:.4} at ef {ef}, want >= {want} (seed {SEED})"
+        );
+        if fraction < 0.05 {
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r.stats.dist_comps as usize <= allow.count()),
+                "exact path scans only allowed ids"
+            );
+        }
+    }
+}
