@@ -43,6 +43,42 @@ pub enum Command {
     Build(BuildArgs),
     /// Search a saved index: one JSON line per query.
     Search(SearchArgs),
+    /// Open the desktop app on a dataset.
+    #[cfg(feature = "gui")]
+    Gui(GuiArgs),
+}
+
+#[cfg(feature = "gui")]
+#[derive(Args, Debug)]
+pub struct GuiArgs {
+    /// Base vectors.
+    #[arg(long)]
+    pub base: PathBuf,
+    /// Query vectors (default: hold out a random sample of the base).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Labels: one line per base vector, or Projector metadata TSV.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = MetricArg::Cosine)]
+    pub metric: MetricArg,
+    /// Queries held out of the base when no query file is given.
+    #[arg(long, default_value_t = 200)]
+    pub holdout: usize,
+}
+
+#[cfg(feature = "gui")]
+impl GuiArgs {
+    pub fn request(&self) -> crate::app::LoadRequest {
+        crate::app::LoadRequest {
+            base: self.base.clone(),
+            queries: self.queries.clone(),
+            labels: self.labels.clone(),
+            metric: self.metric.into(),
+            normalize: false,
+            holdout: self.holdout,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -250,6 +286,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(a) => bench(&a),
         Command::Build(a) => build(&a),
         Command::Search(a) => search(&a),
+        #[cfg(feature = "gui")]
+        Command::Gui(_) => anyhow::bail!("the gui subcommand is handled by main"),
     }
 }
 

@@ -19,6 +19,8 @@
 //! # Ok::<(), annscope::error::Error>(())
 //! ```
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod cache;
 pub mod cli;
 pub mod dataset;

@@ -3,18 +3,21 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+#[cfg(not(feature = "gui"))]
+use clap::CommandFactory;
+use clap::Parser;
 
 use annscope::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let parsed = Cli::parse();
     let Some(command) = parsed.command else {
-        // The desktop app arrives with the `gui` feature's app module; until a
-        // window can open, say what there is instead of doing nothing.
-        let _ = Cli::command().print_help();
-        return ExitCode::SUCCESS;
+        return open_app(None);
     };
+    #[cfg(feature = "gui")]
+    if let cli::Command::Gui(args) = command {
+        return open_app(Some(args.request()));
+    }
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`annscope search ... | head`) is not an error.
@@ -29,4 +32,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens the desktop app, or prints the help when built without it.
+#[cfg(feature = "gui")]
+fn open_app(request: Option<annscope::app::LoadRequest>) -> ExitCode {
+    match annscope::app::run(request) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_app(_: Option<()>) -> ExitCode {
+    let _ = Cli::command().print_help();
+    ExitCode::SUCCESS
 }

@@ -247,6 +247,8 @@ pub struct Dataset {
     vectors: Vectors,
     metric: Metric,
     labels: Option<Arc<Vec<String>>>,
+    /// For a subset: each row's row number in the file it came from.
+    source_rows: Option<Arc<Vec<u32>>>,
     /// For .fvecs-family maps: check each record's header during the scan.
     record_check: Option<vecs::RecordCheck>,
     scan: OnceLock<ScanFindings>,
@@ -279,6 +281,7 @@ impl Dataset {
             vectors,
             metric,
             labels: None,
+            source_rows: None,
             record_check: None,
             scan: OnceLock::new(),
         }
@@ -464,6 +467,38 @@ impl Dataset {
         if let Some(labels) = &self.labels {
             d.labels = Some(Arc::new(ids.iter().map(|&i| labels[i].clone()).collect()));
         }
+        d.source_rows = Some(Arc::new(ids.iter().map(|&i| self.source_row(i)).collect()));
+        d
+    }
+
+    /// Row `row`'s row number in the file it came from (itself unless this
+    /// dataset is a subset, such as a base with held-out queries removed).
+    pub fn source_row(&self, row: usize) -> u32 {
+        self.source_rows.as_ref().map_or(row as u32, |r| r[row])
+    }
+
+    /// A copy with every vector scaled to unit length (zero vectors stay zero).
+    pub fn normalized(&self) -> Dataset {
+        let mut data = Vec::with_capacity(self.len() * self.dim());
+        for row in self.vectors.rows() {
+            let start = data.len();
+            data.extend_from_slice(row);
+            crate::distance::normalize(&mut data[start..]);
+        }
+        let vectors = Vectors {
+            storage: Storage::Owned(data),
+            n: self.len(),
+            dim: self.dim(),
+        };
+        let mut d =
+            Dataset::from_vectors(format!("{} (normalised)", self.name), vectors, self.metric);
+        d.info = FileInfo {
+            mmapped: false,
+            ..self.info.clone()
+        };
+        d.labels = self.labels.clone();
+        d.source_rows = self.source_rows.clone();
+        d.path = self.path.clone();
         d
     }
 
@@ -529,6 +564,7 @@ pub fn open(path: &Path, metric: Metric, ctx: &WorkContext) -> Result<Dataset> {
         vectors: opened.vectors,
         metric,
         labels: None,
+        source_rows: None,
         record_check: opened.record_check,
         scan: OnceLock::new(),
     })

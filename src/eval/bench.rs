@@ -97,6 +97,60 @@ pub fn measure(
     })
 }
 
+/// Measures the first `limit` queries one at a time on the calling thread,
+/// checking `ctx.cancel` as it goes: the app's progressive evaluation (a
+/// quick estimate from a prefix, then all queries).
+#[allow(clippy::too_many_arguments)]
+pub fn measure_prefix(
+    index: &dyn AnnIndex,
+    base: &Dataset,
+    queries: &Vectors,
+    gt: &GroundTruth,
+    params: &SearchParams,
+    limit: usize,
+    ctx: &crate::progress::WorkContext,
+) -> Result<Measurement> {
+    let nq = limit.min(queries.len()).min(gt.n_queries());
+    if nq == 0 {
+        return Err(Error::InvalidParameter("no queries to measure".into()));
+    }
+    if params.k > gt.k() {
+        return Err(Error::Mismatch(format!(
+            "k = {} is deeper than the ground truth ({})",
+            params.k,
+            gt.k()
+        )));
+    }
+    ctx.progress.stage("evaluating", nq as u64);
+    let mut times = Vec::with_capacity(nq);
+    let mut results = Vec::with_capacity(nq);
+    let start = Instant::now();
+    for i in 0..nq {
+        if i % 16 == 0 {
+            ctx.cancel.check()?;
+            ctx.progress.set(i as u64);
+        }
+        let t = Instant::now();
+        results.push(index.search(queries.row(i), params)?);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let (recall, per_query_recall) = recall_at_k(gt, params.k, &results, base, queries);
+    let mean = |f: fn(&Neighbors) -> u64| {
+        let total: u64 = results.iter().map(f).sum();
+        (total > 0).then(|| total as f64 / nq as f64)
+    };
+    Ok(Measurement {
+        recall,
+        per_query_recall,
+        qps: nq as f64 / wall.max(1e-12),
+        latency: LatencyStats::from_micros(&times),
+        dist_comps: mean(|r| r.stats.dist_comps),
+        hops: mean(|r| r.stats.hops),
+        results,
+    })
+}
+
 /// One pass over the queries: wall seconds, per-query microseconds, results.
 fn timed_run(
     index: &dyn AnnIndex,

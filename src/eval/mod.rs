@@ -7,7 +7,7 @@ pub mod groundtruth;
 pub mod latency;
 pub mod recall;
 
-pub use bench::{measure, Measurement, OperatingPoint, QueryMode};
+pub use bench::{measure, measure_prefix, Measurement, OperatingPoint, QueryMode};
 pub use groundtruth::GroundTruth;
 pub use latency::LatencyStats;
 pub use recall::{recall_at_k, RECALL_EPSILON};

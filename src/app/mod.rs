@@ -1,0 +1,324 @@
+//! The desktop app (egui/eframe): open embeddings, build an index in the
+//! background, move ef and M and watch recall and latency against exact
+//! ground truth. egui lives only under this module; the engine below knows
+//! nothing of it.
+//!
+//! Each frame: take finished work from the jobs ([`Session::poll`]), draw
+//! the panels, then apply what the panels asked for. No computation runs on
+//! the UI thread: loading, ground truth, builds and evaluations are jobs.
+
+mod panels;
+mod plots;
+mod results;
+pub mod session;
+pub mod settings;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use session::{sample_request, BuildSpec, LoadRequest, Session};
+pub use settings::{IndexChoice, Settings};
+
+/// What the panels ask the app to do after drawing.
+#[derive(Debug)]
+pub enum Command {
+    Open(LoadRequest),
+    PickFile,
+    Build,
+    CancelBuild,
+    Export(results::ExportFormat),
+}
+
+/// Frame-time statistics of the UI thread, for the debug panel.
+#[derive(Default)]
+pub struct FrameTimes {
+    recent_ms: std::collections::VecDeque<f32>,
+    pub worst_ms: f32,
+}
+
+impl FrameTimes {
+    fn record(&mut self, ms: f32) {
+        if self.recent_ms.len() >= 240 {
+            self.recent_ms.pop_front();
+        }
+        self.recent_ms.push_back(ms);
+        self.worst_ms = self.worst_ms.max(ms);
+    }
+    /// Mean and maximum of the last 240 frames (milliseconds of UI-thread CPU).
+    pub fn summary(&self) -> (f32, f32) {
+        let n = self.recent_ms.len().max(1) as f32;
+        let mean = self.recent_ms.iter().sum::<f32>() / n;
+        let max = self.recent_ms.iter().copied().fold(0.0, f32::max);
+        (mean, max)
+    }
+}
+
+/// The annscope window.
+pub struct AnnscopeApp {
+    pub settings: Settings,
+    pub session: Session,
+    pub frame_times: FrameTimes,
+    /// A file dialog running on its own thread, so the window never freezes.
+    picker: Option<Receiver<Option<PathBuf>>>,
+    /// A save dialog for an export.
+    saver: Option<(results::ExportFormat, Receiver<Option<PathBuf>>)>,
+    started: Instant,
+    /// When the sample became ready (for the "interactive in under 2 s" figure).
+    pub ready_after_secs: Option<f64>,
+}
+
+impl AnnscopeApp {
+    /// An app opening `request` (or the last dataset, or the sample), with
+    /// `repaint` called by workers when they finish.
+    pub fn new(
+        settings: Settings,
+        request: Option<LoadRequest>,
+        repaint: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        let mut app = AnnscopeApp {
+            session: Session::new(repaint),
+            settings,
+            frame_times: FrameTimes::default(),
+            picker: None,
+            saver: None,
+            started: Instant::now(),
+            ready_after_secs: None,
+        };
+        let req = request.unwrap_or_else(|| app.settings.dataset.clone());
+        app.session.open(req);
+        app
+    }
+
+    /// One frame: poll jobs, draw, apply commands.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let t = Instant::now();
+        self.session.poll();
+        if self.ready_after_secs.is_none() && self.session.loaded.is_some() {
+            self.ready_after_secs = Some(self.started.elapsed().as_secs_f64());
+        }
+        if let Some(loaded) = &self.session.loaded {
+            if self.settings.dataset != loaded.request {
+                self.settings.dataset = loaded.request.clone();
+            }
+        }
+        self.poll_dialogs();
+        self.take_dropped_files(ui);
+        let mut commands = Vec::new();
+        self.draw(ui, &mut commands);
+        for c in commands {
+            self.apply(c);
+        }
+        // Re-evaluate when ef or k moved, or a new build or ground truth arrived.
+        let ef = (self.settings.index == IndexChoice::Hnsw).then_some(self.settings.ef);
+        self.session.evaluate(self.settings.k, ef);
+        if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        self.frame_times.record(t.elapsed().as_secs_f32() * 1000.0);
+    }
+
+    fn draw(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        egui::Panel::top("menu").show(ui, |ui| {
+            egui::MenuBar::new().ui(ui, |ui| {
+                ui.menu_button("File", |ui| {
+                    if ui.button("Open…").clicked() {
+                        commands.push(Command::PickFile);
+                    }
+                    if ui.button("Open the sample").clicked() {
+                        commands.push(Command::Open(sample_request()));
+                    }
+                    ui.separator();
+                    if ui.button("Export results as CSV…").clicked() {
+                        commands.push(Command::Export(results::ExportFormat::Csv));
+                    }
+                    if ui.button("Export results as JSON lines…").clicked() {
+                        commands.push(Command::Export(results::ExportFormat::JsonLines));
+                    }
+                });
+                ui.menu_button("View", |ui| {
+                    ui.checkbox(&mut self.settings.show_results, "Results table");
+                    ui.checkbox(&mut self.settings.show_debug, "Debug panel");
+                });
+            });
+        });
+        egui::Panel::left("controls")
+            .default_size(330.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    panels::messages_ui(ui, &mut self.session);
+                    panels::dataset_ui(ui, &self.session, &mut self.settings, commands);
+                    ui.separator();
+                    panels::index_ui(ui, &self.session, &mut self.settings, commands);
+                    ui.separator();
+                    panels::tuning_ui(ui, &self.session, &mut self.settings);
+                    if self.settings.show_debug {
+                        ui.separator();
+                        panels::debug_ui(ui, &self.frame_times, self.ready_after_secs);
+                    }
+                });
+            });
+        if self.settings.show_results {
+            egui::Panel::bottom("results")
+                .default_size(180.0)
+                .resizable(true)
+                .show(ui, |ui| {
+                    results::table_ui(ui, &self.session);
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            plots::charts_ui(ui, &self.session, &self.settings);
+        });
+    }
+
+    fn apply(&mut self, c: Command) {
+        match c {
+            Command::Open(req) => self.session.open(req),
+            Command::PickFile => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let spawned = std::thread::Builder::new()
+                    .name("annscope-file-dialog".into())
+                    .spawn(move || {
+                        let picked = rfd::FileDialog::new()
+                            .add_filter(
+                                "vectors",
+                                &["fvecs", "ivecs", "bvecs", "npy", "csv", "tsv", "hdf5", "h5"],
+                            )
+                            .pick_file();
+                        let _ = tx.send(picked);
+                    });
+                match spawned {
+                    Ok(_) => self.picker = Some(rx),
+                    Err(e) => {
+                        self.session.error = Some(format!("Could not open a file dialog: {e}"))
+                    }
+                }
+            }
+            Command::Build => {
+                let spec = match self.settings.index {
+                    IndexChoice::Flat => BuildSpec::Flat,
+                    IndexChoice::Hnsw => BuildSpec::Hnsw(self.settings.hnsw.clone()),
+                };
+                if let BuildSpec::Hnsw(p) = &spec {
+                    if let Err(e) = p.validate() {
+                        self.session.error = Some(e.to_string());
+                        return;
+                    }
+                }
+                self.session.build(spec);
+            }
+            Command::CancelBuild => self.session.cancel_build(),
+            Command::Export(format) => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let name = format!("annscope-results.{}", format.extension());
+                let spawned = std::thread::Builder::new()
+                    .name("annscope-save-dialog".into())
+                    .spawn(move || {
+                        let _ = tx.send(rfd::FileDialog::new().set_file_name(name).save_file());
+                    });
+                if spawned.is_ok() {
+                    self.saver = Some((format, rx));
+                }
+            }
+        }
+    }
+
+    fn poll_dialogs(&mut self) {
+        if let Some(rx) = &self.picker {
+            match rx.try_recv() {
+                Ok(Some(path)) => {
+                    self.picker = None;
+                    self.open_path(path);
+                }
+                Ok(None) | Err(TryRecvError::Disconnected) => self.picker = None,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        if let Some((format, rx)) = &self.saver {
+            let format = *format;
+            match rx.try_recv() {
+                Ok(Some(path)) => {
+                    self.saver = None;
+                    self.export_to(format, &path);
+                }
+                Ok(None) | Err(TryRecvError::Disconnected) => self.saver = None,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+    }
+
+    /// Writes the results table to `path` (atomically).
+    pub fn export_to(&mut self, format: results::ExportFormat, path: &std::path::Path) {
+        match results::export(&self.session.points, format, path) {
+            Ok(n) => {
+                self.session.notice =
+                    Some(format!("Wrote {n} operating points to {}", path.display()))
+            }
+            Err(e) => self.session.error = Some(format!("Export failed: {e}")),
+        }
+    }
+
+    /// Opens a file as the base, with the current metric; no query file, so
+    /// queries are held out.
+    pub fn open_path(&mut self, path: PathBuf) {
+        let req = LoadRequest {
+            base: path,
+            queries: None,
+            labels: None,
+            ..self.settings.dataset.clone()
+        };
+        self.session.open(req);
+    }
+
+    fn take_dropped_files(&mut self, ui: &egui::Ui) {
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.open_path(path);
+        }
+    }
+}
+
+impl eframe::App for AnnscopeApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+/// Opens the window; `request` overrides the remembered dataset.
+pub fn run(request: Option<LoadRequest>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("annscope")
+            .with_inner_size([1280.0, 800.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "annscope",
+        options,
+        Box::new(move |cc| {
+            cc.egui_ctx.set_theme(egui::ThemePreference::System);
+            let settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default();
+            let ctx = cc.egui_ctx.clone();
+            let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+            Ok(Box::new(AnnscopeApp::new(settings, request, repaint)))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

@@ -1,0 +1,280 @@
+//! The side panel: messages, the dataset, the index and its build, the
+//! live-tuning sliders, and the debug readout. Panels read the session and
+//! settings and push [`Command`]s; they never start work themselves.
+
+use egui::{Color32, RichText, Ui};
+
+use super::session::Session;
+use super::settings::{IndexChoice, Settings};
+use super::{Command, FrameTimes};
+use crate::distance::Metric;
+use crate::index::{AnnIndex, HnswParams};
+
+fn human_bytes(b: u64) -> String {
+    let b = b as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
+/// Errors and notices, each with a way to dismiss it.
+pub fn messages_ui(ui: &mut Ui, session: &mut Session) {
+    if let Some(err) = session.error.clone() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("⚠ {err}")).color(Color32::from_rgb(220, 80, 60)));
+            if ui.small_button("Dismiss").clicked() {
+                session.error = None;
+            }
+        });
+        ui.separator();
+    }
+    if let Some(note) = session.notice.clone() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(note);
+            if ui.small_button("OK").clicked() {
+                session.notice = None;
+            }
+        });
+        ui.separator();
+    }
+}
+
+pub fn dataset_ui(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &mut Settings,
+    commands: &mut Vec<Command>,
+) {
+    ui.heading("Dataset");
+    if let Some(job) = &session.load_job {
+        let p = job.progress();
+        ui.add(egui::ProgressBar::new(p.fraction()).text(format!("Loading: {}", p.stage)));
+    }
+    match &session.loaded {
+        None => {
+            ui.label("No dataset loaded.");
+        }
+        Some(l) => {
+            let info = l.base.info();
+            egui::Grid::new("dataset").num_columns(2).show(ui, |ui| {
+                ui.label("Name");
+                ui.label(l.base.name());
+                ui.end_row();
+                ui.label("Vectors");
+                ui.label(format!("{}", l.base.len()));
+                ui.end_row();
+                ui.label("Dimension");
+                ui.label(format!("{}", l.base.dim()));
+                ui.end_row();
+                ui.label("Element type");
+                ui.label(format!("{} ({})", info.dtype.name(), info.format.name()));
+                ui.end_row();
+                ui.label("Storage");
+                ui.label(if l.base.vectors().is_mapped() {
+                    "memory-mapped"
+                } else {
+                    "in RAM"
+                });
+                ui.end_row();
+                ui.label("Labels");
+                ui.label(if l.base.labels().is_some() {
+                    "yes"
+                } else {
+                    "none"
+                });
+                ui.end_row();
+                ui.label("Queries");
+                ui.label(format!("{}", l.queries.len()));
+                ui.end_row();
+            });
+            ui.label(RichText::new(&l.queries_note).small());
+        }
+    }
+    let mut req = settings.dataset.clone();
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        ui.label("Metric");
+        for m in Metric::ALL {
+            changed |= ui.selectable_value(&mut req.metric, m, m.name()).changed();
+        }
+    });
+    changed |= ui
+        .checkbox(&mut req.normalize, "Normalise vectors")
+        .on_hover_text(
+            "Scale every vector to unit length on load (then l2 and ip rank as cosine does).",
+        )
+        .changed();
+    if req.queries.is_none() {
+        ui.horizontal(|ui| {
+            ui.label("Held-out queries");
+            changed |= ui
+                .add(egui::DragValue::new(&mut req.holdout).range(1..=10_000))
+                .changed();
+        });
+    }
+    if changed {
+        // Metric, normalisation and hold-out change the data: reload it.
+        commands.push(Command::Open(req));
+    }
+    if ui.button("Open a file…").clicked() {
+        commands.push(Command::PickFile);
+    }
+    ui.label(RichText::new("or drop a vector file on the window").small());
+}
+
+pub fn index_ui(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &mut Settings,
+    commands: &mut Vec<Command>,
+) {
+    ui.heading("Index");
+    egui::ComboBox::from_label("Kind")
+        .selected_text(settings.index.label())
+        .show_ui(ui, |ui| {
+            for c in IndexChoice::ALL {
+                ui.selectable_value(&mut settings.index, c, c.label());
+            }
+        });
+    let mut rebuild = false;
+    if settings.index == IndexChoice::Hnsw {
+        let p = &mut settings.hnsw;
+        let m = ui
+            .add(egui::Slider::new(&mut p.m, 4..=64).text("M"))
+            .on_hover_text(HnswParams::help("m"));
+        rebuild |= m.drag_stopped() || (m.changed() && !m.dragged());
+        let efc = ui
+            .add(
+                egui::Slider::new(&mut p.ef_construction, 16..=800)
+                    .logarithmic(true)
+                    .text("efConstruction"),
+            )
+            .on_hover_text(HnswParams::help("ef_construction"));
+        rebuild |= efc.drag_stopped() || (efc.changed() && !efc.dragged());
+        ui.horizontal(|ui| {
+            ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut p.seed))
+                .on_hover_text(HnswParams::help("seed"));
+        });
+    }
+    ui.label(
+        RichText::new(format!(
+            "Build threads: {} (one core left for the window when there are more than two)",
+            super::session::build_threads()
+        ))
+        .small(),
+    );
+    let can_build = session.loaded.is_some();
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(can_build, egui::Button::new("Build"))
+            .clicked()
+        {
+            commands.push(Command::Build);
+        }
+        if session.build_job.is_some() && ui.button("Cancel").clicked() {
+            commands.push(Command::CancelBuild);
+        }
+    });
+    // Releasing the M or efConstruction slider rebuilds, keeping the old index meanwhile.
+    if rebuild && can_build && session.current_build().is_some() {
+        commands.push(Command::Build);
+    }
+    if let Some((spec, job)) = &session.build_job {
+        let p = job.progress();
+        ui.add(egui::ProgressBar::new(p.fraction()).text(format!("{}: {}", spec.label(), p.stage)));
+        ui.label(format!("Elapsed {:.1} s", job.elapsed().as_secs_f64()));
+    }
+    if let Some(b) = session.current_build() {
+        ui.label(format!(
+            "Built: {} in {:.2} s",
+            b.spec.label(),
+            b.build_secs
+        ));
+        let mem = b.index.memory();
+        ui.label(format!(
+            "Memory: {} measured, {} by formula",
+            human_bytes(mem.ram_bytes),
+            human_bytes(b.estimated_bytes)
+        ))
+        .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors plus (2M+1)·4 per node for layer-0 links and the upper layers' share.");
+        if let Some(h) = &b.hnsw {
+            ui.label(format!(
+                "{} layers, {:.1} graph bytes per vector, {} unreachable",
+                h.layer_count(),
+                h.graph_bytes() as f64 / h.len().max(1) as f64,
+                h.unreachable_nodes().len()
+            ));
+        }
+    }
+}
+
+pub fn tuning_ui(ui: &mut Ui, session: &Session, settings: &mut Settings) {
+    ui.heading("Search");
+    ui.add(egui::Slider::new(&mut settings.k, 1..=100).text("k"))
+        .on_hover_text("Neighbours per query: the k of recall@k.");
+    if settings.index == IndexChoice::Hnsw {
+        ui.add(
+            egui::Slider::new(&mut settings.ef, 1..=512)
+                .logarithmic(true)
+                .text("ef"),
+        )
+        .on_hover_text(HnswParams::help("ef"));
+    }
+    if session.gt_job.is_some() {
+        ui.label("Computing exact ground truth…");
+    }
+    if let Some((req, job)) = &session.eval_job {
+        let p = job.progress();
+        ui.add(
+            egui::ProgressBar::new(p.fraction()).text(format!("Measuring {} queries", req.limit)),
+        );
+    }
+    let ef = (settings.index == IndexChoice::Hnsw).then_some(settings.ef);
+    let current = session.current.and_then(|id| {
+        session
+            .points
+            .iter()
+            .rev()
+            .find(|p| p.build_id == id && p.k == settings.k && p.ef == ef)
+    });
+    if let Some(p) = current {
+        let tag = if p.estimate {
+            format!(" (estimate from {} queries)", p.queries_measured)
+        } else {
+            String::new()
+        };
+        egui::Grid::new("current").num_columns(2).show(ui, |ui| {
+            ui.label("Recall");
+            ui.label(RichText::new(format!("{:.4}{tag}", p.op.recall)).strong());
+            ui.end_row();
+            ui.label("QPS (1 thread)");
+            ui.label(format!("{:.0}", p.op.qps));
+            ui.end_row();
+            ui.label("Latency p50 / p99");
+            ui.label(format!("{:.0} / {:.0} µs", p.op.p50_us, p.op.p99_us));
+            ui.end_row();
+            ui.label("Distances per query");
+            ui.label(p.op.dist_comps.map_or("-".into(), |d| format!("{d:.0}")));
+            ui.end_row();
+        });
+    }
+}
+
+pub fn debug_ui(ui: &mut Ui, times: &FrameTimes, ready_after: Option<f64>) {
+    ui.heading("Debug");
+    let (mean, max) = times.summary();
+    ui.label(format!(
+        "UI frame CPU: mean {mean:.2} ms, max {max:.2} ms (last 240 frames)"
+    ));
+    ui.label(format!("Worst frame since start: {:.2} ms", times.worst_ms));
+    if let Some(s) = ready_after {
+        ui.label(format!("Data ready {s:.2} s after start"));
+    }
+}

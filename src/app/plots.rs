@@ -1,0 +1,227 @@
+//! The live charts: recall@k against ef, QPS and p50/p99 latency against
+//! ef, and the recall–QPS trade-off (ann-benchmarks style: recall on x, QPS
+//! on a log axis), with one curve per build so a change of M shows as a
+//! moved frontier. The current setting is ringed; hovering shows the numbers.
+
+use std::collections::BTreeMap;
+
+use egui::{Color32, Ui};
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+
+use super::session::{Point, Session};
+use super::settings::{IndexChoice, Settings};
+
+/// A colour per build, stable across frames.
+fn build_color(build_id: usize) -> Color32 {
+    const PALETTE: [Color32; 8] = [
+        Color32::from_rgb(66, 133, 244),
+        Color32::from_rgb(234, 67, 53),
+        Color32::from_rgb(52, 168, 83),
+        Color32::from_rgb(251, 188, 5),
+        Color32::from_rgb(171, 71, 188),
+        Color32::from_rgb(0, 172, 193),
+        Color32::from_rgb(255, 112, 67),
+        Color32::from_rgb(124, 179, 66),
+    ];
+    PALETTE[build_id % PALETTE.len()]
+}
+
+/// Points of the current k, grouped by build, sorted by ef.
+fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
+    let mut by_build: BTreeMap<usize, Vec<&Point>> = BTreeMap::new();
+    for p in session.points.iter().filter(|p| p.k == k) {
+        by_build.entry(p.build_id).or_default().push(p);
+    }
+    for v in by_build.values_mut() {
+        v.sort_by_key(|p| p.ef.unwrap_or(0));
+    }
+    by_build
+}
+
+pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
+    let k = settings.k;
+    let by_build = curves(session, k);
+    let current_ef = (settings.index == IndexChoice::Hnsw).then_some(settings.ef);
+    let is_current = |p: &Point| Some(p.build_id) == session.current && p.ef == current_ef;
+    if by_build.is_empty() {
+        ui.centered_and_justified(|ui| {
+            ui.label(match (&session.loaded, &session.gt) {
+                (None, _) => "Open a dataset to begin.",
+                (Some(_), None) => "Computing exact ground truth…",
+                _ => "Build an index, then move ef: each setting is measured against exact ground truth and plotted here.",
+            });
+        });
+        return;
+    }
+    let avail = ui.available_size();
+    let half_w = (avail.x - 12.0) / 2.0;
+    let half_h = (avail.y - 12.0) / 2.0;
+    let label =
+        |name: &str, v: &egui_plot::PlotPoint| format!("{name}\nx = {:.4}\ny = {:.4}", v.x, v.y);
+
+    ui.horizontal(|ui| {
+        // Recall@k against ef.
+        ui.vertical(|ui| {
+            ui.strong(format!("Recall@{k} against ef"));
+            Plot::new("recall_vs_ef")
+                .width(half_w)
+                .height(half_h - 20.0)
+                .legend(Legend::default())
+                .x_axis_label("ef")
+                .y_axis_label(format!("recall@{k}"))
+                .include_y(1.0)
+                .label_formatter(move |h| match h {
+                    egui_plot::HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } => Some(label(plot_name, position)),
+                    _ => None,
+                })
+                .show(ui, |plot| {
+                    for (id, pts) in &by_build {
+                        let xy: Vec<[f64; 2]> = pts
+                            .iter()
+                            .filter_map(|p| p.ef.map(|e| [e as f64, p.op.recall]))
+                            .collect();
+                        let name = pts[0].build_label.clone();
+                        if xy.len() > 1 {
+                            plot.line(
+                                Line::new(name.clone(), PlotPoints::from(xy.clone()))
+                                    .color(build_color(*id)),
+                            );
+                        }
+                        plot.points(
+                            Points::new(name, PlotPoints::from(xy))
+                                .radius(3.0)
+                                .color(build_color(*id)),
+                        );
+                    }
+                    for p in by_build.values().flatten().filter(|p| is_current(p)) {
+                        if let Some(e) = p.ef {
+                            plot.points(current_marker([e as f64, p.op.recall]));
+                        }
+                    }
+                });
+        });
+        // QPS and latency against ef.
+        ui.vertical(|ui| {
+            ui.strong("Latency (µs, p50 solid, p99 dashed) against ef");
+            Plot::new("latency_vs_ef")
+                .width(half_w)
+                .height(half_h - 20.0)
+                .legend(Legend::default())
+                .x_axis_label("ef")
+                .y_axis_label("µs per query")
+                .include_y(0.0)
+                .show(ui, |plot| {
+                    for (id, pts) in &by_build {
+                        let name = pts[0].build_label.clone();
+                        let p50: Vec<[f64; 2]> = pts
+                            .iter()
+                            .filter_map(|p| p.ef.map(|e| [e as f64, p.op.p50_us]))
+                            .collect();
+                        let p99: Vec<[f64; 2]> = pts
+                            .iter()
+                            .filter_map(|p| p.ef.map(|e| [e as f64, p.op.p99_us]))
+                            .collect();
+                        plot.line(
+                            Line::new(format!("{name} p50"), PlotPoints::from(p50))
+                                .color(build_color(*id)),
+                        );
+                        plot.line(
+                            Line::new(format!("{name} p99"), PlotPoints::from(p99))
+                                .color(build_color(*id))
+                                .style(egui_plot::LineStyle::dashed_loose()),
+                        );
+                    }
+                    for p in by_build.values().flatten().filter(|p| is_current(p)) {
+                        if let Some(e) = p.ef {
+                            plot.points(current_marker([e as f64, p.op.p50_us]));
+                        }
+                    }
+                });
+        });
+    });
+    ui.horizontal(|ui| {
+        // The trade-off: recall on x, log10 QPS on y.
+        ui.vertical(|ui| {
+            ui.strong(format!(
+                "Recall@{k} – QPS trade-off (one thread; up and right is better)"
+            ));
+            Plot::new("tradeoff")
+                .width(half_w)
+                .height(half_h - 20.0)
+                .legend(Legend::default())
+                .x_axis_label(format!("recall@{k}"))
+                .y_axis_label("queries per second (log)")
+                .y_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)))
+                .label_formatter(|h| match h {
+                    egui_plot::HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } => Some(format!(
+                        "{plot_name}\nrecall {:.4}\nQPS {:.0}",
+                        position.x,
+                        10f64.powf(position.y)
+                    )),
+                    _ => None,
+                })
+                .show(ui, |plot| {
+                    for (id, pts) in &by_build {
+                        let mut xy: Vec<[f64; 2]> = pts
+                            .iter()
+                            .map(|p| [p.op.recall, p.op.qps.max(1e-3).log10()])
+                            .collect();
+                        xy.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                        let name = pts[0].build_label.clone();
+                        if xy.len() > 1 {
+                            plot.line(
+                                Line::new(name.clone(), PlotPoints::from(xy.clone()))
+                                    .color(build_color(*id)),
+                            );
+                        }
+                        plot.points(
+                            Points::new(name, PlotPoints::from(xy))
+                                .radius(3.0)
+                                .color(build_color(*id)),
+                        );
+                    }
+                    for p in by_build.values().flatten().filter(|p| is_current(p)) {
+                        plot.points(current_marker([p.op.recall, p.op.qps.max(1e-3).log10()]));
+                    }
+                });
+        });
+        ui.vertical(|ui| {
+            ui.strong("Distance computations per query against ef");
+            Plot::new("dist_vs_ef")
+                .width(half_w)
+                .height(half_h - 20.0)
+                .legend(Legend::default())
+                .x_axis_label("ef")
+                .y_axis_label("distances")
+                .include_y(0.0)
+                .show(ui, |plot| {
+                    for (id, pts) in &by_build {
+                        let xy: Vec<[f64; 2]> = pts
+                            .iter()
+                            .filter_map(|p| Some([p.ef? as f64, p.op.dist_comps?]))
+                            .collect();
+                        plot.line(
+                            Line::new(pts[0].build_label.clone(), PlotPoints::from(xy))
+                                .color(build_color(*id)),
+                        );
+                    }
+                });
+        });
+    });
+}
+
+fn current_marker(xy: [f64; 2]) -> Points<'static> {
+    Points::new("current setting", PlotPoints::from(vec![xy]))
+        .shape(MarkerShape::Circle)
+        .filled(false)
+        .radius(8.0)
+        .color(Color32::from_rgb(255, 90, 30))
+}

@@ -1,0 +1,503 @@
+//! The app's engine-side state: the loaded data, ground truth, builds and
+//! measured operating points, and the background jobs that produce them.
+//! No egui here: the panels read this state and send it requests.
+//!
+//! Each kind of long work has one slot holding at most one [`Job`]; putting
+//! a new job in a slot drops (and so cancels) the old one, which is how the
+//! newest ef wins and no queue of stale work builds up.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+
+use crate::cache;
+use crate::dataset::{self, Dataset};
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::eval::{measure_prefix, GroundTruth, Measurement, OperatingPoint, QueryMode};
+use crate::index::{AnnIndex, FlatIndex, Hnsw, HnswParams, ParamMap, SearchParams};
+use crate::job::{with_threads, Job};
+use crate::progress::WorkContext;
+
+/// What to open.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LoadRequest {
+    pub base: PathBuf,
+    pub queries: Option<PathBuf>,
+    pub labels: Option<PathBuf>,
+    pub metric: Metric,
+    pub normalize: bool,
+    /// Queries held out of the base when there is no query file.
+    pub holdout: usize,
+}
+
+/// The bundled sample, relative to the crate (or the working directory).
+pub fn sample_request() -> LoadRequest {
+    let root = sample_dir();
+    LoadRequest {
+        base: root.join("pypi-minilm-sample.base.fvecs"),
+        queries: Some(root.join("pypi-minilm-sample.query.fvecs")),
+        labels: Some(root.join("pypi-minilm-sample.base.txt")),
+        metric: Metric::Cosine,
+        normalize: false,
+        holdout: 200,
+    }
+}
+
+/// Where sample_data/ is: next to the working directory, else the crate's.
+pub fn sample_dir() -> PathBuf {
+    let local = PathBuf::from("sample_data");
+    if local.join("pypi-minilm-sample.base.fvecs").exists() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_data")
+    }
+}
+
+/// Loaded vectors, ready to build on.
+pub struct Loaded {
+    pub request: LoadRequest,
+    pub base: Arc<Dataset>,
+    pub queries: Arc<Dataset>,
+    /// How the queries were chosen, for the screen.
+    pub queries_note: String,
+}
+
+fn load(req: LoadRequest, ctx: &WorkContext) -> Result<Loaded> {
+    let mut base = dataset::open(&req.base, req.metric, ctx)?;
+    if let Some(labels) = &req.labels {
+        base.load_labels(labels)?;
+    }
+    let (mut base, mut queries, note) = match &req.queries {
+        Some(q) => {
+            let queries = dataset::open(q, req.metric, ctx)?;
+            if queries.dim() != base.dim() {
+                return Err(Error::Mismatch(format!(
+                    "{} has dimension {}, but {} has {}",
+                    q.display(),
+                    queries.dim(),
+                    req.base.display(),
+                    base.dim()
+                )));
+            }
+            let note = format!("{} queries from {}", queries.len(), file_name(q));
+            (base, queries, note)
+        }
+        None => {
+            let n = base.len();
+            let h = req.holdout.clamp(1, n.saturating_sub(1).max(1));
+            if n < 2 {
+                return Err(Error::InvalidParameter(format!(
+                    "{}: too few vectors to hold out queries",
+                    req.base.display()
+                )));
+            }
+            let mut rng = StdRng::seed_from_u64(7);
+            let mut held: Vec<usize> = sample(&mut rng, n, h).into_vec();
+            held.sort_unstable();
+            let queries = base.subset("held-out queries", &held);
+            let mut is_held = vec![false; n];
+            held.iter().for_each(|&i| is_held[i] = true);
+            let rest: Vec<usize> = (0..n).filter(|&i| !is_held[i]).collect();
+            let name = base.name().to_string();
+            let remaining = base.subset(name, &rest);
+            let note = format!("{h} queries held out of the base at random (seed 7) and removed from it; no query file given");
+            (remaining, queries, note)
+        }
+    };
+    if req.normalize {
+        base = base.normalized();
+        queries = queries.normalized();
+    }
+    base.validate(ctx)?;
+    queries.validate(ctx)?;
+    Ok(Loaded {
+        request: req,
+        base: Arc::new(base),
+        queries: Arc::new(queries),
+        queries_note: note,
+    })
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Which index, with its build parameters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum BuildSpec {
+    Flat,
+    Hnsw(HnswParams),
+}
+
+impl BuildSpec {
+    /// A short label, e.g. "HNSW M=16 efC=200".
+    pub fn label(&self) -> String {
+        match self {
+            BuildSpec::Flat => "Flat (exact)".into(),
+            BuildSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
+        }
+    }
+}
+
+/// A finished build.
+pub struct Built {
+    pub id: usize,
+    pub spec: BuildSpec,
+    pub index: Arc<dyn AnnIndex>,
+    /// The HNSW itself, for what only it can show (layers, traces).
+    pub hnsw: Option<Arc<Hnsw>>,
+    pub build_secs: f64,
+    /// Formula estimate of RAM, beside the measured bytes.
+    pub estimated_bytes: u64,
+}
+
+/// One measured setting of one build.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub build_id: usize,
+    pub build_label: String,
+    pub k: usize,
+    /// ef for HNSW (None for flat).
+    pub ef: Option<usize>,
+    /// Measured on a prefix of the queries only (refined later).
+    pub estimate: bool,
+    pub queries_measured: usize,
+    pub op: OperatingPoint,
+}
+
+/// The evaluation a panel asks for; equal requests are not re-run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvalRequest {
+    pub build_id: usize,
+    pub k: usize,
+    pub ef: Option<usize>,
+    /// Queries measured: a prefix first, then all.
+    pub limit: usize,
+}
+
+/// Queries in the quick first estimate.
+pub const ESTIMATE_QUERIES: usize = 100;
+
+/// Threads for builds: every core, but one left for the UI on larger machines.
+pub fn build_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if cores > 2 {
+        cores - 1
+    } else {
+        cores
+    }
+}
+
+/// Loaded data, its ground truth, builds, points, and the jobs behind them.
+#[derive(Default)]
+pub struct Session {
+    pub loaded: Option<Loaded>,
+    pub gt: Option<Arc<GroundTruth>>,
+    pub builds: Vec<Built>,
+    /// The build being shown and tuned.
+    pub current: Option<usize>,
+    pub points: Vec<Point>,
+    /// The latest error, for the screen (cleared by the user).
+    pub error: Option<String>,
+    /// The latest notice (ground truth cached, build cancelled …).
+    pub notice: Option<String>,
+    pub load_job: Option<Job<Loaded>>,
+    pub gt_job: Option<Job<GroundTruth>>,
+    pub build_job: Option<(BuildSpec, Job<Built>)>,
+    pub eval_job: Option<(EvalRequest, Job<Measurement>)>,
+    last_eval: Option<EvalRequest>,
+    next_build_id: usize,
+    repaint: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Session {
+    /// A session whose workers call `repaint` when they finish.
+    pub fn new(repaint: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Session {
+            repaint: Some(repaint),
+            ..Session::default()
+        }
+    }
+
+    fn notifier(&self) -> impl FnOnce() + Send + 'static {
+        let r = self.repaint.clone();
+        move || {
+            if let Some(r) = r {
+                r();
+            }
+        }
+    }
+
+    /// Starts loading; the current data stays until the new data is ready.
+    pub fn open(&mut self, req: LoadRequest) {
+        let notify = self.notifier();
+        self.load_job = Some(Job::spawn_notify("load", move |ctx| load(req, ctx), notify));
+    }
+
+    /// Starts a build of `spec`; the current index stays usable meanwhile.
+    pub fn build(&mut self, spec: BuildSpec) {
+        let Some(loaded) = &self.loaded else {
+            self.error = Some("Open a dataset before building.".into());
+            return;
+        };
+        let base = loaded.base.clone();
+        let id = self.next_build_id;
+        self.next_build_id += 1;
+        let notify = self.notifier();
+        let s = spec.clone();
+        let job = Job::spawn_notify(
+            "build",
+            move |ctx| {
+                let t = std::time::Instant::now();
+                let threads = Some(build_threads());
+                let (index, hnsw, estimated_bytes): (Arc<dyn AnnIndex>, Option<Arc<Hnsw>>, u64) =
+                    match &s {
+                        BuildSpec::Flat => {
+                            let f = with_threads(threads, || FlatIndex::build(base.clone(), ctx))??;
+                            let est = (base.len() * base.dim() * 4 + base.len() * 4) as u64;
+                            (Arc::new(f), None, est)
+                        }
+                        BuildSpec::Hnsw(p) => {
+                            let h = Arc::new(with_threads(threads, || {
+                                Hnsw::build(&base, p.clone(), ctx)
+                            })??);
+                            let est = Hnsw::estimated_bytes(base.len(), base.dim(), p.m);
+                            (h.clone(), Some(h), est)
+                        }
+                    };
+                Ok(Built {
+                    id,
+                    spec: s,
+                    index,
+                    hnsw,
+                    build_secs: t.elapsed().as_secs_f64(),
+                    estimated_bytes,
+                })
+            },
+            notify,
+        );
+        self.build_job = Some((spec, job));
+    }
+
+    /// Cancels the running build; the previous index stays.
+    pub fn cancel_build(&mut self) {
+        if let Some((_, job)) = &self.build_job {
+            job.cancel();
+        }
+    }
+
+    /// The build being tuned.
+    pub fn current_build(&self) -> Option<&Built> {
+        self.current
+            .and_then(|id| self.builds.iter().find(|b| b.id == id))
+    }
+
+    /// Asks for the current build measured at (k, ef): a quick estimate on
+    /// a prefix of the queries first, then all of them. A request equal to
+    /// the last one does nothing; a new one replaces (cancels) a running one.
+    pub fn evaluate(&mut self, k: usize, ef: Option<usize>) {
+        let (Some(built), Some(_), Some(loaded)) = (self.current_build(), &self.gt, &self.loaded)
+        else {
+            return;
+        };
+        let ef = if built.hnsw.is_some() { ef } else { None };
+        let nq = loaded.queries.len();
+        let first = EvalRequest {
+            build_id: built.id,
+            k,
+            ef,
+            limit: ESTIMATE_QUERIES.min(nq),
+        };
+        let full = EvalRequest { limit: nq, ..first };
+        if self.last_eval == Some(full) || self.last_eval == Some(first) {
+            return;
+        }
+        // Already measured in full: nothing to run.
+        if self
+            .points
+            .iter()
+            .any(|p| p.build_id == built.id && p.k == k && p.ef == ef && !p.estimate)
+        {
+            self.last_eval = Some(full);
+            return;
+        }
+        self.start_eval(first);
+    }
+
+    fn start_eval(&mut self, req: EvalRequest) {
+        let (Some(built), Some(gt), Some(loaded)) = (self.current_build(), &self.gt, &self.loaded)
+        else {
+            return;
+        };
+        let (index, gt, base, queries) = (
+            built.index.clone(),
+            gt.clone(),
+            loaded.base.clone(),
+            loaded.queries.clone(),
+        );
+        let notify = self.notifier();
+        let job = Job::spawn_notify(
+            "evaluate",
+            move |ctx| {
+                let mut params = SearchParams::new(req.k);
+                if let Some(ef) = req.ef {
+                    params = params.with_ef(ef as i64);
+                }
+                measure_prefix(
+                    index.as_ref(),
+                    &base,
+                    queries.vectors(),
+                    &gt,
+                    &params,
+                    req.limit,
+                    ctx,
+                )
+            },
+            notify,
+        );
+        self.last_eval = Some(req);
+        self.eval_job = Some((req, job));
+    }
+
+    /// Takes finished results from every job. Call once per frame.
+    pub fn poll(&mut self) {
+        if let Some(job) = &mut self.load_job {
+            if let Some(r) = job.try_take() {
+                self.load_job = None;
+                match r {
+                    Ok(loaded) => self.install(loaded),
+                    Err(e) => self.error = Some(format!("Could not open: {e}")),
+                }
+            }
+        }
+        if let Some(job) = &mut self.gt_job {
+            if let Some(r) = job.try_take() {
+                self.gt_job = None;
+                match r {
+                    Ok(gt) => self.gt = Some(Arc::new(gt)),
+                    Err(e) if e.is_cancelled() => {}
+                    Err(e) => self.error = Some(format!("Ground truth failed: {e}")),
+                }
+            }
+        }
+        if let Some((_, job)) = &mut self.build_job {
+            if let Some(r) = job.try_take() {
+                self.build_job = None;
+                match r {
+                    Ok(built) => {
+                        self.current = Some(built.id);
+                        self.builds.push(built);
+                        self.last_eval = None;
+                    }
+                    Err(e) if e.is_cancelled() => {
+                        self.notice =
+                            Some("Build cancelled; the previous index is still in use.".into())
+                    }
+                    Err(e) => self.error = Some(format!("Build failed: {e}")),
+                }
+            }
+        }
+        if let Some((req, job)) = &mut self.eval_job {
+            let req = *req;
+            if let Some(r) = job.try_take() {
+                self.eval_job = None;
+                match r {
+                    Ok(m) => {
+                        self.record(req, &m);
+                        let nq = self.loaded.as_ref().map_or(0, |l| l.queries.len());
+                        if req.limit < nq {
+                            self.start_eval(EvalRequest { limit: nq, ..req });
+                        }
+                    }
+                    Err(e) if e.is_cancelled() => {}
+                    Err(e) => self.error = Some(format!("Evaluation failed: {e}")),
+                }
+            }
+        }
+    }
+
+    fn install(&mut self, loaded: Loaded) {
+        self.builds.clear();
+        self.points.clear();
+        self.current = None;
+        self.gt = None;
+        self.last_eval = None;
+        self.build_job = None;
+        self.eval_job = None;
+        let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
+        let notify = self.notifier();
+        self.gt_job = Some(Job::spawn_notify(
+            "groundtruth",
+            move |ctx| {
+                cache::ground_truth(&base, &queries, cache::MIN_CACHED_K, ctx).map(|(gt, _)| gt)
+            },
+            notify,
+        ));
+        self.loaded = Some(loaded);
+    }
+
+    fn record(&mut self, req: EvalRequest, m: &Measurement) {
+        let Some(built) = self.builds.iter().find(|b| b.id == req.build_id) else {
+            return;
+        };
+        let mut search = ParamMap::new();
+        if let Some(ef) = req.ef {
+            search.insert("ef".into(), ef.into());
+        }
+        let dataset = self
+            .loaded
+            .as_ref()
+            .map_or_else(String::new, |l| l.base.display_name());
+        let op = OperatingPoint::new(
+            built.index.as_ref(),
+            search,
+            req.k,
+            m,
+            built.build_secs,
+            QueryMode::Single,
+            1,
+            &dataset,
+        );
+        // A full measurement replaces the estimate (and any older point) at the same setting.
+        self.points
+            .retain(|p| !(p.build_id == req.build_id && p.k == req.k && p.ef == req.ef));
+        self.points.push(Point {
+            build_id: req.build_id,
+            build_label: built.spec.label(),
+            k: req.k,
+            ef: req.ef,
+            estimate: req.limit < self.loaded.as_ref().map_or(0, |l| l.queries.len()),
+            queries_measured: req.limit,
+            op,
+        });
+    }
+
+    /// Is any job running (the UI keeps repainting for progress while so)?
+    pub fn busy(&self) -> bool {
+        self.load_job.is_some()
+            || self.gt_job.is_some()
+            || self.build_job.is_some()
+            || self.eval_job.is_some()
+    }
+
+    /// Blocks until every job is done (tests and headless use).
+    pub fn wait_idle(&mut self, timeout: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while self.busy() {
+            self.poll();
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+}

@@ -1,0 +1,52 @@
+//! What the app remembers between runs (eframe storage): the last dataset,
+//! the build and search parameters, and panel layout choices.
+
+use serde::{Deserialize, Serialize};
+
+use super::session::{sample_request, LoadRequest};
+use crate::index::HnswParams;
+
+/// Index kinds the panel offers. New kinds add a variant and a parameter
+/// section; nothing else in the panel changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexChoice {
+    Flat,
+    Hnsw,
+}
+
+impl IndexChoice {
+    pub const ALL: [IndexChoice; 2] = [IndexChoice::Flat, IndexChoice::Hnsw];
+    pub fn label(self) -> &'static str {
+        match self {
+            IndexChoice::Flat => "Flat (exact)",
+            IndexChoice::Hnsw => "HNSW",
+        }
+    }
+}
+
+/// Persisted settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub dataset: LoadRequest,
+    pub index: IndexChoice,
+    pub hnsw: HnswParams,
+    pub k: usize,
+    pub ef: usize,
+    pub show_debug: bool,
+    pub show_results: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            dataset: sample_request(),
+            index: IndexChoice::Hnsw,
+            hnsw: HnswParams::default(),
+            k: 10,
+            ef: 32,
+            show_debug: false,
+            show_results: true,
+        }
+    }
+}
