@@ -51,9 +51,9 @@ pub enum Command {
 #[cfg(feature = "gui")]
 #[derive(Args, Debug)]
 pub struct GuiArgs {
-    /// Base vectors.
+    /// Base vectors (default: the last dataset, or the bundled sample).
     #[arg(long)]
-    pub base: PathBuf,
+    pub base: Option<PathBuf>,
     /// Query vectors (default: hold out a random sample of the base).
     #[arg(long)]
     pub queries: Option<PathBuf>,
@@ -65,13 +65,16 @@ pub struct GuiArgs {
     /// Queries held out of the base when no query file is given.
     #[arg(long, default_value_t = 200)]
     pub holdout: usize,
+    /// Build the selected index as soon as the data is ready, then sweep ef.
+    #[arg(long)]
+    pub build: bool,
 }
 
 #[cfg(feature = "gui")]
 impl GuiArgs {
     pub fn request(&self) -> crate::app::LoadRequest {
         crate::app::LoadRequest {
-            base: self.base.clone(),
+            base: self.base.clone().unwrap_or_default(),
             queries: self.queries.clone(),
             labels: self.labels.clone(),
             metric: self.metric.into(),

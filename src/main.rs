@@ -12,11 +12,11 @@ use annscope::cli::{self, Cli};
 fn main() -> ExitCode {
     let parsed = Cli::parse();
     let Some(command) = parsed.command else {
-        return open_app(None);
+        return open_app(None, false);
     };
     #[cfg(feature = "gui")]
     if let cli::Command::Gui(args) = command {
-        return open_app(Some(args.request()));
+        return open_app(args.base.is_some().then(|| args.request()), args.build);
     }
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,8 +36,8 @@ fn main() -> ExitCode {
 
 /// Opens the desktop app, or prints the help when built without it.
 #[cfg(feature = "gui")]
-fn open_app(request: Option<annscope::app::LoadRequest>) -> ExitCode {
-    match annscope::app::run(request) {
+fn open_app(request: Option<annscope::app::LoadRequest>, auto_build: bool) -> ExitCode {
+    match annscope::app::run(request, auto_build) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -47,7 +47,7 @@ fn open_app(request: Option<annscope::app::LoadRequest>) -> ExitCode {
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_app(_: Option<()>) -> ExitCode {
+fn open_app(_: Option<()>, _: bool) -> ExitCode {
     let _ = Cli::command().print_help();
     ExitCode::SUCCESS
 }

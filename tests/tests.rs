@@ -3,6 +3,8 @@
 mod common;
 
 mod suite {
+    #[cfg(feature = "gui")]
+    mod app;
     mod bad_input;
     mod cli;
     mod formats;

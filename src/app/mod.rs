@@ -28,6 +28,8 @@ pub enum Command {
     PickFile,
     Build,
     CancelBuild,
+    /// Measure the current build over the standard ef sweep.
+    Sweep,
     Export(results::ExportFormat),
 }
 
@@ -67,6 +69,8 @@ pub struct AnnscopeApp {
     started: Instant,
     /// When the sample became ready (for the "interactive in under 2 s" figure).
     pub ready_after_secs: Option<f64>,
+    /// Build as soon as the data is ready, then sweep ef (`annscope gui --build`).
+    pub auto_build: bool,
 }
 
 impl AnnscopeApp {
@@ -85,6 +89,7 @@ impl AnnscopeApp {
             saver: None,
             started: Instant::now(),
             ready_after_secs: None,
+            auto_build: false,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         app.session.open(req);
@@ -104,6 +109,7 @@ impl AnnscopeApp {
             }
         }
         self.poll_dialogs();
+        self.auto_build_step();
         self.take_dropped_files(ui);
         let mut commands = Vec::new();
         self.draw(ui, &mut commands);
@@ -153,7 +159,7 @@ impl AnnscopeApp {
                     ui.separator();
                     panels::index_ui(ui, &self.session, &mut self.settings, commands);
                     ui.separator();
-                    panels::tuning_ui(ui, &self.session, &mut self.settings);
+                    panels::tuning_ui(ui, &self.session, &mut self.settings, commands);
                     if self.settings.show_debug {
                         ui.separator();
                         panels::debug_ui(ui, &self.frame_times, self.ready_after_secs);
@@ -210,6 +216,7 @@ impl AnnscopeApp {
                 self.session.build(spec);
             }
             Command::CancelBuild => self.session.cancel_build(),
+            Command::Sweep => self.session.sweep_ef(self.settings.k, &Session::SWEEP_EFS),
             Command::Export(format) => {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let name = format!("annscope-results.{}", format.extension());
@@ -272,6 +279,20 @@ impl AnnscopeApp {
         self.session.open(req);
     }
 
+    /// With `auto_build`: build once the data and ground truth are ready,
+    /// then sweep ef over the new build.
+    fn auto_build_step(&mut self) {
+        if !self.auto_build || self.session.gt.is_none() || self.session.build_job.is_some() {
+            return;
+        }
+        if self.session.builds.is_empty() {
+            self.apply(Command::Build);
+        } else {
+            self.auto_build = false;
+            self.apply(Command::Sweep);
+        }
+    }
+
     fn take_dropped_files(&mut self, ui: &egui::Ui) {
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
             i.raw
@@ -298,7 +319,7 @@ impl eframe::App for AnnscopeApp {
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
-pub fn run(request: Option<LoadRequest>) -> anyhow::Result<()> {
+pub fn run(request: Option<LoadRequest>, auto_build: bool) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("annscope")
@@ -317,7 +338,9 @@ pub fn run(request: Option<LoadRequest>) -> anyhow::Result<()> {
                 .unwrap_or_default();
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
-            Ok(Box::new(AnnscopeApp::new(settings, request, repaint)))
+            let mut app = AnnscopeApp::new(settings, request, repaint);
+            app.auto_build = auto_build;
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))

@@ -27,7 +27,7 @@ fn human_bytes(b: u64) -> String {
 pub fn messages_ui(ui: &mut Ui, session: &mut Session) {
     if let Some(err) = session.error.clone() {
         ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(format!("⚠ {err}")).color(Color32::from_rgb(220, 80, 60)));
+            ui.label(RichText::new(format!("Error: {err}")).color(Color32::from_rgb(220, 80, 60)));
             if ui.small_button("Dismiss").clicked() {
                 session.error = None;
             }
@@ -215,7 +215,12 @@ pub fn index_ui(
     }
 }
 
-pub fn tuning_ui(ui: &mut Ui, session: &Session, settings: &mut Settings) {
+pub fn tuning_ui(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &mut Settings,
+    commands: &mut Vec<Command>,
+) {
     ui.heading("Search");
     ui.add(egui::Slider::new(&mut settings.k, 1..=100).text("k"))
         .on_hover_text("Neighbours per query: the k of recall@k.");
@@ -226,6 +231,22 @@ pub fn tuning_ui(ui: &mut Ui, session: &Session, settings: &mut Settings) {
                 .text("ef"),
         )
         .on_hover_text(HnswParams::help("ef"));
+    }
+    if settings.index == IndexChoice::Hnsw {
+        let can_sweep =
+            session.current_build().is_some_and(|b| b.hnsw.is_some()) && session.gt.is_some();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(can_sweep && session.sweep.is_empty(), egui::Button::new("Sweep ef"))
+                .on_hover_text("Measure ef = 10, 16, 24, 32, 48, 64, 96, 128, 192, 256 in turn: the whole curve.")
+                .clicked()
+            {
+                commands.push(Command::Sweep);
+            }
+            if !session.sweep.is_empty() {
+                ui.label(format!("{} settings to go", session.sweep.len()));
+            }
+        });
     }
     if session.gt_job.is_some() {
         ui.label("Computing exact ground truth…");

@@ -214,6 +214,9 @@ pub struct Session {
     pub build_job: Option<(BuildSpec, Job<Built>)>,
     pub eval_job: Option<(EvalRequest, Job<Measurement>)>,
     last_eval: Option<EvalRequest>,
+    /// ef values still to measure in a sweep, and the k they are measured at.
+    pub sweep: std::collections::VecDeque<usize>,
+    sweep_k: usize,
     next_build_id: usize,
     repaint: Option<Arc<dyn Fn() + Send + Sync>>,
 }
@@ -367,6 +370,48 @@ impl Session {
         self.eval_job = Some((req, job));
     }
 
+    /// The ef values a sweep measures by default (ann-benchmarks-like spacing).
+    pub const SWEEP_EFS: [usize; 10] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256];
+
+    /// Measures the current build at each of `efs` in turn, in the
+    /// background, skipping those already measured.
+    pub fn sweep_ef(&mut self, k: usize, efs: &[usize]) {
+        let Some(id) = self.current else { return };
+        self.sweep_k = k;
+        self.sweep = efs
+            .iter()
+            .copied()
+            .filter(|&ef| {
+                !self
+                    .points
+                    .iter()
+                    .any(|p| p.build_id == id && p.k == k && p.ef == Some(ef) && !p.estimate)
+            })
+            .collect();
+    }
+
+    fn continue_sweep(&mut self) {
+        if self.eval_job.is_some() || self.gt.is_none() {
+            return;
+        }
+        let (Some(built), Some(loaded)) = (self.current_build(), &self.loaded) else {
+            return;
+        };
+        if built.hnsw.is_none() {
+            self.sweep.clear();
+            return;
+        }
+        let (id, nq) = (built.id, loaded.queries.len());
+        if let Some(ef) = self.sweep.pop_front() {
+            self.start_eval(EvalRequest {
+                build_id: id,
+                k: self.sweep_k,
+                ef: Some(ef),
+                limit: nq,
+            });
+        }
+    }
+
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
         if let Some(job) = &mut self.load_job {
@@ -422,6 +467,9 @@ impl Session {
                 }
             }
         }
+        if !self.sweep.is_empty() {
+            self.continue_sweep();
+        }
     }
 
     fn install(&mut self, loaded: Loaded) {
@@ -432,6 +480,7 @@ impl Session {
         self.last_eval = None;
         self.build_job = None;
         self.eval_job = None;
+        self.sweep.clear();
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
         self.gt_job = Some(Job::spawn_notify(
@@ -486,6 +535,7 @@ impl Session {
             || self.gt_job.is_some()
             || self.build_job.is_some()
             || self.eval_job.is_some()
+            || !self.sweep.is_empty()
     }
 
     /// Blocks until every job is done (tests and headless use).

@@ -1,0 +1,180 @@
+//! The desktop app driven by widget labels with egui_kittest: open on the
+//! sample, build, move ef and see recall change and a point join the plot;
+//! cancel a build; open a malformed file and see the error.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use annscope::app::{sample_request, AnnscopeApp, IndexChoice, LoadRequest, Settings};
+use annscope::distance::Metric;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+
+use crate::common::*;
+
+/// Ground truth goes to a private cache, not the user's.
+fn private_cache() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let dir = std::env::temp_dir().join(format!("annscope-test-cache-{}", std::process::id()));
+        std::env::set_var("ANNSCOPE_CACHE", dir);
+    });
+}
+
+fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
+    private_cache();
+    let settings = Settings {
+        index: IndexChoice::Hnsw,
+        ..Settings::default()
+    };
+    let app = AnnscopeApp::new(settings, Some(request), Arc::new(|| {}));
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut AnnscopeApp| app.frame(ui), app)
+}
+
+/// Steps frames until `cond` holds, at most `steps` frames (a bound on
+/// steps, not on wall-clock time).
+fn step_until(
+    h: &mut Harness<'_, AnnscopeApp>,
+    what: &str,
+    steps: usize,
+    cond: impl Fn(&AnnscopeApp) -> bool,
+) {
+    for _ in 0..steps {
+        h.step();
+        if cond(h.state()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!(
+        "gave up waiting for {what} after {steps} frames; error: {:?}",
+        h.state().session.error
+    );
+}
+
+fn ready(app: &AnnscopeApp) -> bool {
+    app.session.loaded.is_some() && app.session.gt.is_some()
+}
+
+#[test]
+fn opens_on_the_sample_builds_and_tunes_ef() {
+    let mut h = harness(sample_request());
+    step_until(&mut h, "the sample and its ground truth", 4000, ready);
+    h.get_by_label("pypi-minilm-sample.base.fvecs");
+    h.get_by_label("4000");
+
+    h.get_by_label("Build").click();
+    step_until(&mut h, "the build and a first measured point", 4000, |a| {
+        a.session.builds.len() == 1 && a.session.points.iter().any(|p| !p.estimate)
+    });
+    let at_32 = h
+        .state()
+        .session
+        .points
+        .iter()
+        .find(|p| p.ef == Some(32) && !p.estimate)
+        .map(|p| p.op.recall);
+    let at_32 = at_32.expect("a full point at the default ef 32");
+    // Shown in the panel and in the results table.
+    assert!(h.get_all_by_label(&format!("{at_32:.4}")).count() >= 2);
+    let points_before = h.state().session.points.len();
+
+    // Move the ef slider to 10: recall changes and a point joins the plot.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "ef")
+        .set_value_accesskit(10.0);
+    step_until(&mut h, "a full measurement at ef 10", 4000, |a| {
+        a.session
+            .points
+            .iter()
+            .any(|p| p.ef == Some(10) && !p.estimate)
+    });
+    assert_eq!(h.state().settings.ef, 10);
+    let at_10 = h
+        .state()
+        .session
+        .points
+        .iter()
+        .find(|p| p.ef == Some(10))
+        .map(|p| p.op.recall)
+        .expect("ef 10");
+    assert!(
+        h.state().session.points.len() > points_before,
+        "a point joined the plot"
+    );
+    assert!(
+        at_10 < at_32,
+        "recall at ef 10 ({at_10}) should be below ef 32 ({at_32})"
+    );
+    h.step();
+    assert!(h.get_all_by_label(&format!("{at_10:.4}")).count() >= 2);
+}
+
+#[test]
+fn cancel_returns_promptly_and_keeps_the_app_usable() {
+    // A dataset big enough that its build is still running when Cancel is clicked.
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = dir.path().join("big.fvecs");
+    let rows: Vec<Vec<f32>> = annscope::testutil::random_vectors(30_000, 32, 5)
+        .chunks(32)
+        .map(|c| c.to_vec())
+        .collect();
+    write_fvecs(&base, &rows);
+    let mut h = harness(LoadRequest {
+        base,
+        queries: None,
+        labels: None,
+        metric: Metric::L2,
+        normalize: false,
+        holdout: 50,
+    });
+    step_until(&mut h, "the data", 4000, ready);
+    h.get_by_label("Build").click();
+    step_until(&mut h, "the build to start", 200, |a| {
+        a.session.build_job.is_some()
+    });
+    h.step();
+    h.get_by_label("Cancel").click();
+    // The worker checks its cancel token between node insertions: it must be
+    // gone within a few frames.
+    step_until(&mut h, "the build to stop", 400, |a| {
+        a.session.build_job.is_none()
+    });
+    assert!(
+        h.state().session.builds.is_empty(),
+        "a cancelled build must not be installed"
+    );
+    h.step();
+    h.get_by_label_contains("Build cancelled");
+    // Still usable: Build is there and enabled.
+    assert!(!h.get_by_label("Build").accesskit_node().is_disabled());
+}
+
+#[test]
+fn a_malformed_file_shows_an_error_and_keeps_the_dataset() {
+    let mut h = harness(sample_request());
+    step_until(&mut h, "the sample", 4000, ready);
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("broken.fvecs");
+    write_fvecs(&bad, &rows(10, 8));
+    let bytes = std::fs::read(&bad).expect("read");
+    std::fs::write(&bad, &bytes[..bytes.len() - 3]).expect("truncate");
+    // What File → Open and a dropped file both call.
+    h.state_mut().open_path(bad);
+    step_until(&mut h, "the load to fail", 2000, |a| {
+        a.session.error.is_some()
+    });
+    h.step();
+    h.get_by_label_contains("broken.fvecs");
+    h.get_by_label_contains("truncated");
+    // The previous dataset is still loaded and shown.
+    h.get_by_label("pypi-minilm-sample.base.fvecs");
+    assert_eq!(
+        h.state().session.loaded.as_ref().map(|l| l.base.len()),
+        Some(4000)
+    );
+    h.get_by_label("Dismiss").click();
+    h.step();
+    assert!(h.state().session.error.is_none());
+}
