@@ -71,6 +71,10 @@ pub struct AnnscopeApp {
     pub ready_after_secs: Option<f64>,
     /// Build as soon as the data is ready, then sweep ef (`annscope gui --build`).
     pub auto_build: bool,
+    /// Print timings to stderr (`ANNSCOPE_LOG_TIMING=1`): data ready, frame times.
+    log_timing: bool,
+    last_timing_log: Instant,
+    tried_sample: bool,
 }
 
 impl AnnscopeApp {
@@ -90,6 +94,9 @@ impl AnnscopeApp {
             started: Instant::now(),
             ready_after_secs: None,
             auto_build: false,
+            log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
+            last_timing_log: Instant::now(),
+            tried_sample: false,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         app.session.open(req);
@@ -101,8 +108,13 @@ impl AnnscopeApp {
         let t = Instant::now();
         self.session.poll();
         if self.ready_after_secs.is_none() && self.session.loaded.is_some() {
-            self.ready_after_secs = Some(self.started.elapsed().as_secs_f64());
+            let secs = self.started.elapsed().as_secs_f64();
+            self.ready_after_secs = Some(secs);
+            if self.log_timing {
+                eprintln!("annscope: data ready {secs:.3} s after the app started");
+            }
         }
+        self.fall_back_to_sample();
         if let Some(loaded) = &self.session.loaded {
             if self.settings.dataset != loaded.request {
                 self.settings.dataset = loaded.request.clone();
@@ -124,6 +136,30 @@ impl AnnscopeApp {
                 .request_repaint_after(std::time::Duration::from_millis(50));
         }
         self.frame_times.record(t.elapsed().as_secs_f32() * 1000.0);
+        if self.log_timing && self.last_timing_log.elapsed().as_secs_f64() >= 2.0 {
+            self.last_timing_log = Instant::now();
+            let (mean, max) = self.frame_times.summary();
+            eprintln!(
+                "annscope: UI frame CPU mean {mean:.2} ms, max {max:.2} ms (last 240), worst {:.2} ms; busy: {}; last ef change to first point: {}",
+                self.frame_times.worst_ms,
+                self.session.busy(),
+                self.session.ef_response_ms.map_or("-".into(), |ms| format!("{ms:.0} ms"))
+            );
+        }
+    }
+
+    /// If the remembered dataset cannot be opened at start, open the sample.
+    fn fall_back_to_sample(&mut self) {
+        if !self.tried_sample
+            && self.session.loaded.is_none()
+            && self.session.load_job.is_none()
+            && self.session.error.is_some()
+            && self.settings.dataset != sample_request()
+        {
+            self.tried_sample = true;
+            self.settings.dataset = sample_request();
+            self.session.open(sample_request());
+        }
     }
 
     fn draw(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -162,7 +198,12 @@ impl AnnscopeApp {
                     panels::tuning_ui(ui, &self.session, &mut self.settings, commands);
                     if self.settings.show_debug {
                         ui.separator();
-                        panels::debug_ui(ui, &self.frame_times, self.ready_after_secs);
+                        panels::debug_ui(
+                            ui,
+                            &self.frame_times,
+                            self.ready_after_secs,
+                            self.session.ef_response_ms,
+                        );
                     }
                 });
             });

@@ -209,7 +209,7 @@ pub fn index_ui(
                 "{} layers, {:.1} graph bytes per vector, {} unreachable",
                 h.layer_count(),
                 h.graph_bytes() as f64 / h.len().max(1) as f64,
-                h.unreachable_nodes().len()
+                b.unreachable
             ));
         }
     }
@@ -288,7 +288,12 @@ pub fn tuning_ui(
     }
 }
 
-pub fn debug_ui(ui: &mut Ui, times: &FrameTimes, ready_after: Option<f64>) {
+pub fn debug_ui(
+    ui: &mut Ui,
+    times: &FrameTimes,
+    ready_after: Option<f64>,
+    ef_response_ms: Option<f64>,
+) {
     ui.heading("Debug");
     let (mean, max) = times.summary();
     ui.label(format!(
@@ -297,5 +302,8 @@ pub fn debug_ui(ui: &mut Ui, times: &FrameTimes, ready_after: Option<f64>) {
     ui.label(format!("Worst frame since start: {:.2} ms", times.worst_ms));
     if let Some(s) = ready_after {
         ui.label(format!("Data ready {s:.2} s after start"));
+    }
+    if let Some(ms) = ef_response_ms {
+        ui.label(format!("Last ef/k change to first point: {ms:.0} ms"));
     }
 }

@@ -155,7 +155,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                 .legend(Legend::default())
                 .x_axis_label(format!("recall@{k}"))
                 .y_axis_label("queries per second (log)")
-                .y_axis_formatter(|mark, _| format!("{:.0}", 10f64.powf(mark.value)))
+                .y_axis_formatter(|mark, _| log_tick(mark.value))
                 .label_formatter(|h| match h {
                     egui_plot::HoverPosition::NearDataPoint {
                         plot_name,
@@ -224,4 +224,34 @@ fn current_marker(xy: [f64; 2]) -> Points<'static> {
         .filled(false)
         .radius(8.0)
         .color(Color32::from_rgb(255, 90, 30))
+}
+
+/// A label for a log10 grid mark: only at 1, 2 and 5 × 10ⁿ, so the log axis
+/// reads like ann-benchmarks' plots instead of 10^0.1 steps.
+fn log_tick(log10_value: f64) -> String {
+    let v = 10f64.powf(log10_value);
+    let decade = 10f64.powf(log10_value.floor());
+    let mantissa = v / decade;
+    let near = |m: f64| (mantissa - m).abs() < 0.03 * m;
+    if near(1.0) || near(2.0) || near(5.0) || near(10.0) {
+        let rounded = (mantissa.round()) * decade;
+        if rounded >= 1000.0 {
+            format!("{:.0}k", rounded / 1000.0)
+        } else {
+            format!("{rounded:.0}")
+        }
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_ticks_only_at_one_two_five() {
+        assert_eq!(super::log_tick(3.0), "1k");
+        assert_eq!(super::log_tick(2.0f64.log10() + 3.0), "2k");
+        assert_eq!(super::log_tick(5.0f64.log10() + 2.0), "500");
+        assert_eq!(super::log_tick(3.1), "");
+    }
 }

@@ -157,6 +157,8 @@ pub struct Built {
     pub build_secs: f64,
     /// Formula estimate of RAM, beside the measured bytes.
     pub estimated_bytes: u64,
+    /// Layer-0 nodes the entry point cannot reach (computed once, in the job).
+    pub unreachable: usize,
 }
 
 /// One measured setting of one build.
@@ -217,6 +219,10 @@ pub struct Session {
     /// ef values still to measure in a sweep, and the k they are measured at.
     pub sweep: std::collections::VecDeque<usize>,
     sweep_k: usize,
+    /// When the latest ef/k change asked for a measurement, and how long
+    /// the first (estimated) point took to arrive: the "live" latency.
+    eval_asked: Option<std::time::Instant>,
+    pub ef_response_ms: Option<f64>,
     next_build_id: usize,
     repaint: Option<Arc<dyn Fn() + Send + Sync>>,
 }
@@ -276,8 +282,10 @@ impl Session {
                             (h.clone(), Some(h), est)
                         }
                     };
+                let unreachable = hnsw.as_ref().map_or(0, |h| h.unreachable_nodes().len());
                 Ok(Built {
                     id,
+                    unreachable,
                     spec: s,
                     index,
                     hnsw,
@@ -332,6 +340,7 @@ impl Session {
             self.last_eval = Some(full);
             return;
         }
+        self.eval_asked = Some(std::time::Instant::now());
         self.start_eval(first);
     }
 
@@ -456,6 +465,9 @@ impl Session {
                 self.eval_job = None;
                 match r {
                     Ok(m) => {
+                        if let Some(t) = self.eval_asked.take() {
+                            self.ef_response_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
+                        }
                         self.record(req, &m);
                         let nq = self.loaded.as_ref().map_or(0, |l| l.queries.len());
                         if req.limit < nq {
