@@ -73,6 +73,9 @@ pub struct AnnscopeApp {
     pub auto_build: bool,
     /// Print timings to stderr (`ANNSCOPE_LOG_TIMING=1`): data ready, frame times.
     log_timing: bool,
+    /// When `run` was called, before the window existed (for the first-frame time).
+    pub launched: Option<Instant>,
+    first_frame_logged: bool,
     last_timing_log: Instant,
     tried_sample: bool,
 }
@@ -97,6 +100,8 @@ impl AnnscopeApp {
             log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
             last_timing_log: Instant::now(),
             tried_sample: false,
+            launched: None,
+            first_frame_logged: false,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         app.session.open(req);
@@ -106,12 +111,22 @@ impl AnnscopeApp {
     /// One frame: poll jobs, draw, apply commands.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let t = Instant::now();
+        if self.log_timing && !self.first_frame_logged {
+            self.first_frame_logged = true;
+            if let Some(l) = self.launched {
+                eprintln!(
+                    "annscope: first frame {:.3} s after launch",
+                    l.elapsed().as_secs_f64()
+                );
+            }
+        }
         self.session.poll();
         if self.ready_after_secs.is_none() && self.session.loaded.is_some() {
             let secs = self.started.elapsed().as_secs_f64();
             self.ready_after_secs = Some(secs);
             if self.log_timing {
-                eprintln!("annscope: data ready {secs:.3} s after the app started");
+                let since_launch = self.launched.map_or(secs, |l| l.elapsed().as_secs_f64());
+                eprintln!("annscope: data ready {secs:.3} s after the app started, {since_launch:.3} s after launch");
             }
         }
         self.fall_back_to_sample();
@@ -254,7 +269,7 @@ impl AnnscopeApp {
                         return;
                     }
                 }
-                self.session.build(spec);
+                self.session.build(spec, self.settings.build_threads);
             }
             Command::CancelBuild => self.session.cancel_build(),
             Command::Sweep => self.session.sweep_ef(self.settings.k, &Session::SWEEP_EFS),
@@ -361,6 +376,7 @@ impl eframe::App for AnnscopeApp {
 
 /// Opens the window; `request` overrides the remembered dataset.
 pub fn run(request: Option<LoadRequest>, auto_build: bool) -> anyhow::Result<()> {
+    let launched = Instant::now();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("annscope")
@@ -381,6 +397,7 @@ pub fn run(request: Option<LoadRequest>, auto_build: bool) -> anyhow::Result<()>
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = AnnscopeApp::new(settings, request, repaint);
             app.auto_build = auto_build;
+            app.launched = Some(launched);
             Ok(Box::new(app))
         }),
     )

@@ -163,13 +163,15 @@ pub fn index_ui(
                 .on_hover_text(HnswParams::help("seed"));
         });
     }
-    ui.label(
-        RichText::new(format!(
-            "Build threads: {} (one core left for the window when there are more than two)",
-            super::session::build_threads()
-        ))
-        .small(),
-    );
+    ui.horizontal(|ui| {
+        ui.label("Threads");
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ui.add(egui::DragValue::new(&mut settings.build_threads).range(0..=cores))
+            .on_hover_text("Build threads. 0: every core, but one left for the window when there are more than two.");
+        if settings.build_threads == 0 {
+            ui.label(RichText::new(format!("auto: {}", super::session::build_threads())).small());
+        }
+    });
     let can_build = session.loaded.is_some();
     ui.horizontal(|ui| {
         if ui

@@ -123,3 +123,93 @@ pub fn table_ui(ui: &mut Ui, session: &Session) {
                 });
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{OperatingPoint, QueryMode};
+    use crate::index::ParamMap;
+
+    fn point(estimate: bool, recall: f64) -> Point {
+        let op = OperatingPoint {
+            index: "hnsw".into(),
+            params: ParamMap::from([("ef".to_string(), 32.into()), ("m".to_string(), 16.into())]),
+            k: 10,
+            queries: 200,
+            recall,
+            qps: 1000.0,
+            p50_us: 10.0,
+            p95_us: 20.0,
+            p99_us: 30.0,
+            build_s: 0.5,
+            index_bytes: 1234,
+            disk_bytes: 0,
+            dist_comps: Some(600.0),
+            mean_us: 12.0,
+            hops: Some(40.0),
+            mode: QueryMode::Single,
+            threads: 1,
+            metric: "cosine".into(),
+            dataset: "sample, with a comma".into(),
+        };
+        Point {
+            build_id: 0,
+            build_label: "HNSW M=16 efC=200".into(),
+            k: 10,
+            ef: Some(32),
+            estimate,
+            queries_measured: 200,
+            op,
+        }
+    }
+
+    #[test]
+    fn json_lines_are_the_bench_format_and_skip_estimates() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("points.jsonl");
+        let n = export(
+            &[point(false, 0.98), point(true, 0.5)],
+            ExportFormat::JsonLines,
+            &path,
+        )
+        .expect("export");
+        assert_eq!(n, 1);
+        let text = std::fs::read_to_string(&path).expect("read");
+        let v: serde_json::Value = serde_json::from_str(text.trim()).expect("one json line");
+        for key in [
+            "index",
+            "params",
+            "k",
+            "queries",
+            "recall",
+            "qps",
+            "p50_us",
+            "p95_us",
+            "p99_us",
+            "build_s",
+            "index_bytes",
+            "disk_bytes",
+            "dist_comps",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["params"]["ef"], 32);
+        assert_eq!(v["recall"], 0.98);
+    }
+
+    #[test]
+    fn csv_has_a_header_and_quotes_commas() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("points.csv");
+        export(&[point(false, 0.98)], ExportFormat::Csv, &path).expect("export");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], COLUMNS.join(","));
+        assert!(
+            lines[1].starts_with("HNSW M=16 efC=200,10,32,0.9800,"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines.len(), 2);
+    }
+}

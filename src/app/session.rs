@@ -251,8 +251,9 @@ impl Session {
         self.load_job = Some(Job::spawn_notify("load", move |ctx| load(req, ctx), notify));
     }
 
-    /// Starts a build of `spec`; the current index stays usable meanwhile.
-    pub fn build(&mut self, spec: BuildSpec) {
+    /// Starts a build of `spec` on `threads` threads (0: [`build_threads`]);
+    /// the current index stays usable meanwhile.
+    pub fn build(&mut self, spec: BuildSpec, threads: usize) {
         let Some(loaded) = &self.loaded else {
             self.error = Some("Open a dataset before building.".into());
             return;
@@ -266,7 +267,11 @@ impl Session {
             "build",
             move |ctx| {
                 let t = std::time::Instant::now();
-                let threads = Some(build_threads());
+                let threads = Some(if threads == 0 {
+                    build_threads()
+                } else {
+                    threads
+                });
                 let (index, hnsw, estimated_bytes): (Arc<dyn AnnIndex>, Option<Arc<Hnsw>>, u64) =
                     match &s {
                         BuildSpec::Flat => {

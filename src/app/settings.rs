@@ -33,6 +33,8 @@ pub struct Settings {
     pub hnsw: HnswParams,
     pub k: usize,
     pub ef: usize,
+    /// Build threads; 0 picks every core but one on machines with more than two.
+    pub build_threads: usize,
     pub show_debug: bool,
     pub show_results: bool,
 }
@@ -45,6 +47,7 @@ impl Default for Settings {
             hnsw: HnswParams::default(),
             k: 10,
             ef: 32,
+            build_threads: 0,
             show_debug: false,
             show_results: true,
         }
