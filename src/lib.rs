@@ -28,6 +28,7 @@ pub mod distance;
 pub mod error;
 pub mod eval;
 pub mod fsutil;
+pub mod hugepages;
 pub mod index;
 pub mod job;
 pub mod progress;

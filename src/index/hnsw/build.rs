@@ -60,6 +60,7 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     }
     ctx.progress.stage("copying vectors", n as u64);
     let mut vectors = vec![0.0f32; n * dim];
+    crate::hugepages::advise(&mut vectors);
     vectors
         .par_chunks_mut(dim * 1024)
         .enumerate()

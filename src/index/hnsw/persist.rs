@@ -167,7 +167,16 @@ impl Hnsw {
             .map(AtomicU32::new)
             .collect();
         let upper: Vec<AtomicU32> = r.u32s(n_upper)?.into_iter().map(AtomicU32::new).collect();
-        let vectors: Vec<f32> = r.u32s(n * dim)?.into_iter().map(f32::from_bits).collect();
+        let raw = r.bytes(
+            n.checked_mul(dim)
+                .and_then(|c| c.checked_mul(4))
+                .ok_or_else(|| bad("truncated index file"))?,
+        )?;
+        let mut vectors = vec![0.0f32; n * dim];
+        crate::hugepages::advise(&mut vectors);
+        for (v, b) in vectors.iter_mut().zip(raw.chunks_exact(4)) {
+            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
         if r.at != body.len() {
             return Err(bad("trailing bytes after the index data"));
         }
