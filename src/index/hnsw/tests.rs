@@ -390,7 +390,7 @@ fn bad_parameters_are_refused() {
 #[test]
 fn parallel_build_reaches_serial_recall() {
     let base = dataset(3000, 16, Metric::L2, SEED);
-    let queries = Dataset::from_vec("q", clustered(100, 16, SEED + 4), 16, Metric::L2).expect("q");
+    let queries = Dataset::from_vec("q", clustered(300, 16, SEED + 4), 16, Metric::L2).expect("q");
     let par = with_threads(Some(2), || {
         Hnsw::build(&base, params(12), &WorkContext::detached())
     })
@@ -398,11 +398,11 @@ fn parallel_build_reaches_serial_recall() {
     .expect("build");
     let ser = serial(&base, params(12)).expect("serial");
     let (rp, rs) = (
-        recall(&par, &base, &queries, 10, 64),
-        recall(&ser, &base, &queries, 10, 64),
+        recall(&par, &base, &queries, 10, 128),
+        recall(&ser, &base, &queries, 10, 128),
     );
     assert!(
-        rp >= rs - 0.03,
+        rp >= rs - 0.05 && rp >= 0.9,
         "parallel build recall {rp:.4} vs serial {rs:.4} (seed {SEED})"
     );
     assert!(par.unreachable_nodes().is_empty());
