@@ -7,6 +7,7 @@
 //! index does with a blocked matrix product). Results carry external ids
 //! (row numbers of the dataset), distances, and per-query counters.
 
+pub mod dynamic;
 pub mod filter;
 pub mod flat;
 pub mod hnsw;
@@ -22,6 +23,7 @@ use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
+pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
 pub use filter::AllowList;
 pub use flat::FlatIndex;
 pub use hnsw::{Hnsw, HnswParams};
@@ -146,6 +148,7 @@ pub trait AnnIndex: Send + Sync {
 pub enum IndexSpec {
     Flat,
     Hnsw(HnswParams),
+    Dynamic(DynamicConfig),
 }
 
 impl IndexSpec {
@@ -153,6 +156,7 @@ impl IndexSpec {
         match self {
             IndexSpec::Flat => IndexKind::Flat,
             IndexSpec::Hnsw(_) => IndexKind::Hnsw,
+            IndexSpec::Dynamic(_) => IndexKind::Dynamic,
         }
     }
 
@@ -162,6 +166,7 @@ impl IndexSpec {
         match self {
             IndexSpec::Flat => Ok(Arc::new(FlatIndex::build(dataset, ctx)?)),
             IndexSpec::Hnsw(p) => Ok(Arc::new(Hnsw::build(&dataset, p.clone(), ctx)?)),
+            IndexSpec::Dynamic(c) => Ok(DynamicIndex::from_dataset(&dataset, c.clone(), ctx)?),
         }
     }
 }

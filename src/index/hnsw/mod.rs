@@ -62,6 +62,33 @@ pub struct Hnsw {
 }
 
 impl Hnsw {
+    /// Builds from a dataset whose row `i` has external id `ids[i]`.
+    pub fn build_with_ids(
+        dataset: &Dataset,
+        ids: &[u32],
+        params: HnswParams,
+        ctx: &crate::progress::WorkContext,
+    ) -> Result<Self> {
+        if ids.len() != dataset.len() {
+            return Err(Error::Mismatch(format!(
+                "{} ids for {} vectors",
+                ids.len(),
+                dataset.len()
+            )));
+        }
+        let mut h = build::build(dataset, params, ctx)?;
+        let mut map = idmap::IdMap::default();
+        for (slot, &id) in ids.iter().enumerate() {
+            if map.get(id).is_some() {
+                return Err(Error::InvalidParameter(format!("id {id} appears twice")));
+            }
+            map.insert(id, slot as u32);
+        }
+        h.ext_ids = ids.to_vec();
+        h.slot_of = map;
+        Ok(h)
+    }
+
     /// Builds from a dataset (ids are its row numbers), on the current rayon pool.
     pub fn build(
         dataset: &Dataset,
