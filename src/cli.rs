@@ -43,6 +43,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Search a saved index: one JSON line per query.
     Search(SearchArgs),
+    /// Measure where flat and HNSW latency cross: the dynamic index's threshold.
+    Crossover(CrossoverArgs),
     /// Open the desktop app on a dataset.
     #[cfg(feature = "gui")]
     Gui(GuiArgs),
@@ -104,6 +106,26 @@ pub struct BuildArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CrossoverArgs {
+    #[arg(long)]
+    pub base: PathBuf,
+    #[arg(long)]
+    pub queries: PathBuf,
+    #[arg(long, value_enum)]
+    pub metric: MetricArg,
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// HNSW must reach this recall@k at the ef it is timed at.
+    #[arg(long, default_value_t = 0.95)]
+    pub recall: f64,
+    /// Collection sizes (prefixes of the base); default 100, 200, 500, 1000 … n.
+    #[arg(long, value_delimiter = ',')]
+    pub sizes: Vec<usize>,
+    #[command(flatten)]
+    pub hnsw: HnswArgs,
 }
 
 #[derive(Args, Debug)]
@@ -172,6 +194,7 @@ pub struct GroundtruthArgs {
 pub enum IndexArg {
     Flat,
     Hnsw,
+    Dynamic,
 }
 
 /// HNSW options shared by `bench` and `build`.
@@ -261,6 +284,9 @@ pub struct BenchArgs {
         default_value = "10,16,32,64,128,256"
     )]
     pub ef: Vec<i64>,
+    /// Dynamic index: vectors are searched flat up to this count, then through HNSW.
+    #[arg(long, default_value_t = 10_000)]
+    pub threshold: usize,
     /// Filtered search: allow a random share of the ids (seeded), e.g. 0.01,0.1,0.5;
     /// each share is measured against exact ground truth among the allowed ids.
     #[arg(long, value_delimiter = ',')]
@@ -289,6 +315,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(a) => bench(&a),
         Command::Build(a) => build(&a),
         Command::Search(a) => search(&a),
+        Command::Crossover(a) => crossover(&a),
         #[cfg(feature = "gui")]
         Command::Gui(_) => anyhow::bail!("the gui subcommand is handled by main"),
     }
@@ -510,7 +537,7 @@ fn build_or_load(
 /// HNSW (with the effective ef when dynamic), one setting for flat.
 fn search_settings(a: &BenchArgs, index: &dyn AnnIndex) -> Vec<(SearchParams, ParamMap)> {
     match index.kind() {
-        crate::index::IndexKind::Hnsw => {
+        crate::index::IndexKind::Hnsw | crate::index::IndexKind::Dynamic => {
             let dynamic = a.hnsw.dynamic_ef();
             a.ef.iter()
                 .map(|&ef| {
@@ -552,6 +579,18 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
             .into_iter()
             .map(|p| Some(IndexSpec::Hnsw(p)))
             .collect(),
+        (None, IndexArg::Dynamic) => {
+            let mut specs = Vec::new();
+            for hnsw in a.hnsw.builds()? {
+                let c = crate::index::DynamicConfig {
+                    threshold: a.threshold,
+                    hnsw,
+                };
+                c.validate()?;
+                specs.push(Some(IndexSpec::Dynamic(c)));
+            }
+            specs
+        }
     };
     for &ef in &a.ef {
         if ef == 0 || ef < -1 {
@@ -772,5 +811,54 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(&line)?)?;
     }
     out.flush()?;
+    Ok(())
+}
+
+fn crossover(a: &CrossoverArgs) -> anyhow::Result<()> {
+    let builds = a.hnsw.builds()?;
+    let [params] = builds.as_slice() else {
+        bail!("annscope crossover takes one --m and one --ef-construction");
+    };
+    if a.k == 0 {
+        bail!("--k must be at least 1");
+    }
+    let metric = Metric::from(a.metric);
+    let base = open_dataset(&a.base, metric)?;
+    let queries = open_dataset(&a.queries, metric)?;
+    check_dims(&base, &queries)?;
+    let sizes = if a.sizes.is_empty() {
+        crate::eval::crossover::default_sizes(base.len())
+    } else {
+        a.sizes.clone()
+    };
+    let (k, target, p) = (a.k, a.recall, params.clone());
+    let (points, at) = with_progress("crossover", move |ctx| {
+        base.validate(ctx)?;
+        queries.validate(ctx)?;
+        crate::eval::crossover::measure_crossover(
+            &base,
+            &queries,
+            k,
+            target,
+            &sizes,
+            &p,
+            ctx,
+            |_| {},
+        )
+    })?;
+    let mut out = std::io::stdout().lock();
+    for pt in &points {
+        writeln!(out, "{}", serde_json::to_string(pt)?)?;
+    }
+    let summary = serde_json::json!({
+        "crossover": at.map(|c| c.round() as u64),
+        "recall_target": a.recall,
+        "k": a.k,
+        "recommendation": match at {
+            Some(c) => format!("threshold {} (HNSW is faster than a flat scan at recall@{} >= {} from about {} vectors)", c.round(), a.k, a.recall, c.round()),
+            None => format!("no crossover up to {} vectors: keep the flat index", points.last().map_or(0, |p| p.n)),
+        },
+    });
+    writeln!(out, "{summary}")?;
     Ok(())
 }

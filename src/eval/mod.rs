@@ -3,6 +3,7 @@
 //! (one per search setting) that the CLI prints and the app plots.
 
 pub mod bench;
+pub mod crossover;
 pub mod groundtruth;
 pub mod latency;
 pub mod recall;

@@ -471,7 +471,7 @@ mod tests {
         let index = DynamicIndex::new(config(1000), 12, Metric::Cosine).expect("index");
         for (i, row) in ds.vectors().rows().enumerate() {
             index.insert(i as u32, row).expect("insert");
-            if i + 1 <= 1000 {
+            if i < 1000 {
                 assert_eq!(
                     index.state(),
                     DynamicState::Flat,

@@ -369,3 +369,90 @@ fn filtered_bench_reports_the_filter() {
         "flat scans only allowed ids"
     );
 }
+
+#[test]
+fn dynamic_bench_reports_the_switch_and_crossover_recommends_a_threshold() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+            "--index",
+            "dynamic",
+            "--threshold",
+            "1500",
+            "--m",
+            "8",
+            "--ef-construction",
+            "64",
+            "--ef",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(v["index"], "dynamic");
+    assert_eq!(v["params"]["threshold"], 1500);
+    assert_eq!(v["params"]["switched_at"], 1501);
+    assert!(v["recall"].as_f64().expect("recall") >= 0.9);
+    assert!(
+        v["dist_comps"].as_f64().expect("comps") < 4000.0,
+        "searched through HNSW, not flat"
+    );
+
+    let o = annscope(
+        &[
+            "crossover",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+            "--sizes",
+            "100,1000",
+            "--m",
+            "8",
+            "--ef-construction",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 3, "two sizes and a summary");
+    assert_eq!(lines[0]["n"], 100);
+    assert_eq!(lines[1]["n"], 1000);
+    assert!(lines[1]["flat_us"].as_f64().expect("flat") > 0.0);
+    assert!(lines[2]["recommendation"].as_str().expect("text").len() > 10);
+    assert_eq!(lines[2]["recall_target"], 0.95);
+
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+            "--index",
+            "dynamic",
+            "--threshold",
+            "0",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("threshold = 0"), "{}", stderr(&o));
+}
