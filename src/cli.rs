@@ -70,6 +70,12 @@ pub struct GuiArgs {
     /// Build the selected index as soon as the data is ready, then sweep ef.
     #[arg(long)]
     pub build: bool,
+    /// The index to select (default: the last one used).
+    #[arg(long, value_enum)]
+    pub index: Option<IndexArg>,
+    /// The dynamic index's threshold.
+    #[arg(long)]
+    pub threshold: Option<usize>,
 }
 
 #[cfg(feature = "gui")]

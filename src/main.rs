@@ -9,14 +9,33 @@ use clap::Parser;
 
 use annscope::cli::{self, Cli};
 
+#[cfg(feature = "gui")]
+use annscope::app::{LaunchOptions, LoadRequest};
+/// Without the app there is nothing to launch.
+#[cfg(not(feature = "gui"))]
+#[derive(Default)]
+struct LaunchOptions {}
+#[cfg(not(feature = "gui"))]
+type LoadRequest = ();
+
 fn main() -> ExitCode {
     let parsed = Cli::parse();
     let Some(command) = parsed.command else {
-        return open_app(None, false);
+        return open_app(None, LaunchOptions::default());
     };
     #[cfg(feature = "gui")]
     if let cli::Command::Gui(args) = command {
-        return open_app(args.base.is_some().then(|| args.request()), args.build);
+        let choice = args.index.map(|i| match i {
+            cli::IndexArg::Flat => annscope::app::IndexChoice::Flat,
+            cli::IndexArg::Hnsw => annscope::app::IndexChoice::Hnsw,
+            cli::IndexArg::Dynamic => annscope::app::IndexChoice::Dynamic,
+        });
+        let options = LaunchOptions {
+            auto_build: args.build,
+            index: choice,
+            threshold: args.threshold,
+        };
+        return open_app(args.base.is_some().then(|| args.request()), options);
     }
     match cli::run(command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,8 +55,8 @@ fn main() -> ExitCode {
 
 /// Opens the desktop app, or prints the help when built without it.
 #[cfg(feature = "gui")]
-fn open_app(request: Option<annscope::app::LoadRequest>, auto_build: bool) -> ExitCode {
-    match annscope::app::run(request, auto_build) {
+fn open_app(request: Option<LoadRequest>, options: annscope::app::LaunchOptions) -> ExitCode {
+    match annscope::app::run(request, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -47,7 +66,7 @@ fn open_app(request: Option<annscope::app::LoadRequest>, auto_build: bool) -> Ex
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_app(_: Option<()>, _: bool) -> ExitCode {
+fn open_app(_: Option<LoadRequest>, _: LaunchOptions) -> ExitCode {
     let _ = Cli::command().print_help();
     ExitCode::SUCCESS
 }

@@ -30,6 +30,8 @@ pub enum Command {
     CancelBuild,
     /// Measure the current build over the standard ef sweep.
     Sweep,
+    /// Measure the flat/HNSW latency crossover (the dynamic index's threshold).
+    Crossover,
     Export(results::ExportFormat),
 }
 
@@ -144,7 +146,7 @@ impl AnnscopeApp {
             self.apply(c);
         }
         // Re-evaluate when ef or k moved, or a new build or ground truth arrived.
-        let ef = (self.settings.index == IndexChoice::Hnsw).then_some(self.settings.ef);
+        let ef = self.settings.index.uses_ef().then_some(self.settings.ef);
         self.session.evaluate(self.settings.k, ef);
         if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
             ui.ctx()
@@ -231,6 +233,12 @@ impl AnnscopeApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.settings.index == IndexChoice::Dynamic
+                && (self.session.crossover.is_some() || self.session.crossover_job.is_some())
+            {
+                plots::crossover_ui(ui, &self.session);
+                ui.separator();
+            }
             plots::charts_ui(ui, &self.session, &self.settings);
         });
     }
@@ -262,17 +270,28 @@ impl AnnscopeApp {
                 let spec = match self.settings.index {
                     IndexChoice::Flat => BuildSpec::Flat,
                     IndexChoice::Hnsw => BuildSpec::Hnsw(self.settings.hnsw.clone()),
+                    IndexChoice::Dynamic => BuildSpec::Dynamic(crate::index::DynamicConfig {
+                        threshold: self.settings.threshold,
+                        hnsw: self.settings.hnsw.clone(),
+                    }),
                 };
-                if let BuildSpec::Hnsw(p) = &spec {
-                    if let Err(e) = p.validate() {
-                        self.session.error = Some(e.to_string());
-                        return;
-                    }
+                let checked = match &spec {
+                    BuildSpec::Flat => Ok(()),
+                    BuildSpec::Hnsw(p) => p.validate(),
+                    BuildSpec::Dynamic(c) => c.validate(),
+                };
+                if let Err(e) = checked {
+                    self.session.error = Some(e.to_string());
+                    return;
                 }
                 self.session.build(spec, self.settings.build_threads);
             }
             Command::CancelBuild => self.session.cancel_build(),
             Command::Sweep => self.session.sweep_ef(self.settings.k, &Session::SWEEP_EFS),
+            Command::Crossover => {
+                self.session
+                    .measure_crossover(self.settings.k, 0.95, self.settings.hnsw.clone())
+            }
             Command::Export(format) => {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let name = format!("annscope-results.{}", format.extension());
@@ -346,6 +365,9 @@ impl AnnscopeApp {
         } else {
             self.auto_build = false;
             self.apply(Command::Sweep);
+            if self.settings.index == IndexChoice::Dynamic {
+                self.apply(Command::Crossover);
+            }
         }
     }
 
@@ -374,8 +396,17 @@ impl eframe::App for AnnscopeApp {
     }
 }
 
+/// Command-line choices for the window (`annscope gui …`).
+#[derive(Clone, Debug, Default)]
+pub struct LaunchOptions {
+    /// Build at once, then sweep ef (and, for the dynamic index, measure the crossover).
+    pub auto_build: bool,
+    pub index: Option<IndexChoice>,
+    pub threshold: Option<usize>,
+}
+
 /// Opens the window; `request` overrides the remembered dataset.
-pub fn run(request: Option<LoadRequest>, auto_build: bool) -> anyhow::Result<()> {
+pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Result<()> {
     let launched = Instant::now();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -389,14 +420,20 @@ pub fn run(request: Option<LoadRequest>, auto_build: bool) -> anyhow::Result<()>
         options,
         Box::new(move |cc| {
             cc.egui_ctx.set_theme(egui::ThemePreference::System);
-            let settings: Settings = cc
+            let mut settings: Settings = cc
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
+            if let Some(i) = launch.index {
+                settings.index = i;
+            }
+            if let Some(t) = launch.threshold {
+                settings.threshold = t;
+            }
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = AnnscopeApp::new(settings, request, repaint);
-            app.auto_build = auto_build;
+            app.auto_build = launch.auto_build;
             app.launched = Some(launched);
             Ok(Box::new(app))
         }),

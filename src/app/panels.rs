@@ -143,7 +143,41 @@ pub fn index_ui(
             }
         });
     let mut rebuild = false;
-    if settings.index == IndexChoice::Hnsw {
+    if settings.index == IndexChoice::Dynamic {
+        ui.horizontal(|ui| {
+            ui.label("Threshold");
+            ui.add(egui::DragValue::new(&mut settings.threshold).range(1..=100_000_000))
+                .on_hover_text("Vectors are searched flat (exactly) up to this count; the next insert builds HNSW in the background and switches to it. Weaviate's default is 10,000; annscope crossover recommends one for your data.");
+        });
+    }
+    if settings.index == IndexChoice::Dynamic {
+        ui.horizontal(|ui| {
+            let running = session.crossover_job.is_some();
+            if ui
+                .add_enabled(session.loaded.is_some() && !running, egui::Button::new("Measure crossover"))
+                .on_hover_text("Time a flat scan and HNSW (at the smallest ef reaching recall 0.95) on growing prefixes of this data, and recommend the size where HNSW starts to win.")
+                .clicked()
+            {
+                commands.push(Command::Crossover);
+            }
+            if let Some(job) = &session.crossover_job {
+                ui.label(job.progress().stage);
+            }
+        });
+        if let Some(c) = &session.crossover {
+            if let Some(t) = c.threshold {
+                ui.horizontal(|ui| {
+                    ui.label(format!("Measured crossover: {:.0} vectors", t));
+                    if ui.small_button("Use it").clicked() {
+                        settings.threshold = t.round().max(1.0) as usize;
+                    }
+                });
+            } else {
+                ui.label("No crossover within this dataset: flat stays faster.");
+            }
+        }
+    }
+    if settings.index.uses_ef() {
         let p = &mut settings.hnsw;
         let m = ui
             .add(egui::Slider::new(&mut p.m, 4..=64).text("M"))
@@ -206,6 +240,20 @@ pub fn index_ui(
             human_bytes(b.estimated_bytes)
         ))
         .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors plus (2M+1)·4 per node for layer-0 links and the upper layers' share.");
+        if let Some(d) = &b.dynamic {
+            ui.label(match d.state() {
+                crate::index::DynamicState::Switched { at } => {
+                    format!("State: switched to HNSW at {at} vectors")
+                }
+                crate::index::DynamicState::BuildingHnsw => {
+                    "State: building HNSW in the background".to_string()
+                }
+                crate::index::DynamicState::Flat => format!(
+                    "State: flat ({} vectors, at or below the threshold)",
+                    d.len()
+                ),
+            });
+        }
         if let Some(h) = &b.hnsw {
             ui.label(format!(
                 "{} layers, {:.1} graph bytes per vector, {} unreachable",
@@ -226,7 +274,7 @@ pub fn tuning_ui(
     ui.heading("Search");
     ui.add(egui::Slider::new(&mut settings.k, 1..=100).text("k"))
         .on_hover_text("Neighbours per query: the k of recall@k.");
-    if settings.index == IndexChoice::Hnsw {
+    if settings.index.uses_ef() {
         ui.add(
             egui::Slider::new(&mut settings.ef, 1..=512)
                 .logarithmic(true)
@@ -234,9 +282,11 @@ pub fn tuning_ui(
         )
         .on_hover_text(HnswParams::help("ef"));
     }
-    if settings.index == IndexChoice::Hnsw {
-        let can_sweep =
-            session.current_build().is_some_and(|b| b.hnsw.is_some()) && session.gt.is_some();
+    if settings.index.uses_ef() {
+        let can_sweep = session
+            .current_build()
+            .is_some_and(|b| b.hnsw.is_some() || b.dynamic.is_some())
+            && session.gt.is_some();
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(can_sweep && session.sweep.is_empty(), egui::Button::new("Sweep ef"))
@@ -259,7 +309,7 @@ pub fn tuning_ui(
             egui::ProgressBar::new(p.fraction()).text(format!("Measuring {} queries", req.limit)),
         );
     }
-    let ef = (settings.index == IndexChoice::Hnsw).then_some(settings.ef);
+    let ef = settings.index.uses_ef().then_some(settings.ef);
     let current = session.current.and_then(|id| {
         session
             .points

@@ -9,7 +9,7 @@ use egui::{Color32, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::session::{Point, Session};
-use super::settings::{IndexChoice, Settings};
+use super::settings::Settings;
 
 /// A colour per build, stable across frames.
 fn build_color(build_id: usize) -> Color32 {
@@ -41,7 +41,7 @@ fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
 pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     let k = settings.k;
     let by_build = curves(session, k);
-    let current_ef = (settings.index == IndexChoice::Hnsw).then_some(settings.ef);
+    let current_ef = settings.index.uses_ef().then_some(settings.ef);
     let is_current = |p: &Point| Some(p.build_id) == session.current && p.ef == current_ef;
     if by_build.is_empty() {
         ui.centered_and_justified(|ui| {
@@ -243,6 +243,49 @@ fn log_tick(log10_value: f64) -> String {
     } else {
         String::new()
     }
+}
+
+/// Flat and HNSW mean latency against collection size (log axis), with the
+/// measured crossover: where the dynamic index should switch.
+pub fn crossover_ui(ui: &mut Ui, session: &Session) {
+    let Some(c) = &session.crossover else {
+        ui.label("Measuring the flat/HNSW crossover…");
+        return;
+    };
+    ui.strong(format!(
+        "Latency against collection size (HNSW at the smallest ef reaching recall {:.2}){}",
+        c.recall_target,
+        c.threshold.map_or(String::new(), |t| format!(
+            ": HNSW wins from about {t:.0} vectors"
+        ))
+    ));
+    let flat: Vec<[f64; 2]> = c
+        .points
+        .iter()
+        .map(|p| [(p.n as f64).log10(), p.flat_us])
+        .collect();
+    let hnsw: Vec<[f64; 2]> = c
+        .points
+        .iter()
+        .filter_map(|p| Some([(p.n as f64).log10(), p.hnsw_us?]))
+        .collect();
+    Plot::new("crossover")
+        .height(220.0)
+        .legend(Legend::default())
+        .x_axis_label("vectors (log)")
+        .y_axis_label("µs per query")
+        .x_axis_formatter(|mark, _| log_tick(mark.value))
+        .include_y(0.0)
+        .show(ui, |plot| {
+            plot.line(Line::new("flat", PlotPoints::from(flat)).color(build_color(1)));
+            plot.line(Line::new("HNSW", PlotPoints::from(hnsw)).color(build_color(0)));
+            if let Some(t) = c.threshold {
+                plot.add(
+                    egui_plot::VLine::new("crossover", t.log10())
+                        .color(Color32::from_rgb(255, 90, 30)),
+                );
+            }
+        });
 }
 
 #[cfg(test)]

@@ -135,6 +135,7 @@ fn file_name(p: &std::path::Path) -> String {
 pub enum BuildSpec {
     Flat,
     Hnsw(HnswParams),
+    Dynamic(crate::index::DynamicConfig),
 }
 
 impl BuildSpec {
@@ -143,6 +144,10 @@ impl BuildSpec {
         match self {
             BuildSpec::Flat => "Flat (exact)".into(),
             BuildSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
+            BuildSpec::Dynamic(c) => format!(
+                "Dynamic t={} M={} efC={}",
+                c.threshold, c.hnsw.m, c.hnsw.ef_construction
+            ),
         }
     }
 }
@@ -159,6 +164,8 @@ pub struct Built {
     pub estimated_bytes: u64,
     /// Layer-0 nodes the entry point cannot reach (computed once, in the job).
     pub unreachable: usize,
+    /// The dynamic index, for its state.
+    pub dynamic: Option<Arc<crate::index::DynamicIndex>>,
 }
 
 /// One measured setting of one build.
@@ -173,6 +180,14 @@ pub struct Point {
     pub estimate: bool,
     pub queries_measured: usize,
     pub op: OperatingPoint,
+}
+
+/// A measured crossover: the points and the recommended threshold.
+#[derive(Clone, Debug)]
+pub struct Crossover {
+    pub points: Vec<crate::eval::crossover::CrossoverPoint>,
+    pub threshold: Option<f64>,
+    pub recall_target: f64,
 }
 
 /// The evaluation a panel asks for; equal requests are not re-run.
@@ -215,6 +230,9 @@ pub struct Session {
     pub gt_job: Option<Job<GroundTruth>>,
     pub build_job: Option<(BuildSpec, Job<Built>)>,
     pub eval_job: Option<(EvalRequest, Job<Measurement>)>,
+    /// Flat against HNSW latency by collection size, for the dynamic threshold.
+    pub crossover_job: Option<Job<Crossover>>,
+    pub crossover: Option<Crossover>,
     last_eval: Option<EvalRequest>,
     /// ef values still to measure in a sweep, and the k they are measured at.
     pub sweep: std::collections::VecDeque<usize>,
@@ -272,8 +290,21 @@ impl Session {
                 } else {
                     threads
                 });
+                let mut dynamic = None;
                 let (index, hnsw, estimated_bytes): (Arc<dyn AnnIndex>, Option<Arc<Hnsw>>, u64) =
                     match &s {
+                        BuildSpec::Dynamic(c) => {
+                            let d = with_threads(threads, || {
+                                crate::index::DynamicIndex::from_dataset(&base, c.clone(), ctx)
+                            })??;
+                            let est = if base.len() > c.threshold {
+                                Hnsw::estimated_bytes(base.len(), base.dim(), c.hnsw.m)
+                            } else {
+                                (base.len() * (base.dim() + 1) * 4) as u64
+                            };
+                            dynamic = Some(d.clone());
+                            (d, None, est)
+                        }
                         BuildSpec::Flat => {
                             let f = with_threads(threads, || FlatIndex::build(base.clone(), ctx))??;
                             let est = (base.len() * base.dim() * 4 + base.len() * 4) as u64;
@@ -291,6 +322,7 @@ impl Session {
                 Ok(Built {
                     id,
                     unreachable,
+                    dynamic,
                     spec: s,
                     index,
                     hnsw,
@@ -324,7 +356,11 @@ impl Session {
         else {
             return;
         };
-        let ef = if built.hnsw.is_some() { ef } else { None };
+        let ef = if built.hnsw.is_some() || built.dynamic.is_some() {
+            ef
+        } else {
+            None
+        };
         let nq = loaded.queries.len();
         let first = EvalRequest {
             build_id: built.id,
@@ -411,7 +447,7 @@ impl Session {
         let (Some(built), Some(loaded)) = (self.current_build(), &self.loaded) else {
             return;
         };
-        if built.hnsw.is_none() {
+        if built.hnsw.is_none() && built.dynamic.is_none() {
             self.sweep.clear();
             return;
         }
@@ -426,8 +462,48 @@ impl Session {
         }
     }
 
+    /// Measures where flat and HNSW latency cross on this data (recall@k at
+    /// `target`), in the background.
+    pub fn measure_crossover(&mut self, k: usize, target: f64, params: HnswParams) {
+        let Some(loaded) = &self.loaded else { return };
+        let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
+        let notify = self.notifier();
+        self.crossover_job = Some(Job::spawn_notify(
+            "crossover",
+            move |ctx| {
+                let sizes = crate::eval::crossover::default_sizes(base.len());
+                let (points, threshold) = crate::eval::crossover::measure_crossover(
+                    &base,
+                    &queries,
+                    k,
+                    target,
+                    &sizes,
+                    &params,
+                    ctx,
+                    |_| {},
+                )?;
+                Ok(Crossover {
+                    points,
+                    threshold,
+                    recall_target: target,
+                })
+            },
+            notify,
+        ));
+    }
+
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
+        if let Some(job) = &mut self.crossover_job {
+            if let Some(r) = job.try_take() {
+                self.crossover_job = None;
+                match r {
+                    Ok(c) => self.crossover = Some(c),
+                    Err(e) if e.is_cancelled() => {}
+                    Err(e) => self.error = Some(format!("Crossover failed: {e}")),
+                }
+            }
+        }
         if let Some(job) = &mut self.load_job {
             if let Some(r) = job.try_take() {
                 self.load_job = None;
@@ -498,6 +574,8 @@ impl Session {
         self.build_job = None;
         self.eval_job = None;
         self.sweep.clear();
+        self.crossover = None;
+        self.crossover_job = None;
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
         self.gt_job = Some(Job::spawn_notify(
@@ -553,6 +631,7 @@ impl Session {
             || self.build_job.is_some()
             || self.eval_job.is_some()
             || !self.sweep.is_empty()
+            || self.crossover_job.is_some()
     }
 
     /// Blocks until every job is done (tests and headless use).

@@ -12,14 +12,20 @@ use crate::index::HnswParams;
 pub enum IndexChoice {
     Flat,
     Hnsw,
+    Dynamic,
 }
 
 impl IndexChoice {
-    pub const ALL: [IndexChoice; 2] = [IndexChoice::Flat, IndexChoice::Hnsw];
+    pub const ALL: [IndexChoice; 3] = [IndexChoice::Flat, IndexChoice::Hnsw, IndexChoice::Dynamic];
+    /// Kinds searched through an HNSW graph (ef applies).
+    pub fn uses_ef(self) -> bool {
+        matches!(self, IndexChoice::Hnsw | IndexChoice::Dynamic)
+    }
     pub fn label(self) -> &'static str {
         match self {
             IndexChoice::Flat => "Flat (exact)",
             IndexChoice::Hnsw => "HNSW",
+            IndexChoice::Dynamic => "Dynamic (flat, then HNSW)",
         }
     }
 }
@@ -31,6 +37,8 @@ pub struct Settings {
     pub dataset: LoadRequest,
     pub index: IndexChoice,
     pub hnsw: HnswParams,
+    /// The dynamic index's switch point.
+    pub threshold: usize,
     pub k: usize,
     pub ef: usize,
     /// Build threads; 0 picks every core but one on machines with more than two.
@@ -45,6 +53,7 @@ impl Default for Settings {
             dataset: sample_request(),
             index: IndexChoice::Hnsw,
             hnsw: HnswParams::default(),
+            threshold: 10_000,
             k: 10,
             ef: 32,
             build_threads: 0,
