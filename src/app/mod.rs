@@ -288,10 +288,11 @@ impl AnnscopeApp {
             }
             Command::CancelBuild => self.session.cancel_build(),
             Command::Sweep => self.session.sweep_ef(self.settings.k, &Session::SWEEP_EFS),
-            Command::Crossover => {
-                self.session
-                    .measure_crossover(self.settings.k, 0.95, self.settings.hnsw.clone())
-            }
+            Command::Crossover => self.session.measure_crossover(
+                self.settings.k,
+                self.settings.recall_target,
+                self.settings.hnsw.clone(),
+            ),
             Command::Export(format) => {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let name = format!("annscope-results.{}", format.extension());

@@ -112,9 +112,13 @@ pub fn dataset_ui(
         .changed();
     if req.queries.is_none() {
         ui.horizontal(|ui| {
-            ui.label("Held-out queries");
+            let label = ui.label("Held-out queries");
             changed |= ui
                 .add(egui::DragValue::new(&mut req.holdout).range(1..=10_000))
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "How many base vectors to hold out as queries (removed from the base).",
+                )
                 .changed();
         });
     }
@@ -145,8 +149,9 @@ pub fn index_ui(
     let mut rebuild = false;
     if settings.index == IndexChoice::Dynamic {
         ui.horizontal(|ui| {
-            ui.label("Threshold");
+            let label = ui.label("Threshold");
             ui.add(egui::DragValue::new(&mut settings.threshold).range(1..=100_000_000))
+                .labelled_by(label.id)
                 .on_hover_text("Vectors are searched flat (exactly) up to this count; the next insert builds HNSW in the background and switches to it. Weaviate's default is 10,000; annscope crossover recommends one for your data.");
         });
     }
@@ -155,7 +160,7 @@ pub fn index_ui(
             let running = session.crossover_job.is_some();
             if ui
                 .add_enabled(session.loaded.is_some() && !running, egui::Button::new("Measure crossover"))
-                .on_hover_text("Time a flat scan and HNSW (at the smallest ef reaching recall 0.95) on growing prefixes of this data, and recommend the size where HNSW starts to win.")
+                .on_hover_text("Time a flat scan and HNSW (at the smallest ef reaching the recall target) on growing prefixes of this data, and recommend the size where HNSW starts to win.")
                 .clicked()
             {
                 commands.push(Command::Crossover);
@@ -164,6 +169,10 @@ pub fn index_ui(
                 ui.label(job.progress().stage);
             }
         });
+        ui.add(egui::Slider::new(&mut settings.recall_target, 0.5..=0.999).text("recall target"))
+            .on_hover_text(
+                "The crossover times HNSW at the smallest ef that reaches this recall@k.",
+            );
         if let Some(c) = &session.crossover {
             if let Some(t) = c.threshold {
                 ui.horizontal(|ui| {
@@ -192,15 +201,17 @@ pub fn index_ui(
             .on_hover_text(HnswParams::help("ef_construction"));
         rebuild |= efc.drag_stopped() || (efc.changed() && !efc.dragged());
         ui.horizontal(|ui| {
-            ui.label("Seed");
+            let label = ui.label("Seed");
             ui.add(egui::DragValue::new(&mut p.seed))
+                .labelled_by(label.id)
                 .on_hover_text(HnswParams::help("seed"));
         });
     }
     ui.horizontal(|ui| {
-        ui.label("Threads");
+        let label = ui.label("Threads");
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         ui.add(egui::DragValue::new(&mut settings.build_threads).range(0..=cores))
+            .labelled_by(label.id)
             .on_hover_text("Build threads. 0: every core, but one left for the window when there are more than two.");
         if settings.build_threads == 0 {
             ui.label(RichText::new(format!("auto: {}", super::session::build_threads())).small());

@@ -39,6 +39,8 @@ pub struct Settings {
     pub hnsw: HnswParams,
     /// The dynamic index's switch point.
     pub threshold: usize,
+    /// The recall HNSW must reach in the crossover measurement.
+    pub recall_target: f64,
     pub k: usize,
     pub ef: usize,
     /// Build threads; 0 picks every core but one on machines with more than two.
@@ -54,6 +56,7 @@ impl Default for Settings {
             index: IndexChoice::Hnsw,
             hnsw: HnswParams::default(),
             threshold: 10_000,
+            recall_target: 0.95,
             k: 10,
             ef: 32,
             build_threads: 0,

@@ -109,6 +109,10 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
     );
     h.step();
     assert!(h.get_all_by_label(&format!("{at_10:.4}")).count() >= 2);
+    // With every panel and chart on screen, let the UI settle: the harness
+    // then checks that every widget has an accessible name.
+    step_until(&mut h, "idle", 2000, |a| !a.session.busy());
+    h.run();
 }
 
 #[test]
