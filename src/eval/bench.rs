@@ -81,20 +81,36 @@ pub fn measure(
         }
     }
     let (wall, times, results) = best.ok_or_else(|| Error::Internal("no run".into()))?;
-    let (recall, per_query_recall) = recall_at_k(gt, params.k, &results, base, queries);
+    Ok(summarize(
+        results, &times, wall, gt, params.k, base, queries,
+    ))
+}
+
+/// Scores one run's results and summarises its timings.
+fn summarize(
+    results: Vec<Neighbors>,
+    times_us: &[f64],
+    wall_secs: f64,
+    gt: &GroundTruth,
+    k: usize,
+    base: &Dataset,
+    queries: &Vectors,
+) -> Measurement {
+    let nq = results.len().max(1);
+    let (recall, per_query_recall) = recall_at_k(gt, k, &results, base, queries);
     let mean = |f: fn(&Neighbors) -> u64| {
         let total: u64 = results.iter().map(f).sum();
         (total > 0).then(|| total as f64 / nq as f64)
     };
-    Ok(Measurement {
+    Measurement {
         recall,
         per_query_recall,
-        qps: nq as f64 / wall.max(1e-12),
-        latency: LatencyStats::from_micros(&times),
+        qps: nq as f64 / wall_secs.max(1e-12),
+        latency: LatencyStats::from_micros(times_us),
         dist_comps: mean(|r| r.stats.dist_comps),
         hops: mean(|r| r.stats.hops),
         results,
-    })
+    }
 }
 
 /// Measures the first `limit` queries one at a time on the calling thread,
@@ -135,20 +151,9 @@ pub fn measure_prefix(
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let wall = start.elapsed().as_secs_f64();
-    let (recall, per_query_recall) = recall_at_k(gt, params.k, &results, base, queries);
-    let mean = |f: fn(&Neighbors) -> u64| {
-        let total: u64 = results.iter().map(f).sum();
-        (total > 0).then(|| total as f64 / nq as f64)
-    };
-    Ok(Measurement {
-        recall,
-        per_query_recall,
-        qps: nq as f64 / wall.max(1e-12),
-        latency: LatencyStats::from_micros(&times),
-        dist_comps: mean(|r| r.stats.dist_comps),
-        hops: mean(|r| r.stats.hops),
-        results,
-    })
+    Ok(summarize(
+        results, &times, wall, gt, params.k, base, queries,
+    ))
 }
 
 /// One pass over the queries: wall seconds, per-query microseconds, results.

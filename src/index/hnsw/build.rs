@@ -185,13 +185,7 @@ impl Hnsw {
         let level = self.links.levels[node as usize] as usize;
         let q: Vec<f32> = self.vector(node).to_vec();
         let mut stats = SearchStats::default();
-        let mut ep = Scored {
-            dist: self.dist(&q, self.entry),
-            id: self.entry,
-        };
-        for layer in (level + 1..=self.max_level).rev() {
-            ep = self.greedy(&q, ep, layer, s, &mut stats);
-        }
+        let ep = self.descend(&q, level, s, &mut stats);
         let mut entries = vec![ep];
         let mut chosen = Vec::new();
         let mut cands: Vec<Scored> = Vec::new();
@@ -400,13 +394,7 @@ impl Hnsw {
                     let q = this.vector(node).to_vec();
                     with_scratch(|s| {
                         let mut stats = SearchStats::default();
-                        let mut ep = Scored {
-                            dist: this.dist(&q, this.entry),
-                            id: this.entry,
-                        };
-                        for l in (layer + 1..=this.max_level).rev() {
-                            ep = this.greedy(&q, ep, l, s, &mut stats);
-                        }
+                        let ep = this.descend(&q, layer, s, &mut stats);
                         this.search_layer(
                             &q,
                             &[ep],
@@ -487,13 +475,7 @@ impl Hnsw {
                 let q = self.vector(u).to_vec();
                 let mut stats = SearchStats::default();
                 let hosts = with_scratch(|s| {
-                    let mut ep = Scored {
-                        dist: self.dist(&q, self.entry),
-                        id: self.entry,
-                    };
-                    for layer in (1..=self.max_level).rev() {
-                        ep = self.greedy(&q, ep, layer, s, &mut stats);
-                    }
+                    let ep = self.descend(&q, 0, s, &mut stats);
                     self.search_layer(
                         &q,
                         &[ep],

@@ -114,6 +114,27 @@ impl Hnsw {
         let _ = slot;
     }
 
+    /// From the entry point, greedy descent through the layers above
+    /// `layer`: the entry point for a search on `layer`.
+    #[inline]
+    pub(super) fn descend(
+        &self,
+        q: &[f32],
+        layer: usize,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) -> Scored {
+        let mut ep = Scored {
+            dist: self.dist(q, self.entry),
+            id: self.entry,
+        };
+        stats.dist_comps += 1;
+        for l in (layer + 1..=self.max_level).rev() {
+            ep = self.greedy(q, ep, l, s, stats);
+        }
+        ep
+    }
+
     /// Greedy descent on `layer` from `ep`: moves to the nearest neighbour
     /// while that improves. Returns the local minimum.
     #[inline]
@@ -218,14 +239,7 @@ impl Hnsw {
             }
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let mut ep = Scored {
-                dist: self.dist(&q, self.entry),
-                id: self.entry,
-            };
-            stats.dist_comps += 1;
-            for layer in (1..=self.max_level).rev() {
-                ep = self.greedy(&q, ep, layer, s, &mut stats);
-            }
+            let ep = self.descend(&q, 0, s, &mut stats);
             self.search_layer(&q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
             s.query = q;
             let mut found: Vec<Scored> = s.top.drain().collect();
@@ -276,14 +290,7 @@ impl Hnsw {
             let mut stats = SearchStats::default();
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let mut ep = Scored {
-                dist: self.dist(&q, self.entry),
-                id: self.entry,
-            };
-            stats.dist_comps += 1;
-            for layer in (1..=self.max_level).rev() {
-                ep = self.greedy(&q, ep, layer, s, &mut stats);
-            }
+            let ep = self.descend(&q, 0, s, &mut stats);
             let admit = Allowed(filter);
             if selectivity < TWO_HOP_BELOW {
                 self.search_two_hop(&q, ep, ef, &admit, s, &mut stats);
