@@ -63,6 +63,17 @@ impl Metric {
         }
     }
 
+    /// The distance between vectors already prepared for this metric (unit
+    /// length under cosine): what an index that normalised once compares.
+    #[inline]
+    pub fn prepared_distance(self, a: &[f32], b: &[f32]) -> f32 {
+        match self {
+            Metric::Cosine => 1.0 - dot(a, b),
+            Metric::InnerProduct => -dot(a, b),
+            Metric::L2 => l2_squared(a, b),
+        }
+    }
+
     /// Turns an inner product of already-normalised (cosine) or raw (ip)
     /// vectors into this metric's distance. Not meaningful for L2.
     #[inline]

@@ -175,14 +175,6 @@ impl DynamicIndex {
         q
     }
 
-    fn dist(&self, q: &[f32], v: &[f32]) -> f32 {
-        match self.metric {
-            Metric::Cosine => 1.0 - distance::dot(q, v),
-            Metric::InnerProduct => -distance::dot(q, v),
-            Metric::L2 => distance::l2_squared(q, v),
-        }
-    }
-
     /// Adds a vector under `id`. The insert that passes the threshold starts
     /// the background HNSW build.
     pub fn insert(self: &Arc<Self>, id: u32, vector: &[f32]) -> Result<()> {
@@ -197,13 +189,7 @@ impl DynamicIndex {
             .lock()
             .map_err(|_| Error::Internal("insert gate".into()))?;
         if self.switched.load(Ordering::Acquire) {
-            let mut h = self
-                .hnsw
-                .write()
-                .map_err(|_| Error::Internal("hnsw lock".into()))?;
-            h.as_mut()
-                .ok_or_else(|| Error::Internal("switched without an index".into()))?
-                .insert(id, vector)?;
+            self.with_switched_hnsw(|h| h.insert(id, vector))?;
             self.live.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
@@ -238,6 +224,16 @@ impl DynamicIndex {
         Ok(())
     }
 
+    /// Runs `f` on the HNSW that replaced the flat store (write lock held).
+    fn with_switched_hnsw<R>(&self, f: impl FnOnce(&mut Hnsw) -> Result<R>) -> Result<R> {
+        let mut h = self
+            .hnsw
+            .write()
+            .map_err(|_| Error::Internal("hnsw lock".into()))?;
+        f(h.as_mut()
+            .ok_or_else(|| Error::Internal("switched without an index".into()))?)
+    }
+
     /// True if `id` is in the index (inserted and not deleted).
     pub fn contains(&self, id: u32) -> bool {
         let _g = self.gate.lock();
@@ -262,13 +258,7 @@ impl DynamicIndex {
             .lock()
             .map_err(|_| Error::Internal("insert gate".into()))?;
         if self.switched.load(Ordering::Acquire) {
-            let mut h = self
-                .hnsw
-                .write()
-                .map_err(|_| Error::Internal("hnsw lock".into()))?;
-            h.as_mut()
-                .ok_or_else(|| Error::Internal("switched without an index".into()))?
-                .delete(id)?;
+            self.with_switched_hnsw(|h| h.delete(id))?;
         } else {
             let mut f = self
                 .flat
@@ -365,7 +355,7 @@ impl DynamicIndex {
         let mut top = TopK::new(k);
         for (row, &id) in f.vectors.chunks_exact(self.dim).zip(&f.ids) {
             if !f.deleted.contains(&id) {
-                top.push(self.dist(&q, row), id);
+                top.push(self.metric.prepared_distance(&q, row), id);
             }
         }
         let (ids, distances) = top.into_sorted();

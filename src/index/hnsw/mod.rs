@@ -126,12 +126,7 @@ impl Hnsw {
     /// Distance between a prepared query (unit length under cosine) and a slot.
     #[inline]
     fn dist(&self, q: &[f32], slot: u32) -> f32 {
-        let v = self.vector(slot);
-        match self.metric {
-            Metric::Cosine => 1.0 - distance::dot(q, v),
-            Metric::InnerProduct => -distance::dot(q, v),
-            Metric::L2 => distance::l2_squared(q, v),
-        }
+        self.metric.prepared_distance(q, self.vector(slot))
     }
 
     /// The query as stored vectors are: unit length under cosine.
