@@ -32,5 +32,6 @@ pub mod hugepages;
 pub mod index;
 pub mod job;
 pub mod progress;
+pub mod projection;
 #[doc(hidden)]
 pub mod testutil;
