@@ -18,6 +18,7 @@
 //! unreachable nodes, for the app's views.
 
 mod build;
+pub mod explain;
 mod graph;
 mod idmap;
 pub mod inspect;
