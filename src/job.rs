@@ -152,6 +152,88 @@ pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Sen
     }
 }
 
+/// The newest answer to a keyed question, computed in the background.
+///
+/// The app asks each frame for what its views show (a layer of the graph,
+/// one query's search path…). Asking for the key already asked is free;
+/// asking for a new key starts a job and drops (cancels) the previous one,
+/// while the last finished value stays on screen until the new one lands.
+pub struct Latest<K, T> {
+    asked: Option<K>,
+    job: Option<Job<T>>,
+    value: Option<(K, std::sync::Arc<T>)>,
+}
+
+impl<K, T> Default for Latest<K, T> {
+    fn default() -> Self {
+        Latest {
+            asked: None,
+            job: None,
+            value: None,
+        }
+    }
+}
+
+impl<K: Clone + PartialEq, T: Send + 'static> Latest<K, T> {
+    /// Starts `start(key)` unless `key` is the one last asked for.
+    pub fn request(&mut self, key: K, start: impl FnOnce(&K) -> Job<T>) {
+        if self.asked.as_ref() == Some(&key) {
+            return;
+        }
+        self.job = Some(start(&key));
+        self.asked = Some(key);
+    }
+
+    /// Takes a finished result; returns its error, if it failed (a
+    /// cancelled job is no error).
+    pub fn poll(&mut self) -> Option<Error> {
+        let job = self.job.as_mut()?;
+        let result = job.try_take()?;
+        self.job = None;
+        match result {
+            Ok(v) => {
+                let key = self.asked.clone()?;
+                self.value = Some((key, std::sync::Arc::new(v)));
+                None
+            }
+            Err(e) if e.is_cancelled() => None,
+            Err(e) => Some(e),
+        }
+    }
+
+    /// The last finished value, whatever its key.
+    pub fn value(&self) -> Option<&T> {
+        self.value.as_ref().map(|(_, v)| v.as_ref())
+    }
+
+    /// The last finished value, if it answers `key`.
+    pub fn value_for(&self, key: &K) -> Option<&T> {
+        self.value
+            .as_ref()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The last finished value and its key, shared.
+    pub fn shared(&self) -> Option<(&K, std::sync::Arc<T>)> {
+        self.value.as_ref().map(|(k, v)| (k, v.clone()))
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Progress of the running job, if any.
+    pub fn progress(&self) -> Option<ProgressSnapshot> {
+        self.job.as_ref().map(|j| j.progress())
+    }
+
+    /// Forgets the value and cancels any job (the data it described is gone).
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +295,59 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(got.expect("finished").expect("ok"), 7);
+    }
+    #[test]
+    fn latest_keeps_the_newest_answer_and_ignores_repeated_questions() {
+        let mut slot: Latest<u32, u32> = Latest::default();
+        let mut started = 0;
+        for _ in 0..3 {
+            slot.request(2, |&k| {
+                started += 1;
+                Job::spawn("double", move |_| Ok(k * 2))
+            });
+        }
+        assert_eq!(started, 1, "the same key asked again must not restart");
+        let wait = |slot: &mut Latest<u32, u32>| {
+            for _ in 0..10_000 {
+                assert!(slot.poll().is_none());
+                if !slot.is_running() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            panic!("job never finished");
+        };
+        wait(&mut slot);
+        assert_eq!(slot.value_for(&2), Some(&4));
+        // A new key: the old value stays until the new one lands.
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        slot.request(5, move |&k| {
+            Job::spawn("gated", move |_| {
+                let _ = go_rx.recv();
+                Ok(k * 2)
+            })
+        });
+        assert_eq!(slot.value(), Some(&4));
+        assert_eq!(slot.value_for(&5), None);
+        go_tx.send(()).expect("send");
+        wait(&mut slot);
+        assert_eq!(slot.value_for(&5), Some(&10));
+        slot.request(6, |_| {
+            Job::spawn("fails", |_| Err(Error::Internal("no".into())))
+        });
+        let mut err = None;
+        for _ in 0..10_000 {
+            err = slot.poll();
+            if err.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(err.is_some_and(|e| e.to_string().contains("no")));
+        assert_eq!(
+            slot.value_for(&5),
+            Some(&10),
+            "a failure keeps the last value"
+        );
     }
 }
