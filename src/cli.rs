@@ -76,6 +76,31 @@ pub struct GuiArgs {
     /// The dynamic index's threshold.
     #[arg(long)]
     pub threshold: Option<usize>,
+    /// The tab to open on.
+    #[arg(long, value_enum)]
+    pub view: Option<ViewArg>,
+    /// Select this base vector (node) in the views.
+    #[arg(long)]
+    pub select: Option<u32>,
+    /// The HNSW layer the layer graph shows.
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// The query whose search the search-path view replays.
+    #[arg(long)]
+    pub query: Option<usize>,
+    /// The search-path step to show (1-based; past the end shows the last).
+    #[arg(long)]
+    pub step: Option<usize>,
+}
+
+/// The app's tabs, for `gui --view`.
+#[cfg(feature = "gui")]
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ViewArg {
+    Charts,
+    Projection,
+    Layers,
+    SearchPath,
 }
 
 #[cfg(feature = "gui")]

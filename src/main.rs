@@ -30,10 +30,21 @@ fn main() -> ExitCode {
             cli::IndexArg::Hnsw => annscope::app::IndexChoice::Hnsw,
             cli::IndexArg::Dynamic => annscope::app::IndexChoice::Dynamic,
         });
+        let view = args.view.map(|v| match v {
+            cli::ViewArg::Charts => annscope::app::Tab::Charts,
+            cli::ViewArg::Projection => annscope::app::Tab::Projection,
+            cli::ViewArg::Layers => annscope::app::Tab::Layers,
+            cli::ViewArg::SearchPath => annscope::app::Tab::SearchPath,
+        });
         let options = LaunchOptions {
             auto_build: args.build,
             index: choice,
             threshold: args.threshold,
+            view,
+            select: args.select,
+            layer: args.layer,
+            query: args.query,
+            step: args.step,
         };
         return open_app(args.base.is_some().then(|| args.request()), options);
     }

@@ -9,4 +9,6 @@ mod suite {
     mod cli;
     mod formats;
     mod sample;
+    #[cfg(feature = "gui")]
+    mod views;
 }

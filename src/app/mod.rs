@@ -12,6 +12,7 @@ mod plots;
 mod results;
 pub mod session;
 pub mod settings;
+pub mod views;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 pub use session::{sample_request, BuildSpec, LoadRequest, Session};
 pub use settings::{IndexChoice, Settings};
+pub use views::{Tab, ViewState};
 
 /// What the panels ask the app to do after drawing.
 #[derive(Debug)]
@@ -64,6 +66,8 @@ pub struct AnnscopeApp {
     pub settings: Settings,
     pub session: Session,
     pub frame_times: FrameTimes,
+    /// What the projection, layer and search-path views show.
+    pub views: ViewState,
     /// A file dialog running on its own thread, so the window never freezes.
     picker: Option<Receiver<Option<PathBuf>>>,
     /// A save dialog for an export.
@@ -94,6 +98,7 @@ impl AnnscopeApp {
             session: Session::new(repaint),
             settings,
             frame_times: FrameTimes::default(),
+            views: ViewState::default(),
             picker: None,
             saver: None,
             started: Instant::now(),
@@ -148,6 +153,7 @@ impl AnnscopeApp {
         // Re-evaluate when ef or k moved, or a new build or ground truth arrived.
         let ef = self.settings.index.uses_ef().then_some(self.settings.ef);
         self.session.evaluate(self.settings.k, ef);
+        views::request_jobs(&mut self.session, &self.settings, &mut self.views);
         if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(50));
@@ -233,6 +239,16 @@ impl AnnscopeApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for tab in views::Tab::ALL {
+                    ui.selectable_value(&mut self.settings.view_tab, tab, tab.label());
+                }
+            });
+            ui.separator();
+            if self.settings.view_tab != views::Tab::Charts {
+                views::tab_ui(ui, &mut self.session, &mut self.settings, &mut self.views);
+                return;
+            }
             if self.settings.index == IndexChoice::Dynamic
                 && (self.session.crossover.is_some() || self.session.crossover_job.is_some())
             {
@@ -404,6 +420,12 @@ pub struct LaunchOptions {
     pub auto_build: bool,
     pub index: Option<IndexChoice>,
     pub threshold: Option<usize>,
+    /// The tab to open on, and what the views start on.
+    pub view: Option<Tab>,
+    pub select: Option<u32>,
+    pub layer: Option<usize>,
+    pub query: Option<usize>,
+    pub step: Option<usize>,
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
@@ -431,10 +453,15 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             if let Some(t) = launch.threshold {
                 settings.threshold = t;
             }
+            if let Some(v) = launch.view {
+                settings.view_tab = v;
+            }
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = AnnscopeApp::new(settings, request, repaint);
             app.auto_build = launch.auto_build;
+            app.views
+                .start_on(launch.select, launch.layer, launch.query, launch.step);
             app.launched = Some(launched);
             Ok(Box::new(app))
         }),

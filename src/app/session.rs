@@ -19,9 +19,12 @@ use crate::dataset::{self, Dataset};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::eval::{measure_prefix, GroundTruth, Measurement, OperatingPoint, QueryMode};
+use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
+use crate::index::hnsw::inspect::LayerStats;
 use crate::index::{AnnIndex, FlatIndex, Hnsw, HnswParams, ParamMap, SearchParams};
-use crate::job::{with_threads, Job};
+use crate::job::{with_threads, Job, Latest};
 use crate::progress::WorkContext;
+use crate::projection::Projection;
 
 /// What to open.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -164,6 +167,10 @@ pub struct Built {
     pub estimated_bytes: u64,
     /// Layer-0 nodes the entry point cannot reach (computed once, in the job).
     pub unreachable: usize,
+    /// Per-layer node counts, degrees and reachability (HNSW only).
+    pub layer_stats: Vec<LayerStats>,
+    /// Each base row's top HNSW layer (`u8::MAX`: not in the graph), for colouring.
+    pub top_layers: Arc<Vec<u8>>,
     /// The dynamic index, for its state.
     pub dynamic: Option<Arc<crate::index::DynamicIndex>>,
 }
@@ -198,6 +205,31 @@ pub struct EvalRequest {
     pub ef: Option<usize>,
     /// Queries measured: a prefix first, then all.
     pub limit: usize,
+}
+
+/// Which vector a traced search starts from: a query of the query set, or a
+/// base vector clicked in the projection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryPick {
+    Query(usize),
+    Base(u32),
+}
+
+/// One traced search: which build, which vector, k and ef.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathKey {
+    pub build_id: usize,
+    pub pick: QueryPick,
+    pub k: usize,
+    pub ef: usize,
+}
+
+/// (build, k, ef) of a full measurement, whose per-query recall colours the queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecallKey {
+    pub build_id: usize,
+    pub k: usize,
+    pub ef: Option<usize>,
 }
 
 /// Queries in the quick first estimate.
@@ -243,6 +275,18 @@ pub struct Session {
     pub ef_response_ms: Option<f64>,
     next_build_id: usize,
     repaint: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Counts loads, so a projection belongs to the data it was made of.
+    pub data_generation: u64,
+    /// The 2-D PCA projection of the loaded data.
+    pub projection: Latest<u64, Projection>,
+    /// The drawn part of one layer: (build, layer, selected node).
+    pub layer_view: Latest<(usize, usize, Option<u32>), LayerView>,
+    /// The selected node's links on every layer: (build, node).
+    pub node_detail: Latest<(usize, u32), NodeDetail>,
+    /// One query's traced search.
+    pub search_path: Latest<PathKey, SearchPath>,
+    /// Per-query recall of the latest full measurement.
+    pub query_recall: Option<(RecallKey, Arc<Vec<f32>>)>,
 }
 
 impl Session {
@@ -318,10 +362,18 @@ impl Session {
                             (h.clone(), Some(h), est)
                         }
                     };
+                ctx.progress.stage("Inspecting the graph", 1);
                 let unreachable = hnsw.as_ref().map_or(0, |h| h.unreachable_nodes().len());
+                let layer_stats = hnsw.as_ref().map_or_else(Vec::new, |h| h.layer_stats());
+                let top_layers = Arc::new(
+                    hnsw.as_ref()
+                        .map_or_else(Vec::new, |h| h.top_layers_by_id(base.len())),
+                );
                 Ok(Built {
                     id,
                     unreachable,
+                    layer_stats,
+                    top_layers,
                     dynamic,
                     spec: s,
                     index,
@@ -563,6 +615,88 @@ impl Session {
         if !self.sweep.is_empty() {
             self.continue_sweep();
         }
+        if let Some(e) = self.projection.poll() {
+            self.error = Some(format!("Projection failed: {e}"));
+        }
+        if let Some(e) = self.layer_view.poll() {
+            self.error = Some(format!("Layer view failed: {e}"));
+        }
+        if let Some(e) = self.node_detail.poll() {
+            self.error = Some(format!("Node details failed: {e}"));
+        }
+        if let Some(e) = self.search_path.poll() {
+            self.error = Some(format!("Search trace failed: {e}"));
+        }
+    }
+
+    /// The current build's HNSW graph, if it has one.
+    pub fn current_hnsw(&self) -> Option<(usize, Arc<Hnsw>)> {
+        let b = self.current_build()?;
+        Some((b.id, b.hnsw.clone()?))
+    }
+
+    /// Asks for `layer` of the current graph as drawn around `focus`.
+    pub fn request_layer_view(&mut self, layer: usize, focus: Option<u32>) {
+        let Some((id, h)) = self.current_hnsw() else {
+            return;
+        };
+        let notify = self.notifier();
+        self.layer_view
+            .request((id, layer, focus), |&(_, layer, focus)| {
+                Job::spawn_notify(
+                    "layer-view",
+                    move |_| Ok(h.layer_view(layer, focus)),
+                    notify,
+                )
+            });
+    }
+
+    /// Asks for a node's links on every layer, with distances.
+    pub fn request_node_detail(&mut self, node: u32) {
+        let Some((id, h)) = self.current_hnsw() else {
+            return;
+        };
+        let notify = self.notifier();
+        self.node_detail.request((id, node), |&(_, node)| {
+            Job::spawn_notify(
+                "node-detail",
+                move |_| {
+                    h.node_detail(node).ok_or_else(|| {
+                        Error::InvalidParameter(format!("node {node} is not in the graph"))
+                    })
+                },
+                notify,
+            )
+        });
+    }
+
+    /// Asks for one search traced step by step at (k, ef), with its misses explained.
+    pub fn request_search_path(&mut self, pick: QueryPick, k: usize, ef: usize) {
+        let (Some((id, h)), Some(loaded)) = (self.current_hnsw(), &self.loaded) else {
+            return;
+        };
+        let query: Vec<f32> = match pick {
+            QueryPick::Query(i) if i < loaded.queries.len() => loaded.queries.row(i).to_vec(),
+            QueryPick::Base(b) if (b as usize) < loaded.base.len() => {
+                loaded.base.row(b as usize).to_vec()
+            }
+            _ => return,
+        };
+        let notify = self.notifier();
+        let key = PathKey {
+            build_id: id,
+            pick,
+            k,
+            ef,
+        };
+        self.search_path.request(key, |key| {
+            let (k, ef) = (key.k, key.ef);
+            Job::spawn_notify(
+                "search-trace",
+                move |_| h.explain_search(&query, k, ef),
+                notify,
+            )
+        });
     }
 
     fn install(&mut self, loaded: Loaded) {
@@ -576,6 +710,20 @@ impl Session {
         self.sweep.clear();
         self.crossover = None;
         self.crossover_job = None;
+        self.layer_view.clear();
+        self.node_detail.clear();
+        self.search_path.clear();
+        self.query_recall = None;
+        self.data_generation += 1;
+        let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
+        let notify = self.notifier();
+        self.projection.request(self.data_generation, |_| {
+            Job::spawn_notify(
+                "projection",
+                move |ctx| crate::projection::project(&base, Some(&queries), ctx),
+                notify,
+            )
+        });
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
         self.gt_job = Some(Job::spawn_notify(
@@ -610,6 +758,17 @@ impl Session {
             1,
             &dataset,
         );
+        let full = req.limit >= self.loaded.as_ref().map_or(0, |l| l.queries.len());
+        if full {
+            self.query_recall = Some((
+                RecallKey {
+                    build_id: req.build_id,
+                    k: req.k,
+                    ef: req.ef,
+                },
+                Arc::new(m.per_query_recall.clone()),
+            ));
+        }
         // A full measurement replaces the estimate (and any older point) at the same setting.
         self.points
             .retain(|p| !(p.build_id == req.build_id && p.k == req.k && p.ef == req.ef));
@@ -632,6 +791,10 @@ impl Session {
             || self.eval_job.is_some()
             || !self.sweep.is_empty()
             || self.crossover_job.is_some()
+            || self.projection.is_running()
+            || self.layer_view.is_running()
+            || self.node_detail.is_running()
+            || self.search_path.is_running()
     }
 
     /// Blocks until every job is done (tests and headless use).

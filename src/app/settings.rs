@@ -47,6 +47,8 @@ pub struct Settings {
     pub build_threads: usize,
     pub show_debug: bool,
     pub show_results: bool,
+    /// The central area's open tab.
+    pub view_tab: super::views::Tab,
 }
 
 impl Default for Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             build_threads: 0,
             show_debug: false,
             show_results: true,
+            view_tab: super::views::Tab::Charts,
         }
     }
 }

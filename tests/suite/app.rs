@@ -21,7 +21,7 @@ fn private_cache() {
     });
 }
 
-fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
+pub(super) fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
     private_cache();
     let settings = Settings {
         index: IndexChoice::Hnsw,
@@ -35,7 +35,7 @@ fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
 
 /// Steps frames until `cond` holds, at most `steps` frames (a bound on
 /// steps, not on wall-clock time).
-fn step_until(
+pub(super) fn step_until(
     h: &mut Harness<'_, AnnscopeApp>,
     what: &str,
     steps: usize,
@@ -54,7 +54,7 @@ fn step_until(
     );
 }
 
-fn ready(app: &AnnscopeApp) -> bool {
+pub(super) fn ready(app: &AnnscopeApp) -> bool {
     app.session.loaded.is_some() && app.session.gt.is_some()
 }
 

@@ -18,6 +18,9 @@ pub struct LayerStats {
     pub mean_degree: f64,
     /// `histogram[d]` = nodes with degree d.
     pub degree_histogram: Vec<usize>,
+    /// Nodes of this layer that following this layer's links from the entry
+    /// point never reaches.
+    pub unreachable: usize,
 }
 
 impl Hnsw {
@@ -98,6 +101,7 @@ impl Hnsw {
                         sum as f64 / nodes as f64
                     },
                     degree_histogram: hist,
+                    unreachable: self.unreachable_on_layer(layer).len(),
                 }
             })
             .collect()
@@ -117,21 +121,28 @@ impl Hnsw {
 
     /// Live slots not reachable on layer 0 from the entry point.
     pub(super) fn unreachable_slots(&self) -> Vec<u32> {
+        self.unreachable_on_layer(0)
+    }
+
+    /// Live slots on `layer` not reachable on it from the entry point.
+    fn unreachable_on_layer(&self, layer: usize) -> Vec<u32> {
         let n = self.ext_ids.len();
-        if self.live_len() == 0 {
+        if self.live_len() == 0 || layer > self.max_level {
             return Vec::new();
         }
         let mut seen = vec![false; n];
         let mut queue = VecDeque::from([self.entry]);
         seen[self.entry as usize] = true;
         while let Some(s) = queue.pop_front() {
-            for nb in self.links.neighbors(s, 0) {
+            for nb in self.links.neighbors(s, layer) {
                 if !seen[nb as usize] {
                     seen[nb as usize] = true;
                     queue.push_back(nb);
                 }
             }
         }
-        self.live_slots().filter(|&s| !seen[s as usize]).collect()
+        self.live_slots()
+            .filter(|&s| self.links.levels[s as usize] as usize >= layer && !seen[s as usize])
+            .collect()
     }
 }

@@ -1,0 +1,175 @@
+//! How points are coloured in the projection. Each scheme is a
+//! [`Colouring`]; [`ColourBy`] lists what the user can pick. A new index
+//! kind adds a variant and an implementation (HFresh: by posting list), and
+//! the views do not change.
+
+use egui::Color32;
+use serde::{Deserialize, Serialize};
+
+/// The colour schemes on offer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColourBy {
+    #[default]
+    Nothing,
+    /// Each node's top HNSW layer.
+    TopLayer,
+    /// Each query's recall@k at the current setting.
+    QueryRecall,
+}
+
+impl ColourBy {
+    pub const ALL: [ColourBy; 3] = [ColourBy::Nothing, ColourBy::TopLayer, ColourBy::QueryRecall];
+    pub fn label(self) -> &'static str {
+        match self {
+            ColourBy::Nothing => "nothing",
+            ColourBy::TopLayer => "top HNSW layer",
+            ColourBy::QueryRecall => "query recall",
+        }
+    }
+}
+
+/// A colour for every base point and query, and a legend.
+pub trait Colouring {
+    fn base(&self, row: usize) -> Color32;
+    fn query(&self, i: usize) -> Color32;
+    fn legend(&self) -> Vec<(String, Color32)>;
+}
+
+/// The colour of unremarkable base points.
+pub fn base_grey(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgba_unmultiplied(150, 160, 175, 90)
+    } else {
+        Color32::from_rgba_unmultiplied(70, 80, 100, 80)
+    }
+}
+
+/// Queries when nothing else colours them.
+pub const QUERY: Color32 = Color32::from_rgb(240, 120, 200);
+
+/// One colour per layer, 0 upwards (the last repeats for higher layers).
+pub const LAYER_COLOURS: [Color32; 6] = [
+    Color32::from_rgb(90, 110, 140),
+    Color32::from_rgb(60, 170, 220),
+    Color32::from_rgb(90, 200, 110),
+    Color32::from_rgb(240, 190, 60),
+    Color32::from_rgb(240, 110, 60),
+    Color32::from_rgb(220, 60, 200),
+];
+
+pub fn layer_colour(layer: usize) -> Color32 {
+    LAYER_COLOURS[layer.min(LAYER_COLOURS.len() - 1)]
+}
+
+/// Red at recall 0, amber at 0.5, green at 1.
+pub fn recall_colour(r: f32) -> Color32 {
+    let r = r.clamp(0.0, 1.0);
+    let (lo, hi, t) = if r < 0.5 {
+        ((220.0, 50.0, 50.0), (240.0, 190.0, 60.0), r * 2.0)
+    } else {
+        ((240.0, 190.0, 60.0), (60.0, 200.0, 90.0), (r - 0.5) * 2.0)
+    };
+    let mix = |a: f32, b: f32| (a + (b - a) * t) as u8;
+    Color32::from_rgb(mix(lo.0, hi.0), mix(lo.1, hi.1), mix(lo.2, hi.2))
+}
+
+/// Every base point grey, queries pink.
+pub struct Plain {
+    pub dark: bool,
+}
+
+impl Colouring for Plain {
+    fn base(&self, _: usize) -> Color32 {
+        base_grey(self.dark)
+    }
+    fn query(&self, _: usize) -> Color32 {
+        QUERY
+    }
+    fn legend(&self) -> Vec<(String, Color32)> {
+        vec![
+            ("base vector".into(), base_grey(self.dark)),
+            ("query".into(), QUERY),
+        ]
+    }
+}
+
+/// Base points by their top layer (higher layers stand out).
+pub struct ByTopLayer<'a> {
+    pub levels: &'a [u8],
+    pub dark: bool,
+}
+
+impl Colouring for ByTopLayer<'_> {
+    fn base(&self, row: usize) -> Color32 {
+        match self.levels.get(row) {
+            Some(&0) => base_grey(self.dark),
+            Some(&l) if l != u8::MAX => layer_colour(l as usize),
+            _ => Color32::TRANSPARENT,
+        }
+    }
+    fn query(&self, _: usize) -> Color32 {
+        QUERY
+    }
+    fn legend(&self) -> Vec<(String, Color32)> {
+        let top = self
+            .levels
+            .iter()
+            .filter(|&&l| l != u8::MAX)
+            .max()
+            .copied()
+            .unwrap_or(0) as usize;
+        let mut out = vec![("layer 0 only".to_string(), base_grey(self.dark))];
+        out.extend((1..=top).map(|l| (format!("top layer {l}"), layer_colour(l))));
+        out
+    }
+}
+
+/// Queries by their recall@k; base points grey.
+pub struct ByQueryRecall<'a> {
+    pub recall: &'a [f32],
+    pub dark: bool,
+}
+
+impl Colouring for ByQueryRecall<'_> {
+    fn base(&self, _: usize) -> Color32 {
+        base_grey(self.dark)
+    }
+    fn query(&self, i: usize) -> Color32 {
+        self.recall
+            .get(i)
+            .map_or(Color32::GRAY, |&r| recall_colour(r))
+    }
+    fn legend(&self) -> Vec<(String, Color32)> {
+        vec![
+            ("recall 1".into(), recall_colour(1.0)),
+            ("recall 0.5".into(), recall_colour(0.5)),
+            ("recall 0".into(), recall_colour(0.0)),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_colour_what_they_say() {
+        let levels = [0u8, 2, u8::MAX];
+        let by_layer = ByTopLayer {
+            levels: &levels,
+            dark: true,
+        };
+        assert_eq!(by_layer.base(1), layer_colour(2));
+        assert_eq!(by_layer.base(2), Color32::TRANSPARENT);
+        assert_eq!(by_layer.legend().len(), 3);
+        let recall = [1.0f32, 0.0];
+        let by_recall = ByQueryRecall {
+            recall: &recall,
+            dark: false,
+        };
+        assert_eq!(by_recall.query(0), recall_colour(1.0));
+        assert_ne!(by_recall.query(0), by_recall.query(1));
+        assert_eq!(recall_colour(1.0), Color32::from_rgb(60, 200, 90));
+        assert_eq!(recall_colour(0.0), Color32::from_rgb(220, 50, 50));
+    }
+}

@@ -1,0 +1,202 @@
+//! The Layer graph tab: one HNSW layer's nodes at their projected places
+//! with their links. Upper layers are drawn whole; layer 0 shows the
+//! selected node's two-hop neighbourhood, or a sample, never a hairball.
+//! Beside it: the layer's node count, degrees, degree histogram and
+//! unreachable nodes, and the selected node's links on every layer.
+
+use egui::{Color32, RichText, Sense, Stroke, Ui};
+use egui_plot::{Bar, BarChart, Plot};
+
+use super::canvas::{nearest, PointMesh};
+use super::colour::{base_grey, layer_colour};
+use super::{node_panel, short_label, ViewState};
+use crate::app::session::Session;
+use crate::app::settings::Settings;
+use crate::index::hnsw::explain::Reach;
+use crate::projection::Projection;
+
+pub(super) fn layers_ui(
+    ui: &mut Ui,
+    session: &mut Session,
+    _settings: &mut Settings,
+    view: &mut ViewState,
+    projection: &Projection,
+) {
+    let Some(build) = session.current_build() else {
+        ui.label("Build an HNSW index to see its layers.");
+        return;
+    };
+    if build.hnsw.is_none() {
+        ui.label("The layer graph shows HNSW builds: pick HNSW as the index kind and build.");
+        return;
+    }
+    let build_id = build.id;
+    let stats = build.layer_stats.clone();
+    let top = stats.len().saturating_sub(1);
+    ui.horizontal(|ui| {
+        ui.add(egui::Slider::new(&mut view.layer, 0..=top).text("Layer"));
+        for l in (0..=top).rev() {
+            if ui
+                .selectable_label(view.layer == l, format!("{l}"))
+                .on_hover_text(format!("Show layer {l}"))
+                .clicked()
+            {
+                view.layer = l;
+            }
+        }
+    });
+    if let Some(s) = stats.get(view.layer) {
+        ui.label(format!(
+            "Layer {}: {} nodes · degree mean {:.1}, min {}, max {} · {} unreachable",
+            s.layer, s.nodes, s.mean_degree, s.min_degree, s.max_degree, s.unreachable
+        ));
+    }
+    let key = (build_id, view.layer, view.selected);
+    let layer_view = session.layer_view.value_for(&key).or_else(|| {
+        // Keep the previous drawing of the same build while the new one computes.
+        session
+            .layer_view
+            .value()
+            .filter(|_| session.layer_view.is_running())
+    });
+    if let Some(lv) = layer_view {
+        let what = match (lv.sampled, view.selected) {
+            (None, Some(f)) if lv.nodes.first().map(|n| n.0) == Some(f) && lv.layer == 0 => {
+                format!("Drawn: node {f}, its links and their links ({} nodes)", lv.nodes.len())
+            }
+            (None, _) => format!("Drawn: the whole layer ({} nodes, {} links)", lv.nodes.len(), lv.edges.len()),
+            (Some(n), _) => format!(
+                "Drawn: {n} sampled nodes of {} and their links; select a node to see its neighbourhood",
+                lv.layer_nodes
+            ),
+        };
+        ui.label(RichText::new(what).small());
+    }
+    egui::Panel::right("layer-side")
+        .default_size(300.0)
+        .resizable(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                if let Some(s) = stats.get(view.layer) {
+                    ui.heading(format!("Degrees on layer {}", s.layer));
+                    let bars: Vec<Bar> = s
+                        .degree_histogram
+                        .iter()
+                        .enumerate()
+                        .map(|(d, &c)| Bar::new(d as f64, c as f64).width(0.8))
+                        .collect();
+                    Plot::new(("degree-histogram", s.layer))
+                        .height(110.0)
+                        .allow_scroll(false)
+                        .allow_drag(false)
+                        .allow_zoom(false)
+                        .x_axis_label("links")
+                        .y_axis_label("nodes")
+                        .show(ui, |p| {
+                            p.bar_chart(BarChart::new("nodes", bars).color(layer_colour(s.layer)))
+                        });
+                }
+                ui.separator();
+                ui.heading("Selection");
+                node_panel(ui, session, view);
+            });
+        });
+    let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+    let rect = response.rect;
+    let Some(camera) = view.camera.as_mut() else {
+        return;
+    };
+    camera.interact(ui, rect, &response);
+    let camera = *camera;
+    view.last_canvas = Some((rect, camera));
+    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+    let dark = ui.visuals().dark_mode;
+    // All vectors faintly, for context.
+    let faint = base_grey(dark).gamma_multiply(0.35);
+    let mut context = PointMesh::new(rect, projection.base.len());
+    for &p in &projection.base {
+        context.add(camera.to_screen(rect, p), 1.0, faint);
+    }
+    painter.add(context.into_shape());
+    let Some(lv) = layer_view else {
+        if session.layer_view.is_running() {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Reading the layer…",
+                egui::FontId::proportional(14.0),
+                ui.visuals().text_color(),
+            );
+        }
+        return;
+    };
+    let pos = |id: u32| {
+        projection
+            .base
+            .get(id as usize)
+            .map(|&p| camera.to_screen(rect, p))
+    };
+    let colour = layer_colour(lv.layer.max(1));
+    let edge_alpha = if lv.edges.len() > 20_000 {
+        40
+    } else if lv.edges.len() > 3_000 {
+        70
+    } else {
+        130
+    };
+    let edge_colour =
+        Color32::from_rgba_unmultiplied(colour.r(), colour.g(), colour.b(), edge_alpha);
+    let mut edges = PointMesh::new(rect, lv.edges.len());
+    for &(a, b) in &lv.edges {
+        if let (Some(pa), Some(pb)) = (pos(a), pos(b)) {
+            let focus_edge = view.selected.is_some_and(|f| f == a || f == b);
+            if focus_edge {
+                edges.add_line(pa, pb, 1.6, Color32::from_rgb(250, 200, 80));
+            } else {
+                edges.add_line(pa, pb, 0.8, edge_colour);
+            }
+        }
+    }
+    painter.add(edges.into_shape());
+    let mut nodes = PointMesh::new(rect, lv.nodes.len());
+    for &(id, reach) in &lv.nodes {
+        let Some(p) = pos(id) else { continue };
+        let (r, c) = match reach {
+            Reach::Focus => (5.0, Color32::from_rgb(250, 200, 80)),
+            Reach::OneHop => (3.0, Color32::from_rgb(240, 140, 60)),
+            Reach::TwoHops => (2.0, colour),
+            Reach::Member => (2.5, colour),
+        };
+        nodes.add(p, r, c);
+    }
+    painter.add(nodes.into_shape());
+    let entry = session.current_hnsw().map(|(_, h)| h.entry_point());
+    if let Some(p) = entry.and_then(pos) {
+        painter.circle_stroke(p, 8.0, Stroke::new(2.0, Color32::from_rgb(120, 220, 255)));
+        painter.text(
+            p + egui::vec2(10.0, -10.0),
+            egui::Align2::LEFT_BOTTOM,
+            "entry point",
+            egui::FontId::proportional(12.0),
+            Color32::from_rgb(120, 220, 255),
+        );
+    }
+    if let Some(p) = view.selected.and_then(pos) {
+        painter.circle_stroke(p, 8.0, Stroke::new(2.0, ui.visuals().strong_text_color()));
+    }
+    // Hover and click on the drawn nodes only.
+    let drawn: std::collections::HashSet<u32> = lv.nodes.iter().map(|n| n.0).collect();
+    if let Some(pointer) = response.hover_pos() {
+        if let Some(i) = nearest(&projection.base, &camera, rect, pointer, 8.0, |i| {
+            drawn.contains(&(i as u32))
+        }) {
+            let id = i as u32;
+            response
+                .clone()
+                .on_hover_text_at_pointer(format!("node {id}\n{}", short_label(session, id, 120)));
+            if response.clicked() {
+                view.selected = Some(id);
+            }
+        }
+    }
+}

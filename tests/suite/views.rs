@@ -1,0 +1,242 @@
+//! The views inside the index, driven by widget labels (and, on the canvas,
+//! by pointer events at a node's place): select a node, switch layers, step
+//! through a search path, and check what each view reports.
+
+use annscope::app::{sample_request, AnnscopeApp, Tab};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+
+use super::app::{harness, ready, step_until};
+
+/// The sample, built with HNSW, with the projection in.
+fn built_sample() -> Harness<'static, AnnscopeApp> {
+    let mut h = harness(sample_request());
+    step_until(&mut h, "the sample", 4000, ready);
+    h.get_by_label("Build").click();
+    step_until(&mut h, "the build and its projection", 6000, |a| {
+        a.session.current_hnsw().is_some() && a.session.projection.value().is_some()
+    });
+    h
+}
+
+/// Clicks the canvas at base vector `row`'s projected place.
+fn click_node(h: &mut Harness<'static, AnnscopeApp>, row: u32) {
+    let p = h
+        .state()
+        .session
+        .projection
+        .value()
+        .expect("projection")
+        .base[row as usize];
+    let pos = h.state().views.screen_pos(p).expect("canvas drawn");
+    let input = h.input_mut();
+    input.events.push(egui::Event::PointerMoved(pos));
+    h.step();
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+        h.step();
+    }
+}
+
+#[test]
+fn layer_graph_selects_a_node_and_switches_layers() {
+    let mut h = built_sample();
+    h.get_by_label("Layer graph").click();
+    step_until(&mut h, "layer 0's view", 2000, |a| {
+        a.session.layer_view.value().is_some()
+    });
+    h.step();
+    let stats = h
+        .state()
+        .session
+        .current_build()
+        .expect("build")
+        .layer_stats
+        .clone();
+    assert!(stats.len() >= 2, "the sample's graph has upper layers");
+    h.get_by_label_contains(&format!("Layer 0: {} nodes", stats[0].nodes));
+    h.get_by_label_contains("sampled nodes of 4000");
+
+    // Switch to layer 1: drawn whole, with its own count and degrees.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Layer")
+        .set_value_accesskit(1.0);
+    step_until(&mut h, "layer 1's view", 2000, |a| {
+        a.views.layer == 1
+            && a.session
+                .layer_view
+                .value()
+                .is_some_and(|v| v.layer == 1 && !a.session.layer_view.is_running())
+    });
+    h.step();
+    let s1 = &stats[1];
+    h.get_by_label_contains(&format!(
+        "Layer 1: {} nodes · degree mean {:.1}, min {}, max {}",
+        s1.nodes, s1.mean_degree, s1.min_degree, s1.max_degree
+    ));
+    h.get_by_label_contains(&format!("Drawn: the whole layer ({} nodes", s1.nodes));
+
+    // Click a layer-1 node on the canvas: it is selected and its links listed.
+    let target = h
+        .state()
+        .session
+        .layer_view
+        .value()
+        .expect("view")
+        .nodes
+        .iter()
+        .map(|n| n.0)
+        .nth(5)
+        .expect("a node on layer 1");
+    click_node(&mut h, target);
+    let selected = h
+        .state()
+        .views
+        .selected
+        .expect("a click on a node selects it");
+    // Another layer-1 node may sit on the same pixel; it must be one of them.
+    let hnsw = h.state().session.current_hnsw().expect("hnsw").1;
+    assert!(hnsw.node_level(selected).expect("live") >= 1);
+    step_until(&mut h, "the node's details", 2000, |a| {
+        a.session
+            .node_detail
+            .value()
+            .is_some_and(|d| d.id == selected)
+    });
+    h.step();
+    h.get_by_label_contains(&format!("Node {selected}"));
+    let links1 = hnsw.node_links(selected, 1).expect("on layer 1").len();
+    let links0 = hnsw.node_links(selected, 0).expect("on layer 0").len();
+    h.get_by_label(&format!("Layer 1: {links1} links"));
+    h.get_by_label(&format!("Layer 0: {links0} links"));
+
+    // Back to layer 0: now the selected node's neighbourhood, not a sample.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Layer")
+        .set_value_accesskit(0.0);
+    step_until(&mut h, "layer 0 around the node", 2000, |a| {
+        a.session
+            .layer_view
+            .value()
+            .is_some_and(|v| v.layer == 0 && v.sampled.is_none())
+    });
+    h.step();
+    h.get_by_label_contains(&format!(
+        "Drawn: node {selected}, its links and their links"
+    ));
+    let drawn = h
+        .state()
+        .session
+        .layer_view
+        .value()
+        .expect("view")
+        .nodes
+        .len();
+    assert!(drawn > links0 && drawn <= 1 + links0 + links0 * 32);
+}
+
+#[test]
+fn search_path_steps_through_a_search_and_explains_its_result() {
+    let mut h = built_sample();
+    // A small ef, so the sample's queries miss some neighbours.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "ef")
+        .set_value_accesskit(4.0);
+    h.get_by_label("Search path").click();
+    step_until(&mut h, "the traced search", 2000, |a| {
+        a.settings.view_tab == Tab::SearchPath
+            && a.session.search_path.value().is_some_and(|p| p.ef == 10)
+    });
+    h.step();
+    let path = h.state().session.search_path.value().expect("path").clone();
+    let n = path.steps.len();
+    assert!(n > 3, "a search of a few steps at least");
+    h.get_by_label_contains(&format!("Step 1 of {n} · layer {}", path.steps[0].layer));
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Step")
+        .click();
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Step")
+        .click();
+    h.step();
+    h.step();
+    let third = path.step(2).expect("step 3");
+    h.get_by_label_contains(&format!(
+        "Step 3 of {n} · layer {} · expanding node {} ",
+        path.steps[2].layer, third.expanded
+    ));
+    assert_eq!(h.state().views.playback.step, 2);
+    h.get_by_label("Back").click();
+    h.step();
+    assert_eq!(h.state().views.playback.step, 1);
+    // The end: recall, the side-by-side lists and the misses explained.
+    h.get_by_label("End").click();
+    h.step();
+    h.step();
+    h.get_by_label_contains(&format!("done: recall {:.2}", path.recall()));
+    h.get_by_label(&format!("Approximate vs exact top-{}", path.k));
+    let misses = path.misses().count();
+    if misses == 0 {
+        h.get_by_label_contains("true neighbours found");
+    } else {
+        h.get_by_label(&format!("Why {misses} true neighbours were missed"));
+        let first = path.misses().next().expect("a miss");
+        let reason = first.reason.expect("a reason").describe();
+        assert!(h.get_all_by_label_contains(reason).count() >= 1);
+    }
+    // Another query retraces.
+    h.get_by_label("Next").click();
+    step_until(&mut h, "query 1's trace", 2000, |a| {
+        a.session
+            .search_path
+            .value()
+            .is_some_and(|p| p.trace.result.ids != path.trace.result.ids || p.steps.len() != n)
+    });
+}
+
+#[test]
+fn projection_shows_variance_and_selects_by_click() {
+    let mut h = built_sample();
+    h.get_by_label("Projection").click();
+    h.step();
+    h.step();
+    let p = h
+        .state()
+        .session
+        .projection
+        .value()
+        .expect("projection")
+        .clone();
+    h.get_by_label_contains(&format!(
+        "= {:.1}% of the variance (fitted on 4000 of 4000 vectors)",
+        p.explained_total() * 100.0
+    ));
+    // 384-d sentence embeddings: two axes show little, and the view says so.
+    h.get_by_label_contains("Low variance explained");
+    // Find a base point with no other point (or query) near it, then click it.
+    let (rect, cam) = h.state().views.last_canvas.expect("canvas");
+    let screen: Vec<egui::Pos2> = p.base.iter().map(|&q| cam.to_screen(rect, q)).collect();
+    let qscreen: Vec<egui::Pos2> = p.queries.iter().map(|&q| cam.to_screen(rect, q)).collect();
+    let lonely = (0..screen.len())
+        .find(|&i| {
+            rect.shrink(20.0).contains(screen[i])
+                && screen
+                    .iter()
+                    .enumerate()
+                    .all(|(j, s)| j == i || (*s - screen[i]).length() > 10.0)
+                && qscreen.iter().all(|s| (*s - screen[i]).length() > 10.0)
+        })
+        .expect("an isolated point") as u32;
+    click_node(&mut h, lonely);
+    assert_eq!(h.state().views.selected, Some(lonely));
+    step_until(&mut h, "the node's details", 2000, |a| {
+        a.session
+            .node_detail
+            .value()
+            .is_some_and(|d| d.id == lonely)
+    });
+    h.step();
+    h.get_by_label(&format!("Node {lonely}"));
+    h.get_by_label_contains("Top layer");
+}
