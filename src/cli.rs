@@ -62,6 +62,9 @@ pub struct GuiArgs {
     /// Labels: one line per base vector, or Projector metadata TSV.
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Labels of the query vectors, in the same forms.
+    #[arg(long)]
+    pub query_labels: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = MetricArg::Cosine)]
     pub metric: MetricArg,
     /// Queries held out of the base when no query file is given.
@@ -110,6 +113,7 @@ impl GuiArgs {
             base: self.base.clone().unwrap_or_default(),
             queries: self.queries.clone(),
             labels: self.labels.clone(),
+            query_labels: self.query_labels.clone(),
             metric: self.metric.into(),
             normalize: false,
             holdout: self.holdout,

@@ -45,6 +45,8 @@ pub struct Projection {
     pub explained: [f64; 2],
     /// Rows the axes were fitted on.
     pub fitted_on: usize,
+    /// Wall-clock seconds the fit and projection took.
+    pub seconds: f64,
 }
 
 impl Projection {
@@ -110,6 +112,7 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
             base.display_name()
         )));
     }
+    let started = std::time::Instant::now();
     let metric = base.metric();
     ctx.progress.stage("Fitting PCA", 3);
     let fit_rows: Vec<usize> = if n <= FIT_SAMPLE {
@@ -203,6 +206,7 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
         queries: query_points,
         explained,
         fitted_on: fit_rows.len(),
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 

@@ -230,7 +230,8 @@ impl AnnscopeApp {
                     }
                 });
             });
-        if self.settings.show_results {
+        // The results table belongs with the charts; the views need the room.
+        if self.settings.show_results && self.settings.view_tab == views::Tab::Charts {
             egui::Panel::bottom("results")
                 .default_size(180.0)
                 .resizable(true)
@@ -366,6 +367,7 @@ impl AnnscopeApp {
             base: path,
             queries: None,
             labels: None,
+            query_labels: None,
             ..self.settings.dataset.clone()
         };
         self.session.open(req);

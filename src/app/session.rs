@@ -32,6 +32,9 @@ pub struct LoadRequest {
     pub base: PathBuf,
     pub queries: Option<PathBuf>,
     pub labels: Option<PathBuf>,
+    /// Labels of the query file's vectors (shown in the search-path view).
+    #[serde(default)]
+    pub query_labels: Option<PathBuf>,
     pub metric: Metric,
     pub normalize: bool,
     /// Queries held out of the base when there is no query file.
@@ -45,6 +48,7 @@ pub fn sample_request() -> LoadRequest {
         base: root.join("pypi-minilm-sample.base.fvecs"),
         queries: Some(root.join("pypi-minilm-sample.query.fvecs")),
         labels: Some(root.join("pypi-minilm-sample.base.txt")),
+        query_labels: Some(root.join("pypi-minilm-sample.query.txt")),
         metric: Metric::Cosine,
         normalize: false,
         holdout: 200,
@@ -77,7 +81,10 @@ fn load(req: LoadRequest, ctx: &WorkContext) -> Result<Loaded> {
     }
     let (mut base, mut queries, note) = match &req.queries {
         Some(q) => {
-            let queries = dataset::open(q, req.metric, ctx)?;
+            let mut queries = dataset::open(q, req.metric, ctx)?;
+            if let Some(labels) = &req.query_labels {
+                queries.load_labels(labels)?;
+            }
             if queries.dim() != base.dim() {
                 return Err(Error::Mismatch(format!(
                     "{} has dimension {}, but {} has {}",

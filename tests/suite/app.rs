@@ -129,6 +129,7 @@ fn cancel_returns_promptly_and_keeps_the_app_usable() {
         base,
         queries: None,
         labels: None,
+        query_labels: None,
         metric: Metric::L2,
         normalize: false,
         holdout: 50,

@@ -209,7 +209,7 @@ fn projection_shows_variance_and_selects_by_click() {
         .expect("projection")
         .clone();
     h.get_by_label_contains(&format!(
-        "= {:.1}% of the variance (fitted on 4000 of 4000 vectors)",
+        "= {:.1}% of the variance (fitted on 4000 of 4000 vectors;",
         p.explained_total() * 100.0
     ));
     // 384-d sentence embeddings: two axes show little, and the view says so.

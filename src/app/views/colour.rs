@@ -45,7 +45,7 @@ pub fn base_grey(dark: bool) -> Color32 {
 }
 
 /// Queries when nothing else colours them.
-pub const QUERY: Color32 = Color32::from_rgb(240, 120, 200);
+pub const QUERY: Color32 = Color32::from_rgb(235, 110, 190);
 
 /// One colour per layer, 0 upwards (the last repeats for higher layers).
 pub const LAYER_COLOURS: [Color32; 6] = [

@@ -60,13 +60,35 @@ pub(super) fn layers_ui(
             .filter(|_| session.layer_view.is_running())
     });
     if let Some(lv) = layer_view {
-        let what = match (lv.sampled, view.selected) {
-            (None, Some(f)) if lv.nodes.first().map(|n| n.0) == Some(f) && lv.layer == 0 => {
-                format!("Drawn: node {f}, its links and their links ({} nodes)", lv.nodes.len())
-            }
-            (None, _) => format!("Drawn: the whole layer ({} nodes, {} links)", lv.nodes.len(), lv.edges.len()),
+        let neighbourhood = lv
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.1, Reach::Focus | Reach::OneHop | Reach::TwoHops))
+            .count();
+        let focus = lv
+            .nodes
+            .first()
+            .filter(|n| n.1 == Reach::Focus)
+            .map(|n| n.0);
+        let rest = if lv.layer > 0 && lv.nodes.len() == lv.layer_nodes {
+            format!(
+                "; all {} nodes of the layer shown as points",
+                lv.layer_nodes
+            )
+        } else {
+            String::new()
+        };
+        let what = match (lv.sampled, focus) {
+            (None, Some(f)) if neighbourhood > 1 => format!(
+                "Drawn: node {f}, its links and their links ({neighbourhood} nodes){rest}"
+            ),
+            (None, _) => format!(
+                "Drawn: the whole layer ({} nodes, {} links)",
+                lv.nodes.len(),
+                lv.edges.len()
+            ),
             (Some(n), _) => format!(
-                "Drawn: {n} sampled nodes of {} and their links; select a node to see its neighbourhood",
+                "Drawn: {n} sampled nodes of {} and their links; select a node to see its neighbourhood{rest}",
                 lv.layer_nodes
             ),
         };
@@ -102,6 +124,8 @@ pub(super) fn layers_ui(
             });
         });
     let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Layer graph canvas"));
     let rect = response.rect;
     let Some(camera) = view.camera.as_mut() else {
         return;
@@ -138,9 +162,9 @@ pub(super) fn layers_ui(
     };
     let colour = layer_colour(lv.layer.max(1));
     let edge_alpha = if lv.edges.len() > 20_000 {
-        40
+        25
     } else if lv.edges.len() > 3_000 {
-        70
+        60
     } else {
         130
     };
@@ -165,7 +189,7 @@ pub(super) fn layers_ui(
             Reach::Focus => (5.0, Color32::from_rgb(250, 200, 80)),
             Reach::OneHop => (3.0, Color32::from_rgb(240, 140, 60)),
             Reach::TwoHops => (2.0, colour),
-            Reach::Member => (2.5, colour),
+            Reach::Member => (1.8, colour),
         };
         nodes.add(p, r, c);
     }
@@ -185,8 +209,8 @@ pub(super) fn layers_ui(
         painter.circle_stroke(p, 8.0, Stroke::new(2.0, ui.visuals().strong_text_color()));
     }
     // Hover and click on the drawn nodes only.
-    let drawn: std::collections::HashSet<u32> = lv.nodes.iter().map(|n| n.0).collect();
     if let Some(pointer) = response.hover_pos() {
+        let drawn: std::collections::HashSet<u32> = lv.nodes.iter().map(|n| n.0).collect();
         if let Some(i) = nearest(&projection.base, &camera, rect, pointer, 8.0, |i| {
             drawn.contains(&(i as u32))
         }) {

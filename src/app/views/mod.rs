@@ -135,10 +135,13 @@ impl ViewState {
 /// Asks the session for what the open tab shows. Called every frame;
 /// repeated questions cost nothing.
 pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewState) {
-    let top = session
+    // Clamp the layer to the graph's height (once there is a graph).
+    if let Some(b) = session
         .current_build()
-        .map_or(0, |b| b.layer_stats.len().saturating_sub(1));
-    view.layer = view.layer.min(top);
+        .filter(|b| !b.layer_stats.is_empty())
+    {
+        view.layer = view.layer.min(b.layer_stats.len() - 1);
+    }
     match settings.view_tab {
         Tab::Charts => {}
         Tab::Projection => {
@@ -254,7 +257,7 @@ fn draw_points(
     if show_queries {
         let mut qmesh = PointMesh::new(rect, projection.queries.len());
         for (i, &p) in projection.queries.iter().enumerate() {
-            qmesh.add(camera.to_screen(rect, p), r + 1.5, colours.query(i));
+            qmesh.add(camera.to_screen(rect, p), r + 0.8, colours.query(i));
         }
         painter.add(qmesh.into_shape());
     }

@@ -84,6 +84,13 @@ pub(super) fn search_path_ui(
             .small(),
         );
     });
+    let query_text = session.loaded.as_ref().and_then(|l| match view.query {
+        QueryPick::Query(q) => l.queries.label(q).map(str::to_string),
+        QueryPick::Base(b) => l.base.label(b as usize).map(str::to_string),
+    });
+    if let Some(text) = query_text {
+        ui.label(RichText::new(format!("“{text}”")).italics());
+    }
     let key = PathKey {
         build_id,
         pick: view.query,
@@ -128,6 +135,8 @@ pub(super) fn search_path_ui(
             });
         });
     let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Search path canvas"));
     let rect = response.rect;
     let Some(camera) = view.camera.as_mut() else {
         return;
@@ -363,6 +372,19 @@ fn side_panel(
     s: usize,
     at_end: bool,
 ) {
+    // At the end the outcome comes first; while stepping, the list being built.
+    if at_end {
+        outcome(ui, session, view, path, at_end);
+        ui.separator();
+        result_list(ui, session, path, s);
+    } else {
+        result_list(ui, session, path, s);
+        outcome(ui, session, view, path, at_end);
+    }
+}
+
+/// The result list (or, on an upper layer, the nearest so far) at step `s`.
+fn result_list(ui: &mut Ui, session: &Session, path: &SearchPath, s: usize) {
     if let Some(st) = path.step(s) {
         let layer = path.steps[s].layer;
         ui.heading(if layer == 0 {
@@ -383,6 +405,10 @@ fn side_panel(
             });
         ui.separator();
     }
+}
+
+/// Approximate against exact top-k, and why each miss was missed.
+fn outcome(ui: &mut Ui, session: &Session, view: &mut ViewState, path: &SearchPath, at_end: bool) {
     let truth: std::collections::HashSet<u32> = path.truth.iter().map(|t| t.id).collect();
     ui.heading(format!("Approximate vs exact top-{}", path.k));
     if !at_end {

@@ -13,12 +13,13 @@ use crate::projection::Projection;
 /// A line on how much of the data the two axes show, and a warning when little.
 pub(super) fn variance_ui(ui: &mut Ui, p: &Projection, n: usize) {
     let text = format!(
-        "PCA axes show {:.1}% + {:.1}% = {:.1}% of the variance (fitted on {} of {} vectors)",
+        "PCA axes show {:.1}% + {:.1}% = {:.1}% of the variance (fitted on {} of {} vectors; {:.2} s)",
         p.explained[0] * 100.0,
         p.explained[1] * 100.0,
         p.explained_total() * 100.0,
         p.fitted_on,
-        n
+        n,
+        p.seconds
     );
     ui.label(RichText::new(text).small());
     if p.is_misleading() {
@@ -73,6 +74,8 @@ pub(super) fn projection_ui(
         });
     let dark = ui.visuals().dark_mode;
     let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Projection canvas"));
     let rect = response.rect;
     let Some(camera) = view.camera.as_mut() else {
         return;

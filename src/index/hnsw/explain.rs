@@ -15,8 +15,11 @@ use super::search::SearchTrace;
 use super::Hnsw;
 use crate::error::Result;
 
-/// Upper layers with at most this many nodes are drawn whole.
-pub const WHOLE_LAYER_NODES: usize = 20_000;
+/// Upper layers with at most this many nodes are drawn whole, links and all.
+pub const WHOLE_LAYER_NODES: usize = 2_000;
+/// Larger upper layers up to this many nodes still show every node (as
+/// points), with links only around the selection or for a sample.
+pub const LAYER_POINTS_MAX: usize = 50_000;
 /// Without a selected node, a large layer shows this many sampled nodes with their links.
 pub const SAMPLE_NODES: usize = 300;
 
@@ -229,7 +232,8 @@ impl Hnsw {
     /// `layer` reduced to a drawable view: the whole layer if it is an
     /// upper layer of at most [`WHOLE_LAYER_NODES`]; otherwise the
     /// neighbourhood (two hops) of `focus` if it is on the layer, else a
-    /// seeded sample of [`SAMPLE_NODES`] nodes with their links.
+    /// seeded sample of [`SAMPLE_NODES`] nodes with their links; on a large
+    /// upper layer the rest of its nodes come too, as members without links.
     pub fn layer_view(&self, layer: usize, focus: Option<u32>) -> LayerView {
         let on_layer = |slot: u32| {
             !self.deleted[slot as usize] && self.links.levels[slot as usize] as usize >= layer
@@ -311,6 +315,11 @@ impl Hnsw {
                 Some(take)
             }
         };
+        if layer > 0 && members.len() <= LAYER_POINTS_MAX {
+            for &s in &members {
+                note(s, Reach::Member, &mut order);
+            }
+        }
         LayerView {
             layer,
             nodes: order.iter().map(|&s| (ext(s), reach[&s])).collect(),
@@ -537,6 +546,30 @@ mod tests {
         let sampled = h.layer_view(0, None);
         assert_eq!(sampled.sampled, Some(SAMPLE_NODES));
         assert_eq!(sampled.layer_nodes, 800);
+    }
+
+    #[test]
+    fn a_large_upper_layer_shows_all_its_nodes_but_links_only_around_the_selection() {
+        let (h, _) = small_index(12_000, 4);
+        let members = h.layer_nodes(1);
+        assert!(
+            members.len() > WHOLE_LAYER_NODES,
+            "{} on layer 1",
+            members.len()
+        );
+        let sampled = h.layer_view(1, None);
+        assert_eq!(sampled.sampled, Some(SAMPLE_NODES));
+        assert_eq!(sampled.nodes.len(), members.len(), "every node as a point");
+        assert!(sampled.edges.len() <= SAMPLE_NODES * 4);
+        let focus = members[3];
+        let around = h.layer_view(1, Some(focus));
+        assert_eq!(around.sampled, None);
+        assert_eq!(around.nodes[0], (focus, Reach::Focus));
+        let hop1: HashSet<u32> = h.node_links(focus, 1).unwrap().into_iter().collect();
+        // Every edge starts at the focus or one hop from it.
+        for &(a, b) in &around.edges {
+            assert!(a == focus || b == focus || hop1.contains(&a) || hop1.contains(&b));
+        }
     }
 
     #[test]
