@@ -19,7 +19,8 @@ fn built_sample() -> Harness<'static, AnnscopeApp> {
     h
 }
 
-/// Clicks the canvas at base vector `row`'s projected place.
+/// Clicks the canvas at base vector `row`'s projected place (hovering
+/// first, then placing the click where the settled layout puts the point).
 fn click_node(h: &mut Harness<'static, AnnscopeApp>, row: u32) {
     let p = h
         .state()
@@ -28,10 +29,12 @@ fn click_node(h: &mut Harness<'static, AnnscopeApp>, row: u32) {
         .value()
         .expect("projection")
         .base[row as usize];
-    let pos = h.state().views.screen_pos(p).expect("canvas drawn");
-    let input = h.input_mut();
-    input.events.push(egui::Event::PointerMoved(pos));
+    let first = h.state().views.screen_pos(p).expect("canvas drawn");
+    h.input_mut().events.push(egui::Event::PointerMoved(first));
     h.step();
+    h.step();
+    let pos = h.state().views.screen_pos(p).expect("canvas drawn");
+    h.input_mut().events.push(egui::Event::PointerMoved(pos));
     for pressed in [true, false] {
         h.input_mut().events.push(egui::Event::PointerButton {
             pos,
@@ -40,6 +43,13 @@ fn click_node(h: &mut Harness<'static, AnnscopeApp>, row: u32) {
             modifiers: egui::Modifiers::default(),
         });
         h.step();
+    }
+    h.step();
+    if h.state().views.selected.is_none() {
+        panic!(
+            "clicking node {row} at {pos:?} (first {first:?}) selected nothing; canvas {:?}",
+            h.state().views.last_canvas
+        );
     }
 }
 
