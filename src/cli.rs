@@ -94,6 +94,21 @@ pub struct GuiArgs {
     /// The search-path step to show (1-based; past the end shows the last).
     #[arg(long)]
     pub step: Option<usize>,
+    /// How the projection colours its points.
+    #[arg(long, value_enum)]
+    pub colour_by: Option<ColourArg>,
+    /// The search's ef (default: the last one used).
+    #[arg(long)]
+    pub ef: Option<usize>,
+}
+
+/// The projection's colourings, for `gui --colour-by`.
+#[cfg(feature = "gui")]
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColourArg {
+    Nothing,
+    TopLayer,
+    QueryRecall,
 }
 
 /// The app's tabs, for `gui --view`.

@@ -45,6 +45,12 @@ fn main() -> ExitCode {
             layer: args.layer,
             query: args.query,
             step: args.step,
+            ef: args.ef,
+            colour_by: args.colour_by.map(|c| match c {
+                cli::ColourArg::Nothing => annscope::app::ColourBy::Nothing,
+                cli::ColourArg::TopLayer => annscope::app::ColourBy::TopLayer,
+                cli::ColourArg::QueryRecall => annscope::app::ColourBy::QueryRecall,
+            }),
         };
         return open_app(args.base.is_some().then(|| args.request()), options);
     }

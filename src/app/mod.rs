@@ -21,7 +21,7 @@ use std::time::Instant;
 
 pub use session::{sample_request, BuildSpec, LoadRequest, Session};
 pub use settings::{IndexChoice, Settings};
-pub use views::{Tab, ViewState};
+pub use views::{ColourBy, Tab, ViewState};
 
 /// What the panels ask the app to do after drawing.
 #[derive(Debug)]
@@ -82,6 +82,7 @@ pub struct AnnscopeApp {
     /// When `run` was called, before the window existed (for the first-frame time).
     pub launched: Option<Instant>,
     first_frame_logged: bool,
+    projection_logged: bool,
     last_timing_log: Instant,
     tried_sample: bool,
 }
@@ -109,6 +110,7 @@ impl AnnscopeApp {
             tried_sample: false,
             launched: None,
             first_frame_logged: false,
+            projection_logged: false,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         app.session.open(req);
@@ -134,6 +136,17 @@ impl AnnscopeApp {
             if self.log_timing {
                 let since_launch = self.launched.map_or(secs, |l| l.elapsed().as_secs_f64());
                 eprintln!("annscope: data ready {secs:.3} s after the app started, {since_launch:.3} s after launch");
+            }
+        }
+        if self.log_timing && !self.projection_logged {
+            if let Some(p) = self.session.projection.value() {
+                self.projection_logged = true;
+                eprintln!(
+                    "annscope: projection of {} vectors ready in {:.2} s (PCA fitted on {})",
+                    p.base.len(),
+                    p.seconds,
+                    p.fitted_on
+                );
             }
         }
         self.fall_back_to_sample();
@@ -428,6 +441,8 @@ pub struct LaunchOptions {
     pub layer: Option<usize>,
     pub query: Option<usize>,
     pub step: Option<usize>,
+    pub colour_by: Option<ColourBy>,
+    pub ef: Option<usize>,
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
@@ -457,6 +472,12 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             }
             if let Some(v) = launch.view {
                 settings.view_tab = v;
+            }
+            if let Some(c) = launch.colour_by {
+                settings.colour_by = c;
+            }
+            if let Some(ef) = launch.ef {
+                settings.ef = ef.clamp(1, 512);
             }
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());

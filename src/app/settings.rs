@@ -49,6 +49,8 @@ pub struct Settings {
     pub show_results: bool,
     /// The central area's open tab.
     pub view_tab: super::views::Tab,
+    /// How the projection colours its points.
+    pub colour_by: super::views::ColourBy,
 }
 
 impl Default for Settings {
@@ -65,6 +67,7 @@ impl Default for Settings {
             show_debug: false,
             show_results: true,
             view_tab: super::views::Tab::Charts,
+            colour_by: super::views::ColourBy::Nothing,
         }
     }
 }

@@ -31,6 +31,11 @@ impl ColourBy {
 /// A colour for every base point and query, and a legend.
 pub trait Colouring {
     fn base(&self, row: usize) -> Color32;
+    /// Points of higher rank are drawn later (on top) and larger: the few
+    /// that matter stay visible among 100,000 that do not.
+    fn rank(&self, _row: usize) -> u8 {
+        0
+    }
     fn query(&self, i: usize) -> Color32;
     fn legend(&self) -> Vec<(String, Color32)>;
 }
@@ -107,8 +112,16 @@ impl Colouring for ByTopLayer<'_> {
             _ => Color32::TRANSPARENT,
         }
     }
+    fn rank(&self, row: usize) -> u8 {
+        self.levels
+            .get(row)
+            .copied()
+            .filter(|&l| l != u8::MAX)
+            .unwrap_or(0)
+    }
     fn query(&self, _: usize) -> Color32 {
-        QUERY
+        // Queries are not in the graph: keep them quiet here.
+        QUERY.gamma_multiply(0.35)
     }
     fn legend(&self) -> Vec<(String, Color32)> {
         let top = self
@@ -118,7 +131,10 @@ impl Colouring for ByTopLayer<'_> {
             .max()
             .copied()
             .unwrap_or(0) as usize;
-        let mut out = vec![("layer 0 only".to_string(), base_grey(self.dark))];
+        let mut out = vec![
+            ("layer 0 only".to_string(), base_grey(self.dark)),
+            ("query".to_string(), QUERY.gamma_multiply(0.35)),
+        ];
         out.extend((1..=top).map(|l| (format!("top layer {l}"), layer_colour(l))));
         out
     }
@@ -161,7 +177,9 @@ mod tests {
         };
         assert_eq!(by_layer.base(1), layer_colour(2));
         assert_eq!(by_layer.base(2), Color32::TRANSPARENT);
-        assert_eq!(by_layer.legend().len(), 3);
+        assert_eq!(by_layer.legend().len(), 4);
+        assert_eq!(by_layer.rank(1), 2);
+        assert_eq!(by_layer.rank(2), 0);
         let recall = [1.0f32, 0.0];
         let by_recall = ByQueryRecall {
             recall: &recall,

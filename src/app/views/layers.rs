@@ -168,6 +168,9 @@ pub(super) fn layers_ui(
     } else {
         130
     };
+    // Around a selection, the second hop is context: keep it faint.
+    let around_focus = lv.nodes.iter().any(|n| n.1 == Reach::TwoHops);
+    let edge_alpha = if around_focus { 40 } else { edge_alpha };
     let edge_colour =
         Color32::from_rgba_unmultiplied(colour.r(), colour.g(), colour.b(), edge_alpha);
     let mut edges = PointMesh::new(rect, lv.edges.len());
@@ -188,7 +191,7 @@ pub(super) fn layers_ui(
         let (r, c) = match reach {
             Reach::Focus => (5.0, Color32::from_rgb(250, 200, 80)),
             Reach::OneHop => (3.0, Color32::from_rgb(240, 140, 60)),
-            Reach::TwoHops => (2.0, colour),
+            Reach::TwoHops => (1.6, colour.gamma_multiply(0.7)),
             Reach::Member => (1.8, colour),
         };
         nodes.add(p, r, c);

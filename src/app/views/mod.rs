@@ -77,7 +77,6 @@ pub struct ViewState {
     /// The selected base node (external id = base row).
     pub selected: Option<u32>,
     pub layer: usize,
-    pub colour_by: ColourBy,
     pub show_queries: bool,
     /// The query whose search the Search path tab replays.
     pub query: QueryPick,
@@ -95,7 +94,6 @@ impl Default for ViewState {
             camera_for: 0,
             selected: None,
             layer: 0,
-            colour_by: ColourBy::Nothing,
             show_queries: true,
             query: QueryPick::Query(0),
             playback: Playback::default(),
@@ -247,11 +245,26 @@ fn draw_points(
 ) {
     let r = point_radius(projection.base.len(), camera.zoom);
     let mut mesh = PointMesh::new(rect, projection.base.len());
+    let mut raised: Vec<(u8, usize)> = Vec::new();
     for (i, &p) in projection.base.iter().enumerate() {
+        let rank = colours.rank(i);
+        if rank > 0 {
+            raised.push((rank, i));
+            continue;
+        }
         let c = colours.base(i);
         if c.a() > 0 {
             mesh.add(camera.to_screen(rect, p), r, c);
         }
+    }
+    raised.sort_unstable();
+    for (rank, i) in raised {
+        let grow = 0.7 * rank.min(4) as f32;
+        mesh.add(
+            camera.to_screen(rect, projection.base[i]),
+            r + grow,
+            colours.base(i),
+        );
     }
     painter.add(mesh.into_shape());
     if show_queries {

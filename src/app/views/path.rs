@@ -414,45 +414,46 @@ fn outcome(ui: &mut Ui, session: &Session, view: &mut ViewState, path: &SearchPa
     if !at_end {
         ui.label(RichText::new("(the search returns this list at the last step)").small());
     }
-    egui::Grid::new("side-by-side")
-        .num_columns(2)
-        .striped(true)
-        .show(ui, |ui| {
-            ui.label(RichText::new("HNSW").strong());
-            ui.label(RichText::new("Exact").strong());
-            ui.end_row();
-            let n = path.k.max(path.trace.result.ids.len());
-            for i in 0..n {
-                match (
-                    path.trace.result.ids.get(i),
-                    path.trace.result.distances.get(i),
-                ) {
-                    (Some(&id), Some(&d)) => {
-                        let c = if truth.contains(&id) { HIT } else { WRONG };
-                        ui.vertical(|ui| {
-                            ui.label(RichText::new(format!("{id}  {d:.4}")).color(c));
-                            ui.label(RichText::new(short_label(session, id, 48)).small());
-                        });
-                    }
-                    _ => {
-                        ui.label("-");
-                    }
+    // Two equal columns; each entry is two single lines, so rows line up.
+    let entry = |ui: &mut Ui, head: String, colour: Color32, id: Option<u32>| {
+        ui.add(egui::Label::new(RichText::new(head).color(colour)).truncate());
+        let label = id.map_or(String::new(), |id| short_label(session, id, 80));
+        ui.add(egui::Label::new(RichText::new(label).small()).truncate());
+    };
+    ui.columns(2, |cols| {
+        cols[0].label(RichText::new("HNSW").strong());
+        cols[1].label(RichText::new("Exact").strong());
+        let n = path.k.max(path.trace.result.ids.len());
+        for i in 0..n {
+            match (
+                path.trace.result.ids.get(i),
+                path.trace.result.distances.get(i),
+            ) {
+                (Some(&id), Some(&d)) => {
+                    let c = if truth.contains(&id) { HIT } else { WRONG };
+                    entry(
+                        &mut cols[0],
+                        format!("{}. {id}  {d:.4}", i + 1),
+                        c,
+                        Some(id),
+                    );
                 }
-                match path.truth.get(i) {
-                    Some(t) => {
-                        let c = if t.found { HIT } else { MISS };
-                        ui.vertical(|ui| {
-                            ui.label(RichText::new(format!("{}  {:.4}", t.id, t.dist)).color(c));
-                            ui.label(RichText::new(short_label(session, t.id, 48)).small());
-                        });
-                    }
-                    None => {
-                        ui.label("-");
-                    }
-                }
-                ui.end_row();
+                _ => entry(&mut cols[0], "-".into(), Color32::GRAY, None),
             }
-        });
+            match path.truth.get(i) {
+                Some(t) => {
+                    let c = if t.found { HIT } else { MISS };
+                    entry(
+                        &mut cols[1],
+                        format!("{}. {}  {:.4}", i + 1, t.id, t.dist),
+                        c,
+                        Some(t.id),
+                    );
+                }
+                None => entry(&mut cols[1], "-".into(), Color32::GRAY, None),
+            }
+        }
+    });
     let misses: Vec<_> = path.misses().collect();
     ui.separator();
     if misses.is_empty() {

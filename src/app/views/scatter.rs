@@ -40,10 +40,10 @@ pub(super) fn projection_ui(
 ) {
     ui.horizontal(|ui| {
         egui::ComboBox::from_label("Colour by")
-            .selected_text(view.colour_by.label())
+            .selected_text(settings.colour_by.label())
             .show_ui(ui, |ui| {
                 for c in ColourBy::ALL {
-                    ui.selectable_value(&mut view.colour_by, c, c.label());
+                    ui.selectable_value(&mut settings.colour_by, c, c.label());
                 }
             });
         ui.checkbox(&mut view.show_queries, "Show queries");
@@ -55,7 +55,7 @@ pub(super) fn projection_ui(
         ui.label(RichText::new("drag to pan · scroll to zoom · double-click to reset").small());
     });
     variance_ui(ui, projection, projection.base.len());
-    if view.colour_by == ColourBy::QueryRecall && session.query_recall.is_none() {
+    if settings.colour_by == ColourBy::QueryRecall && session.query_recall.is_none() {
         ui.label(
             RichText::new(
                 "Query recall appears once the current setting is measured on every query.",
@@ -84,7 +84,7 @@ pub(super) fn projection_ui(
     let camera = *camera;
     view.last_canvas = Some((rect, camera));
     painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-    let colours = colouring(view.colour_by, session, settings, dark);
+    let colours = colouring(settings.colour_by, session, settings, dark);
     draw_points(
         &painter,
         rect,
