@@ -232,7 +232,7 @@ pub struct PathKey {
 }
 
 /// (build, k, ef) of a full measurement, whose per-query recall colours the queries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RecallKey {
     pub build_id: usize,
     pub k: usize,
@@ -293,7 +293,7 @@ pub struct Session {
     /// One query's traced search.
     pub search_path: Latest<PathKey, SearchPath>,
     /// Per-query recall of the latest full measurement.
-    pub query_recall: Option<(RecallKey, Arc<Vec<f32>>)>,
+    pub query_recall: std::collections::HashMap<RecallKey, Arc<Vec<f32>>>,
 }
 
 impl Session {
@@ -636,6 +636,21 @@ impl Session {
         }
     }
 
+    /// Per-query recall of the current build at (k, ef), once measured on every query.
+    pub fn current_query_recall(&self, k: usize, ef: Option<usize>) -> Option<&Arc<Vec<f32>>> {
+        let b = self.current_build()?;
+        let ef = if b.hnsw.is_some() || b.dynamic.is_some() {
+            ef
+        } else {
+            None
+        };
+        self.query_recall.get(&RecallKey {
+            build_id: b.id,
+            k,
+            ef,
+        })
+    }
+
     /// The current build's HNSW graph, if it has one.
     pub fn current_hnsw(&self) -> Option<(usize, Arc<Hnsw>)> {
         let b = self.current_build()?;
@@ -720,7 +735,7 @@ impl Session {
         self.layer_view.clear();
         self.node_detail.clear();
         self.search_path.clear();
-        self.query_recall = None;
+        self.query_recall.clear();
         self.data_generation += 1;
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
@@ -767,14 +782,14 @@ impl Session {
         );
         let full = req.limit >= self.loaded.as_ref().map_or(0, |l| l.queries.len());
         if full {
-            self.query_recall = Some((
+            self.query_recall.insert(
                 RecallKey {
                     build_id: req.build_id,
                     k: req.k,
                     ef: req.ef,
                 },
                 Arc::new(m.per_query_recall.clone()),
-            ));
+            );
         }
         // A full measurement replaces the estimate (and any older point) at the same setting.
         self.points

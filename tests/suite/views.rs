@@ -249,4 +249,28 @@ fn projection_shows_variance_and_selects_by_click() {
     h.step();
     h.get_by_label(&format!("Node {lonely}"));
     h.get_by_label_contains("Top layer");
+
+    // Colouring queries by recall uses the current setting's per-query recall,
+    // whose mean is the recall the Search panel shows.
+    step_until(&mut h, "a full measurement at ef 32", 4000, |a| {
+        a.session
+            .points
+            .iter()
+            .any(|p| p.ef == Some(32) && !p.estimate)
+    });
+    let app = h.state();
+    let point = app
+        .session
+        .points
+        .iter()
+        .find(|p| p.ef == Some(32) && !p.estimate)
+        .expect("point");
+    let per_query = app
+        .session
+        .current_query_recall(10, Some(32))
+        .expect("per-query recall at the current setting");
+    assert_eq!(per_query.len(), 200);
+    let mean = per_query.iter().map(|&r| r as f64).sum::<f64>() / 200.0;
+    assert!((mean - point.op.recall).abs() < 1e-6, "{mean} vs {}", point.op.recall);
+    assert!(app.session.current_query_recall(10, Some(33)).is_none());
 }

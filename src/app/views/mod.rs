@@ -210,16 +210,21 @@ fn colouring<'a>(
             }),
             _ => Box::new(colour::Plain { dark }),
         },
-        ColourBy::QueryRecall => match &session.query_recall {
-            Some((key, recall)) if Some(key.build_id) == session.current && key.k == settings.k => {
-                Box::new(colour::ByQueryRecall {
+        ColourBy::QueryRecall => {
+            match session.current_query_recall(settings.k, current_ef(settings)) {
+                Some(recall) => Box::new(colour::ByQueryRecall {
                     recall: recall.as_slice(),
                     dark,
-                })
+                }),
+                None => Box::new(colour::Plain { dark }),
             }
-            _ => Box::new(colour::Plain { dark }),
-        },
+        }
     }
+}
+
+/// The ef the Search panel is set to, for kinds that use one.
+fn current_ef(settings: &Settings) -> Option<usize> {
+    settings.index.uses_ef().then_some(settings.ef)
 }
 
 /// Radius of a base point: smaller when there are many.

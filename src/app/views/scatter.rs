@@ -55,7 +55,10 @@ pub(super) fn projection_ui(
         ui.label(RichText::new("drag to pan · scroll to zoom · double-click to reset").small());
     });
     variance_ui(ui, projection, projection.base.len());
-    if settings.colour_by == ColourBy::QueryRecall && session.query_recall.is_none() {
+    let recall = session
+        .current_query_recall(settings.k, super::current_ef(settings))
+        .cloned();
+    if settings.colour_by == ColourBy::QueryRecall && recall.is_none() {
         ui.label(
             RichText::new(
                 "Query recall appears once the current setting is measured on every query.",
@@ -130,10 +133,9 @@ pub(super) fn projection_ui(
                 format!("vector {b}{layer}\n{}", short_label(session, b, 120))
             }
             QueryPick::Query(q) => {
-                let recall = session
-                    .query_recall
+                let recall = recall
                     .as_ref()
-                    .and_then(|(_, r)| r.get(q).copied())
+                    .and_then(|r| r.get(q).copied())
                     .map_or(String::new(), |r| format!(" · recall {r:.2}"));
                 format!("query {q}{recall}")
             }
