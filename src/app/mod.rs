@@ -168,8 +168,18 @@ impl AnnscopeApp {
         self.session.evaluate(self.settings.k, ef);
         views::request_jobs(&mut self.session, &self.settings, &mut self.views);
         if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
+            // Progress needs a few frames a second. A view drawing a large
+            // dataset repaints less often, so that (on software GL above all)
+            // painting does not take the cores the build or measurement runs on.
+            let large_view = self.settings.view_tab != Tab::Charts
+                && self
+                    .session
+                    .loaded
+                    .as_ref()
+                    .is_some_and(|l| l.base.len() > 20_000);
+            let every = if large_view { 250 } else { 50 };
             ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(50));
+                .request_repaint_after(std::time::Duration::from_millis(every));
         }
         self.frame_times.record(t.elapsed().as_secs_f32() * 1000.0);
         if self.log_timing && self.last_timing_log.elapsed().as_secs_f64() >= 2.0 {
