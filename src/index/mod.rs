@@ -10,6 +10,7 @@
 pub mod dynamic;
 pub mod filter;
 pub mod flat;
+pub mod hfresh;
 pub mod hnsw;
 pub mod topk;
 
@@ -26,6 +27,7 @@ use crate::progress::WorkContext;
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
 pub use filter::AllowList;
 pub use flat::FlatIndex;
+pub use hfresh::{HFresh, HFreshParams};
 pub use hnsw::{Hnsw, HnswParams};
 
 /// Which kind of index.

@@ -271,6 +271,10 @@ fn projection_shows_variance_and_selects_by_click() {
         .expect("per-query recall at the current setting");
     assert_eq!(per_query.len(), 200);
     let mean = per_query.iter().map(|&r| r as f64).sum::<f64>() / 200.0;
-    assert!((mean - point.op.recall).abs() < 1e-6, "{mean} vs {}", point.op.recall);
+    assert!(
+        (mean - point.op.recall).abs() < 1e-6,
+        "{mean} vs {}",
+        point.op.recall
+    );
     assert!(app.session.current_query_recall(10, Some(33)).is_none());
 }

@@ -1,0 +1,250 @@
+//! HFresh against the flat index on seeded data: exact when every list is
+//! probed, replicas by the closure rule, splits and reassignment after
+//! inserts, merges after deletes, deletes never returned, bad parameters.
+
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::index::FlatIndex;
+
+/// `n` points around `clusters` random centres in `dim` dimensions.
+fn clustered(n: usize, dim: usize, clusters: usize, metric: Metric, seed: u64) -> Dataset {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let centres: Vec<Vec<f32>> = (0..clusters)
+        .map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect())
+        .collect();
+    let mut data = Vec::with_capacity(n * dim);
+    for i in 0..n {
+        let c = &centres[i % clusters];
+        data.extend(c.iter().map(|&x| x + rng.random_range(-0.3f32..0.3)));
+    }
+    Dataset::from_vec(format!("clustered-{seed}"), data, dim, metric).unwrap()
+}
+
+fn params(max: usize) -> HFreshParams {
+    HFreshParams {
+        max_posting_size: max,
+        min_posting_size: (max / 8).max(1),
+        ..HFreshParams::default()
+    }
+}
+
+fn exact(base: &Dataset, queries: &Dataset, k: usize) -> Vec<Neighbors> {
+    let all: Vec<usize> = (0..base.len()).collect();
+    let copy = Arc::new(base.subset("copy", &all));
+    let flat = FlatIndex::build(copy, &WorkContext::detached()).unwrap();
+    flat.search_batch_with(queries.vectors(), k, None, &WorkContext::detached())
+        .unwrap()
+}
+
+fn mean_recall(
+    index: &HFresh,
+    queries: &Dataset,
+    truth: &[Neighbors],
+    k: usize,
+    probe: usize,
+) -> f64 {
+    let mut sum = 0.0;
+    for (i, t) in truth.iter().enumerate() {
+        let got = index
+            .search(
+                queries.row(i),
+                &SearchParams::new(k).with_search_probe(probe),
+            )
+            .unwrap();
+        sum += got.ids.iter().filter(|id| t.ids.contains(id)).count() as f64 / k as f64;
+    }
+    sum / truth.len() as f64
+}
+
+#[test]
+fn probing_every_list_is_exact_and_few_lists_give_good_recall() {
+    for metric in [Metric::Cosine, Metric::L2] {
+        let base = clustered(3000, 24, 30, metric, 1);
+        let queries = clustered(60, 24, 30, metric, 2);
+        let h = HFresh::build(&base, params(64), &WorkContext::detached()).unwrap();
+        let truth = exact(&base, &queries, 10);
+        let all = h.list_count();
+        assert!(
+            all >= 3000 / 64,
+            "{all} lists for 3000 vectors of at most 64"
+        );
+        assert!(
+            h.list_sizes().iter().all(|&s| s <= 64),
+            "{:?}",
+            h.list_sizes()
+        );
+        let r_all = mean_recall(&h, &queries, &truth, 10, all);
+        assert!(
+            r_all > 0.999,
+            "{metric:?}: probing all {all} lists gave recall {r_all}"
+        );
+        let r8 = mean_recall(&h, &queries, &truth, 10, 8);
+        assert!(r8 > 0.85, "{metric:?}: recall {r8} at probe 8 (seed 1)");
+        let r1 = mean_recall(&h, &queries, &truth, 10, 1);
+        assert!(r1 < r8, "more probes must not lower recall ({r1} vs {r8})");
+    }
+}
+
+#[test]
+fn replicas_follow_the_closure_rule() {
+    let base = clustered(2000, 16, 20, Metric::L2, 3);
+    let p = HFreshParams {
+        replicas: 3,
+        epsilon: 0.2,
+        ..params(64)
+    };
+    let h = HFresh::build(&base, p.clone(), &WorkContext::detached()).unwrap();
+    let mean = h.mean_replicas();
+    assert!((1.0..=3.0).contains(&mean), "mean replicas {mean}");
+    assert!(mean > 1.0, "some vectors lie on boundaries");
+    for slot in 0..2000usize {
+        let lists: Vec<u32> = h.members[slot * 3..slot * 3 + 3]
+            .iter()
+            .copied()
+            .filter(|&m| m != NO_LIST)
+            .collect();
+        assert!(!lists.is_empty(), "vector {slot} is in no list");
+        let v = base.row(slot);
+        let d: Vec<f32> = lists
+            .iter()
+            .map(|&l| Metric::L2.prepared_distance(v, h.centroid(l)))
+            .collect();
+        for &x in &d[1..] {
+            // Within (1 + eps)^2 in squared L2, with a little slack for the
+            // centroid moved by a split after assignment.
+            assert!(
+                x <= d[0] * 1.2 * 1.2 * 1.5 + 1e-3,
+                "replica at {x} vs nearest {}",
+                d[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn inserts_split_lists_and_reassign_without_losing_vectors() {
+    let all = clustered(4000, 16, 16, Metric::L2, 5);
+    let first: Vec<usize> = (0..2000).collect();
+    let base = all.subset("first half", &first);
+    let mut h = HFresh::build(&base, params(48), &WorkContext::detached()).unwrap();
+    let lists_before = h.list_count();
+    for i in 2000..4000u32 {
+        h.insert(i, all.row(i as usize)).unwrap();
+    }
+    let s = h.update_stats();
+    assert!(s.splits > 0, "inserts must split lists: {s:?}");
+    assert!(s.moved > 0, "splits must reassign some vectors: {s:?}");
+    assert!(h.list_count() > lists_before);
+    assert!(
+        h.list_sizes().iter().all(|&n| n <= 48),
+        "{:?}",
+        h.list_sizes()
+    );
+    assert_eq!(h.len(), 4000);
+    // Every vector still findable: itself, at distance 0, probing all lists.
+    let n = h.list_count();
+    for i in (0..4000).step_by(37) {
+        let got = h
+            .search(all.row(i), &SearchParams::new(1).with_search_probe(n))
+            .unwrap();
+        assert_eq!(got.ids, vec![i as u32], "vector {i} lost after inserts");
+    }
+    // And the incremental index is about as good as a fresh build.
+    let queries = clustered(50, 16, 16, Metric::L2, 6);
+    let truth = exact(&all, &queries, 10);
+    let fresh = HFresh::build(&all, params(48), &WorkContext::detached()).unwrap();
+    let (ri, rf) = (
+        mean_recall(&h, &queries, &truth, 10, 8),
+        mean_recall(&fresh, &queries, &truth, 10, 8),
+    );
+    assert!(
+        ri > rf - 0.08,
+        "incremental {ri} vs fresh {rf} at probe 8 (seed 5)"
+    );
+}
+
+#[test]
+fn deletes_are_never_returned_and_small_lists_merge() {
+    let base = clustered(3000, 16, 12, Metric::Cosine, 7);
+    let mut h = HFresh::build(&base, params(64), &WorkContext::detached()).unwrap();
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut gone = std::collections::HashSet::new();
+    while gone.len() < 2000 {
+        let id = rng.random_range(0..3000u32);
+        if gone.insert(id) {
+            h.delete(id).unwrap();
+        }
+    }
+    assert!(
+        h.delete(*gone.iter().next().unwrap()).is_err(),
+        "a second delete fails"
+    );
+    assert_eq!(h.len(), 1000);
+    let s = h.update_stats();
+    assert!(
+        s.merges > 0,
+        "deleting two thirds must merge some lists: {s:?}"
+    );
+    let n = h.list_count();
+    let keep: Vec<usize> = (0..3000).filter(|i| !gone.contains(&(*i as u32))).collect();
+    let rest = base.subset("rest", &keep);
+    let queries = clustered(40, 16, 12, Metric::Cosine, 9);
+    let truth = exact(&rest, &queries, 10);
+    for (i, t) in truth.iter().enumerate() {
+        let got = h
+            .search(queries.row(i), &SearchParams::new(10).with_search_probe(n))
+            .unwrap();
+        assert!(
+            got.ids.iter().all(|id| !gone.contains(id)),
+            "a deleted id came back"
+        );
+        let want: Vec<u32> = t.ids.iter().map(|&r| keep[r as usize] as u32).collect();
+        assert_eq!(got.ids, want, "query {i}: probing every list must be exact");
+    }
+    // Updates: delete + insert under the same id.
+    let survivor = keep[0] as u32;
+    h.update(survivor, base.row(keep[1])).unwrap();
+    let got = h
+        .search(
+            base.row(keep[1]),
+            &SearchParams::new(2).with_search_probe(h.list_count()),
+        )
+        .unwrap();
+    assert!(got.ids.contains(&survivor));
+}
+
+#[test]
+fn bad_parameters_get_clear_errors() {
+    let base = clustered(500, 8, 5, Metric::L2, 10);
+    let e = HFresh::build(
+        &base,
+        HFreshParams {
+            max_posting_size: 0,
+            ..HFreshParams::default()
+        },
+        &WorkContext::detached(),
+    )
+    .err()
+    .expect("max_posting_size 0 is refused");
+    assert!(e.to_string().contains("max_posting_size"), "{e}");
+    let ip = clustered(100, 8, 5, Metric::InnerProduct, 10);
+    let e = HFresh::build(&ip, params(32), &WorkContext::detached())
+        .err()
+        .expect("inner product is refused");
+    assert!(e.to_string().contains("inner product"), "{e}");
+    let h = HFresh::build(&base, params(32), &WorkContext::detached()).unwrap();
+    let too_many = h.list_count() + 1;
+    let e = h
+        .search(
+            base.row(0),
+            &SearchParams::new(5).with_search_probe(too_many),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("larger than the"), "{e}");
+    let e = h.search(&[0.0; 3], &SearchParams::new(5)).unwrap_err();
+    assert!(e.to_string().contains("dimension"), "{e}");
+}
