@@ -109,6 +109,7 @@ pub enum ColourArg {
     Nothing,
     TopLayer,
     QueryRecall,
+    PostingList,
 }
 
 /// The app's tabs, for `gui --view`.
@@ -245,6 +246,7 @@ pub enum IndexArg {
     Flat,
     Hnsw,
     Dynamic,
+    Hfresh,
 }
 
 /// HNSW options shared by `bench` and `build`.
@@ -296,6 +298,52 @@ impl HnswArgs {
     }
 }
 
+/// HFresh options for `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct HFreshArgs {
+    /// HFresh: a posting list over this many vectors splits in two.
+    #[arg(long, default_value_t = 256)]
+    pub max_posting_size: usize,
+    /// HFresh: lists a vector may join (SPANN's boundary replicas).
+    #[arg(long, default_value_t = 4)]
+    pub replicas: usize,
+    /// HFresh: a replica's centroid is at most (1 + epsilon) times as far as the nearest.
+    #[arg(long, default_value_t = 0.1)]
+    pub epsilon: f32,
+    /// HFresh: at search, skip probed lists farther than (1 + this) times the nearest.
+    #[arg(long)]
+    pub query_epsilon: Option<f32>,
+    /// HFresh: lists probed per query, swept without a rebuild.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
+    pub search_probe: Vec<usize>,
+    /// HFresh: build on this share of the base, then insert the rest one by
+    /// one (measures in-place updates; 1 = build on everything).
+    #[arg(long, default_value_t = 1.0)]
+    pub build_fraction: f64,
+}
+
+impl HFreshArgs {
+    fn params(&self, seed: u64) -> anyhow::Result<crate::index::HFreshParams> {
+        let p = crate::index::HFreshParams {
+            max_posting_size: self.max_posting_size,
+            replicas: self.replicas,
+            epsilon: self.epsilon,
+            query_epsilon: self.query_epsilon,
+            min_posting_size: (self.max_posting_size / 16).max(1),
+            seed,
+            ..crate::index::HFreshParams::default()
+        };
+        p.validate()?;
+        if !(self.build_fraction > 0.0 && self.build_fraction <= 1.0) {
+            bail!(
+                "--build-fraction {}: give a share above 0 and at most 1",
+                self.build_fraction
+            );
+        }
+        Ok(p)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Json,
@@ -337,6 +385,8 @@ pub struct BenchArgs {
     /// Dynamic index: vectors are searched flat up to this count, then through HNSW.
     #[arg(long, default_value_t = 10_000)]
     pub threshold: usize,
+    #[command(flatten)]
+    pub hfresh: HFreshArgs,
     /// Filtered search: allow a random share of the ids (seeded), e.g. 0.01,0.1,0.5;
     /// each share is measured against exact ground truth among the allowed ids.
     #[arg(long, value_delimiter = ',')]
@@ -555,6 +605,7 @@ fn build_or_load(
     saved: Option<PathBuf>,
     base: Arc<Dataset>,
     dynamic: crate::index::hnsw::DynamicEf,
+    build_fraction: f64,
     ctx: &WorkContext,
 ) -> crate::error::Result<Arc<dyn AnnIndex>> {
     match spec {
@@ -577,6 +628,21 @@ fn build_or_load(
             base.validate(ctx)?;
             let mut h = crate::index::Hnsw::build(&base, p, ctx)?;
             h.set_dynamic_ef(dynamic)?;
+            Ok(Arc::new(h))
+        }
+        Some(IndexSpec::HFresh(p)) if build_fraction < 1.0 => {
+            base.validate(ctx)?;
+            let n = base.len();
+            let first = ((n as f64 * build_fraction).round() as usize).clamp(1, n);
+            let rows: Vec<usize> = (0..first).collect();
+            let part = base.subset(base.name().to_string(), &rows);
+            let mut h = crate::index::HFresh::build(&part, p, ctx)?;
+            ctx.progress.stage("inserting the rest", (n - first) as u64);
+            for i in first..n {
+                ctx.cancel.check()?;
+                h.insert(i as u32, base.row(i))?;
+                ctx.progress.add(1);
+            }
             Ok(Arc::new(h))
         }
         Some(other) => other.build(base, ctx),
@@ -608,6 +674,29 @@ fn search_settings(a: &BenchArgs, index: &dyn AnnIndex) -> Vec<(SearchParams, Pa
                 })
                 .collect()
         }
+        crate::index::IndexKind::Hfresh => {
+            let lists = index
+                .params()
+                .get("lists")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(u64::MAX) as usize;
+            a.hfresh
+                .search_probe
+                .iter()
+                .filter(|&&p| {
+                    let fits = p <= lists;
+                    if !fits {
+                        eprintln!("annscope: skipping --search-probe {p}: the index has only {lists} posting lists");
+                    }
+                    fits
+                })
+                .map(|&p| {
+                    let mut shown = ParamMap::new();
+                    shown.insert("search_probe".into(), p.into());
+                    (SearchParams::new(a.k).with_search_probe(p), shown)
+                })
+                .collect()
+        }
         _ => vec![(SearchParams::new(a.k), ParamMap::new())],
     }
 }
@@ -629,6 +718,12 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
             .into_iter()
             .map(|p| Some(IndexSpec::Hnsw(p)))
             .collect(),
+        (None, IndexArg::Hfresh) => {
+            if a.hfresh.search_probe.contains(&0) {
+                bail!("--search-probe 0: probe at least one list");
+            }
+            vec![Some(IndexSpec::HFresh(a.hfresh.params(a.hnsw.seed)?))]
+        }
         (None, IndexArg::Dynamic) => {
             let mut specs = Vec::new();
             for hnsw in a.hnsw.builds()? {
@@ -693,13 +788,17 @@ fn bench(a: &BenchArgs) -> anyhow::Result<()> {
         )?;
     }
     for spec in specs {
-        let (b, build_threads, dynamic) =
-            (inputs.base.clone(), a.build_threads, a.hnsw.dynamic_ef());
+        let (b, build_threads, dynamic, fraction) = (
+            inputs.base.clone(),
+            a.build_threads,
+            a.hnsw.dynamic_ef(),
+            a.hfresh.build_fraction,
+        );
         let t0 = Instant::now();
         let saved = a.index_file.clone();
         let index = with_progress("build", move |ctx| {
             with_threads(build_threads, || {
-                build_or_load(spec, saved, b, dynamic, ctx)
+                build_or_load(spec, saved, b, dynamic, fraction, ctx)
             })?
         })?;
         let build_s = t0.elapsed().as_secs_f64();

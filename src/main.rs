@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             cli::IndexArg::Flat => annscope::app::IndexChoice::Flat,
             cli::IndexArg::Hnsw => annscope::app::IndexChoice::Hnsw,
             cli::IndexArg::Dynamic => annscope::app::IndexChoice::Dynamic,
+            cli::IndexArg::Hfresh => annscope::app::IndexChoice::HFresh,
         });
         let view = args.view.map(|v| match v {
             cli::ViewArg::Charts => annscope::app::Tab::Charts,
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
                 cli::ColourArg::Nothing => annscope::app::ColourBy::Nothing,
                 cli::ColourArg::TopLayer => annscope::app::ColourBy::TopLayer,
                 cli::ColourArg::QueryRecall => annscope::app::ColourBy::QueryRecall,
+                cli::ColourArg::PostingList => annscope::app::ColourBy::PostingList,
             }),
         };
         return open_app(args.base.is_some().then(|| args.request()), options);

@@ -164,8 +164,7 @@ impl AnnscopeApp {
             self.apply(c);
         }
         // Re-evaluate when ef or k moved, or a new build or ground truth arrived.
-        let ef = self.settings.index.uses_ef().then_some(self.settings.ef);
-        self.session.evaluate(self.settings.k, ef);
+        self.session.evaluate(self.settings.k, self.settings.knob());
         views::request_jobs(&mut self.session, &self.settings, &mut self.views);
         if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
             // Progress needs a few frames a second. A view drawing a large
@@ -310,6 +309,7 @@ impl AnnscopeApp {
                 let spec = match self.settings.index {
                     IndexChoice::Flat => BuildSpec::Flat,
                     IndexChoice::Hnsw => BuildSpec::Hnsw(self.settings.hnsw.clone()),
+                    IndexChoice::HFresh => BuildSpec::HFresh(self.settings.hfresh.clone()),
                     IndexChoice::Dynamic => BuildSpec::Dynamic(crate::index::DynamicConfig {
                         threshold: self.settings.threshold,
                         hnsw: self.settings.hnsw.clone(),
@@ -319,6 +319,7 @@ impl AnnscopeApp {
                     BuildSpec::Flat => Ok(()),
                     BuildSpec::Hnsw(p) => p.validate(),
                     BuildSpec::Dynamic(c) => c.validate(),
+                    BuildSpec::HFresh(p) => p.validate(),
                 };
                 if let Err(e) = checked {
                     self.session.error = Some(e.to_string());
@@ -327,7 +328,14 @@ impl AnnscopeApp {
                 self.session.build(spec, self.settings.build_threads);
             }
             Command::CancelBuild => self.session.cancel_build(),
-            Command::Sweep => self.session.sweep_ef(self.settings.k, &Session::SWEEP_EFS),
+            Command::Sweep => {
+                let values: Vec<usize> = if self.settings.index == IndexChoice::HFresh {
+                    Session::SWEEP_PROBES.to_vec()
+                } else {
+                    Session::SWEEP_EFS.to_vec()
+                };
+                self.session.sweep_ef(self.settings.k, &values)
+            }
             Command::Crossover => self.session.measure_crossover(
                 self.settings.k,
                 self.settings.recall_target,

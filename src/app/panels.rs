@@ -207,6 +207,26 @@ pub fn index_ui(
                 .on_hover_text(HnswParams::help("seed"));
         });
     }
+    if settings.index == IndexChoice::HFresh {
+        let p = &mut settings.hfresh;
+        ui.horizontal(|ui| {
+            let label = ui.label("Max posting size");
+            let r = ui
+                .add(egui::DragValue::new(&mut p.max_posting_size).range(8..=100_000))
+                .labelled_by(label.id)
+                .on_hover_text("A posting list over this many vectors splits in two (2-means). Lists start near half of it. Larger: fewer lists, longer scans.");
+            rebuild |= r.drag_stopped() || r.lost_focus();
+        });
+        p.min_posting_size = (p.max_posting_size / 16).max(1);
+        let r = ui
+            .add(egui::Slider::new(&mut p.replicas, 1..=8).text("replicas"))
+            .on_hover_text("Lists a vector may join (SPANN's boundary replicas): more recall per probe, more disk.");
+        rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
+        let r = ui
+            .add(egui::Slider::new(&mut p.epsilon, 0.0..=0.5).text("epsilon"))
+            .on_hover_text("Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.");
+        rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Threads");
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -265,6 +285,15 @@ pub fn index_ui(
                 ),
             });
         }
+        if let Some(h) = &b.hfresh {
+            ui.label(format!(
+                "{} posting lists, {:.2} lists per vector, {} on disk",
+                h.list_count(),
+                h.mean_replicas(),
+                human_bytes(mem.disk_bytes)
+            ));
+            list_size_histogram(ui, &b.list_sizes);
+        }
         if let Some(h) = &b.hnsw {
             ui.label(format!(
                 "{} layers, {:.1} graph bytes per vector, {} unreachable",
@@ -293,15 +322,27 @@ pub fn tuning_ui(
         )
         .on_hover_text(HnswParams::help("ef"));
     }
-    if settings.index.uses_ef() {
-        let can_sweep = session
+    if settings.index == IndexChoice::HFresh {
+        let lists = session
             .current_build()
-            .is_some_and(|b| b.hnsw.is_some() || b.dynamic.is_some())
-            && session.gt.is_some();
+            .and_then(|b| b.hfresh.as_ref())
+            .map_or(256, |h| h.list_count().max(1));
+        settings.search_probe = settings.search_probe.min(lists);
+        ui.add(
+            egui::Slider::new(&mut settings.search_probe, 1..=lists)
+                .logarithmic(true)
+                .text("search_probe"),
+        )
+        .on_hover_text("Posting lists scanned per query (the nearest centroids, found through the centroid HNSW). More: higher recall, slower.");
+    }
+    if settings.index.knob_name().is_some() {
+        let knob = settings.index.knob_name().unwrap_or("ef");
+        let can_sweep =
+            session.current_build().is_some_and(|b| b.has_knob()) && session.gt.is_some();
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(can_sweep && session.sweep.is_empty(), egui::Button::new("Sweep ef"))
-                .on_hover_text("Measure ef = 10, 16, 24, 32, 48, 64, 96, 128, 192, 256 in turn: the whole curve.")
+                .add_enabled(can_sweep && session.sweep.is_empty(), egui::Button::new(format!("Sweep {knob}")))
+                .on_hover_text("Measure the standard values in turn (ef 10 … 256, or search_probe 1 … 256 up to the list count): the whole curve.")
                 .clicked()
             {
                 commands.push(Command::Sweep);
@@ -349,6 +390,34 @@ pub fn tuning_ui(
             ui.end_row();
         });
     }
+}
+
+/// Live vectors per posting list, as a histogram.
+fn list_size_histogram(ui: &mut Ui, sizes: &[usize]) {
+    use egui_plot::{Bar, BarChart, Plot};
+    let max = sizes.iter().copied().max().unwrap_or(0).max(1);
+    let bins = 24usize;
+    let width = max.div_ceil(bins).max(1);
+    let mut counts = vec![0usize; max / width + 1];
+    for &s in sizes {
+        counts[s / width] += 1;
+    }
+    let bars: Vec<Bar> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            Bar::new((i * width) as f64 + width as f64 / 2.0, c as f64).width(width as f64 * 0.9)
+        })
+        .collect();
+    ui.label(RichText::new("Posting-list sizes").small());
+    Plot::new("list-sizes")
+        .height(90.0)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .x_axis_label("vectors in the list")
+        .y_axis_label("lists")
+        .show(ui, |p| p.bar_chart(BarChart::new("lists", bars)));
 }
 
 pub fn debug_ui(

@@ -41,8 +41,23 @@ fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
 pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     let k = settings.k;
     let by_build = curves(session, k);
-    let current_ef = settings.index.uses_ef().then_some(settings.ef);
+    let current_ef = settings.knob();
     let is_current = |p: &Point| Some(p.build_id) == session.current && p.ef == current_ef;
+    // The knob charts (x = ef, or search_probe for HFresh) show the builds
+    // turning the current kind's knob; the recall-QPS trade-off shows all.
+    let knob = settings.index.knob_name().unwrap_or("ef");
+    let knob_of = |id: usize| {
+        session
+            .builds
+            .iter()
+            .find(|b| b.id == id)
+            .map_or("ef", |b| b.knob_name())
+    };
+    let knob_builds: BTreeMap<usize, Vec<&Point>> = by_build
+        .iter()
+        .filter(|(id, _)| knob_of(**id) == knob)
+        .map(|(id, v)| (*id, v.clone()))
+        .collect();
     if by_build.is_empty() {
         ui.centered_and_justified(|ui| {
             ui.label(match (&session.loaded, &session.gt) {
@@ -62,12 +77,12 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     ui.horizontal(|ui| {
         // Recall@k against ef.
         ui.vertical(|ui| {
-            ui.strong(format!("Recall@{k} against ef"));
+            ui.strong(format!("Recall@{k} against {knob}"));
             Plot::new("recall_vs_ef")
                 .width(half_w)
                 .height(half_h - 20.0)
                 .legend(Legend::default())
-                .x_axis_label("ef")
+                .x_axis_label(knob)
                 .y_axis_label(format!("recall@{k}"))
                 .include_y(1.0)
                 .label_formatter(move |h| match h {
@@ -79,7 +94,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                     _ => None,
                 })
                 .show(ui, |plot| {
-                    for (id, pts) in &by_build {
+                    for (id, pts) in &knob_builds {
                         let xy: Vec<[f64; 2]> = pts
                             .iter()
                             .filter_map(|p| p.ef.map(|e| [e as f64, p.op.recall]))
@@ -97,7 +112,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                                 .color(build_color(*id)),
                         );
                     }
-                    for p in by_build.values().flatten().filter(|p| is_current(p)) {
+                    for p in knob_builds.values().flatten().filter(|p| is_current(p)) {
                         if let Some(e) = p.ef {
                             plot.points(current_marker([e as f64, p.op.recall]));
                         }
@@ -106,16 +121,18 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         });
         // QPS and latency against ef.
         ui.vertical(|ui| {
-            ui.strong("Latency (µs, p50 solid, p99 dashed) against ef");
+            ui.strong(format!(
+                "Latency (µs, p50 solid, p99 dashed) against {knob}"
+            ));
             Plot::new("latency_vs_ef")
                 .width(half_w)
                 .height(half_h - 20.0)
                 .legend(Legend::default())
-                .x_axis_label("ef")
+                .x_axis_label(knob)
                 .y_axis_label("µs per query")
                 .include_y(0.0)
                 .show(ui, |plot| {
-                    for (id, pts) in &by_build {
+                    for (id, pts) in &knob_builds {
                         let name = pts[0].build_label.clone();
                         let p50: Vec<[f64; 2]> = pts
                             .iter()
@@ -135,7 +152,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                                 .style(egui_plot::LineStyle::dashed_loose()),
                         );
                     }
-                    for p in by_build.values().flatten().filter(|p| is_current(p)) {
+                    for p in knob_builds.values().flatten().filter(|p| is_current(p)) {
                         if let Some(e) = p.ef {
                             plot.points(current_marker([e as f64, p.op.p50_us]));
                         }
@@ -194,16 +211,16 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                 });
         });
         ui.vertical(|ui| {
-            ui.strong("Distance computations per query against ef");
+            ui.strong(format!("Distance computations per query against {knob}"));
             Plot::new("dist_vs_ef")
                 .width(half_w)
                 .height(half_h - 20.0)
                 .legend(Legend::default())
-                .x_axis_label("ef")
+                .x_axis_label(knob)
                 .y_axis_label("distances")
                 .include_y(0.0)
                 .show(ui, |plot| {
-                    for (id, pts) in &by_build {
+                    for (id, pts) in &knob_builds {
                         let xy: Vec<[f64; 2]> = pts
                             .iter()
                             .filter_map(|p| Some([p.ef? as f64, p.op.dist_comps?]))

@@ -146,6 +146,7 @@ pub enum BuildSpec {
     Flat,
     Hnsw(HnswParams),
     Dynamic(crate::index::DynamicConfig),
+    HFresh(crate::index::HFreshParams),
 }
 
 impl BuildSpec {
@@ -154,6 +155,10 @@ impl BuildSpec {
         match self {
             BuildSpec::Flat => "Flat (exact)".into(),
             BuildSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
+            BuildSpec::HFresh(p) => format!(
+                "HFresh max={} replicas={} eps={}",
+                p.max_posting_size, p.replicas, p.epsilon
+            ),
             BuildSpec::Dynamic(c) => format!(
                 "Dynamic t={} M={} efC={}",
                 c.threshold, c.hnsw.m, c.hnsw.ef_construction
@@ -180,6 +185,27 @@ pub struct Built {
     pub top_layers: Arc<Vec<u8>>,
     /// The dynamic index, for its state.
     pub dynamic: Option<Arc<crate::index::DynamicIndex>>,
+    /// The HFresh index, for its lists.
+    pub hfresh: Option<Arc<crate::index::HFresh>>,
+    /// HFresh: live vectors per posting list.
+    pub list_sizes: Vec<usize>,
+    /// HFresh: each base row's primary list (`u32::MAX`: none), for colouring.
+    pub primary_list: Arc<Vec<u32>>,
+}
+
+impl Built {
+    /// Whether searches take a knob (ef or search_probe).
+    pub fn has_knob(&self) -> bool {
+        self.hnsw.is_some() || self.dynamic.is_some() || self.hfresh.is_some()
+    }
+    /// The knob's name in the bench format.
+    pub fn knob_name(&self) -> &'static str {
+        if self.hfresh.is_some() {
+            "search_probe"
+        } else {
+            "ef"
+        }
+    }
 }
 
 /// One measured setting of one build.
@@ -342,6 +368,7 @@ impl Session {
                     threads
                 });
                 let mut dynamic = None;
+                let mut hfresh = None;
                 let (index, hnsw, estimated_bytes): (Arc<dyn AnnIndex>, Option<Arc<Hnsw>>, u64) =
                     match &s {
                         BuildSpec::Dynamic(c) => {
@@ -355,6 +382,14 @@ impl Session {
                             };
                             dynamic = Some(d.clone());
                             (d, None, est)
+                        }
+                        BuildSpec::HFresh(p) => {
+                            let h = Arc::new(with_threads(threads, || {
+                                crate::index::HFresh::build(&base, p.clone(), ctx)
+                            })??);
+                            let est = h.memory().ram_bytes;
+                            hfresh = Some(h.clone());
+                            (h, None, est)
                         }
                         BuildSpec::Flat => {
                             let f = with_threads(threads, || FlatIndex::build(base.clone(), ctx))??;
@@ -376,8 +411,17 @@ impl Session {
                     hnsw.as_ref()
                         .map_or_else(Vec::new, |h| h.top_layers_by_id(base.len())),
                 );
+                let list_sizes = hfresh.as_ref().map_or_else(Vec::new, |h| h.list_sizes());
+                let primary_list = Arc::new(
+                    hfresh
+                        .as_ref()
+                        .map_or_else(Vec::new, |h| h.primary_list_by_id(base.len())),
+                );
                 Ok(Built {
                     id,
+                    hfresh,
+                    list_sizes,
+                    primary_list,
                     unreachable,
                     layer_stats,
                     top_layers,
@@ -415,11 +459,7 @@ impl Session {
         else {
             return;
         };
-        let ef = if built.hnsw.is_some() || built.dynamic.is_some() {
-            ef
-        } else {
-            None
-        };
+        let ef = if built.has_knob() { ef } else { None };
         let nq = loaded.queries.len();
         let first = EvalRequest {
             build_id: built.id,
@@ -449,6 +489,7 @@ impl Session {
         else {
             return;
         };
+        let probe = built.hfresh.is_some();
         let (index, gt, base, queries) = (
             built.index.clone(),
             gt.clone(),
@@ -460,8 +501,12 @@ impl Session {
             "evaluate",
             move |ctx| {
                 let mut params = SearchParams::new(req.k);
-                if let Some(ef) = req.ef {
-                    params = params.with_ef(ef as i64);
+                if let Some(knob) = req.ef {
+                    params = if probe {
+                        params.with_search_probe(knob)
+                    } else {
+                        params.with_ef(knob as i64)
+                    };
                 }
                 measure_prefix(
                     index.as_ref(),
@@ -481,15 +526,23 @@ impl Session {
 
     /// The ef values a sweep measures by default (ann-benchmarks-like spacing).
     pub const SWEEP_EFS: [usize; 10] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256];
+    /// The search_probe values an HFresh sweep measures (those up to the list count).
+    pub const SWEEP_PROBES: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
     /// Measures the current build at each of `efs` in turn, in the
     /// background, skipping those already measured.
     pub fn sweep_ef(&mut self, k: usize, efs: &[usize]) {
         let Some(id) = self.current else { return };
+        // HFresh cannot probe more lists than it has.
+        let most = self
+            .current_build()
+            .and_then(|b| b.hfresh.as_ref())
+            .map_or(usize::MAX, |h| h.list_count());
         self.sweep_k = k;
         self.sweep = efs
             .iter()
             .copied()
+            .filter(|&ef| ef <= most)
             .filter(|&ef| {
                 !self
                     .points
@@ -506,7 +559,7 @@ impl Session {
         let (Some(built), Some(loaded)) = (self.current_build(), &self.loaded) else {
             return;
         };
-        if built.hnsw.is_none() && built.dynamic.is_none() {
+        if !built.has_knob() {
             self.sweep.clear();
             return;
         }
@@ -639,11 +692,7 @@ impl Session {
     /// Per-query recall of the current build at (k, ef), once measured on every query.
     pub fn current_query_recall(&self, k: usize, ef: Option<usize>) -> Option<&Arc<Vec<f32>>> {
         let b = self.current_build()?;
-        let ef = if b.hnsw.is_some() || b.dynamic.is_some() {
-            ef
-        } else {
-            None
-        };
+        let ef = if b.has_knob() { ef } else { None };
         self.query_recall.get(&RecallKey {
             build_id: b.id,
             k,
@@ -763,8 +812,8 @@ impl Session {
             return;
         };
         let mut search = ParamMap::new();
-        if let Some(ef) = req.ef {
-            search.insert("ef".into(), ef.into());
+        if let Some(knob) = req.ef {
+            search.insert(built.knob_name().into(), knob.into());
         }
         let dataset = self
             .loaded

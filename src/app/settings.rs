@@ -13,19 +13,34 @@ pub enum IndexChoice {
     Flat,
     Hnsw,
     Dynamic,
+    HFresh,
 }
 
 impl IndexChoice {
-    pub const ALL: [IndexChoice; 3] = [IndexChoice::Flat, IndexChoice::Hnsw, IndexChoice::Dynamic];
+    pub const ALL: [IndexChoice; 4] = [
+        IndexChoice::Flat,
+        IndexChoice::Hnsw,
+        IndexChoice::Dynamic,
+        IndexChoice::HFresh,
+    ];
     /// Kinds searched through an HNSW graph (ef applies).
     pub fn uses_ef(self) -> bool {
         matches!(self, IndexChoice::Hnsw | IndexChoice::Dynamic)
+    }
+    /// The search-time knob this kind turns: ef, search_probe, or none.
+    pub fn knob_name(self) -> Option<&'static str> {
+        match self {
+            IndexChoice::Hnsw | IndexChoice::Dynamic => Some("ef"),
+            IndexChoice::HFresh => Some("search_probe"),
+            IndexChoice::Flat => None,
+        }
     }
     pub fn label(self) -> &'static str {
         match self {
             IndexChoice::Flat => "Flat (exact)",
             IndexChoice::Hnsw => "HNSW",
             IndexChoice::Dynamic => "Dynamic (flat, then HNSW)",
+            IndexChoice::HFresh => "HFresh (posting lists)",
         }
     }
 }
@@ -37,6 +52,9 @@ pub struct Settings {
     pub dataset: LoadRequest,
     pub index: IndexChoice,
     pub hnsw: HnswParams,
+    pub hfresh: crate::index::HFreshParams,
+    /// HFresh: lists probed per query.
+    pub search_probe: usize,
     /// The dynamic index's switch point.
     pub threshold: usize,
     /// The recall HNSW must reach in the crossover measurement.
@@ -59,6 +77,8 @@ impl Default for Settings {
             dataset: sample_request(),
             index: IndexChoice::Hnsw,
             hnsw: HnswParams::default(),
+            hfresh: crate::index::HFreshParams::default(),
+            search_probe: 16,
             threshold: 10_000,
             recall_target: 0.95,
             k: 10,
@@ -68,6 +88,17 @@ impl Default for Settings {
             show_results: true,
             view_tab: super::views::Tab::Charts,
             colour_by: super::views::ColourBy::Nothing,
+        }
+    }
+}
+
+impl Settings {
+    /// The value of the current kind's search knob (ef or search_probe).
+    pub fn knob(&self) -> Option<usize> {
+        match self.index.knob_name() {
+            Some("ef") => Some(self.ef),
+            Some(_) => Some(self.search_probe),
+            None => None,
         }
     }
 }

@@ -151,6 +151,7 @@ pub enum IndexSpec {
     Flat,
     Hnsw(HnswParams),
     Dynamic(DynamicConfig),
+    HFresh(HFreshParams),
 }
 
 impl IndexSpec {
@@ -159,6 +160,7 @@ impl IndexSpec {
             IndexSpec::Flat => IndexKind::Flat,
             IndexSpec::Hnsw(_) => IndexKind::Hnsw,
             IndexSpec::Dynamic(_) => IndexKind::Dynamic,
+            IndexSpec::HFresh(_) => IndexKind::Hfresh,
         }
     }
 
@@ -169,6 +171,7 @@ impl IndexSpec {
             IndexSpec::Flat => Ok(Arc::new(FlatIndex::build(dataset, ctx)?)),
             IndexSpec::Hnsw(p) => Ok(Arc::new(Hnsw::build(&dataset, p.clone(), ctx)?)),
             IndexSpec::Dynamic(c) => Ok(DynamicIndex::from_dataset(&dataset, c.clone(), ctx)?),
+            IndexSpec::HFresh(p) => Ok(Arc::new(HFresh::build(&dataset, p.clone(), ctx)?)),
         }
     }
 }

@@ -15,15 +15,23 @@ pub enum ColourBy {
     TopLayer,
     /// Each query's recall@k at the current setting.
     QueryRecall,
+    /// Each vector's (primary) HFresh posting list.
+    PostingList,
 }
 
 impl ColourBy {
-    pub const ALL: [ColourBy; 3] = [ColourBy::Nothing, ColourBy::TopLayer, ColourBy::QueryRecall];
+    pub const ALL: [ColourBy; 4] = [
+        ColourBy::Nothing,
+        ColourBy::TopLayer,
+        ColourBy::QueryRecall,
+        ColourBy::PostingList,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             ColourBy::Nothing => "nothing",
             ColourBy::TopLayer => "top HNSW layer",
             ColourBy::QueryRecall => "query recall",
+            ColourBy::PostingList => "posting list (HFresh)",
         }
     }
 }
@@ -161,6 +169,65 @@ impl Colouring for ByQueryRecall<'_> {
             ("recall 0.5".into(), recall_colour(0.5)),
             ("recall 0".into(), recall_colour(0.0)),
         ]
+    }
+}
+
+/// Base points by their primary HFresh posting list: neighbouring lists get
+/// different hues (the list id is hashed onto a 12-colour wheel).
+pub struct ByPostingList<'a> {
+    pub lists: &'a [u32],
+    pub dark: bool,
+}
+
+/// A colour for a list id, well spread over the hue circle.
+pub fn list_colour(list: u32) -> Color32 {
+    let h = (list.wrapping_mul(2_654_435_761) >> 20) % 12;
+    let hue = h as f32 / 12.0;
+    let (r, g, b) = hsv_to_rgb(hue, 0.65, 0.95);
+    Color32::from_rgb(r, g, b)
+}
+
+fn hsv_to_rgb(h: f32, s: f32, v: f32) -> (u8, u8, u8) {
+    let i = (h * 6.0).floor();
+    let f = h * 6.0 - i;
+    let (p, q, t) = (v * (1.0 - s), v * (1.0 - f * s), v * (1.0 - (1.0 - f) * s));
+    let (r, g, b) = match i as i32 % 6 {
+        0 => (v, t, p),
+        1 => (q, v, p),
+        2 => (p, v, t),
+        3 => (p, q, v),
+        4 => (t, p, v),
+        _ => (v, p, q),
+    };
+    ((r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8)
+}
+
+impl Colouring for ByPostingList<'_> {
+    fn base(&self, row: usize) -> Color32 {
+        match self.lists.get(row) {
+            Some(&l) if l != u32::MAX => list_colour(l).gamma_multiply(0.8),
+            _ => base_grey(self.dark),
+        }
+    }
+    fn query(&self, _: usize) -> Color32 {
+        QUERY.gamma_multiply(0.35)
+    }
+    fn legend(&self) -> Vec<(String, Color32)> {
+        let mut distinct: Vec<u32> = self
+            .lists
+            .iter()
+            .copied()
+            .filter(|&l| l != u32::MAX)
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        vec![(
+            format!(
+                "{} posting lists (a colour per list, hues repeat)",
+                distinct.len()
+            ),
+            list_colour(distinct.first().copied().unwrap_or(0)),
+        )]
     }
 }
 

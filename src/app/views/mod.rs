@@ -210,6 +210,13 @@ fn colouring<'a>(
             }),
             _ => Box::new(colour::Plain { dark }),
         },
+        ColourBy::PostingList => match session.current_build() {
+            Some(b) if !b.primary_list.is_empty() => Box::new(colour::ByPostingList {
+                lists: b.primary_list.as_slice(),
+                dark,
+            }),
+            _ => Box::new(colour::Plain { dark }),
+        },
         ColourBy::QueryRecall => {
             match session.current_query_recall(settings.k, current_ef(settings)) {
                 Some(recall) => Box::new(colour::ByQueryRecall {
@@ -222,9 +229,9 @@ fn colouring<'a>(
     }
 }
 
-/// The ef the Search panel is set to, for kinds that use one.
+/// The search knob the Search panel is set to (ef, or search_probe).
 fn current_ef(settings: &Settings) -> Option<usize> {
-    settings.index.uses_ef().then_some(settings.ef)
+    settings.knob()
 }
 
 /// Radius of a base point: smaller when there are many.

@@ -811,9 +811,11 @@ impl AnnIndex for HFresh {
             self.params.max_posting_size.into(),
         );
         p.insert("replicas".into(), self.params.replicas.into());
-        p.insert("epsilon".into(), (self.params.epsilon as f64).into());
+        // f32 parameters shown as typed (0.1, not 0.10000000149).
+        let shown = |x: f32| (x as f64 * 1e6).round() / 1e6;
+        p.insert("epsilon".into(), shown(self.params.epsilon).into());
         if let Some(e) = self.params.query_epsilon {
-            p.insert("query_epsilon".into(), (e as f64).into());
+            p.insert("query_epsilon".into(), shown(e).into());
         }
         p.insert("lists".into(), self.live_lists.into());
         p
