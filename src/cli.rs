@@ -302,13 +302,13 @@ impl HnswArgs {
 #[derive(Args, Debug, Clone)]
 pub struct HFreshArgs {
     /// HFresh: a posting list over this many vectors splits in two.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 128)]
     pub max_posting_size: usize,
     /// HFresh: lists a vector may join (SPANN's boundary replicas).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 2)]
     pub replicas: usize,
     /// HFresh: a replica's centroid is at most (1 + epsilon) times as far as the nearest.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.05)]
     pub epsilon: f32,
     /// HFresh: at search, skip probed lists farther than (1 + this) times the nearest.
     #[arg(long)]

@@ -68,11 +68,11 @@ pub struct HFreshParams {
 impl Default for HFreshParams {
     fn default() -> Self {
         HFreshParams {
-            max_posting_size: 256,
-            replicas: 4,
-            epsilon: 0.1,
+            max_posting_size: 128,
+            replicas: 2,
+            epsilon: 0.05,
             query_epsilon: None,
-            min_posting_size: 16,
+            min_posting_size: 8,
             search_probe: 16,
             reassign_neighbours: 8,
             seed: 42,
@@ -134,6 +134,9 @@ pub struct HFresh {
     alive: Vec<bool>,
     /// List id → live entries (valid version, not deleted).
     live: Vec<u32>,
+    /// List id → may hold stale or deleted entries (checked while scanning;
+    /// a clean list is scanned without looking at any per-vector table).
+    dirty: Vec<bool>,
     live_lists: usize,
     centroid_index: Hnsw,
     store: PostingStore,
@@ -149,6 +152,15 @@ pub struct HFresh {
 }
 
 const NO_LIST: u32 = u32::MAX;
+
+/// Set in an entry's version word when the vector was placed in more than
+/// one list: only such entries need the "already scored" check.
+const REPLICATED: u32 = 1 << 31;
+
+/// The version word of an entry: the slot's version and the replica flag.
+fn header(version: u32, lists: usize) -> u32 {
+    version | if lists > 1 { REPLICATED } else { 0 }
+}
 
 thread_local! {
     /// Per-thread "already scored" stamps by slot, reused across queries.
@@ -271,10 +283,17 @@ impl HFresh {
         let mut store = PostingStore::new(dim, total)?;
         let mut alive = Vec::with_capacity(lists.len());
         let mut live = Vec::with_capacity(lists.len());
+        let r = params.replicas;
+        let copies = |s: u32| {
+            members[s as usize * r..(s as usize + 1) * r]
+                .iter()
+                .filter(|&&m| m != NO_LIST)
+                .count()
+        };
         for l in &lists {
             let id = store.create(l.len())?;
             for &s in l {
-                store.push(id, s, 0, data.row(s as usize))?;
+                store.push(id, s, header(0, copies(s)), data.row(s as usize))?;
             }
             alive.push(!l.is_empty());
             live.push(l.len() as u32);
@@ -307,6 +326,7 @@ impl HFresh {
             metric,
             dim,
             centroids,
+            dirty: vec![false; alive.len()],
             alive,
             live,
             centroid_index,
@@ -400,6 +420,8 @@ impl HFresh {
         probe: usize,
         filter: Option<&super::AllowList>,
     ) -> Result<Neighbors> {
+        // Centroid search list: twice the probe, at least 48 (measured: a
+        // smaller list saves few distances and costs recall).
         let lists = self.nearest_lists(q, probe, (2 * probe).max(48))?;
         let mut stats = SearchStats {
             dist_comps: lists.stats.dist_comps,
@@ -425,12 +447,29 @@ impl HFresh {
                     break;
                 }
                 stats.hops += 1;
-                for (slot, version, v) in self.store.entries(l) {
+                let dirty = self.dirty[l as usize];
+                let words = self.store.list_words(l);
+                let stride = self.store.stride();
+                for (i, e) in words.chunks_exact(stride).enumerate() {
+                    // Entries straddle 4 KiB pages, where the hardware
+                    // prefetcher stops: fetch two entries ahead by hand.
+                    prefetch_words(words, (i + 2) * stride, stride);
+                    let (slot, head) = (e[0], e[1]);
+                    // SAFETY: f32 and u32 have the same size and alignment;
+                    // the vector words were written with f32::to_bits.
+                    let v: &[f32] = unsafe {
+                        std::slice::from_raw_parts(e[2..].as_ptr() as *const f32, stride - 2)
+                    };
                     let s = slot as usize;
-                    if stamps[s] == *gen || self.versions[s] != version || self.deleted[s] {
+                    if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
                         continue;
                     }
-                    stamps[s] = *gen;
+                    if head & REPLICATED != 0 {
+                        if stamps[s] == *gen {
+                            continue;
+                        }
+                        stamps[s] = *gen;
+                    }
                     let ext = self.ext_ids[s];
                     if filter.is_some_and(|f| !f.contains(ext)) {
                         continue;
@@ -470,10 +509,10 @@ impl HFresh {
     /// Writes a slot's current version into `lists`, recording membership.
     fn place(&mut self, slot: u32, v: &[f32], lists: &[u32]) -> Result<Vec<u32>> {
         let r = self.params.replicas;
-        let version = self.versions[slot as usize];
+        let head = header(self.versions[slot as usize], lists.len());
         let mut grown = Vec::new();
         for (j, &l) in lists.iter().enumerate() {
-            self.store.push(l, slot, version, v)?;
+            self.store.push(l, slot, head, v)?;
             self.members[slot as usize * r + j] = l;
             self.live[l as usize] += 1;
             if self.store.len(l) > self.params.max_posting_size {
@@ -491,6 +530,7 @@ impl HFresh {
             let m = std::mem::replace(&mut self.members[slot as usize * r + j], NO_LIST);
             if m != NO_LIST {
                 self.live[m as usize] = self.live[m as usize].saturating_sub(1);
+                self.dirty[m as usize] = true;
                 shrunk.push(m);
             }
         }
@@ -576,18 +616,23 @@ impl HFresh {
         Ok(())
     }
 
-    /// Live entries of a list: (slot, vector copy).
-    fn live_entries(&self, list: u32) -> Vec<(u32, Vec<f32>)> {
+    /// Whether an entry is current (its vector neither deleted nor moved).
+    fn is_live(&self, slot: u32, head: u32) -> bool {
+        !self.deleted[slot as usize] && self.versions[slot as usize] == head & !REPLICATED
+    }
+
+    /// Live entries of a list: (slot, version word, vector copy).
+    fn live_entries(&self, list: u32) -> Vec<(u32, u32, Vec<f32>)> {
         self.store
             .entries(list)
-            .filter(|&(s, ver, _)| !self.deleted[s as usize] && self.versions[s as usize] == ver)
-            .map(|(s, _, v)| (s, v.to_vec()))
+            .filter(|&(s, head, _)| self.is_live(s, head))
+            .map(|(s, head, v)| (s, head, v.to_vec()))
             .collect()
     }
 
     /// Moves a slot to the lists it belongs in now (new version).
     fn relocate(&mut self, slot: u32, v: &[f32]) -> Result<(Vec<u32>, Vec<u32>)> {
-        self.versions[slot as usize] = self.versions[slot as usize].wrapping_add(1);
+        self.versions[slot as usize] = self.versions[slot as usize].wrapping_add(1) & !REPLICATED;
         let shrunk = self.unplace(slot);
         let lists = self.assign(v)?;
         let grown = self.place(slot, v, &lists)?;
@@ -601,6 +646,7 @@ impl HFresh {
         self.centroids.extend_from_slice(centroid);
         self.alive.push(true);
         self.live.push(0);
+        self.dirty.push(false);
         self.live_lists += 1;
         self.centroid_index.insert(id, centroid)?;
         Ok(id)
@@ -623,28 +669,26 @@ impl HFresh {
                 .store
                 .entries(list)
                 .enumerate()
-                .filter(|(_, (s, ver, _))| {
-                    !self.deleted[*s as usize] && self.versions[*s as usize] == *ver
-                })
+                .filter(|(_, (s, head, _))| self.is_live(*s, *head))
                 .map(|(i, _)| i)
                 .collect();
             self.store.retain(list, &keep)?;
+            self.dirty[list as usize] = false;
             self.stats.compactions += 1;
             return Ok((Vec::new(), Vec::new()));
         }
         self.stats.splits += 1;
         let old = self.centroid(list).to_vec();
-        let rows: Vec<&[f32]> = entries.iter().map(|(_, v)| v.as_slice()).collect();
+        let rows: Vec<&[f32]> = entries.iter().map(|(_, _, v)| v.as_slice()).collect();
         let seed = self.params.seed.wrapping_add(self.stats.splits as u64);
         let (ca, cb, side) = kmeans::two_means(&rows, self.metric, seed);
         let a = self.add_list(&ca)?;
         let b = self.add_list(&cb)?;
         let r = self.params.replicas;
         // Re-home the entries (same version: they are not moving far).
-        for ((slot, v), &to_b) in entries.iter().zip(&side) {
+        for ((slot, head, v), &to_b) in entries.iter().zip(&side) {
             let target = if to_b { b } else { a };
-            let version = self.versions[*slot as usize];
-            self.store.push(target, *slot, version, v)?;
+            self.store.push(target, *slot, *head, v)?;
             self.live[target as usize] += 1;
             for m in &mut self.members[*slot as usize * r..][..r] {
                 if *m == list {
@@ -656,7 +700,7 @@ impl HFresh {
         let (mut grown, mut shrunk) = (Vec::new(), Vec::new());
         let metric = self.metric;
         // LIRE 1: vectors of the split list that may now belong elsewhere.
-        for (slot, v) in &entries {
+        for (slot, _, v) in &entries {
             let d_old = metric.prepared_distance(v, &old);
             if d_old <= metric.prepared_distance(v, &ca)
                 && d_old <= metric.prepared_distance(v, &cb)
@@ -678,7 +722,7 @@ impl HFresh {
                 continue;
             }
             let own = self.centroid(l).to_vec();
-            for (slot, v) in self.live_entries(l) {
+            for (slot, _, v) in self.live_entries(l) {
                 let d_own = metric.prepared_distance(&v, &own);
                 let d_new = metric
                     .prepared_distance(&v, &ca)
@@ -700,13 +744,33 @@ impl HFresh {
         let entries = self.live_entries(list);
         self.drop_list(list)?;
         let (mut grown, mut shrunk) = (Vec::new(), Vec::new());
-        for (slot, v) in entries {
+        for (slot, _, v) in entries {
             let (g, s) = self.relocate(slot, &v)?;
             grown.extend(g);
             shrunk.extend(s.into_iter().filter(|&l| l != list));
         }
         Ok((grown, shrunk))
     }
+}
+
+/// Hints the CPU to load `len` words of `words` from `start` (a no-op past the end).
+#[inline(always)]
+fn prefetch_words(words: &[u32], start: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if start + len <= words.len() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = words[start..].as_ptr().cast::<i8>();
+        // SAFETY: prefetches never fault, and every address lies in the slice.
+        unsafe {
+            let mut off = 0;
+            while off < len * 4 {
+                _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
+                off += 64;
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (words, start, len);
 }
 
 /// Closure and RNG rules over candidate lists sorted by distance.
@@ -797,8 +861,10 @@ impl AnnIndex for HFresh {
             + self.deleted.capacity()
             + self.members.capacity() * 4
             + self.slot_of.capacity() * 12;
-        let lists =
-            self.centroids.capacity() * 4 + self.alive.capacity() + self.live.capacity() * 4;
+        let lists = self.centroids.capacity() * 4
+            + self.alive.capacity()
+            + self.dirty.capacity()
+            + self.live.capacity() * 4;
         MemoryUsage {
             ram_bytes: hnsw + per_slot as u64 + lists as u64 + self.store.table_bytes(),
             disk_bytes: self.store.disk_bytes(),

@@ -210,6 +210,21 @@ impl PostingStore {
         Ok(())
     }
 
+    /// A list's raw words (entries of `stride()` words each) for scanning.
+    #[inline]
+    pub fn list_words(&self, list: u32) -> &[u32] {
+        match self.lists.get(list as usize).and_then(|r| *r) {
+            Some(r) => &self.words()[r.offset * self.stride..(r.offset + r.len) * self.stride],
+            None => &[],
+        }
+    }
+
+    /// Words per entry: slot, version, then the vector.
+    #[inline]
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
     /// The entries of a list: (slot, version, vector), in order.
     pub fn entries(&self, list: u32) -> impl Iterator<Item = (u32, u32, &[f32])> + '_ {
         let r = self.lists.get(list as usize).and_then(|r| *r);
