@@ -22,11 +22,20 @@ fn private_cache() {
 }
 
 pub(super) fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
+    harness_with(
+        request,
+        Settings {
+            index: IndexChoice::Hnsw,
+            ..Settings::default()
+        },
+    )
+}
+
+pub(super) fn harness_with(
+    request: LoadRequest,
+    settings: Settings,
+) -> Harness<'static, AnnscopeApp> {
     private_cache();
-    let settings = Settings {
-        index: IndexChoice::Hnsw,
-        ..Settings::default()
-    };
     let app = AnnscopeApp::new(settings, Some(request), Arc::new(|| {}));
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))

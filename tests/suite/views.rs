@@ -2,11 +2,11 @@
 //! by pointer events at a node's place): select a node, switch layers, step
 //! through a search path, and check what each view reports.
 
-use annscope::app::{sample_request, AnnscopeApp, Tab};
+use annscope::app::{sample_request, AnnscopeApp, ColourBy, IndexChoice, Settings, Tab};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
-use super::app::{harness, ready, step_until};
+use super::app::{harness, harness_with, ready, step_until};
 
 /// The sample, built with HNSW, with the projection in.
 fn built_sample() -> Harness<'static, AnnscopeApp> {
@@ -277,4 +277,82 @@ fn projection_shows_variance_and_selects_by_click() {
         point.op.recall
     );
     assert!(app.session.current_query_recall(10, Some(33)).is_none());
+}
+
+#[test]
+fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
+    let settings = Settings {
+        index: IndexChoice::HFresh,
+        search_probe: 16,
+        ..Settings::default()
+    };
+    let mut h = harness_with(sample_request(), settings);
+    step_until(&mut h, "the sample", 4000, ready);
+    h.get_by_label("Build").click();
+    step_until(&mut h, "the HFresh build and a full point", 6000, |a| {
+        a.session
+            .current_build()
+            .is_some_and(|b| b.hfresh.is_some())
+            && a.session
+                .points
+                .iter()
+                .any(|p| p.ef == Some(16) && !p.estimate)
+    });
+    h.step();
+    let (lists, sizes) = {
+        let b = h.state().session.current_build().expect("build");
+        let hf = b.hfresh.as_ref().expect("hfresh");
+        (hf.list_count(), b.list_sizes.clone())
+    };
+    assert_eq!(sizes.len(), lists);
+    h.get_by_label_contains(&format!("{lists} posting lists,"));
+    h.get_by_label("Posting-list sizes");
+    // The knob is search_probe, in the panel and in the charts.
+    h.get_by_label_contains("Recall@10 against search_probe");
+    let at_16 = h
+        .state()
+        .session
+        .points
+        .iter()
+        .find(|p| p.ef == Some(16) && !p.estimate)
+        .map(|p| p.op.recall)
+        .expect("point at 16");
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "search_probe")
+        .set_value_accesskit(2.0);
+    step_until(&mut h, "a full point at search_probe 2", 4000, |a| {
+        a.session
+            .points
+            .iter()
+            .any(|p| p.ef == Some(2) && !p.estimate)
+    });
+    let at_2 = h
+        .state()
+        .session
+        .points
+        .iter()
+        .find(|p| p.ef == Some(2) && !p.estimate)
+        .map(|p| p.op.recall)
+        .expect("point at 2");
+    assert!(
+        at_2 < at_16,
+        "probing 2 lists ({at_2}) must find less than 16 ({at_16})"
+    );
+    assert_eq!(
+        h.state()
+            .session
+            .points
+            .iter()
+            .find(|p| p.ef == Some(2))
+            .map(|p| p.op.params.get("search_probe").cloned()),
+        Some(Some(serde_json::json!(2))),
+        "the point records search_probe, not ef"
+    );
+    // Colour the projection by posting list: every vector has a list.
+    h.get_by_label("Projection").click();
+    h.state_mut().settings.colour_by = ColourBy::PostingList;
+    h.step();
+    let b = h.state().session.current_build().expect("build");
+    assert_eq!(b.primary_list.len(), 4000);
+    assert!(b.primary_list.iter().all(|&l| l != u32::MAX));
+    h.get_by_label_contains("PCA axes show");
 }
