@@ -350,6 +350,9 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     // Colour the projection by posting list: every vector has a list.
     h.get_by_label("Projection").click();
     h.state_mut().settings.colour_by = ColourBy::PostingList;
+    step_until(&mut h, "the projection", 4000, |a| {
+        a.settings.view_tab == Tab::Projection && a.session.projection.value().is_some()
+    });
     h.step();
     let b = h.state().session.current_build().expect("build");
     assert_eq!(b.primary_list.len(), 4000);
