@@ -4,11 +4,11 @@
 //! Beside it: the layer's node count, degrees, degree histogram and
 //! unreachable nodes, and the selected node's links on every layer.
 
-use egui::{Color32, RichText, Sense, Stroke, Ui};
+use egui::{Color32, RichText, Stroke, Ui};
 use egui_plot::{Bar, BarChart, Plot};
 
 use super::canvas::{nearest, PointMesh};
-use super::colour::{base_grey, layer_colour};
+use super::colour::layer_colour;
 use super::{node_panel, short_label, ViewState};
 use crate::app::session::Session;
 use crate::app::settings::Settings;
@@ -123,25 +123,13 @@ pub(super) fn layers_ui(
                 node_panel(ui, session, view);
             });
         });
-    let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
-    response
-        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Layer graph canvas"));
-    let rect = response.rect;
-    let Some(camera) = view.camera.as_mut() else {
+    let Some((response, painter, rect, camera)) = super::canvas(ui, view, "Layer graph canvas")
+    else {
         return;
     };
-    camera.interact(ui, rect, &response);
-    let camera = *camera;
-    view.last_canvas = Some((rect, camera));
-    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
     let dark = ui.visuals().dark_mode;
     // All vectors faintly, for context.
-    let faint = base_grey(dark).gamma_multiply(0.35);
-    let mut context = PointMesh::new(rect, projection.base.len());
-    for &p in &projection.base {
-        context.add(camera.to_screen(rect, p), 1.0, faint);
-    }
-    painter.add(context.into_shape());
+    super::draw_context(&painter, rect, &camera, &projection.base, dark);
     let Some(lv) = layer_view else {
         if session.layer_view.is_running() {
             painter.text(

@@ -234,6 +234,42 @@ fn current_ef(settings: &Settings) -> Option<usize> {
     settings.knob()
 }
 
+/// The canvas filling the rest of the tab: allocated, named for
+/// accessibility, panned and zoomed by the pointer, cleared, and recorded in
+/// `view.last_canvas`. None before the camera exists.
+fn canvas(
+    ui: &mut Ui,
+    view: &mut ViewState,
+    name: &'static str,
+) -> Option<(egui::Response, egui::Painter, Rect, Camera)> {
+    let (response, painter) =
+        ui.allocate_painter(ui.available_size(), egui::Sense::click_and_drag());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, name));
+    let rect = response.rect;
+    let camera = view.camera.as_mut()?;
+    camera.interact(ui, rect, &response);
+    let camera = *camera;
+    view.last_canvas = Some((rect, camera));
+    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+    Some((response, painter, rect, camera))
+}
+
+/// Every base vector, faint, as the backdrop of the graph and path views.
+fn draw_context(
+    painter: &egui::Painter,
+    rect: Rect,
+    camera: &Camera,
+    base: &[[f32; 2]],
+    dark: bool,
+) {
+    let faint = colour::base_grey(dark).gamma_multiply(0.35);
+    let mut context = PointMesh::new(rect, base.len());
+    for &p in base {
+        context.add(camera.to_screen(rect, p), 1.0, faint);
+    }
+    painter.add(context.into_shape());
+}
+
 /// Radius of a base point: smaller when there are many.
 fn point_radius(n: usize, zoom: f32) -> f32 {
     let base = if n <= 5_000 {

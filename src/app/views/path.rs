@@ -5,10 +5,10 @@
 //! at the end the results against the exact neighbours, and why each miss
 //! was missed.
 
-use egui::{Color32, RichText, Sense, Stroke, Ui};
+use egui::{Color32, RichText, Stroke, Ui};
 
 use super::canvas::{nearest, PointMesh};
-use super::colour::{base_grey, layer_colour};
+use super::colour::layer_colour;
 use super::{short_label, ViewState};
 use crate::app::session::{PathKey, QueryPick, Session};
 use crate::app::settings::Settings;
@@ -134,24 +134,12 @@ pub(super) fn search_path_ui(
                 side_panel(ui, session, view, &path, s, at_end);
             });
         });
-    let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
-    response
-        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Search path canvas"));
-    let rect = response.rect;
-    let Some(camera) = view.camera.as_mut() else {
+    let Some((response, painter, rect, camera)) = super::canvas(ui, view, "Search path canvas")
+    else {
         return;
     };
-    camera.interact(ui, rect, &response);
-    let camera = *camera;
-    view.last_canvas = Some((rect, camera));
-    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
     let dark = ui.visuals().dark_mode;
-    let faint = base_grey(dark).gamma_multiply(0.35);
-    let mut context = PointMesh::new(rect, projection.base.len());
-    for &p in &projection.base {
-        context.add(camera.to_screen(rect, p), 1.0, faint);
-    }
-    painter.add(context.into_shape());
+    super::draw_context(&painter, rect, &camera, &projection.base, dark);
     let pos = |id: u32| {
         projection
             .base

@@ -2,7 +2,7 @@
 //! axes, coloured by the chosen scheme; hover for id and label, click to
 //! select, drag to pan, scroll to zoom.
 
-use egui::{Color32, RichText, Sense, Ui};
+use egui::{Color32, RichText, Ui};
 
 use super::canvas::nearest;
 use super::{colouring, draw_legend, draw_points, node_panel, short_label, ColourBy, ViewState};
@@ -76,17 +76,10 @@ pub(super) fn projection_ui(
             });
         });
     let dark = ui.visuals().dark_mode;
-    let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
-    response
-        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Projection canvas"));
-    let rect = response.rect;
-    let Some(camera) = view.camera.as_mut() else {
+    let Some((response, painter, rect, camera)) = super::canvas(ui, view, "Projection canvas")
+    else {
         return;
     };
-    camera.interact(ui, rect, &response);
-    let camera = *camera;
-    view.last_canvas = Some((rect, camera));
-    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
     let colours = colouring(settings.colour_by, session, settings, dark);
     draw_points(
         &painter,
