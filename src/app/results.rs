@@ -24,10 +24,11 @@ impl ExportFormat {
     }
 }
 
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 13] = [
     "build",
     "k",
     "ef",
+    "search_probe",
     "recall",
     "qps",
     "p50_us",
@@ -39,11 +40,18 @@ const COLUMNS: [&str; 12] = [
     "queries",
 ];
 
-fn row(p: &Point) -> [String; 12] {
+fn row(p: &Point) -> [String; 13] {
+    // The search knob goes in its own column: ef for HNSW, search_probe for HFresh.
+    let probe = p.op.params.contains_key("search_probe");
+    let knob = |wanted: bool| {
+        p.ef.filter(|_| wanted)
+            .map_or(String::new(), |e| e.to_string())
+    };
     [
         p.build_label.clone(),
         p.k.to_string(),
-        p.ef.map_or(String::new(), |e| e.to_string()),
+        knob(!probe),
+        knob(probe),
         format!("{:.4}", p.op.recall),
         format!("{:.1}", p.op.qps),
         format!("{:.1}", p.op.p50_us),
@@ -206,10 +214,23 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], COLUMNS.join(","));
         assert!(
-            lines[1].starts_with("HNSW M=16 efC=200,10,32,0.9800,"),
+            lines[1].starts_with("HNSW M=16 efC=200,10,32,,0.9800,"),
             "{}",
             lines[1]
         );
         assert_eq!(lines.len(), 2);
+    }
+
+    #[test]
+    fn the_knob_goes_in_its_own_column() {
+        let hnsw = row(&point(false, 0.9));
+        assert_eq!((hnsw[2].as_str(), hnsw[3].as_str()), ("32", ""));
+        let mut hf = point(false, 0.9);
+        hf.op.params = ParamMap::from([("search_probe".to_string(), 16.into())]);
+        hf.ef = Some(16);
+        let cells = row(&hf);
+        assert_eq!((cells[2].as_str(), cells[3].as_str()), ("", "16"));
+        assert_eq!(COLUMNS[2], "ef");
+        assert_eq!(COLUMNS[3], "search_probe");
     }
 }
