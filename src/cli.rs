@@ -316,10 +316,19 @@ pub struct HFreshArgs {
     /// HFresh: lists probed per query, swept without a rebuild.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
     pub search_probe: Vec<usize>,
+    /// HFresh: how posting vectors are stored (f16 halves the bytes a scan reads).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F16)]
+    pub posting_precision: PrecisionArg,
     /// HFresh: build on this share of the base, then insert the rest one by
     /// one (measures in-place updates; 1 = build on everything).
     #[arg(long, default_value_t = 1.0)]
     pub build_fraction: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    F32,
+    F16,
 }
 
 impl HFreshArgs {
@@ -330,6 +339,10 @@ impl HFreshArgs {
             epsilon: self.epsilon,
             query_epsilon: self.query_epsilon,
             min_posting_size: (self.max_posting_size / 16).max(1),
+            precision: match self.posting_precision {
+                PrecisionArg::F32 => crate::index::hfresh::Precision::F32,
+                PrecisionArg::F16 => crate::index::hfresh::Precision::F16,
+            },
             seed,
             ..crate::index::HFreshParams::default()
         };

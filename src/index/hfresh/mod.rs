@@ -23,6 +23,7 @@
 //! delete is a tombstone; moving a vector bumps its version, so old copies
 //! go stale; both are dropped when their list is next rewritten.
 
+mod f16;
 mod kmeans;
 mod postings;
 #[cfg(test)]
@@ -41,6 +42,7 @@ use crate::error::{Error, Result};
 use crate::index::{Hnsw, HnswParams, SearchStats};
 use crate::progress::WorkContext;
 use postings::PostingStore;
+pub use postings::Precision;
 
 /// HFresh's build and search parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,6 +64,8 @@ pub struct HFreshParams {
     pub search_probe: usize,
     /// Neighbouring lists checked for reassignment after a split.
     pub reassign_neighbours: usize,
+    /// How posting vectors are stored (f16 halves the bytes a scan reads).
+    pub precision: Precision,
     pub seed: u64,
 }
 
@@ -75,6 +79,7 @@ impl Default for HFreshParams {
             min_posting_size: 8,
             search_probe: 16,
             reassign_neighbours: 8,
+            precision: Precision::default(),
             seed: 42,
         }
     }
@@ -280,7 +285,7 @@ impl HFresh {
             .iter()
             .map(|l| l.len().next_power_of_two().max(8))
             .sum();
-        let mut store = PostingStore::new(dim, total)?;
+        let mut store = PostingStore::new(dim, total, params.precision)?;
         let mut alive = Vec::with_capacity(lists.len());
         let mut live = Vec::with_capacity(lists.len());
         let r = params.replicas;
@@ -432,6 +437,7 @@ impl HFresh {
             _ => f32::INFINITY,
         };
         let mut top = TopK::new(k);
+        let kernel = self.store.kernel(self.metric);
         SEEN.with(|seen| {
             let (stamps, gen) = &mut *seen.borrow_mut();
             if stamps.len() < self.ext_ids.len() {
@@ -454,12 +460,7 @@ impl HFresh {
                     // Entries straddle 4 KiB pages, where the hardware
                     // prefetcher stops: fetch two entries ahead by hand.
                     prefetch_words(words, (i + 2) * stride, stride);
-                    let (slot, head) = (e[0], e[1]);
-                    // SAFETY: f32 and u32 have the same size and alignment;
-                    // the vector words were written with f32::to_bits.
-                    let v: &[f32] = unsafe {
-                        std::slice::from_raw_parts(e[2..].as_ptr() as *const f32, stride - 2)
-                    };
+                    let (slot, head, v) = (e[0], e[1], &e[2..]);
                     let s = slot as usize;
                     if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
                         continue;
@@ -474,7 +475,7 @@ impl HFresh {
                     if filter.is_some_and(|f| !f.contains(ext)) {
                         continue;
                     }
-                    let dist = self.metric.prepared_distance(q, v);
+                    let dist = kernel(q, v);
                     stats.dist_comps += 1;
                     if dist < top.threshold() {
                         top.push(dist, ext);
@@ -626,7 +627,7 @@ impl HFresh {
         self.store
             .entries(list)
             .filter(|&(s, head, _)| self.is_live(s, head))
-            .map(|(s, head, v)| (s, head, v.to_vec()))
+            .map(|(s, head, v)| (s, head, self.store.decode(v)))
             .collect()
     }
 
@@ -884,6 +885,7 @@ impl AnnIndex for HFresh {
             p.insert("query_epsilon".into(), shown(e).into());
         }
         p.insert("lists".into(), self.live_lists.into());
+        p.insert("precision".into(), self.params.precision.name().into());
         p
     }
 }

@@ -14,7 +14,42 @@ use std::fs::File;
 
 use memmap2::MmapMut;
 
+use serde::{Deserialize, Serialize};
+
+use super::f16;
+use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
+
+/// How posting vectors are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Full f32: distances exactly as the flat index computes them.
+    F32,
+    /// IEEE half precision: half the bytes to read per scanned vector.
+    #[default]
+    F16,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        }
+    }
+}
+
+/// The prepared distance between an f32 query and a stored vector's words.
+pub(super) type Kernel = fn(&[f32], &[u32]) -> f32;
+
+/// Words as the floats they hold (f32 storage).
+#[inline]
+fn as_f32(w: &[u32]) -> &[f32] {
+    // SAFETY: f32 and u32 have the same size and alignment; the words were
+    // written with f32::to_bits.
+    unsafe { std::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()) }
+}
 
 /// Smallest region, in entries.
 const MIN_CAP: usize = 8;
@@ -31,7 +66,8 @@ pub(super) struct PostingStore {
     file: File,
     map: MmapMut,
     dim: usize,
-    /// Words (u32 or f32) per entry: 2 + dim.
+    precision: Precision,
+    /// Words per entry: 2 + the vector's words.
     stride: usize,
     /// Entries the file holds.
     capacity: usize,
@@ -48,9 +84,12 @@ fn io_err(what: &str, e: std::io::Error) -> Error {
 
 impl PostingStore {
     /// An empty store for vectors of `dim` floats, with room for `entries`.
-    pub fn new(dim: usize, entries: usize) -> Result<Self> {
+    pub fn new(dim: usize, entries: usize, precision: Precision) -> Result<Self> {
         let file = tempfile::tempfile().map_err(|e| io_err("create", e))?;
-        let stride = 2 + dim;
+        let stride = 2 + match precision {
+            Precision::F32 => dim,
+            Precision::F16 => f16::words_for(dim),
+        };
         let capacity = entries.max(1024);
         file.set_len((capacity * stride * 4) as u64)
             .map_err(|e| io_err("size", e))?;
@@ -61,6 +100,7 @@ impl PostingStore {
             file,
             map,
             dim,
+            precision,
             stride,
             capacity,
             end: 0,
@@ -180,11 +220,18 @@ impl PostingStore {
             };
         }
         let at = (r.offset + r.len) * self.stride;
+        let (stride, precision) = (self.stride, self.precision);
         let words = self.words_mut();
         words[at] = slot;
         words[at + 1] = version;
-        for (w, &x) in words[at + 2..at + 2 + vector.len()].iter_mut().zip(vector) {
-            *w = x.to_bits();
+        let out = &mut words[at + 2..at + stride];
+        match precision {
+            Precision::F32 => {
+                for (w, &x) in out.iter_mut().zip(vector) {
+                    *w = x.to_bits();
+                }
+            }
+            Precision::F16 => f16::pack(vector, out),
         }
         r.len += 1;
         self.lists[list as usize] = Some(r);
@@ -225,21 +272,34 @@ impl PostingStore {
         self.stride
     }
 
-    /// The entries of a list: (slot, version, vector), in order.
-    pub fn entries(&self, list: u32) -> impl Iterator<Item = (u32, u32, &[f32])> + '_ {
+    /// The entries of a list: (slot, version, the vector's stored words), in order.
+    pub fn entries(&self, list: u32) -> impl Iterator<Item = (u32, u32, &[u32])> + '_ {
         let r = self.lists.get(list as usize).and_then(|r| *r);
         let words = self.words();
         let stride = self.stride;
-        let dim = self.dim;
         let (start, len) = r.map_or((0, 0), |r| (r.offset, r.len));
         (0..len).map(move |i| {
             let at = (start + i) * stride;
-            let v = &words[at + 2..at + 2 + dim];
-            // SAFETY: f32 and u32 have the same size and alignment; the
-            // floats were written with to_bits.
-            let floats = unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, dim) };
-            (words[at], words[at + 1], floats)
+            (words[at], words[at + 1], &words[at + 2..at + stride])
         })
+    }
+
+    /// A stored vector as f32 (exact under f32 storage, rounded under f16).
+    pub fn decode(&self, words: &[u32]) -> Vec<f32> {
+        match self.precision {
+            Precision::F32 => as_f32(words).to_vec(),
+            Precision::F16 => f16::unpack(words, self.dim),
+        }
+    }
+
+    /// The distance kernel for stored vectors under `metric`.
+    pub fn kernel(&self, metric: Metric) -> Kernel {
+        match (self.precision, metric) {
+            (Precision::F16, m) => f16::kernel(m),
+            (Precision::F32, Metric::Cosine) => |q, w| 1.0 - distance::dot(q, as_f32(w)),
+            (Precision::F32, Metric::InnerProduct) => |q, w| -distance::dot(q, as_f32(w)),
+            (Precision::F32, Metric::L2) => |q, w| distance::l2_squared(q, as_f32(w)),
+        }
     }
 }
 
@@ -249,7 +309,7 @@ mod tests {
 
     #[test]
     fn lists_grow_move_and_keep_their_entries() {
-        let mut s = PostingStore::new(3, 8).unwrap();
+        let mut s = PostingStore::new(3, 8, Precision::F32).unwrap();
         let a = s.create(2).unwrap();
         let b = s.create(2).unwrap();
         for i in 0..100u32 {
@@ -262,7 +322,7 @@ mod tests {
         assert_eq!(s.len(b), 34);
         for (i, (slot, ver, v)) in s.entries(a).enumerate() {
             assert_eq!((slot, ver), (i as u32, 1));
-            assert_eq!(v, &[i as f32, 0.0, 1.0]);
+            assert_eq!(s.decode(v), vec![i as f32, 0.0, 1.0]);
         }
         let keep: Vec<usize> = (0..100).filter(|i| i % 2 == 1).collect();
         s.retain(a, &keep).unwrap();
@@ -270,10 +330,27 @@ mod tests {
         assert_eq!(slots, (0..100).filter(|i| i % 2 == 1).collect::<Vec<u32>>());
         assert!(s
             .entries(b)
-            .all(|(slot, ver, v)| ver == 2 && v[1] as u32 + 1000 == slot));
+            .all(|(slot, ver, v)| ver == 2 && s.decode(v)[1] as u32 + 1000 == slot));
         s.remove(b);
         assert_eq!(s.len(b), 0);
         assert!(s.push(b, 1, 1, &[0.0; 3]).is_err());
         assert!(s.disk_bytes() >= 100 * 5 * 4);
+    }
+
+    #[test]
+    fn half_precision_halves_the_entry_and_keeps_three_digits() {
+        let mut s = PostingStore::new(5, 8, Precision::F16).unwrap();
+        assert_eq!(s.stride(), 2 + 3);
+        let l = s.create(4).unwrap();
+        s.push(l, 7, 1, &[0.1, -0.25, 0.333, 1.0, -2.0]).unwrap();
+        let (slot, ver, w) = s.entries(l).next().unwrap();
+        assert_eq!((slot, ver), (7, 1));
+        let v = s.decode(w);
+        for (a, b) in v.iter().zip([0.1f32, -0.25, 0.333, 1.0, -2.0]) {
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
+        let q = [1.0f32, 0.0, 0.0, 0.0, 0.0];
+        let d = s.kernel(Metric::InnerProduct)(&q, w);
+        assert!((d + 0.1).abs() < 1e-3, "{d}");
     }
 }

@@ -24,10 +24,12 @@ fn clustered(n: usize, dim: usize, clusters: usize, metric: Metric, seed: u64) -
     Dataset::from_vec(format!("clustered-{seed}"), data, dim, metric).unwrap()
 }
 
+/// Exact (f32) postings, so that probing every list must equal the flat index.
 fn params(max: usize) -> HFreshParams {
     HFreshParams {
         max_posting_size: max,
         min_posting_size: (max / 8).max(1),
+        precision: Precision::F32,
         ..HFreshParams::default()
     }
 }
@@ -86,6 +88,26 @@ fn probing_every_list_is_exact_and_few_lists_give_good_recall() {
         assert!(r8 > 0.85, "{metric:?}: recall {r8} at probe 8 (seed 1)");
         let r1 = mean_recall(&h, &queries, &truth, 10, 1);
         assert!(r1 < r8, "more probes must not lower recall ({r1} vs {r8})");
+    }
+}
+
+#[test]
+fn half_precision_postings_cost_almost_no_recall() {
+    for metric in [Metric::Cosine, Metric::L2] {
+        let base = clustered(3000, 48, 30, metric, 11);
+        let queries = clustered(60, 48, 30, metric, 12);
+        let truth = exact(&base, &queries, 10);
+        let p = HFreshParams {
+            precision: Precision::F16,
+            ..params(64)
+        };
+        let h = HFresh::build(&base, p, &WorkContext::detached()).unwrap();
+        assert_eq!(h.params()["precision"], "f16");
+        let r_all = mean_recall(&h, &queries, &truth, 10, h.list_count());
+        assert!(
+            r_all >= 0.99,
+            "{metric:?}: f16 postings, every list probed: recall {r_all}"
+        );
     }
 }
 
