@@ -4,7 +4,8 @@
 Usage (from the project root, after `cargo build --release`):
     pip install numpy faiss-cpu
     python3 benches/compare_faiss_ivf.py [--data ../shared/data/pypi-minilm/pypi-minilm]
-        [--max-posting-size 128] [--replicas 2] [--epsilon 0.05] [--runs 3] [--incremental]
+        [--max-posting-size 128] [--replicas 2] [--epsilon 0.05] [--precision f16|f32] [--runs 3]
+        [--incremental]
 
 Both sides: cosine (FAISS on unit vectors with inner product), k = 10, search on one thread with
 the whole batch of queries, the fastest of --runs runs per setting, page cache warm. FAISS: nlist =
@@ -39,6 +40,7 @@ def main():
     ap.add_argument("--max-posting-size", type=int, default=128)
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--epsilon", type=float, default=0.05)
+    ap.add_argument("--precision", default="f16", choices=["f16", "f32"])
     ap.add_argument("--probes", default="1,2,4,8,12,16,24,32,48,64")
     ap.add_argument("--nprobes", default="1,2,4,8,12,16,24,32,48,64,96,128")
     ap.add_argument("--runs", type=int, default=3)
@@ -53,7 +55,8 @@ def main():
     common = ["--base", base, "--queries", queries, "--groundtruth", gt_path, "--metric", "cosine",
               "--k", str(a.k), "--threads", "1", "--batch", "--runs", str(a.runs)]
     hf_args = common + ["--index", "hfresh", "--max-posting-size", str(a.max_posting_size),
-                        "--replicas", str(a.replicas), "--epsilon", str(a.epsilon), "--search-probe", a.probes]
+                        "--replicas", str(a.replicas), "--epsilon", str(a.epsilon), "--search-probe", a.probes,
+                        "--posting-precision", a.precision]
 
     # FAISS IVF-Flat, nlist = 4 sqrt(n).
     faiss.omp_set_num_threads(2)
@@ -86,7 +89,8 @@ def main():
     print(f"data: {base} ({n} x {dim}), {len(xq)} queries, k={a.k}")
     print(f"FAISS IVF-Flat nlist={nlist}: build {f_build:.1f} s on 2 threads")
     o0 = ours[0]
-    print(f"annscope HFresh max_posting_size={a.max_posting_size} replicas={a.replicas} epsilon={a.epsilon}: "
+    print(f"annscope HFresh max_posting_size={a.max_posting_size} replicas={a.replicas} epsilon={a.epsilon} "
+          f"postings {a.precision}: "
           f"{o0['params']['lists']} lists, build {o0['build_s']:.1f} s, RAM {o0['index_bytes'] / 1e6:.1f} MB, "
           f"disk {o0['disk_bytes'] / 1e6:.1f} MB")
     print(f"HNSW M=16 RAM (graph + vectors): {hnsw_bytes / 1e6:.1f} MB; HFresh RAM is "
