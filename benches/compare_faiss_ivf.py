@@ -9,7 +9,8 @@ Usage (from the project root, after `cargo build --release`):
 
 Both sides: cosine (FAISS on unit vectors with inner product), k = 10, search on one thread with
 the whole batch of queries, the fastest of --runs runs per setting, page cache warm. FAISS: nlist =
-4·sqrt(n), trained on all vectors, nprobe swept; annscope: bench --index hfresh, search_probe swept.
+4·sqrt(n), trained on all vectors, nprobe swept, both IVF-Flat and IVF with fp16 scalar
+quantisation (the like-for-like index for HFresh's default f16 postings); annscope: bench --index hfresh, search_probe swept.
 Prints both curves, QPS at recall 0.90 (interpolated), and HFresh's RAM against the HNSW index's
 (graph + vectors, M = 16) from `annscope bench --index hnsw`'s index_bytes when --hnsw-bytes is not
 given. Also (--incremental): HFresh built on 80% then the other 20% inserted, against a fresh build.
@@ -69,16 +70,27 @@ def main():
     ivf.train(xbn)
     ivf.add(xbn)
     f_build = time.perf_counter() - t
+    # The like-for-like index for f16 postings: IVF with fp16 scalar quantisation.
+    sq = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                       faiss.METRIC_INNER_PRODUCT)
+    sq.train(xbn)
+    sq.add(xbn)
     faiss.omp_set_num_threads(1)
-    fv = []
-    for nprobe in [int(x) for x in a.nprobes.split(",")]:
-        ivf.nprobe = nprobe
-        best = float("inf")
-        for _ in range(a.runs):
-            t = time.perf_counter()
-            _, labels = ivf.search(xqn, a.k)
-            best = min(best, time.perf_counter() - t)
-        fv.append((nprobe, recall_at_k(xb, xq, labels, gt, a.k), len(xq) / best))
+
+    def sweep(index):
+        out = []
+        for nprobe in [int(x) for x in a.nprobes.split(",")]:
+            index.nprobe = nprobe
+            best = float("inf")
+            for _ in range(a.runs):
+                t = time.perf_counter()
+                _, labels = index.search(xqn, a.k)
+                best = min(best, time.perf_counter() - t)
+            out.append((nprobe, recall_at_k(xb, xq, labels, gt, a.k), len(xq) / best))
+        return out
+
+    fv = sweep(ivf)
+    fsq = sweep(sq)
 
     ours = annscope(hf_args, cache)
     hnsw_bytes = a.hnsw_bytes
@@ -95,9 +107,11 @@ def main():
           f"disk {o0['disk_bytes'] / 1e6:.1f} MB")
     print(f"HNSW M=16 RAM (graph + vectors): {hnsw_bytes / 1e6:.1f} MB; HFresh RAM is "
           f"{100 * o0['index_bytes'] / hnsw_bytes:.1f}% of it (target < 30%)")
-    print(f"{'nprobe':>7} {'recall':>8} {'QPS':>8}    {'probe':>6} {'recall':>8} {'QPS':>8}")
+    print(f"{'nprobe':>7} {'IVF-Flat recall':>15} {'QPS':>8} {'SQfp16 recall':>14} {'QPS':>8}    "
+          f"{'probe':>6} {'recall':>8} {'QPS':>8}")
     for i in range(max(len(fv), len(ours))):
-        left = f"{fv[i][0]:>7} {fv[i][1]:>8.4f} {fv[i][2]:>8.0f}" if i < len(fv) else " " * 25
+        left = (f"{fv[i][0]:>7} {fv[i][1]:>15.4f} {fv[i][2]:>8.0f} {fsq[i][1]:>14.4f} {fsq[i][2]:>8.0f}"
+                if i < len(fv) else " " * 56)
         right = ""
         if i < len(ours):
             o = ours[i]
@@ -106,7 +120,9 @@ def main():
     for target in (0.85, 0.90, 0.95):
         qo = qps_at([(o["recall"], o["qps"]) for o in ours], target)
         qf = qps_at([(r, q) for _, r, q in fv], target)
-        print(f"QPS at recall {target:.2f}: annscope HFresh {qo:.0f}, FAISS IVF-Flat {qf:.0f}, ratio {qo / qf:.2f}")
+        qs = qps_at([(r, q) for _, r, q in fsq], target)
+        print(f"QPS at recall {target:.2f}: annscope HFresh {qo:.0f}, FAISS IVF-Flat {qf:.0f} (ratio {qo / qf:.2f}), "
+              f"FAISS IVF-SQfp16 {qs:.0f} (ratio {qo / qs:.2f})")
 
     if a.incremental:
         inc = annscope(hf_args + ["--build-fraction", "0.8"], cache)
