@@ -222,6 +222,16 @@ pub fn index_ui(
             .add(egui::Slider::new(&mut p.replicas, 1..=8).text("replicas"))
             .on_hover_text("Lists a vector may join (SPANN's boundary replicas): more recall per probe, more disk.");
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
+        let mut half = p.precision == crate::index::hfresh::Precision::F16;
+        let r = ui
+            .checkbox(&mut half, "f16 postings")
+            .on_hover_text("Store posting vectors in half precision: scans read half the bytes (about 1.4x the QPS on pypi-minilm at the same recall). Off: exact f32 distances.");
+        p.precision = if half {
+            crate::index::hfresh::Precision::F16
+        } else {
+            crate::index::hfresh::Precision::F32
+        };
+        rebuild |= r.changed();
         let r = ui
             .add(egui::Slider::new(&mut p.epsilon, 0.0..=0.5).text("epsilon"))
             .on_hover_text("Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.");
