@@ -270,3 +270,36 @@ fn bad_parameters_get_clear_errors() {
     let e = h.search(&[0.0; 3], &SearchParams::new(5)).unwrap_err();
     assert!(e.to_string().contains("dimension"), "{e}");
 }
+
+#[test]
+fn tiny_datasets_build_and_answer() {
+    for n in [1usize, 2, 3, 17] {
+        let base = clustered(n, 4, 1, Metric::L2, 13);
+        let mut h = HFresh::build(&base, params(8), &WorkContext::detached()).unwrap();
+        let got = h
+            .search(
+                base.row(0),
+                &SearchParams::new(1).with_search_probe(h.list_count()),
+            )
+            .unwrap();
+        assert_eq!(got.ids, vec![0], "n = {n}");
+        // Inserting into a tiny index splits its single list as it grows.
+        for i in n..n + 40 {
+            h.insert(i as u32, &[i as f32, 0.0, 1.0, -1.0]).unwrap();
+        }
+        assert_eq!(h.len(), n + 40);
+        assert!(
+            h.list_sizes().iter().all(|&s| s <= 8),
+            "n = {n}: {:?}",
+            h.list_sizes()
+        );
+        let got = h
+            .search(
+                &[20.0, 0.0, 1.0, -1.0],
+                &SearchParams::new(1).with_search_probe(h.list_count()),
+            )
+            .unwrap();
+        // Vector 20 was inserted exactly at the query (every n here is below 20).
+        assert_eq!(got.ids, vec![20], "n = {n}");
+    }
+}
