@@ -118,6 +118,23 @@ pub(super) fn layers_ui(
                             p.bar_chart(BarChart::new("nodes", bars).color(layer_colour(s.layer)))
                         });
                 }
+                if let Some(lv) = layer_view.filter(|lv| !lv.unreachable.is_empty()) {
+                    ui.label(
+                        RichText::new(format!(
+                            "Unreachable on layer {} (ringed red): {}",
+                            lv.layer,
+                            lv.unreachable.len()
+                        ))
+                        .color(Color32::from_rgb(230, 60, 60)),
+                    );
+                    ui.horizontal_wrapped(|ui| {
+                        for &id in lv.unreachable.iter().take(40) {
+                            if ui.link(format!("{id}")).clicked() {
+                                view.selected = Some(id);
+                            }
+                        }
+                    });
+                }
                 ui.separator();
                 ui.heading("Selection");
                 node_panel(ui, session, view);
@@ -195,6 +212,11 @@ pub(super) fn layers_ui(
             egui::FontId::proportional(12.0),
             Color32::from_rgb(120, 220, 255),
         );
+    }
+    // Nodes this layer's links never reach: a search can only find them by
+    // luck on a lower layer (or, on layer 0, not at all).
+    for p in lv.unreachable.iter().filter_map(|&id| pos(id)) {
+        painter.circle_stroke(p, 5.0, Stroke::new(1.5, Color32::from_rgb(230, 60, 60)));
     }
     if let Some(p) = view.selected.and_then(pos) {
         painter.circle_stroke(p, 8.0, Stroke::new(2.0, ui.visuals().strong_text_color()));

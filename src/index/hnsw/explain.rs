@@ -49,6 +49,8 @@ pub struct LayerView {
     /// Some(n): the layer was too large, so `n` sampled nodes (with their
     /// links) are drawn.
     pub sampled: Option<usize>,
+    /// Nodes of the layer its links never reach from the entry point.
+    pub unreachable: Vec<u32>,
 }
 
 /// A node's links on one layer, nearest first.
@@ -250,6 +252,12 @@ impl Hnsw {
                 edges.push((ext(a), ext(b)));
             }
         };
+        let mut unreachable: Vec<u32> = self
+            .unreachable_on_layer(layer)
+            .into_iter()
+            .map(|s| self.ext_ids[s as usize])
+            .collect();
+        unreachable.sort_unstable();
         let focus_slot = focus.and_then(|f| self.slot(f)).filter(|&s| on_layer(s));
         let whole = layer > 0 && members.len() <= WHOLE_LAYER_NODES;
         if whole {
@@ -275,6 +283,7 @@ impl Hnsw {
                 edges,
                 layer_nodes: members.len(),
                 sampled: None,
+                unreachable,
             };
         }
         let mut reach: HashMap<u32, Reach> = HashMap::new();
@@ -326,6 +335,7 @@ impl Hnsw {
             edges,
             layer_nodes: members.len(),
             sampled,
+            unreachable,
         }
     }
 
@@ -545,6 +555,7 @@ mod tests {
         assert!(v0.nodes.len() <= 1 + 12 + 12 * 12);
         let sampled = h.layer_view(0, None);
         assert_eq!(sampled.sampled, Some(SAMPLE_NODES));
+        assert_eq!(sampled.unreachable, h.unreachable_nodes());
         assert_eq!(sampled.layer_nodes, 800);
     }
 

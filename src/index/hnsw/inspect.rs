@@ -125,7 +125,7 @@ impl Hnsw {
     }
 
     /// Live slots on `layer` not reachable on it from the entry point.
-    fn unreachable_on_layer(&self, layer: usize) -> Vec<u32> {
+    pub(super) fn unreachable_on_layer(&self, layer: usize) -> Vec<u32> {
         let n = self.ext_ids.len();
         if self.live_len() == 0 || layer > self.max_level {
             return Vec::new();
