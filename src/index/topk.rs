@@ -74,6 +74,12 @@ impl TopK {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
+
+    /// Whether `id` is among the kept pairs (a linear scan of at most k).
+    #[inline]
+    pub fn contains(&self, id: u32) -> bool {
+        self.heap.iter().any(|e| e.id == id)
+    }
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

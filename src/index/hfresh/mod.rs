@@ -29,7 +29,6 @@ mod postings;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -165,11 +164,6 @@ const REPLICATED: u32 = 1 << 31;
 /// The version word of an entry: the slot's version and the replica flag.
 fn header(version: u32, lists: usize) -> u32 {
     version | if lists > 1 { REPLICATED } else { 0 }
-}
-
-thread_local! {
-    /// Per-thread "already scored" stamps by slot, reused across queries.
-    static SEEN: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
 }
 
 impl HFresh {
@@ -438,51 +432,37 @@ impl HFresh {
         };
         let mut top = TopK::new(k);
         let kernel = self.store.kernel(self.metric);
-        SEEN.with(|seen| {
-            let (stamps, gen) = &mut *seen.borrow_mut();
-            if stamps.len() < self.ext_ids.len() {
-                stamps.resize(self.ext_ids.len(), 0);
+        let stride = self.store.stride();
+        for (&l, &d) in lists.ids.iter().zip(&lists.distances) {
+            if d > limit {
+                break;
             }
-            *gen = gen.wrapping_add(1);
-            if *gen == 0 {
-                stamps.iter_mut().for_each(|s| *s = 0);
-                *gen = 1;
-            }
-            for (&l, &d) in lists.ids.iter().zip(&lists.distances) {
-                if d > limit {
-                    break;
+            stats.hops += 1;
+            let dirty = self.dirty[l as usize];
+            // The loop touches only the list's own bytes, except for lists
+            // with stale entries, filters, and candidates entering the top-k:
+            // per-vector tables are random accesses, each a likely cache miss.
+            for e in self.store.list_words(l).chunks_exact(stride) {
+                let (slot, head, v) = (e[0], e[1], &e[2..]);
+                let s = slot as usize;
+                if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
+                    continue;
                 }
-                stats.hops += 1;
-                let dirty = self.dirty[l as usize];
-                let words = self.store.list_words(l);
-                let stride = self.store.stride();
-                for (i, e) in words.chunks_exact(stride).enumerate() {
-                    // Entries straddle 4 KiB pages, where the hardware
-                    // prefetcher stops: fetch two entries ahead by hand.
-                    prefetch_words(words, (i + 2) * stride, stride);
-                    let (slot, head, v) = (e[0], e[1], &e[2..]);
-                    let s = slot as usize;
-                    if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
-                        continue;
-                    }
-                    if head & REPLICATED != 0 {
-                        if stamps[s] == *gen {
-                            continue;
-                        }
-                        stamps[s] = *gen;
-                    }
+                if filter.is_some_and(|f| !f.contains(self.ext_ids[s])) {
+                    continue;
+                }
+                let dist = kernel(q, v);
+                stats.dist_comps += 1;
+                if dist < top.threshold() {
                     let ext = self.ext_ids[s];
-                    if filter.is_some_and(|f| !f.contains(ext)) {
+                    // A replica met again has the same distance: keep one.
+                    if head & REPLICATED != 0 && top.contains(ext) {
                         continue;
                     }
-                    let dist = kernel(q, v);
-                    stats.dist_comps += 1;
-                    if dist < top.threshold() {
-                        top.push(dist, ext);
-                    }
+                    top.push(dist, ext);
                 }
             }
-        });
+        }
         let (ids, distances) = top.into_sorted();
         Ok(Neighbors {
             ids,
@@ -752,26 +732,6 @@ impl HFresh {
         }
         Ok((grown, shrunk))
     }
-}
-
-/// Hints the CPU to load `len` words of `words` from `start` (a no-op past the end).
-#[inline(always)]
-fn prefetch_words(words: &[u32], start: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if start + len <= words.len() {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let p = words[start..].as_ptr().cast::<i8>();
-        // SAFETY: prefetches never fault, and every address lies in the slice.
-        unsafe {
-            let mut off = 0;
-            while off < len * 4 {
-                _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
-                off += 64;
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (words, start, len);
 }
 
 /// Closure and RNG rules over candidate lists sorted by distance.
