@@ -66,7 +66,9 @@ pub(super) struct LiveOnly;
 impl Admit for LiveOnly {
     #[inline]
     fn admit(&self, index: &Hnsw, slot: u32) -> bool {
-        !index.deleted[slot as usize]
+        // Without tombstones or freed slots there is nothing to look up (a
+        // random read saved per admitted candidate).
+        (index.n_deleted == 0 && index.free.is_empty()) || !index.deleted[slot as usize]
     }
 }
 
