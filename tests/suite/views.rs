@@ -53,6 +53,14 @@ fn click_node(h: &mut Harness<'static, AnnscopeApp>, row: u32) {
     }
 }
 
+/// Steps until the selection panel has `node`'s links, then draws them.
+fn wait_for_node_detail(h: &mut Harness<'static, AnnscopeApp>, node: u32) {
+    step_until(h, "the node's details", 2000, |a| {
+        a.session.node_detail.value().is_some_and(|d| d.id == node)
+    });
+    h.step();
+}
+
 #[test]
 fn layer_graph_selects_a_node_and_switches_layers() {
     let mut h = built_sample();
@@ -111,13 +119,7 @@ fn layer_graph_selects_a_node_and_switches_layers() {
     // Another layer-1 node may sit on the same pixel; it must be one of them.
     let hnsw = h.state().session.current_hnsw().expect("hnsw").1;
     assert!(hnsw.node_level(selected).expect("live") >= 1);
-    step_until(&mut h, "the node's details", 2000, |a| {
-        a.session
-            .node_detail
-            .value()
-            .is_some_and(|d| d.id == selected)
-    });
-    h.step();
+    wait_for_node_detail(&mut h, selected);
     h.get_by_label_contains(&format!("Node {selected}"));
     let links1 = hnsw.node_links(selected, 1).expect("on layer 1").len();
     let links0 = hnsw.node_links(selected, 0).expect("on layer 0").len();
@@ -240,13 +242,7 @@ fn projection_shows_variance_and_selects_by_click() {
         .expect("an isolated point") as u32;
     click_node(&mut h, lonely);
     assert_eq!(h.state().views.selected, Some(lonely));
-    step_until(&mut h, "the node's details", 2000, |a| {
-        a.session
-            .node_detail
-            .value()
-            .is_some_and(|d| d.id == lonely)
-    });
-    h.step();
+    wait_for_node_detail(&mut h, lonely);
     h.get_by_label(&format!("Node {lonely}"));
     h.get_by_label_contains("Top layer");
 
