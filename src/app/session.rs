@@ -746,10 +746,12 @@ impl Session {
         let (Some((id, h)), Some(loaded)) = (self.current_hnsw(), &self.loaded) else {
             return;
         };
-        let query: Vec<f32> = match pick {
-            QueryPick::Query(i) if i < loaded.queries.len() => loaded.queries.row(i).to_vec(),
+        // Checked here, read in the job: this is asked every frame and must
+        // cost nothing when the key is unchanged.
+        let (source, row) = match pick {
+            QueryPick::Query(i) if i < loaded.queries.len() => (loaded.queries.clone(), i),
             QueryPick::Base(b) if (b as usize) < loaded.base.len() => {
-                loaded.base.row(b as usize).to_vec()
+                (loaded.base.clone(), b as usize)
             }
             _ => return,
         };
@@ -764,7 +766,7 @@ impl Session {
             let (k, ef) = (key.k, key.ef);
             Job::spawn_notify(
                 "search-trace",
-                move |_| h.explain_search(&query, k, ef),
+                move |_| h.explain_search(source.row(row), k, ef),
                 notify,
             )
         });
