@@ -275,12 +275,16 @@ pub fn index_ui(
             b.build_secs
         ));
         let mem = b.index.memory();
-        ui.label(format!(
-            "Memory: {} measured, {} by formula",
-            human_bytes(mem.ram_bytes),
-            human_bytes(b.estimated_bytes)
-        ))
-        .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors plus (2M+1)·4 per node for layer-0 links and the upper layers' share.");
+        match b.estimated_bytes {
+            Some(est) => ui.label(format!(
+                "Memory: {} measured, {} by formula",
+                human_bytes(mem.ram_bytes),
+                human_bytes(est)
+            ))
+            .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors plus (2M+1)·4 per node for layer-0 links and the upper layers' share."),
+            None => ui.label(format!("Memory: {} in RAM, measured", human_bytes(mem.ram_bytes)))
+                .on_hover_text("Centroids, their HNSW and the per-vector tables; the posting lists are on disk (below)."),
+        };
         if let Some(d) = &b.dynamic {
             ui.label(match d.state() {
                 crate::index::DynamicState::Switched { at } => {

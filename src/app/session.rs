@@ -176,7 +176,7 @@ pub struct Built {
     pub hnsw: Option<Arc<Hnsw>>,
     pub build_secs: f64,
     /// Formula estimate of RAM, beside the measured bytes.
-    pub estimated_bytes: u64,
+    pub estimated_bytes: Option<u64>,
     /// Layer-0 nodes the entry point cannot reach (computed once, in the job).
     pub unreachable: usize,
     /// Per-layer node counts, degrees and reachability (HNSW only).
@@ -387,9 +387,8 @@ impl Session {
                             let h = Arc::new(with_threads(threads, || {
                                 crate::index::HFresh::build(&base, p.clone(), ctx)
                             })??);
-                            let est = h.memory().ram_bytes;
                             hfresh = Some(h.clone());
-                            (h, None, est)
+                            (h, None, 0)
                         }
                         BuildSpec::Flat => {
                             let f = with_threads(threads, || FlatIndex::build(base.clone(), ctx))??;
@@ -417,6 +416,8 @@ impl Session {
                         .as_ref()
                         .map_or_else(Vec::new, |h| h.primary_list_by_id(base.len())),
                 );
+                // HFresh has no closed-form size: only its measured bytes are shown.
+                let estimated_bytes = hfresh.is_none().then_some(estimated_bytes);
                 Ok(Built {
                     id,
                     hfresh,
