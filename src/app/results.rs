@@ -184,21 +184,7 @@ mod tests {
         assert_eq!(n, 1);
         let text = std::fs::read_to_string(&path).expect("read");
         let v: serde_json::Value = serde_json::from_str(text.trim()).expect("one json line");
-        for key in [
-            "index",
-            "params",
-            "k",
-            "queries",
-            "recall",
-            "qps",
-            "p50_us",
-            "p95_us",
-            "p99_us",
-            "build_s",
-            "index_bytes",
-            "disk_bytes",
-            "dist_comps",
-        ] {
+        for key in crate::eval::OperatingPoint::CONTRACT_FIELDS {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["params"]["ef"], 32);

@@ -224,6 +224,24 @@ pub struct OperatingPoint {
 }
 
 impl OperatingPoint {
+    /// The fields the contract promises (the list); tests of every
+    /// writer of this format check them.
+    pub const CONTRACT_FIELDS: [&'static str; 13] = [
+        "index",
+        "params",
+        "k",
+        "queries",
+        "recall",
+        "qps",
+        "p50_us",
+        "p95_us",
+        "p99_us",
+        "build_s",
+        "index_bytes",
+        "disk_bytes",
+        "dist_comps",
+    ];
+
     /// Assembles a point from a built index and what one setting measured.
     #[allow(clippy::too_many_arguments)]
     pub fn new(

@@ -87,21 +87,7 @@ fn bench_json_has_the_contract_fields_and_caches_ground_truth() {
         .collect();
     assert_eq!(lines.len(), 1, "one operating point for flat");
     let v: serde_json::Value = serde_json::from_str(lines[0]).expect("json");
-    for key in [
-        "index",
-        "params",
-        "k",
-        "queries",
-        "recall",
-        "qps",
-        "p50_us",
-        "p95_us",
-        "p99_us",
-        "build_s",
-        "index_bytes",
-        "disk_bytes",
-        "dist_comps",
-    ] {
+    for key in annscope::eval::OperatingPoint::CONTRACT_FIELDS {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
     assert_eq!(v["index"], "flat");
