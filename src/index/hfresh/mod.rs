@@ -589,11 +589,33 @@ impl HFresh {
                     let (g, s) = self.merge(l)?;
                     grown.extend(g);
                     shrunk.extend(s);
+                } else if self.alive[l as usize]
+                    && (self.store.len(l) - self.live[l as usize] as usize) * 8 > self.store.len(l)
+                {
+                    // Over an eighth stale: rewrite it now rather than make
+                    // every scan check (and read) the dead entries.
+                    self.compact(l)?;
                 }
                 continue;
             }
             break;
         }
+        Ok(())
+    }
+
+    /// Rewrites a list with its live entries only: tombstones and moved
+    /// copies go, and the list scans clean again.
+    fn compact(&mut self, list: u32) -> Result<()> {
+        let keep: Vec<usize> = self
+            .store
+            .entries(list)
+            .enumerate()
+            .filter(|(_, (s, head, _))| self.is_live(*s, *head))
+            .map(|(i, _)| i)
+            .collect();
+        self.store.retain(list, &keep)?;
+        self.dirty[list as usize] = false;
+        self.stats.compactions += 1;
         Ok(())
     }
 
@@ -638,7 +660,14 @@ impl HFresh {
         self.alive[list as usize] = false;
         self.live[list as usize] = 0;
         self.live_lists -= 1;
-        self.centroid_index.delete(list)
+        self.centroid_index.delete(list)?;
+        // Every split and merge leaves a tombstone in the centroid graph;
+        // clean up once they are a quarter of it, so searches do not slow.
+        let dead = self.centroid_index.deleted_count();
+        if dead >= 64 && dead * 4 >= self.live_lists {
+            self.centroid_index.cleanup(&WorkContext::detached())?;
+        }
+        Ok(())
     }
 
     /// Splits `list` in two with 2-means (or only compacts it, if stale
@@ -646,16 +675,7 @@ impl HFresh {
     fn split(&mut self, list: u32) -> Result<(Vec<u32>, Vec<u32>)> {
         let entries = self.live_entries(list);
         if entries.len() <= self.params.max_posting_size {
-            let keep: Vec<usize> = self
-                .store
-                .entries(list)
-                .enumerate()
-                .filter(|(_, (s, head, _))| self.is_live(*s, *head))
-                .map(|(i, _)| i)
-                .collect();
-            self.store.retain(list, &keep)?;
-            self.dirty[list as usize] = false;
-            self.stats.compactions += 1;
+            self.compact(list)?;
             return Ok((Vec::new(), Vec::new()));
         }
         self.stats.splits += 1;

@@ -303,3 +303,33 @@ fn tiny_datasets_build_and_answer() {
         assert_eq!(got.ids, vec![20], "n = {n}");
     }
 }
+
+#[test]
+fn many_splits_keep_the_centroid_graph_clean_and_every_vector_findable() {
+    let all = clustered(3000, 8, 6, Metric::L2, 14);
+    let first: Vec<usize> = (0..200).collect();
+    let mut h = HFresh::build(
+        &all.subset("start", &first),
+        params(16),
+        &WorkContext::detached(),
+    )
+    .unwrap();
+    for i in 200..3000u32 {
+        h.insert(i, all.row(i as usize)).unwrap();
+    }
+    let splits = h.update_stats().splits;
+    assert!(splits >= 100, "{splits} splits: too few to need a cleanup");
+    let dead = h.centroid_index.deleted_count();
+    assert!(
+        dead * 4 < h.list_count() + 64,
+        "{dead} dead centroids for {} lists",
+        h.list_count()
+    );
+    let n = h.list_count();
+    for i in (0..3000).step_by(29) {
+        let got = h
+            .search(all.row(i), &SearchParams::new(1).with_search_probe(n))
+            .unwrap();
+        assert_eq!(got.ids, vec![i as u32], "vector {i} lost");
+    }
+}
