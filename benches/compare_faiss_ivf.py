@@ -129,7 +129,8 @@ def main():
         print("incremental (build on 80%, insert 20%) against the fresh build, same search_probe:")
         for o, f in zip(inc, ours):
             print(f"  probe {o['params']['search_probe']:>3}: recall {o['recall']:.4f} vs fresh {f['recall']:.4f} "
-                  f"(diff {o['recall'] - f['recall']:+.4f}), {o['params']['lists']} lists, "
+                  f"(diff {o['recall'] - f['recall']:+.4f}), QPS {o['qps']:.0f} vs {f['qps']:.0f}, "
+                  f"{o['params']['lists']} lists, "
                   f"build+insert {o['build_s']:.1f} s")
 
 
