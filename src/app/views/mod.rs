@@ -179,7 +179,16 @@ pub fn tab_ui(ui: &mut Ui, session: &mut Session, settings: &mut Settings, view:
         view.camera_for = session.data_generation;
         if first {
             // The launch choices apply to the first data shown.
-            view.selected = view.pending_select.take();
+            view.selected = match view.pending_select.take() {
+                Some(n) if n as usize >= projection.base.len() => {
+                    session.error = Some(format!(
+                        "--select {n}: there is no such vector (the dataset has {})",
+                        projection.base.len()
+                    ));
+                    None
+                }
+                other => other,
+            };
         } else {
             view.selected = None;
             view.query = QueryPick::Query(0);

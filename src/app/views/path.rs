@@ -41,6 +41,8 @@ pub(super) fn search_path_ui(
     ui.horizontal(|ui| {
         match view.query {
             QueryPick::Query(mut q) => {
+                // A query number from the command line or another dataset may be past the end.
+                q = q.min(nq.saturating_sub(1));
                 let label = ui.label("Query");
                 if ui
                     .small_button("Previous")
