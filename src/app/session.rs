@@ -404,8 +404,8 @@ impl Session {
                         }
                     };
                 ctx.progress.stage("Inspecting the graph", 1);
-                let unreachable = hnsw.as_ref().map_or(0, |h| h.unreachable_nodes().len());
                 let layer_stats = hnsw.as_ref().map_or_else(Vec::new, |h| h.layer_stats());
+                let unreachable = layer_stats.first().map_or(0, |s| s.unreachable);
                 let top_layers = Arc::new(
                     hnsw.as_ref()
                         .map_or_else(Vec::new, |h| h.top_layers_by_id(base.len())),
