@@ -303,7 +303,7 @@ pub fn index_ui(
             ui.label(format!(
                 "{} posting lists, {:.2} lists per vector, {} on disk",
                 h.list_count(),
-                h.mean_replicas(),
+                b.mean_replicas,
                 human_bytes(mem.disk_bytes)
             ));
             list_size_histogram(ui, &b.list_sizes);

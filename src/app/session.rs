@@ -189,6 +189,8 @@ pub struct Built {
     pub hfresh: Option<Arc<crate::index::HFresh>>,
     /// HFresh: live vectors per posting list.
     pub list_sizes: Vec<usize>,
+    /// HFresh: lists per vector, on average (computed once, not per frame).
+    pub mean_replicas: f64,
     /// HFresh: each base row's primary list (`u32::MAX`: none), for colouring.
     pub primary_list: Arc<Vec<u32>>,
 }
@@ -411,6 +413,7 @@ impl Session {
                         .map_or_else(Vec::new, |h| h.top_layers_by_id(base.len())),
                 );
                 let list_sizes = hfresh.as_ref().map_or_else(Vec::new, |h| h.list_sizes());
+                let mean_replicas = hfresh.as_ref().map_or(0.0, |h| h.mean_replicas());
                 let primary_list = Arc::new(
                     hfresh
                         .as_ref()
@@ -422,6 +425,7 @@ impl Session {
                     id,
                     hfresh,
                     list_sizes,
+                    mean_replicas,
                     primary_list,
                     unreachable,
                     layer_stats,
