@@ -268,6 +268,10 @@ pub struct HnswArgs {
     pub dynamic_ef_max: usize,
     #[arg(long, default_value_t = 8)]
     pub dynamic_ef_factor: usize,
+    /// Vectors the HNSW build reads while linking: f16 builds faster (the
+    /// index still stores and searches f32); f32 as hnswlib does.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F16)]
+    pub build_precision: PrecisionArg,
 }
 
 impl HnswArgs {
@@ -288,6 +292,7 @@ impl HnswArgs {
                     m,
                     ef_construction,
                     seed: self.seed,
+                    build_precision: self.build_precision.into(),
                 };
                 p.validate()?;
                 out.push(p);
@@ -331,6 +336,15 @@ pub enum PrecisionArg {
     F16,
 }
 
+impl From<PrecisionArg> for crate::index::Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::F32 => crate::index::Precision::F32,
+            PrecisionArg::F16 => crate::index::Precision::F16,
+        }
+    }
+}
+
 impl HFreshArgs {
     fn params(&self, seed: u64) -> anyhow::Result<crate::index::HFreshParams> {
         let p = crate::index::HFreshParams {
@@ -339,10 +353,7 @@ impl HFreshArgs {
             epsilon: self.epsilon,
             query_epsilon: self.query_epsilon,
             min_posting_size: (self.max_posting_size / 16).max(1),
-            precision: match self.posting_precision {
-                PrecisionArg::F32 => crate::index::hfresh::Precision::F32,
-                PrecisionArg::F16 => crate::index::hfresh::Precision::F16,
-            },
+            precision: self.posting_precision.into(),
             seed,
             ..crate::index::HFreshParams::default()
         };

@@ -8,7 +8,7 @@ use super::session::Session;
 use super::settings::{IndexChoice, Settings};
 use super::{Command, FrameTimes};
 use crate::distance::Metric;
-use crate::index::{AnnIndex, HnswParams};
+use crate::index::{AnnIndex, HnswParams, Precision};
 
 fn human_bytes(b: u64) -> String {
     let b = b as f64;
@@ -206,6 +206,13 @@ pub fn index_ui(
                 .labelled_by(label.id)
                 .on_hover_text(HnswParams::help("seed"));
         });
+        rebuild |= half_checkbox(
+            ui,
+            &mut p.build_precision,
+            "f16 build",
+            HnswParams::help("build_precision"),
+        )
+        .changed();
     }
     if settings.index == IndexChoice::HFresh {
         let p = &mut settings.hfresh;
@@ -222,16 +229,13 @@ pub fn index_ui(
             .add(egui::Slider::new(&mut p.replicas, 1..=8).text("replicas"))
             .on_hover_text("Lists a vector may join (SPANN's boundary replicas): more recall per probe, more disk.");
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
-        let mut half = p.precision == crate::index::hfresh::Precision::F16;
-        let r = ui
-            .checkbox(&mut half, "f16 postings")
-            .on_hover_text("Store posting vectors in half precision: scans read half the bytes (1.2–1.4x the QPS on pypi-minilm, recall within 0.002). Off: exact f32 distances.");
-        p.precision = if half {
-            crate::index::hfresh::Precision::F16
-        } else {
-            crate::index::hfresh::Precision::F32
-        };
-        rebuild |= r.changed();
+        rebuild |= half_checkbox(
+            ui,
+            &mut p.precision,
+            "f16 postings",
+            "Store posting vectors in half precision: scans read half the bytes (1.2–1.4x the QPS on pypi-minilm, recall within 0.002). Off: exact f32 distances.",
+        )
+        .changed();
         let r = ui
             .add(egui::Slider::new(&mut p.epsilon, 0.0..=0.5).text("epsilon"))
             .on_hover_text("Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.");
@@ -452,4 +456,17 @@ pub fn debug_ui(
     if let Some(ms) = ef_response_ms {
         ui.label(format!("Last ef/k change to first point: {ms:.0} ms"));
     }
+}
+
+/// A checkbox that switches `precision` between f16 (ticked) and f32.
+fn half_checkbox(
+    ui: &mut egui::Ui,
+    precision: &mut Precision,
+    label: &str,
+    help: &str,
+) -> egui::Response {
+    let mut half = *precision == Precision::F16;
+    let r = ui.checkbox(&mut half, label).on_hover_text(help);
+    *precision = if half { Precision::F16 } else { Precision::F32 };
+    r
 }

@@ -450,6 +450,7 @@ mod tests {
                 m: 8,
                 ef_construction: 64,
                 seed: 3,
+                ..HnswParams::default()
             },
         }
     }

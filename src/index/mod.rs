@@ -8,6 +8,7 @@
 //! (row numbers of the dataset), distances, and per-query counters.
 
 pub mod dynamic;
+pub(crate) mod f16;
 pub mod filter;
 pub mod flat;
 pub mod hfresh;
@@ -25,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
+pub use f16::Precision;
 pub use filter::AllowList;
 pub use flat::FlatIndex;
 pub use hfresh::{HFresh, HFreshParams};

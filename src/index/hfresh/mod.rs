@@ -23,7 +23,6 @@
 //! delete is a tombstone; moving a vector bumps its version, so old copies
 //! go stale; both are dropped when their list is next rewritten.
 
-mod f16;
 mod kmeans;
 mod postings;
 #[cfg(test)]
@@ -799,6 +798,8 @@ fn centroid_hnsw(params: &HFreshParams) -> HnswParams {
         m: 16,
         ef_construction: 200,
         seed: params.seed,
+        // A few thousand centroids fit in cache: halves would gain nothing.
+        build_precision: crate::index::Precision::F32,
     }
 }
 

@@ -14,31 +14,11 @@ use std::fs::File;
 
 use memmap2::MmapMut;
 
-use serde::{Deserialize, Serialize};
-
-use super::f16;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
+use crate::index::f16;
 
-/// How posting vectors are stored.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// Full f32: distances exactly as the flat index computes them.
-    F32,
-    /// IEEE half precision: half the bytes to read per scanned vector.
-    #[default]
-    F16,
-}
-
-impl Precision {
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F16 => "f16",
-        }
-    }
-}
+pub use crate::index::Precision;
 
 /// The prepared distance between an f32 query and a stored vector's words.
 pub(super) type Kernel = fn(&[f32], &[u32]) -> f32;

@@ -12,11 +12,12 @@ use rayon::prelude::*;
 
 use super::graph::Links;
 use super::search::{with_scratch, Everyone, Scored, Scratch};
+use super::space::{HalfSpace, Space};
 use super::{unknown_id, DynamicEf, Hnsw, HnswParams};
 use crate::dataset::Dataset;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
-use crate::index::SearchStats;
+use crate::index::{Precision, SearchStats};
 use crate::progress::WorkContext;
 
 /// Highest level drawn (the chance of exceeding it is negligible for M ≥ 2).
@@ -103,13 +104,22 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         params,
     };
     let locks = NodeLocks::new(n);
+    let done = AtomicU64::new(1);
+    ctx.progress
+        .stage("packing half-precision copies for the build", 0);
+    let half = match index.params.build_precision {
+        Precision::F16 => HalfSpace::try_new(&index),
+        Precision::F32 => None,
+    };
     ctx.progress
         .stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
     ctx.progress.set(1);
-    let done = AtomicU64::new(1);
     let insert_one = |node: u32| -> Result<()> {
         ctx.cancel.check()?;
-        with_scratch(|s| index.link_node(node, Some(&locks), s));
+        with_scratch(|s| match &half {
+            Some(h) => index.link_node(h, node, Some(&locks), s),
+            None => index.link_node(&index, node, Some(&locks), s),
+        });
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
         if d.is_multiple_of(256) {
             ctx.progress.set(d);
@@ -129,6 +139,13 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     }
     ctx.progress.set(n as u64);
     let mut index = index;
+    // Record what the build read (f16 may be unavailable here).
+    index.params.build_precision = if half.is_some() {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    drop(half);
     index.slot_of = super::idmap::IdMap::identity(n);
     ctx.progress.stage("reconnecting unreachable nodes", 0);
     index.repair_unreachable();
@@ -145,12 +162,19 @@ impl Hnsw {
     /// Algorithm 4: from candidates sorted nearest first, keep one only if it
     /// is nearer to the base than to every one kept so far; then, with
     /// keepPrunedConnections, fill up to `m` with the nearest pruned ones.
-    fn select_neighbors(&self, candidates: &[Scored], m: usize, out: &mut Vec<u32>) {
+    fn select_neighbors<S: Space>(
+        &self,
+        space: &S,
+        candidates: &[Scored],
+        m: usize,
+        out: &mut Vec<u32>,
+    ) {
         out.clear();
         if candidates.len() <= m {
             out.extend(candidates.iter().map(|c| c.id));
             return;
         }
+        let copy_tol = space.copy_tolerance();
         let mut kept: Vec<Scored> = Vec::with_capacity(m);
         let mut pruned: Vec<u32> = Vec::new();
         for &c in candidates {
@@ -158,12 +182,13 @@ impl Hnsw {
                 break;
             }
             // A candidate is redundant if a kept neighbour is nearer to it
-            // than the base is. Exact duplicates (distance 0 to a kept one)
-            // are redundant too: otherwise a node with many copies fills its
-            // whole list with them, and the copies become an island.
+            // than the base is. Copies (distance ~0 to a kept one and to the
+            // base) are redundant too: otherwise a node with many copies
+            // fills its whole list with them, and the copies become an island.
             let diverse = kept.iter().all(|k| {
-                let d = self.dist_slots(c.id, k.id);
-                d >= c.dist && !(d <= 0.0 && c.dist <= 0.0 && !kept.is_empty())
+                let d = space.dist_pair(c.id, k.id);
+                let copy = copy_tol.is_some_and(|t| d <= t && c.dist <= t);
+                d >= c.dist && !copy
             });
             if diverse {
                 kept.push(c);
@@ -181,16 +206,24 @@ impl Hnsw {
     }
 
     /// Links `node` into every layer up to its level (the paper's Algorithm 1).
-    fn link_node(&self, node: u32, locks: Option<&NodeLocks>, s: &mut Scratch) {
+    fn link_node<S: Space>(
+        &self,
+        space: &S,
+        node: u32,
+        locks: Option<&NodeLocks>,
+        s: &mut Scratch,
+    ) {
         let level = self.links.levels[node as usize] as usize;
-        let q: Vec<f32> = self.vector(node).to_vec();
+        let mut q = std::mem::take(&mut s.query);
+        space.query(node, &mut q);
         let mut stats = SearchStats::default();
-        let ep = self.descend(&q, level, s, &mut stats);
+        let ep = self.descend_in(space, &q, level, s, &mut stats);
         let mut entries = vec![ep];
         let mut chosen = Vec::new();
         let mut cands: Vec<Scored> = Vec::new();
         for layer in (0..=level.min(self.max_level)).rev() {
-            self.search_layer(
+            self.search_layer_in(
+                space,
                 &q,
                 &entries,
                 self.params.ef_construction,
@@ -202,7 +235,7 @@ impl Hnsw {
             cands.clear();
             cands.extend(s.top.drain().filter(|c| c.id != node));
             cands.sort_unstable();
-            self.select_neighbors(&cands, self.params.m, &mut chosen);
+            self.select_neighbors(space, &cands, self.params.m, &mut chosen);
             {
                 let _g = locks.map(|l| l.lock(node));
                 self.links.write(node, layer, &chosen);
@@ -213,17 +246,20 @@ impl Hnsw {
                 self.params.m
             };
             for &nb in &chosen {
-                self.add_reverse_link(nb, node, layer, m_max, locks, s);
+                self.add_reverse_link(space, nb, node, layer, m_max, locks, s);
             }
             entries.clear();
             entries.extend_from_slice(&cands);
         }
+        s.query = q;
     }
 
     /// Adds `node` to `nb`'s list on `layer`, shrinking it with the heuristic
     /// when full.
-    fn add_reverse_link(
+    #[allow(clippy::too_many_arguments)]
+    fn add_reverse_link<S: Space>(
         &self,
+        space: &S,
         nb: u32,
         node: u32,
         layer: usize,
@@ -246,13 +282,13 @@ impl Hnsw {
             .iter()
             .chain(std::iter::once(&node))
             .map(|&id| Scored {
-                dist: self.dist_slots(nb, id),
+                dist: space.dist_pair(nb, id),
                 id,
             })
             .collect();
         cands.sort_unstable();
         let mut kept = Vec::with_capacity(m_max);
-        self.select_neighbors(&cands, m_max, &mut kept);
+        self.select_neighbors(space, &cands, m_max, &mut kept);
         self.links.write(nb, layer, &kept);
     }
 
@@ -307,7 +343,7 @@ impl Hnsw {
             return Ok(());
         }
         // `&mut self` excludes every other reader and writer: no locks needed.
-        with_scratch(|s| self.link_node(slot, None, s));
+        with_scratch(|s| self.link_node(self, slot, None, s));
         if level as usize > self.max_level {
             self.entry = slot;
             self.max_level = level as usize;
@@ -422,7 +458,7 @@ impl Hnsw {
                         this.params.m
                     };
                     let mut kept = Vec::new();
-                    this.select_neighbors(&cands, m_max, &mut kept);
+                    this.select_neighbors(this, &cands, m_max, &mut kept);
                     // Only this thread writes `node`'s lists; readers see old or new.
                     this.links.write(node, layer, &kept);
                     repaired += 1;

@@ -492,6 +492,7 @@ mod tests {
             m,
             ef_construction: 64,
             seed: 3,
+            ..HnswParams::default()
         };
         let h = crate::job::with_threads(Some(1), || {
             Hnsw::build(&ds, params, &WorkContext::detached())

@@ -25,6 +25,7 @@ pub mod inspect;
 pub mod params;
 mod persist;
 mod search;
+mod space;
 #[cfg(test)]
 mod tests;
 
@@ -208,6 +209,10 @@ impl AnnIndex for Hnsw {
         p.insert("m".into(), self.params.m.into());
         p.insert("ef_construction".into(), self.params.ef_construction.into());
         p.insert("seed".into(), self.params.seed.into());
+        p.insert(
+            "build_precision".into(),
+            self.params.build_precision.name().into(),
+        );
         p
     }
 }

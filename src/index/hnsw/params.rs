@@ -18,6 +18,12 @@ pub struct HnswParams {
     /// the same seed is identical; a parallel build may differ slightly,
     /// since nodes link in the order threads reach them.
     pub seed: u64,
+    /// Precision of the vectors the build reads while it links nodes (the
+    /// index always stores and searches f32). f16 halves the bytes of a
+    /// memory-bound build; machines without AVX-512 build from f32 anyway,
+    /// and a built index records what it used.
+    #[serde(default)]
+    pub build_precision: crate::index::Precision,
 }
 
 impl Default for HnswParams {
@@ -26,6 +32,7 @@ impl Default for HnswParams {
             m: 16,
             ef_construction: 200,
             seed: 42,
+            build_precision: crate::index::Precision::F16,
         }
     }
 }
@@ -64,6 +71,7 @@ impl HnswParams {
             "m" => "Links per node on the upper layers (layer 0 keeps 2·M). Higher: better recall at the same ef, more memory, slower build. Usual 8–48.",
             "ef_construction" => "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.",
             "seed" => "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.",
+            "build_precision" => "Vectors the build reads while linking: f16 halves the bytes and builds faster; the index still stores and searches f32. Machines without AVX-512 use f32.",
             "ef" => "Candidate list size while searching (raised to k when smaller). Higher: better recall, slower queries. -1 picks it from k (dynamic ef).",
             _ => "",
         }

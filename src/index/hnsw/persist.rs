@@ -14,9 +14,19 @@ use super::graph::Links;
 use super::{DynamicEf, Hnsw, HnswParams};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
-const VERSION: u32 = 1;
+/// Version 2 added the build precision; version 1 files (all built from
+/// f32) still load.
+const VERSION: u32 = 2;
+
+fn precision_code(p: Precision) -> u8 {
+    match p {
+        Precision::F32 => 0,
+        Precision::F16 => 1,
+    }
+}
 
 fn metric_code(m: Metric) -> u8 {
     match m {
@@ -72,6 +82,7 @@ impl Hnsw {
             o.u32(self.params.m as u32)?;
             o.u32(self.params.ef_construction as u32)?;
             o.u64(self.params.seed)?;
+            o.bytes(&[precision_code(self.params.build_precision)])?;
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
             o.u32(self.dynamic_ef.factor as u32)?;
@@ -119,7 +130,7 @@ impl Hnsw {
             path,
         };
         let version = r.u32()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(bad(&format!(
                 "index format version {version}; this annscope reads version {VERSION}"
             )));
@@ -143,6 +154,15 @@ impl Hnsw {
             m: r.u32()? as usize,
             ef_construction: r.u32()? as usize,
             seed: r.u64()?,
+            build_precision: if version >= 2 {
+                match r.bytes(1)?[0] {
+                    0 => Precision::F32,
+                    1 => Precision::F16,
+                    c => return Err(bad(&format!("unknown build precision code {c}"))),
+                }
+            } else {
+                Precision::F32
+            },
         };
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let dynamic_ef = DynamicEf {

@@ -10,6 +10,7 @@ use std::collections::BinaryHeap;
 use serde::Serialize;
 
 use super::graph::Visited;
+use super::space::Space;
 use super::Hnsw;
 use crate::index::{Neighbors, SearchStats};
 
@@ -126,13 +127,26 @@ impl Hnsw {
         s: &mut Scratch,
         stats: &mut SearchStats,
     ) -> Scored {
+        self.descend_in(self, q, layer, s, stats)
+    }
+
+    /// [`descend`](Self::descend) with distances from `space`.
+    #[inline]
+    pub(super) fn descend_in<S: Space>(
+        &self,
+        space: &S,
+        q: &[f32],
+        layer: usize,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) -> Scored {
         let mut ep = Scored {
-            dist: self.dist(q, self.entry),
+            dist: space.dist(q, self.entry),
             id: self.entry,
         };
         stats.dist_comps += 1;
         for l in (layer + 1..=self.max_level).rev() {
-            ep = self.greedy(q, ep, l, s, stats);
+            ep = self.greedy(space, q, ep, l, s, stats);
         }
         ep
     }
@@ -140,8 +154,9 @@ impl Hnsw {
     /// Greedy descent on `layer` from `ep`: moves to the nearest neighbour
     /// while that improves. Returns the local minimum.
     #[inline]
-    pub(super) fn greedy(
+    fn greedy<S: Space>(
         &self,
+        space: &S,
         q: &[f32],
         mut ep: Scored,
         layer: usize,
@@ -154,7 +169,7 @@ impl Hnsw {
             stats.hops += 1;
             for i in 0..s.links.len() {
                 let nb = s.links[i];
-                let d = self.dist(q, nb);
+                let d = space.dist(q, nb);
                 stats.dist_comps += 1;
                 if d < ep.dist {
                     ep = Scored { dist: d, id: nb };
@@ -170,8 +185,25 @@ impl Hnsw {
     /// Best-first search on `layer` from `entries` with a result list of
     /// `ef`. Leaves the results in `s.top` (a max-heap).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(super) fn search_layer<A: Admit>(
         &self,
+        q: &[f32],
+        entries: &[Scored],
+        ef: usize,
+        layer: usize,
+        admit: &A,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        self.search_layer_in(self, q, entries, ef, layer, admit, s, stats);
+    }
+
+    /// [`search_layer`](Self::search_layer) with distances from `space`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn search_layer_in<S: Space, A: Admit>(
+        &self,
+        space: &S,
         q: &[f32],
         entries: &[Scored],
         ef: usize,
@@ -210,11 +242,11 @@ impl Hnsw {
             // loads overlap instead of stalling one after another.
             s.links.retain(|&nb| s.visited.insert(nb));
             for &nb in s.links.iter() {
-                self.prefetch_vector(nb);
+                space.prefetch(nb);
             }
             for i in 0..s.links.len() {
                 let nb = s.links[i];
-                let d = self.dist(q, nb);
+                let d = space.dist(q, nb);
                 stats.dist_comps += 1;
                 if d < bound || s.top.len() < ef {
                     s.candidates.push(Reverse(Scored { dist: d, id: nb }));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::*;
 use crate::dataset::Dataset;
 use crate::eval::{recall_at_k, GroundTruth};
-use crate::index::AnnIndex;
+use crate::index::{AnnIndex, Precision};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 use crate::testutil::random_vectors;
@@ -39,6 +39,7 @@ fn params(m: usize) -> HnswParams {
         m,
         ef_construction: 100,
         seed: SEED,
+        ..HnswParams::default()
     }
 }
 
@@ -267,37 +268,82 @@ fn inserts_after_build_reach_fresh_build_recall() {
 
 #[test]
 fn duplicates_neither_go_exhaustive_nor_strand_nodes() {
-    // 10% of the vectors are copies of one vector.
+    // 10% of the vectors are copies of one vector; under each metric where a
+    // copy is recognisable by its distance, built from f16 and from f32.
+    for metric in [Metric::L2, Metric::Cosine] {
+        for precision in [Precision::F16, Precision::F32] {
+            duplicates_case(metric, precision);
+        }
+    }
+}
+
+fn duplicates_case(metric: Metric, precision: Precision) {
+    let case = format!("{metric:?}, {precision:?} build, seed {SEED}");
     let (n, dim) = (3000, 16);
     let mut data = clustered(n, dim, SEED);
     let copy = data[..dim].to_vec();
     for i in (0..n).filter(|i| i % 10 == 0) {
         data[i * dim..(i + 1) * dim].copy_from_slice(&copy);
     }
-    let base = Arc::new(Dataset::from_vec("dups", data, dim, Metric::L2).expect("dataset"));
-    let index = serial(&base, params(12)).expect("build");
+    let base = Arc::new(Dataset::from_vec("dups", data, dim, metric).expect("dataset"));
+    let p = HnswParams {
+        build_precision: precision,
+        ..params(12)
+    };
+    let index = serial(&base, p).expect("build");
     assert!(
         index.unreachable_nodes().is_empty(),
-        "{} unreachable nodes",
+        "{} unreachable nodes ({case})",
         index.unreachable_nodes().len()
     );
     let r = index
         .search(&copy, &SearchParams::new(10).with_ef(64))
         .expect("search");
     assert!(
-        r.distances.iter().all(|&d| d == 0.0),
-        "the copies are the nearest: {:?}",
+        r.distances.iter().all(|&d| d.abs() <= 1e-6),
+        "the copies are the nearest: {:?} ({case})",
         r.distances
     );
     assert!(
         r.stats.dist_comps < n as u64 / 2,
-        "search went near-exhaustive: {} distances",
+        "search went near-exhaustive: {} distances ({case})",
         r.stats.dist_comps
     );
-    let queries =
-        Dataset::from_vec("q", clustered(100, dim, SEED + 3), dim, Metric::L2).expect("q");
+    let queries = Dataset::from_vec("q", clustered(100, dim, SEED + 3), dim, metric).expect("q");
     let rec = recall(&index, &base, &queries, 10, 64);
-    assert!(rec >= 0.9, "recall {rec:.4} with duplicates (seed {SEED})");
+    assert!(rec >= 0.9, "recall {rec:.4} with duplicates ({case})");
+}
+
+#[test]
+fn half_precision_build_matches_f32_build_recall() {
+    let base = dataset(4000, 48, Metric::Cosine, SEED);
+    let queries =
+        Dataset::from_vec("q", clustered(200, 48, SEED + 5), 48, Metric::Cosine).expect("q");
+    let build = |precision| {
+        let p = HnswParams {
+            build_precision: precision,
+            ..params(12)
+        };
+        serial(&base, p).expect("build")
+    };
+    let (half, full) = (build(Precision::F16), build(Precision::F32));
+    let used = half.params_struct().build_precision;
+    if crate::index::f16::fast_kernels(Metric::Cosine).is_some() {
+        assert_eq!(used, Precision::F16, "this machine converts halves");
+    } else {
+        assert_eq!(used, Precision::F32, "no hardware halves: f32 is recorded");
+    }
+    assert_eq!(full.params_struct().build_precision, Precision::F32);
+    for ef in [16, 64] {
+        let (rh, rf) = (
+            recall(&half, &base, &queries, 10, ef),
+            recall(&full, &base, &queries, 10, ef),
+        );
+        assert!(
+            (rh - rf).abs() <= 0.02,
+            "ef {ef}: f16 build recall {rh:.4} vs f32 {rf:.4} (seed {SEED})"
+        );
+    }
 }
 
 #[test]
@@ -332,6 +378,25 @@ fn save_and_load_round_trip_and_refuse_damage() {
     assert!(err.contains("checksum"), "{err}");
     std::fs::write(&path, b"not an index").expect("junk");
     assert!(Hnsw::load(&path).is_err());
+
+    // A version-1 file (before the build precision was recorded) still
+    // loads, as built from f32: drop the precision byte after the seed.
+    const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
+    let mut v1 = bytes[..bytes.len() - 8].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    v1.remove(PRECISION_AT);
+    let sum = xxhash_rust::xxh3::xxh3_64(&v1);
+    v1.extend_from_slice(&sum.to_le_bytes());
+    std::fs::write(&path, &v1).expect("v1");
+    let old = Hnsw::load(&path).expect("a version-1 file loads");
+    assert_eq!(old.params_struct().build_precision, Precision::F32);
+    assert_eq!(old.len(), index.len());
+    let q = base.row(3);
+    let p = SearchParams::new(5).with_ef(32);
+    assert_eq!(
+        old.search(q, &p).expect("a"),
+        index.search(q, &p).expect("b")
+    );
 }
 
 #[test]
