@@ -272,6 +272,11 @@ pub struct HnswArgs {
     /// index still stores and searches f32); f32 as hnswlib does.
     #[arg(long, value_enum, default_value_t = PrecisionArg::F16)]
     pub build_precision: PrecisionArg,
+    /// Vectors an HNSW search walks the graph with: f16 reads half the bytes
+    /// per distance and re-scores the final candidates in f32 (exact
+    /// results; keeps a half-precision copy of the vectors); f32 as hnswlib.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F16)]
+    pub search_precision: PrecisionArg,
 }
 
 impl HnswArgs {
@@ -293,6 +298,7 @@ impl HnswArgs {
                     ef_construction,
                     seed: self.seed,
                     build_precision: self.build_precision.into(),
+                    search_precision: self.search_precision.into(),
                 };
                 p.validate()?;
                 out.push(p);

@@ -206,13 +206,22 @@ pub fn index_ui(
                 .labelled_by(label.id)
                 .on_hover_text(HnswParams::help("seed"));
         });
-        rebuild |= half_checkbox(
-            ui,
-            &mut p.build_precision,
-            "f16 build",
-            HnswParams::help("build_precision"),
-        )
-        .changed();
+        ui.horizontal(|ui| {
+            rebuild |= half_checkbox(
+                ui,
+                &mut p.build_precision,
+                "f16 build",
+                HnswParams::help("build_precision"),
+            )
+            .changed();
+            rebuild |= half_checkbox(
+                ui,
+                &mut p.search_precision,
+                "f16 search",
+                HnswParams::help("search_precision"),
+            )
+            .changed();
+        });
     }
     if settings.index == IndexChoice::HFresh {
         let p = &mut settings.hfresh;
@@ -285,7 +294,7 @@ pub fn index_ui(
                 human_bytes(mem.ram_bytes),
                 human_bytes(est)
             ))
-            .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors plus (2M+1)·4 per node for layer-0 links and the upper layers' share."),
+            .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors (plus n·d·2 for the f16 search copy) plus (2M+1)·4 per node for layer-0 links and the upper layers' share."),
             None => ui.label(format!("Memory: {} in RAM, measured", human_bytes(mem.ram_bytes)))
                 .on_hover_text("Centroids, their HNSW and the per-vector tables; the posting lists are on disk (below)."),
         };

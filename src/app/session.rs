@@ -378,7 +378,7 @@ impl Session {
                                 crate::index::DynamicIndex::from_dataset(&base, c.clone(), ctx)
                             })??;
                             let est = if base.len() > c.threshold {
-                                Hnsw::estimated_bytes(base.len(), base.dim(), c.hnsw.m)
+                                Hnsw::estimated_bytes(base.len(), base.dim(), &c.hnsw)
                             } else {
                                 (base.len() * (base.dim() + 1) * 4) as u64
                             };
@@ -401,7 +401,7 @@ impl Session {
                             let h = Arc::new(with_threads(threads, || {
                                 Hnsw::build(&base, p.clone(), ctx)
                             })??);
-                            let est = Hnsw::estimated_bytes(base.len(), base.dim(), p.m);
+                            let est = Hnsw::estimated_bytes(base.len(), base.dim(), p);
                             (h.clone(), Some(h), est)
                         }
                     };

@@ -800,6 +800,7 @@ fn centroid_hnsw(params: &HFreshParams) -> HnswParams {
         seed: params.seed,
         // A few thousand centroids fit in cache: halves would gain nothing.
         build_precision: crate::index::Precision::F32,
+        search_precision: crate::index::Precision::F32,
     }
 }
 

@@ -101,22 +101,29 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         deleted: vec![false; n],
         n_deleted: 0,
         free: Vec::new(),
+        walk: None,
         params,
     };
     let locks = NodeLocks::new(n);
     let done = AtomicU64::new(1);
     ctx.progress
         .stage("packing half-precision copies for the build", 0);
-    let half = match index.params.build_precision {
-        Precision::F16 => HalfSpace::try_new(&index),
-        Precision::F32 => None,
+    let half = if index.params.build_precision == Precision::F16
+        || index.params.search_precision == Precision::F16
+    {
+        HalfSpace::try_new(&index)
+    } else {
+        None
     };
+    let build_half = half
+        .as_ref()
+        .filter(|_| index.params.build_precision == Precision::F16);
     ctx.progress
         .stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
     ctx.progress.set(1);
     let insert_one = |node: u32| -> Result<()> {
         ctx.cancel.check()?;
-        with_scratch(|s| match &half {
+        with_scratch(|s| match build_half {
             Some(h) => index.link_node(h, node, Some(&locks), s),
             None => index.link_node(&index, node, Some(&locks), s),
         });
@@ -139,13 +146,15 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     }
     ctx.progress.set(n as u64);
     let mut index = index;
-    // Record what the build read (f16 may be unavailable here).
-    index.params.build_precision = if half.is_some() {
-        Precision::F16
-    } else {
-        Precision::F32
-    };
-    drop(half);
+    // Record what the build read and what searches walk (f16 may be
+    // unavailable here).
+    let has_half = half.is_some();
+    let f16_if = |half: bool| if half { Precision::F16 } else { Precision::F32 };
+    index.params.build_precision =
+        f16_if(has_half && index.params.build_precision == Precision::F16);
+    index.params.search_precision =
+        f16_if(has_half && index.params.search_precision == Precision::F16);
+    index.walk = half.filter(|_| index.params.search_precision == Precision::F16);
     index.slot_of = super::idmap::IdMap::identity(n);
     ctx.progress.stage("reconnecting unreachable nodes", 0);
     index.repair_unreachable();
@@ -337,6 +346,13 @@ impl Hnsw {
             }
         };
         self.slot_of.insert(ext, slot);
+        if let Some(walk) = &mut self.walk {
+            if !walk.set_row(slot, &v) {
+                // A value f16 cannot hold: walk the f32 vectors from now on.
+                self.walk = None;
+                self.params.search_precision = Precision::F32;
+            }
+        }
         if self.live_len() == 1 {
             self.entry = slot;
             self.max_level = level as usize;

@@ -61,6 +61,9 @@ pub struct Hnsw {
     n_deleted: usize,
     /// Slots freed by cleanup, reused by inserts.
     free: Vec<u32>,
+    /// Half-precision copy of `vectors` that searches walk with, when the
+    /// parameters ask for an f16 walk (see [`space`]).
+    walk: Option<space::HalfSpace>,
 }
 
 impl Hnsw {
@@ -157,10 +160,15 @@ impl Hnsw {
 
     /// Formula estimate of RAM, as the app shows beside the measured bytes:
     /// vectors n·d·4, layer 0 n·(2M+1)·4, upper layers n/(M−1)·(M+1)·4 on
-    /// average, per-node offset, level and ids 13 bytes, id map ~24 bytes.
-    pub fn estimated_bytes(n: usize, dim: usize, m: usize) -> u64 {
-        let n = n as f64;
-        let per_node = (dim * 4) as f64
+    /// average, per-node offset, level and ids 13 bytes, id map ~24 bytes,
+    /// and the half-precision copy n·d·2 when searches walk f16.
+    pub fn estimated_bytes(n: usize, dim: usize, params: &HnswParams) -> u64 {
+        let (n, m) = (n as f64, params.m);
+        let walk = match params.search_precision {
+            crate::index::Precision::F16 => dim.div_ceil(2) * 4,
+            crate::index::Precision::F32 => 0,
+        };
+        let per_node = (dim * 4 + walk) as f64
             + ((2 * m + 1) * 4) as f64
             + ((m + 1) * 4) as f64 / (m as f64 - 1.0)
             + 13.0
@@ -199,7 +207,10 @@ impl AnnIndex for Hnsw {
     fn memory(&self) -> MemoryUsage {
         let ids = self.ext_ids.capacity() * 4 + self.slot_of.bytes() + self.deleted.capacity();
         MemoryUsage {
-            ram_bytes: (self.vectors.capacity() * 4 + self.links.bytes() + ids) as u64,
+            ram_bytes: (self.vectors.capacity() * 4
+                + self.walk.as_ref().map_or(0, |w| w.bytes())
+                + self.links.bytes()
+                + ids) as u64,
             disk_bytes: 0,
         }
     }
@@ -212,6 +223,10 @@ impl AnnIndex for Hnsw {
         p.insert(
             "build_precision".into(),
             self.params.build_precision.name().into(),
+        );
+        p.insert(
+            "search_precision".into(),
+            self.params.search_precision.name().into(),
         );
         p
     }

@@ -24,6 +24,13 @@ pub struct HnswParams {
     /// and a built index records what it used.
     #[serde(default)]
     pub build_precision: crate::index::Precision,
+    /// Precision of the vectors a search walks the graph with. f16 keeps a
+    /// half-precision copy of the vectors (half their memory again), reads
+    /// half the bytes per distance, and re-scores the final ef candidates
+    /// in f32, so results and their distances are exact; f32 walks the
+    /// stored vectors, as hnswlib does. Machines without AVX-512 walk f32.
+    #[serde(default)]
+    pub search_precision: crate::index::Precision,
 }
 
 impl Default for HnswParams {
@@ -33,6 +40,7 @@ impl Default for HnswParams {
             ef_construction: 200,
             seed: 42,
             build_precision: crate::index::Precision::F16,
+            search_precision: crate::index::Precision::F16,
         }
     }
 }
@@ -71,6 +79,7 @@ impl HnswParams {
             "m" => "Links per node on the upper layers (layer 0 keeps 2·M). Higher: better recall at the same ef, more memory, slower build. Usual 8–48.",
             "ef_construction" => "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.",
             "seed" => "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.",
+            "search_precision" => "Vectors a search walks the graph with: f16 reads half the bytes per distance (faster queries) and re-scores the final candidates in f32, so results are exact; it keeps a half-precision copy of the vectors. f32 walks as hnswlib does.",
             "build_precision" => "Vectors the build reads while linking: f16 halves the bytes and builds faster; the index still stores and searches f32. Machines without AVX-512 use f32.",
             "ef" => "Candidate list size while searching (raised to k when smaller). Higher: better recall, slower queries. -1 picks it from k (dynamic ef).",
             _ => "",

@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
-/// Version 2 added the build precision; version 1 files (all built from
-/// f32) still load.
+/// Version 2 added the build and search precisions; version 1 files (built
+/// from f32, walked in f32) still load.
 const VERSION: u32 = 2;
 
 fn precision_code(p: Precision) -> u8 {
@@ -82,7 +82,10 @@ impl Hnsw {
             o.u32(self.params.m as u32)?;
             o.u32(self.params.ef_construction as u32)?;
             o.u64(self.params.seed)?;
-            o.bytes(&[precision_code(self.params.build_precision)])?;
+            o.bytes(&[
+                precision_code(self.params.build_precision),
+                precision_code(self.params.search_precision),
+            ])?;
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
             o.u32(self.dynamic_ef.factor as u32)?;
@@ -150,20 +153,25 @@ impl Hnsw {
         };
         let dim = r.u32()? as usize;
         let n = r.u64()? as usize;
-        let params = HnswParams {
+        let mut params = HnswParams {
             m: r.u32()? as usize,
             ef_construction: r.u32()? as usize,
             seed: r.u64()?,
-            build_precision: if version >= 2 {
-                match r.bytes(1)?[0] {
+            build_precision: Precision::F32,
+            search_precision: Precision::F32,
+        };
+        if version >= 2 {
+            for (what, field) in [
+                ("build", &mut params.build_precision),
+                ("search", &mut params.search_precision),
+            ] {
+                *field = match r.bytes(1)?[0] {
                     0 => Precision::F32,
                     1 => Precision::F16,
-                    c => return Err(bad(&format!("unknown build precision code {c}"))),
-                }
-            } else {
-                Precision::F32
-            },
-        };
+                    c => return Err(bad(&format!("unknown {what} precision code {c}"))),
+                };
+            }
+        }
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let dynamic_ef = DynamicEf {
             min: r.u32()? as usize,
@@ -243,7 +251,7 @@ impl Hnsw {
         for s in (0..n as u32).filter(|s| !free_set.contains(s)) {
             slot_of.insert(ext_ids[s as usize], s);
         }
-        Ok(Hnsw {
+        let mut index = Hnsw {
             params,
             dynamic_ef,
             metric,
@@ -257,7 +265,15 @@ impl Hnsw {
             deleted,
             n_deleted,
             free,
-        })
+            walk: None,
+        };
+        if index.params.search_precision == Precision::F16 {
+            index.walk = super::space::HalfSpace::try_new(&index);
+            if index.walk.is_none() {
+                index.params.search_precision = Precision::F32;
+            }
+        }
+        Ok(index)
     }
 }
 

@@ -266,6 +266,13 @@ impl Hnsw {
 
     /// The top-k of `query` with a result list of `ef`, in external ids.
     pub(super) fn search_ef(&self, query: &[f32], k: usize, ef: usize) -> Neighbors {
+        match &self.walk {
+            Some(half) => self.search_ef_in(half, query, k, ef),
+            None => self.search_ef_in(self, query, k, ef),
+        }
+    }
+
+    fn search_ef_in<S: Space>(&self, space: &S, query: &[f32], k: usize, ef: usize) -> Neighbors {
         with_scratch(|s| {
             let mut stats = SearchStats::default();
             if self.live_len() == 0 {
@@ -273,18 +280,46 @@ impl Hnsw {
             }
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let ep = self.descend(&q, 0, s, &mut stats);
-            self.search_layer(&q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
+            let ep = self.descend_in(space, &q, 0, s, &mut stats);
+            self.search_layer_in(space, &q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
+            let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
-            let mut found: Vec<Scored> = s.top.drain().collect();
-            found.sort_unstable();
-            found.truncate(k);
-            Neighbors {
-                ids: found.iter().map(|c| self.ext_ids[c.id as usize]).collect(),
-                distances: found.iter().map(|c| c.dist).collect(),
-                stats,
-            }
+            found
         })
+    }
+
+    /// The top-k of the result list the walk left in `s.top`, with exact
+    /// distances: a walk in an approximate space re-scores its candidates
+    /// from the stored f32 vectors first.
+    pub(super) fn finish<S: Space>(
+        &self,
+        q: &[f32],
+        s: &mut Scratch,
+        k: usize,
+        stats: &mut SearchStats,
+    ) -> Neighbors {
+        let mut found: Vec<Scored> = s.top.drain().collect();
+        if !S::EXACT {
+            self.rescore(q, &mut found, stats);
+        }
+        found.sort_unstable();
+        found.truncate(k);
+        Neighbors {
+            ids: found.iter().map(|c| self.ext_ids[c.id as usize]).collect(),
+            distances: found.iter().map(|c| c.dist).collect(),
+            stats: *stats,
+        }
+    }
+
+    /// Replaces approximate distances with exact ones from the f32 vectors.
+    pub(super) fn rescore(&self, q: &[f32], found: &mut [Scored], stats: &mut SearchStats) {
+        for c in found.iter() {
+            self.prefetch_vector(c.id);
+        }
+        for c in found.iter_mut() {
+            c.dist = self.dist(q, c.id);
+        }
+        stats.dist_comps += found.len() as u64;
     }
 }
 
@@ -319,27 +354,36 @@ impl Hnsw {
         {
             return self.exact_over(query, k, filter);
         }
-        let selectivity = filter.count() as f64 / live as f64;
+        let two_hop = (filter.count() as f64 / live as f64) < TWO_HOP_BELOW;
+        match &self.walk {
+            Some(half) => self.search_filtered_in(half, query, k, ef, filter, two_hop),
+            None => self.search_filtered_in(self, query, k, ef, filter, two_hop),
+        }
+    }
+
+    fn search_filtered_in<S: Space>(
+        &self,
+        space: &S,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: &crate::index::AllowList,
+        two_hop: bool,
+    ) -> Neighbors {
         with_scratch(|s| {
             let mut stats = SearchStats::default();
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let ep = self.descend(&q, 0, s, &mut stats);
+            let ep = self.descend_in(space, &q, 0, s, &mut stats);
             let admit = Allowed(filter);
-            if selectivity < TWO_HOP_BELOW {
-                self.search_two_hop(&q, ep, ef, &admit, s, &mut stats);
+            if two_hop {
+                self.search_two_hop(space, &q, ep, ef, &admit, s, &mut stats);
             } else {
-                self.search_layer(&q, &[ep], ef, 0, &admit, s, &mut stats);
+                self.search_layer_in(space, &q, &[ep], ef, 0, &admit, s, &mut stats);
             }
+            let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
-            let mut found: Vec<Scored> = s.top.drain().collect();
-            found.sort_unstable();
-            found.truncate(k);
-            Neighbors {
-                ids: found.iter().map(|c| self.ext_ids[c.id as usize]).collect(),
-                distances: found.iter().map(|c| c.dist).collect(),
-                stats,
-            }
+            found
         })
     }
 
@@ -368,8 +412,10 @@ impl Hnsw {
     /// disallowed ones (ACORN-1's two-hop expansion, Patel et al. 2024), at
     /// most 2M per expansion. Disallowed nodes cost a link read, never a
     /// distance, and the allowed subgraph stays connected at low selectivity.
-    fn search_two_hop<A: Admit>(
+    #[allow(clippy::too_many_arguments)]
+    fn search_two_hop<S: Space, A: Admit>(
         &self,
+        space: &S,
         q: &[f32],
         ep: Scored,
         ef: usize,
@@ -418,10 +464,10 @@ impl Hnsw {
                 }
             }
             for &nb in &expand {
-                self.prefetch_vector(nb);
+                space.prefetch(nb);
             }
             for &nb in &expand {
-                let d = self.dist(q, nb);
+                let d = space.dist(q, nb);
                 stats.dist_comps += 1;
                 if d < bound || s.top.len() < ef {
                     let c = Scored { dist: d, id: nb };
@@ -476,7 +522,22 @@ pub struct SearchTrace {
 impl Hnsw {
     /// Searches like [`AnnIndex::search`](crate::index::AnnIndex::search)
     /// and records every step. Slower (it allocates); for one query at a time.
+    /// Distances in the steps are the walk's (half precision when the
+    /// index walks f16); the result's are exact, as a search's are.
     pub fn trace(&self, query: &[f32], k: usize, ef: usize) -> crate::error::Result<SearchTrace> {
+        match &self.walk {
+            Some(half) => self.trace_in(half, query, k, ef),
+            None => self.trace_in(self, query, k, ef),
+        }
+    }
+
+    fn trace_in<S: Space>(
+        &self,
+        space: &S,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+    ) -> crate::error::Result<SearchTrace> {
         crate::index::check_query_dim(self.dim, query)?;
         let ef = ef.max(k);
         let ext = |id: u32| self.ext_ids[id as usize];
@@ -486,7 +547,7 @@ impl Hnsw {
         let mut visited_all = std::collections::BTreeSet::new();
         let mut layers = Vec::new();
         let mut ep = Scored {
-            dist: self.dist(&q, self.entry),
+            dist: space.dist(&q, self.entry),
             id: self.entry,
         };
         stats.dist_comps += 1;
@@ -498,7 +559,7 @@ impl Hnsw {
                 let mut computed = Vec::new();
                 let mut best = ep;
                 for nb in self.links.neighbors(ep.id, layer) {
-                    let d = self.dist(&q, nb);
+                    let d = space.dist(&q, nb);
                     stats.dist_comps += 1;
                     computed.push((ext(nb), d));
                     visited_all.insert(ext(nb));
@@ -548,7 +609,7 @@ impl Hnsw {
                 if !seen.insert(nb) {
                     continue;
                 }
-                let d = self.dist(&q, nb);
+                let d = space.dist(&q, nb);
                 stats.dist_comps += 1;
                 computed.push((ext(nb), d));
                 visited_all.insert(ext(nb));
@@ -583,6 +644,9 @@ impl Hnsw {
             steps,
         });
         let mut found: Vec<Scored> = top.into_vec();
+        if !S::EXACT {
+            self.rescore(&q, &mut found, &mut stats);
+        }
         found.sort_unstable();
         found.truncate(k);
         Ok(SearchTrace {

@@ -21,6 +21,8 @@ use crate::index::f16;
 
 /// Distances between a query and stored nodes, or between two nodes.
 pub(super) trait Space: Sync {
+    /// Whether distances are exact (else a search re-scores its results).
+    const EXACT: bool;
     /// Distance from a prepared query to `slot`.
     fn dist(&self, q: &[f32], slot: u32) -> f32;
     /// Distance between two stored nodes; equal to `dist` with `a`'s
@@ -38,6 +40,7 @@ pub(super) trait Space: Sync {
 
 /// The stored f32 vectors.
 impl Space for Hnsw {
+    const EXACT: bool = true;
     #[inline]
     fn dist(&self, q: &[f32], slot: u32) -> f32 {
         Hnsw::dist(self, q, slot)
@@ -122,9 +125,30 @@ impl HalfSpace {
         let s = slot as usize * self.words_per_row;
         &self.words[s..s + self.words_per_row]
     }
+
+    /// Stores `vector` (prepared) at `slot`, growing by one row when `slot`
+    /// is the next new one. `false` if a value is out of f16's range: the
+    /// copy can then no longer stand for the vectors.
+    pub fn set_row(&mut self, slot: u32, vector: &[f32]) -> bool {
+        if vector.iter().any(|v| v.abs() > HALF_MAX) {
+            return false;
+        }
+        let s = slot as usize * self.words_per_row;
+        if s == self.words.len() {
+            self.words.resize(s + self.words_per_row, 0);
+        }
+        f16::pack(vector, &mut self.words[s..s + self.words_per_row]);
+        true
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.words.capacity() * 4
+    }
 }
 
 impl Space for HalfSpace {
+    const EXACT: bool = false;
     #[inline]
     fn dist(&self, q: &[f32], slot: u32) -> f32 {
         (self.single)(q, self.row(slot))

@@ -315,6 +315,56 @@ fn duplicates_case(metric: Metric, precision: Precision) {
 }
 
 #[test]
+fn half_precision_walk_returns_exact_distances_at_f32_walk_recall() {
+    let base = dataset(4000, 48, Metric::Cosine, SEED);
+    let queries =
+        Dataset::from_vec("q", clustered(200, 48, SEED + 6), 48, Metric::Cosine).expect("q");
+    let build = |precision| {
+        let p = HnswParams {
+            search_precision: precision,
+            ..params(12)
+        };
+        serial(&base, p).expect("build")
+    };
+    let (half, full) = (build(Precision::F16), build(Precision::F32));
+    if half.params_struct().search_precision == Precision::F32 {
+        return; // no hardware halves here: both walk f32 (checked above)
+    }
+    // Same build precision, same seed, one thread: the same graph.
+    assert_eq!(half.node_links(7, 0), full.node_links(7, 0));
+    assert!(half.memory().ram_bytes > full.memory().ram_bytes + 4000 * 48 * 2 - 1);
+    for ef in [16, 64] {
+        let (rh, rf) = (
+            recall(&half, &base, &queries, 10, ef),
+            recall(&full, &base, &queries, 10, ef),
+        );
+        assert!(
+            (rh - rf).abs() <= 0.01,
+            "ef {ef}: f16 walk recall {rh:.4} vs f32 walk {rf:.4} (seed {SEED})"
+        );
+    }
+    // Distances are re-scored in f32: exactly the metric's distance.
+    let flat =
+        crate::index::FlatIndex::build(base.clone(), &WorkContext::detached()).expect("flat");
+    for q in queries.vectors().rows().take(20) {
+        let r = half
+            .search(q, &SearchParams::new(10).with_ef(32))
+            .expect("search");
+        assert!(r.distances.windows(2).all(|w| w[0] <= w[1]));
+        let mut unit = q.to_vec();
+        crate::distance::normalize(&mut unit);
+        for (&id, &d) in r.ids.iter().zip(&r.distances) {
+            let exact =
+                Metric::Cosine.prepared_distance(&unit, half.vector(half.slot(id).expect("live")));
+            assert_eq!(d, exact, "id {id}");
+        }
+        // On the flat index's scale: never nearer than the true nearest.
+        let f = flat.search(q, &SearchParams::new(1)).expect("flat");
+        assert!(r.distances[0] >= f.distances[0] - 1e-6);
+    }
+}
+
+#[test]
 fn half_precision_build_matches_f32_build_recall() {
     let base = dataset(4000, 48, Metric::Cosine, SEED);
     let queries =
@@ -322,6 +372,7 @@ fn half_precision_build_matches_f32_build_recall() {
     let build = |precision| {
         let p = HnswParams {
             build_precision: precision,
+            search_precision: Precision::F32,
             ..params(12)
         };
         serial(&base, p).expect("build")
@@ -379,24 +430,27 @@ fn save_and_load_round_trip_and_refuse_damage() {
     std::fs::write(&path, b"not an index").expect("junk");
     assert!(Hnsw::load(&path).is_err());
 
-    // A version-1 file (before the build precision was recorded) still
-    // loads, as built from f32: drop the precision byte after the seed.
+    // A version-1 file (before the precisions were recorded) still loads,
+    // as built from and walked in f32: drop the two bytes after the seed.
     const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
     let mut v1 = bytes[..bytes.len() - 8].to_vec();
     v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-    v1.remove(PRECISION_AT);
+    v1.drain(PRECISION_AT..PRECISION_AT + 2);
     let sum = xxhash_rust::xxh3::xxh3_64(&v1);
     v1.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &v1).expect("v1");
     let old = Hnsw::load(&path).expect("a version-1 file loads");
     assert_eq!(old.params_struct().build_precision, Precision::F32);
+    assert_eq!(old.params_struct().search_precision, Precision::F32);
     assert_eq!(old.len(), index.len());
     let q = base.row(3);
     let p = SearchParams::new(5).with_ef(32);
-    assert_eq!(
+    // The same results; the old file walks f32, so it counts no re-scoring.
+    let (a, b) = (
         old.search(q, &p).expect("a"),
-        index.search(q, &p).expect("b")
+        index.search(q, &p).expect("b"),
     );
+    assert_eq!((a.ids, a.distances), (b.ids, b.distances));
 }
 
 #[test]
