@@ -4,12 +4,14 @@
 Usage (from the project root, after `cargo build --release`):
     pip install numpy hnswlib
     python3 benches/compare_hnswlib.py [--data ../shared/data/pypi-minilm/pypi-minilm] [--m 16]
-        [--ef-construction 200] [--efs 10,16,24,32,48,64,96,128,256] [--runs 3]
+        [--ef-construction 200] [--efs 10,16,24,32,48,64,96,128,256] [--runs 3] [--precisions f16,f32]
 
 Both sides: cosine, k = 10, build on 2 threads, search on one thread with the whole batch of
 queries (hnswlib's knn_query(..., num_threads=1); annscope bench --batch --threads 1), the fastest
 of --runs runs per ef. Recall is ann-benchmarks' recall@10 against the exact ground truth file.
-Prints both curves, build times, graph memory, and QPS at recall 0.95 interpolated along each curve.
+Prints both curves, build times, graph memory, and QPS at recall 0.95 interpolated along each curve,
+once per annscope variant: f16 (default: build and search walk read half-precision copies, results
+re-scored in f32) and f32 (reads the same f32 vectors hnswlib reads).
 """
 import argparse
 import json
@@ -32,6 +34,8 @@ def main():
     ap.add_argument("--efs", default="10,16,24,32,48,64,96,128,256")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--precisions", default="f16,f32",
+                    help="annscope variants: --build-precision and --search-precision of each run")
     a = ap.parse_args()
     efs = [int(e) for e in a.efs.split(",")]
     base, queries, gt_path = a.data + ".base.fvecs", a.data + ".query.fvecs", a.data + ".groundtruth.ivecs"
@@ -58,14 +62,18 @@ def main():
     # upper-layer entries per node, (M+1)*4 bytes each, plus a 4-byte level and 8-byte link pointer.
     hl_graph = n * ((2 * a.m + 1) * 4 + (a.m + 1) * 4 / (a.m - 1) + 12)
 
-    # annscope
+    # annscope, once per precision: f16 (the default: the build and the search walk read
+    # half-precision copies, results re-scored in f32) and f32 (reads what hnswlib reads).
     cache = tempfile.mkdtemp(prefix="annscope-cache-")
-    args = [BIN, "bench", "--base", base, "--queries", queries, "--groundtruth", gt_path, "--metric", "cosine",
-            "--k", str(a.k), "--index", "hnsw", "--m", str(a.m), "--ef-construction", str(a.ef_construction),
-            "--ef", a.efs, "--build-threads", "2", "--threads", "1", "--batch", "--runs", str(a.runs)]
-    out = subprocess.run(args, check=True, capture_output=True, text=True,
-                         env={**os.environ, "ANNSCOPE_CACHE": cache}).stdout
-    ours = [json.loads(line) for line in out.splitlines() if line.strip()]
+    variants = {}
+    for prec in a.precisions.split(","):
+        args = [BIN, "bench", "--base", base, "--queries", queries, "--groundtruth", gt_path, "--metric",
+                "cosine", "--k", str(a.k), "--index", "hnsw", "--m", str(a.m), "--ef-construction",
+                str(a.ef_construction), "--build-precision", prec, "--search-precision", prec, "--ef", a.efs,
+                "--build-threads", "2", "--threads", "1", "--batch", "--runs", str(a.runs)]
+        out = subprocess.run(args, check=True, capture_output=True, text=True,
+                             env={**os.environ, "ANNSCOPE_CACHE": cache}).stdout
+        variants[prec] = [json.loads(line) for line in out.splitlines() if line.strip()]
     graph = subprocess.run([BIN, "build", "--base", base, "--metric", "cosine", "--index", "hnsw", "--m", str(a.m),
                             "--ef-construction", str(a.ef_construction), "--build-threads", "2", "--out",
                             os.path.join(cache, "index.hnsw"), "--json"],
@@ -73,16 +81,20 @@ def main():
     graph_bytes = json.loads(graph.stdout)["graph_bytes"] if graph.returncode == 0 else float("nan")
 
     print(f"data: {base} ({n} x {dim}), {len(xq)} queries, k={a.k}, M={a.m}, efConstruction={a.ef_construction}")
-    print(f"build on 2 threads: annscope {ours[0]['build_s']:.1f} s, hnswlib {hl_build:.1f} s "
-          f"(hnswlib/annscope {hl_build / ours[0]['build_s']:.2f})")
     print(f"graph bytes per vector: annscope {graph_bytes / n:.1f}, hnswlib layout {hl_graph / n:.1f}")
-    print(f"{'ef':>5} {'recall ours':>12} {'recall hnswlib':>15} {'QPS ours':>10} {'QPS hnswlib':>12} {'ratio':>7}")
-    for (ef, r_h, q_h), o in zip(hl, ours):
-        print(f"{ef:>5} {o['recall']:>12.4f} {r_h:>15.4f} {o['qps']:>10.0f} {q_h:>12.0f} {o['qps'] / q_h:>7.2f}")
-    for target in (0.90, 0.95, 0.99):
-        qo = qps_at([(o["recall"], o["qps"]) for o in ours], target)
-        qh = qps_at([(r, q) for _, r, q in hl], target)
-        print(f"QPS at recall {target:.2f}: annscope {qo:.0f}, hnswlib {qh:.0f}, ratio {qo / qh:.2f}")
+    for prec, ours in variants.items():
+        print(f"\n== annscope with {prec} build and search walk")
+        print(f"build on 2 threads: annscope {ours[0]['build_s']:.1f} s, hnswlib {hl_build:.1f} s "
+              f"(hnswlib/annscope {hl_build / ours[0]['build_s']:.2f})")
+        print(f"RAM: annscope {ours[0]['index_bytes'] / 1e6:.1f} MB (hnswlib: vectors {n * dim * 4 / 1e6:.1f} MB "
+              f"+ graph {hl_graph / 1e6:.1f} MB)")
+        print(f"{'ef':>5} {'recall ours':>12} {'recall hnswlib':>15} {'QPS ours':>10} {'QPS hnswlib':>12} {'ratio':>7}")
+        for (ef, r_h, q_h), o in zip(hl, ours):
+            print(f"{ef:>5} {o['recall']:>12.4f} {r_h:>15.4f} {o['qps']:>10.0f} {q_h:>12.0f} {o['qps'] / q_h:>7.2f}")
+        for target in (0.90, 0.95, 0.99):
+            qo = qps_at([(o["recall"], o["qps"]) for o in ours], target)
+            qh = qps_at([(r, q) for _, r, q in hl], target)
+            print(f"QPS at recall {target:.2f}: annscope {qo:.0f}, hnswlib {qh:.0f}, ratio {qo / qh:.2f}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 //! keepPrunedConnections), inserts after the build, tombstone deletes and
 //! the cleanup that reconnects around them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use rand::rngs::StdRng;
@@ -29,19 +29,45 @@ fn random_level(rng: &mut StdRng, mult: f64) -> u8 {
     ((-u.ln() * mult).floor() as u64).min(MAX_LEVEL as u64) as u8
 }
 
-/// Locks that serialise changes to one node's lists (build time only).
-struct NodeLocks(Vec<Mutex<()>>);
+/// What the threads of a build share besides the graph: one lock per node
+/// that serialises changes to its lists, and the distance from each node to
+/// each of its layer-0 links. Shrinking a full list (most reverse links,
+/// with keepPrunedConnections keeping lists full) then needs no distance
+/// from the node to its current links, only the heuristic's own.
+struct BuildShared {
+    locks: Vec<Mutex<()>>,
+    /// `node * width + i`: distance to the i-th layer-0 link (f32 bits),
+    /// valid for the list's current length; read and written under the
+    /// node's lock.
+    dist0: Vec<AtomicU32>,
+    width: usize,
+}
 
-impl NodeLocks {
-    fn new(n: usize) -> Self {
-        NodeLocks((0..n).map(|_| Mutex::new(())).collect())
+impl BuildShared {
+    fn new(n: usize, m0: usize) -> Self {
+        BuildShared {
+            locks: (0..n).map(|_| Mutex::new(())).collect(),
+            dist0: (0..n * m0).map(|_| AtomicU32::new(0)).collect(),
+            width: m0,
+        }
     }
     fn lock(&self, node: u32) -> std::sync::MutexGuard<'_, ()> {
         // A poisoned lock only means another insert panicked; the lists are
         // still valid u32s, so carry on.
-        self.0[node as usize]
+        self.locks[node as usize]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+    fn set_dist(&self, node: u32, i: usize, d: f32) {
+        self.dist0[node as usize * self.width + i].store(d.to_bits(), Relaxed);
+    }
+    fn dist(&self, node: u32, i: usize) -> f32 {
+        f32::from_bits(self.dist0[node as usize * self.width + i].load(Relaxed))
+    }
+    fn set_dists(&self, node: u32, list: &[Scored]) {
+        for (i, c) in list.iter().enumerate() {
+            self.set_dist(node, i, c.dist);
+        }
     }
 }
 
@@ -104,7 +130,7 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         walk: None,
         params,
     };
-    let locks = NodeLocks::new(n);
+    let shared = BuildShared::new(n, index.params.m0());
     let done = AtomicU64::new(1);
     ctx.progress
         .stage("packing half-precision copies for the build", 0);
@@ -124,8 +150,8 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     let insert_one = |node: u32| -> Result<()> {
         ctx.cancel.check()?;
         with_scratch(|s| match build_half {
-            Some(h) => index.link_node(h, node, Some(&locks), s),
-            None => index.link_node(&index, node, Some(&locks), s),
+            Some(h) => index.link_node(h, node, Some(&shared), s),
+            None => index.link_node(&index, node, Some(&shared), s),
         });
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
         if d.is_multiple_of(256) {
@@ -176,16 +202,16 @@ impl Hnsw {
         space: &S,
         candidates: &[Scored],
         m: usize,
-        out: &mut Vec<u32>,
+        out: &mut Vec<Scored>,
     ) {
         out.clear();
         if candidates.len() <= m {
-            out.extend(candidates.iter().map(|c| c.id));
+            out.extend_from_slice(candidates);
             return;
         }
         let copy_tol = space.copy_tolerance();
-        let mut kept: Vec<Scored> = Vec::with_capacity(m);
-        let mut pruned: Vec<u32> = Vec::new();
+        let kept = out;
+        let mut pruned: Vec<Scored> = Vec::new();
         for &c in candidates {
             if kept.len() >= m {
                 break;
@@ -202,15 +228,14 @@ impl Hnsw {
             if diverse {
                 kept.push(c);
             } else {
-                pruned.push(c.id);
+                pruned.push(c);
             }
         }
-        out.extend(kept.iter().map(|k| k.id));
         for p in pruned {
-            if out.len() >= m {
+            if kept.len() >= m {
                 break;
             }
-            out.push(p);
+            kept.push(p);
         }
     }
 
@@ -219,7 +244,7 @@ impl Hnsw {
         &self,
         space: &S,
         node: u32,
-        locks: Option<&NodeLocks>,
+        shared: Option<&BuildShared>,
         s: &mut Scratch,
     ) {
         let level = self.links.levels[node as usize] as usize;
@@ -246,8 +271,8 @@ impl Hnsw {
             cands.sort_unstable();
             self.select_neighbors(space, &cands, self.params.m, &mut chosen);
             {
-                let _g = locks.map(|l| l.lock(node));
-                self.links.write(node, layer, &chosen);
+                let _g = shared.map(|b| b.lock(node));
+                self.write_links(node, layer, &chosen, shared, s);
             }
             let m_max = if layer == 0 {
                 self.params.m0()
@@ -255,12 +280,35 @@ impl Hnsw {
                 self.params.m
             };
             for &nb in &chosen {
-                self.add_reverse_link(space, nb, node, layer, m_max, locks, s);
+                // The distance is symmetric, to the bit: nb's to node is node's to nb.
+                let back = Scored {
+                    id: node,
+                    dist: nb.dist,
+                };
+                self.add_reverse_link(space, nb.id, back, layer, m_max, shared, s);
             }
             entries.clear();
             entries.extend_from_slice(&cands);
         }
         s.query = q;
+    }
+
+    /// Replaces `node`'s list on `layer` (the caller holds its lock), and
+    /// remembers the distances of a layer-0 list during a build.
+    fn write_links(
+        &self,
+        node: u32,
+        layer: usize,
+        list: &[Scored],
+        shared: Option<&BuildShared>,
+        s: &mut Scratch,
+    ) {
+        s.links.clear();
+        s.links.extend(list.iter().map(|c| c.id));
+        self.links.write(node, layer, &s.links);
+        if let Some(b) = shared.filter(|_| layer == 0) {
+            b.set_dists(node, list);
+        }
     }
 
     /// Adds `node` to `nb`'s list on `layer`, shrinking it with the heuristic
@@ -270,35 +318,47 @@ impl Hnsw {
         &self,
         space: &S,
         nb: u32,
-        node: u32,
+        node: Scored,
         layer: usize,
         m_max: usize,
-        locks: Option<&NodeLocks>,
+        shared: Option<&BuildShared>,
         s: &mut Scratch,
     ) {
-        let _g = locks.map(|l| l.lock(nb));
+        let _g = shared.map(|b| b.lock(nb));
         self.links.read_into(nb, layer, &mut s.links);
-        if s.links.contains(&node) {
+        if s.links.contains(&node.id) {
             return;
         }
+        let cached = shared.filter(|_| layer == 0);
         if s.links.len() < m_max {
-            s.links.push(node);
+            s.links.push(node.id);
             self.links.write(nb, layer, &s.links);
+            if let Some(b) = cached {
+                b.set_dist(nb, s.links.len() - 1, node.dist);
+            }
             return;
         }
         let mut cands: Vec<Scored> = s
             .links
             .iter()
-            .chain(std::iter::once(&node))
-            .map(|&id| Scored {
-                dist: space.dist_pair(nb, id),
+            .enumerate()
+            .map(|(i, &id)| Scored {
+                dist: match cached {
+                    Some(b) => {
+                        let d = b.dist(nb, i);
+                        debug_assert_eq!(d.to_bits(), space.dist_pair(nb, id).to_bits());
+                        d
+                    }
+                    None => space.dist_pair(nb, id),
+                },
                 id,
             })
+            .chain(std::iter::once(node))
             .collect();
         cands.sort_unstable();
         let mut kept = Vec::with_capacity(m_max);
         self.select_neighbors(space, &cands, m_max, &mut kept);
-        self.links.write(nb, layer, &kept);
+        self.write_links(nb, layer, &kept, shared, s);
     }
 
     /// Inserts a vector with external id `ext` after the build, without a
@@ -476,7 +536,8 @@ impl Hnsw {
                     let mut kept = Vec::new();
                     this.select_neighbors(this, &cands, m_max, &mut kept);
                     // Only this thread writes `node`'s lists; readers see old or new.
-                    this.links.write(node, layer, &kept);
+                    let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
+                    this.links.write(node, layer, &ids);
                     repaired += 1;
                 }
                 Ok(repaired)
