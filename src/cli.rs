@@ -268,10 +268,10 @@ pub struct HnswArgs {
     pub dynamic_ef_max: usize,
     #[arg(long, default_value_t = 8)]
     pub dynamic_ef_factor: usize,
-    /// Vectors the HNSW build reads while linking: f16 builds faster (the
-    /// index still stores and searches f32); f32 as hnswlib does.
-    #[arg(long, value_enum, default_value_t = PrecisionArg::F16)]
-    pub build_precision: PrecisionArg,
+    /// Vectors the HNSW build reads while linking: sq8 (a byte per value)
+    /// and f16 build faster (the index still stores f32); f32 as hnswlib does.
+    #[arg(long, value_enum, default_value_t = BuildPrecisionArg::Sq8)]
+    pub build_precision: BuildPrecisionArg,
     /// Vectors an HNSW search walks the graph with: f16 reads half the bytes
     /// per distance and re-scores the final candidates in f32 (exact
     /// results; keeps a half-precision copy of the vectors); f32 as hnswlib.
@@ -340,6 +340,23 @@ pub struct HFreshArgs {
 pub enum PrecisionArg {
     F32,
     F16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BuildPrecisionArg {
+    F32,
+    F16,
+    Sq8,
+}
+
+impl From<BuildPrecisionArg> for crate::index::hnsw::BuildPrecision {
+    fn from(p: BuildPrecisionArg) -> Self {
+        match p {
+            BuildPrecisionArg::F32 => Self::F32,
+            BuildPrecisionArg::F16 => Self::F16,
+            BuildPrecisionArg::Sq8 => Self::Sq8,
+        }
+    }
 }
 
 impl From<PrecisionArg> for crate::index::Precision {

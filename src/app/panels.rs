@@ -207,13 +207,17 @@ pub fn index_ui(
                 .on_hover_text(HnswParams::help("seed"));
         });
         ui.horizontal(|ui| {
-            rebuild |= half_checkbox(
-                ui,
-                &mut p.build_precision,
-                "f16 build",
-                HnswParams::help("build_precision"),
-            )
-            .changed();
+            let before = p.build_precision;
+            egui::ComboBox::from_label("build reads")
+                .selected_text(p.build_precision.name())
+                .show_ui(ui, |ui| {
+                    for choice in crate::index::hnsw::BuildPrecision::ALL {
+                        ui.selectable_value(&mut p.build_precision, choice, choice.name());
+                    }
+                })
+                .response
+                .on_hover_text(HnswParams::help("build_precision"));
+            rebuild |= p.build_precision != before;
             rebuild |= half_checkbox(
                 ui,
                 &mut p.search_precision,

@@ -799,7 +799,7 @@ fn centroid_hnsw(params: &HFreshParams) -> HnswParams {
         ef_construction: 200,
         seed: params.seed,
         // A few thousand centroids fit in cache: halves would gain nothing.
-        build_precision: crate::index::Precision::F32,
+        build_precision: super::hnsw::BuildPrecision::F32,
         search_precision: crate::index::Precision::F32,
     }
 }

@@ -13,6 +13,8 @@ use rayon::prelude::*;
 use super::graph::Links;
 use super::search::{with_scratch, Everyone, Scored, Scratch};
 use super::space::{HalfSpace, Space};
+use super::sq8::Sq8Space;
+use super::BuildPrecision;
 use super::{unknown_id, DynamicEf, Hnsw, HnswParams};
 use crate::dataset::Dataset;
 use crate::distance::{self, Metric};
@@ -133,8 +135,8 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     let shared = BuildShared::new(n, index.params.m0());
     let done = AtomicU64::new(1);
     ctx.progress
-        .stage("packing half-precision copies for the build", 0);
-    let half = if index.params.build_precision == Precision::F16
+        .stage("packing compact copies for the build", 0);
+    let half = if index.params.build_precision == BuildPrecision::F16
         || index.params.search_precision == Precision::F16
     {
         HalfSpace::try_new(&index)
@@ -143,15 +145,21 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     };
     let build_half = half
         .as_ref()
-        .filter(|_| index.params.build_precision == Precision::F16);
+        .filter(|_| index.params.build_precision == BuildPrecision::F16);
+    let sq8 = if index.params.build_precision == BuildPrecision::Sq8 {
+        Sq8Space::try_new(&index)
+    } else {
+        None
+    };
     ctx.progress
         .stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
     ctx.progress.set(1);
     let insert_one = |node: u32| -> Result<()> {
         ctx.cancel.check()?;
-        with_scratch(|s| match build_half {
-            Some(h) => index.link_node(h, node, Some(&shared), s),
-            None => index.link_node(&index, node, Some(&shared), s),
+        with_scratch(|s| match (&sq8, build_half) {
+            (Some(q), _) => index.link_node(q, node, Some(&shared), s),
+            (None, Some(h)) => index.link_node(h, node, Some(&shared), s),
+            (None, None) => index.link_node(&index, node, Some(&shared), s),
         });
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
         if d.is_multiple_of(256) {
@@ -174,12 +182,18 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     let mut index = index;
     // Record what the build read and what searches walk (f16 may be
     // unavailable here).
-    let has_half = half.is_some();
-    let f16_if = |half: bool| if half { Precision::F16 } else { Precision::F32 };
-    index.params.build_precision =
-        f16_if(has_half && index.params.build_precision == Precision::F16);
+    index.params.build_precision = match (&sq8, build_half) {
+        (Some(_), _) => BuildPrecision::Sq8,
+        (None, Some(_)) => BuildPrecision::F16,
+        (None, None) => BuildPrecision::F32,
+    };
+    drop(sq8);
     index.params.search_precision =
-        f16_if(has_half && index.params.search_precision == Precision::F16);
+        if half.is_some() && index.params.search_precision == Precision::F16 {
+            Precision::F16
+        } else {
+            Precision::F32
+        };
     index.walk = half.filter(|_| index.params.search_precision == Precision::F16);
     index.slot_of = super::idmap::IdMap::identity(n);
     ctx.progress.stage("reconnecting unreachable nodes", 0);

@@ -26,12 +26,13 @@ pub mod params;
 mod persist;
 mod search;
 mod space;
+mod sq8;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 
-pub use params::{DynamicEf, HnswParams};
+pub use params::{BuildPrecision, DynamicEf, HnswParams};
 pub use search::{LayerTrace, SearchTrace, TraceStep};
 
 use graph::Links;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::graph::Links;
-use super::{DynamicEf, Hnsw, HnswParams};
+use super::{BuildPrecision, DynamicEf, Hnsw, HnswParams};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::index::Precision;
@@ -83,7 +83,11 @@ impl Hnsw {
             o.u32(self.params.ef_construction as u32)?;
             o.u64(self.params.seed)?;
             o.bytes(&[
-                precision_code(self.params.build_precision),
+                match self.params.build_precision {
+                    BuildPrecision::F32 => 0,
+                    BuildPrecision::F16 => 1,
+                    BuildPrecision::Sq8 => 2,
+                },
                 precision_code(self.params.search_precision),
             ])?;
             o.u32(self.dynamic_ef.min as u32)?;
@@ -157,20 +161,21 @@ impl Hnsw {
             m: r.u32()? as usize,
             ef_construction: r.u32()? as usize,
             seed: r.u64()?,
-            build_precision: Precision::F32,
+            build_precision: BuildPrecision::F32,
             search_precision: Precision::F32,
         };
         if version >= 2 {
-            for (what, field) in [
-                ("build", &mut params.build_precision),
-                ("search", &mut params.search_precision),
-            ] {
-                *field = match r.bytes(1)?[0] {
-                    0 => Precision::F32,
-                    1 => Precision::F16,
-                    c => return Err(bad(&format!("unknown {what} precision code {c}"))),
-                };
-            }
+            params.build_precision = match r.bytes(1)?[0] {
+                0 => BuildPrecision::F32,
+                1 => BuildPrecision::F16,
+                2 => BuildPrecision::Sq8,
+                c => return Err(bad(&format!("unknown build precision code {c}"))),
+            };
+            params.search_precision = match r.bytes(1)?[0] {
+                0 => Precision::F32,
+                1 => Precision::F16,
+                c => return Err(bad(&format!("unknown search precision code {c}"))),
+            };
         }
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let dynamic_ef = DynamicEf {

@@ -204,7 +204,7 @@ mod tests {
             .collect();
         let ds = crate::dataset::Dataset::from_vec("t", data, dim, metric).expect("dataset");
         let p = super::super::HnswParams {
-            build_precision: crate::index::Precision::F32,
+            build_precision: super::super::BuildPrecision::F32,
             ..Default::default()
         };
         Hnsw::build(&ds, p, &WorkContext::detached()).expect("build")

@@ -271,13 +271,13 @@ fn duplicates_neither_go_exhaustive_nor_strand_nodes() {
     // 10% of the vectors are copies of one vector; under each metric where a
     // copy is recognisable by its distance, built from f16 and from f32.
     for metric in [Metric::L2, Metric::Cosine] {
-        for precision in [Precision::F16, Precision::F32] {
+        for precision in BuildPrecision::ALL {
             duplicates_case(metric, precision);
         }
     }
 }
 
-fn duplicates_case(metric: Metric, precision: Precision) {
+fn duplicates_case(metric: Metric, precision: BuildPrecision) {
     let case = format!("{metric:?}, {precision:?} build, seed {SEED}");
     let (n, dim) = (3000, 16);
     let mut data = clustered(n, dim, SEED);
@@ -365,7 +365,7 @@ fn half_precision_walk_returns_exact_distances_at_f32_walk_recall() {
 }
 
 #[test]
-fn half_precision_build_matches_f32_build_recall() {
+fn compact_builds_match_the_f32_build_recall() {
     let base = dataset(4000, 48, Metric::Cosine, SEED);
     let queries =
         Dataset::from_vec("q", clustered(200, 48, SEED + 5), 48, Metric::Cosine).expect("q");
@@ -377,23 +377,27 @@ fn half_precision_build_matches_f32_build_recall() {
         };
         serial(&base, p).expect("build")
     };
-    let (half, full) = (build(Precision::F16), build(Precision::F32));
-    let used = half.params_struct().build_precision;
-    if crate::index::f16::fast_kernels(Metric::Cosine).is_some() {
-        assert_eq!(used, Precision::F16, "this machine converts halves");
-    } else {
-        assert_eq!(used, Precision::F32, "no hardware halves: f32 is recorded");
-    }
-    assert_eq!(full.params_struct().build_precision, Precision::F32);
-    for ef in [16, 64] {
-        let (rh, rf) = (
-            recall(&half, &base, &queries, 10, ef),
-            recall(&full, &base, &queries, 10, ef),
-        );
-        assert!(
-            (rh - rf).abs() <= 0.02,
-            "ef {ef}: f16 build recall {rh:.4} vs f32 {rf:.4} (seed {SEED})"
-        );
+    let full = build(BuildPrecision::F32);
+    assert_eq!(full.params_struct().build_precision, BuildPrecision::F32);
+    let hardware = crate::index::f16::fast_kernels(Metric::Cosine).is_some();
+    for precision in [BuildPrecision::F16, BuildPrecision::Sq8] {
+        let compact = build(precision);
+        let used = compact.params_struct().build_precision;
+        if hardware {
+            assert_eq!(used, precision, "this machine has AVX-512");
+        } else {
+            assert_eq!(used, BuildPrecision::F32, "without AVX-512 f32 is recorded");
+        }
+        for ef in [16, 64] {
+            let (rc, rf) = (
+                recall(&compact, &base, &queries, 10, ef),
+                recall(&full, &base, &queries, 10, ef),
+            );
+            assert!(
+                (rc - rf).abs() <= 0.02,
+                "ef {ef}: {precision:?} build recall {rc:.4} vs f32 {rf:.4} (seed {SEED})"
+            );
+        }
     }
 }
 
@@ -440,7 +444,7 @@ fn save_and_load_round_trip_and_refuse_damage() {
     v1.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &v1).expect("v1");
     let old = Hnsw::load(&path).expect("a version-1 file loads");
-    assert_eq!(old.params_struct().build_precision, Precision::F32);
+    assert_eq!(old.params_struct().build_precision, BuildPrecision::F32);
     assert_eq!(old.params_struct().search_precision, Precision::F32);
     assert_eq!(old.len(), index.len());
     let q = base.row(3);
