@@ -4,14 +4,15 @@
 Usage (from the project root, after `cargo build --release`):
     pip install numpy hnswlib
     python3 benches/compare_hnswlib.py [--data ../shared/data/pypi-minilm/pypi-minilm] [--m 16]
-        [--ef-construction 200] [--efs 10,16,24,32,48,64,96,128,256] [--runs 3] [--precisions f16,f32]
+        [--ef-construction 200] [--efs 10,16,24,32,48,64,96,128,256] [--runs 3] [--build-runs 3] [--variants sq8/f16,f32/f32]
 
 Both sides: cosine, k = 10, build on 2 threads, search on one thread with the whole batch of
 queries (hnswlib's knn_query(..., num_threads=1); annscope bench --batch --threads 1), the fastest
 of --runs runs per ef. Recall is ann-benchmarks' recall@10 against the exact ground truth file.
 Prints both curves, build times, graph memory, and QPS at recall 0.95 interpolated along each curve,
-once per annscope variant: f16 (default: build and search walk read half-precision copies, results
-re-scored in f32) and f32 (reads the same f32 vectors hnswlib reads).
+once per annscope variant (build precision / search walk precision): sq8/f16, the defaults (the
+build reads 8-bit copies, searches walk half-precision copies and re-score in f32), and f32/f32
+(reads the same f32 vectors hnswlib reads).
 """
 import argparse
 import json
@@ -37,8 +38,8 @@ def main():
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--build-runs", type=int, default=3,
                     help="builds per side, alternating, for the median build times")
-    ap.add_argument("--precisions", default="f16,f32",
-                    help="annscope variants: --build-precision and --search-precision of each run")
+    ap.add_argument("--variants", default="sq8/f16,f32/f32",
+                    help="annscope variants, each --build-precision/--search-precision")
     a = ap.parse_args()
     efs = [int(e) for e in a.efs.split(",")]
     base, queries, gt_path = a.data + ".base.fvecs", a.data + ".query.fvecs", a.data + ".groundtruth.ivecs"
@@ -65,14 +66,15 @@ def main():
     # upper-layer entries per node, (M+1)*4 bytes each, plus a 4-byte level and 8-byte link pointer.
     hl_graph = n * ((2 * a.m + 1) * 4 + (a.m + 1) * 4 / (a.m - 1) + 12)
 
-    # annscope, once per precision: f16 (the default: the build and the search walk read
-    # half-precision copies, results re-scored in f32) and f32 (reads what hnswlib reads).
+    # annscope, once per variant: the defaults (build reads sq8, searches walk f16 and re-score
+    # in f32) and f32/f32 (reads what hnswlib reads).
     cache = tempfile.mkdtemp(prefix="annscope-cache-")
     variants = {}
-    for prec in a.precisions.split(","):
+    for prec in a.variants.split(","):
+        build_prec, search_prec = prec.split("/")
         args = [BIN, "bench", "--base", base, "--queries", queries, "--groundtruth", gt_path, "--metric",
                 "cosine", "--k", str(a.k), "--index", "hnsw", "--m", str(a.m), "--ef-construction",
-                str(a.ef_construction), "--build-precision", prec, "--search-precision", prec, "--ef", a.efs,
+                str(a.ef_construction), "--build-precision", build_prec, "--search-precision", search_prec, "--ef", a.efs,
                 "--build-threads", "2", "--threads", "1", "--batch", "--runs", str(a.runs)]
         out = subprocess.run(args, check=True, capture_output=True, text=True,
                              env={**os.environ, "ANNSCOPE_CACHE": cache}).stdout
@@ -97,8 +99,9 @@ def main():
         del h
         for prec in variants:
             out = subprocess.run([BIN, "build", "--base", base, "--metric", "cosine", "--index", "hnsw", "--m",
-                                  str(a.m), "--ef-construction", str(a.ef_construction), "--build-precision", prec,
-                                  "--search-precision", prec, "--build-threads", "2", "--out",
+                                  str(a.m), "--ef-construction", str(a.ef_construction), "--build-precision",
+                                  prec.split("/")[0], "--search-precision", prec.split("/")[1], "--build-threads", "2",
+                                  "--out",
                                   os.path.join(cache, "index.hnsw"), "--json"],
                                  check=True, capture_output=True, text=True).stdout
             our_builds[prec].append(json.loads(out)["build_s"])
@@ -106,7 +109,7 @@ def main():
     print(f"data: {base} ({n} x {dim}), {len(xq)} queries, k={a.k}, M={a.m}, efConstruction={a.ef_construction}")
     print(f"graph bytes per vector: annscope {graph_bytes / n:.1f}, hnswlib layout {hl_graph / n:.1f}")
     for prec, ours in variants.items():
-        print(f"\n== annscope with {prec} build and search walk")
+        print(f"\n== annscope, build reads {prec.split('/')[0]}, search walks {prec.split('/')[1]}")
         ob, hb = statistics.median(our_builds[prec]), statistics.median(hl_builds)
         print(f"build on 2 threads, median of {len(hl_builds)}: annscope {ob:.1f} s, hnswlib {hb:.1f} s "
               f"(hnswlib/annscope {hb / ob:.2f}); runs: annscope "
