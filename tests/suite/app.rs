@@ -125,6 +125,46 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
 }
 
 #[test]
+fn precision_controls_rebuild_with_what_they_name() {
+    let mut h = harness(sample_request());
+    step_until(&mut h, "the sample and its ground truth", 4000, ready);
+    h.get_by_label("Build").click();
+    step_until(&mut h, "the first build", 4000, |a| {
+        a.session.builds.len() == 1
+    });
+    let param = |a: &AnnscopeApp, i: usize, key: &str| {
+        a.session.builds[i].index.params()[key]
+            .as_str()
+            .expect(key)
+            .to_string()
+    };
+    // Without AVX-512 every build records f32; with it, the defaults.
+    let hardware = param(h.state(), 0, "search_precision") == "f16";
+    if hardware {
+        assert_eq!(param(h.state(), 0, "build_precision"), "sq8");
+    }
+
+    // Untick "f16 search": a rebuild that walks the f32 vectors.
+    h.get_by_label("f16 search").click();
+    step_until(&mut h, "a rebuild walking f32", 4000, |a| {
+        a.session.builds.len() == 2
+    });
+    assert_eq!(param(h.state(), 1, "search_precision"), "f32");
+
+    // Pick f16 in "build reads": a rebuild that reads half-precision copies.
+    h.get_by_label("build reads").click();
+    h.run();
+    h.get_by_label("f16").click();
+    step_until(&mut h, "a rebuild from f16", 4000, |a| {
+        a.session.builds.len() == 3
+    });
+    assert_eq!(h.state().settings.hnsw.build_precision.name(), "f16");
+    let want = if hardware { "f16" } else { "f32" };
+    assert_eq!(param(h.state(), 2, "build_precision"), want);
+    step_until(&mut h, "idle", 2000, |a| !a.session.busy());
+}
+
+#[test]
 fn cancel_returns_promptly_and_keeps_the_app_usable() {
     // A dataset big enough that its build is still running when Cancel is clicked.
     let dir = tempfile::tempdir().expect("tmp");
