@@ -95,26 +95,10 @@ impl Hnsw {
     /// Hints the CPU to start loading a slot's vector (first cache lines).
     #[inline(always)]
     pub(super) fn prefetch_vector(&self, slot: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let start = slot as usize * self.dim;
-            if start < self.vectors.len() {
-                let p = self.vectors[start..].as_ptr().cast::<i8>();
-                let bytes = self.dim * 4;
-                // SAFETY: a prefetch never faults, and every address hinted
-                // lies within this row.
-                unsafe {
-                    let mut off = 0;
-                    while off < bytes {
-                        _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
-                        off += 64;
-                    }
-                }
-            }
+        let start = slot as usize * self.dim;
+        if let Some(row) = self.vectors.get(start..start + self.dim) {
+            super::space::prefetch_row(row);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
     }
 
     /// From the entry point, greedy descent through the layers above

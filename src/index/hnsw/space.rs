@@ -38,6 +38,26 @@ pub(super) trait Space: Sync {
     fn copy_tolerance(&self) -> Option<f32>;
 }
 
+/// Hints the CPU to start loading every cache line of `row`.
+#[inline(always)]
+pub(super) fn prefetch_row<T>(row: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = row.as_ptr().cast::<i8>();
+        // SAFETY: a prefetch never faults; every address hinted lies in the row.
+        unsafe {
+            let mut off = 0;
+            while off < std::mem::size_of_val(row) {
+                _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
+                off += 64;
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
 /// The stored f32 vectors.
 impl Space for Hnsw {
     const EXACT: bool = true;
@@ -159,22 +179,7 @@ impl Space for HalfSpace {
     }
     #[inline(always)]
     fn prefetch(&self, slot: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let row = self.row(slot);
-            let p = row.as_ptr().cast::<i8>();
-            // SAFETY: a prefetch never faults; every address lies in the row.
-            unsafe {
-                let mut off = 0;
-                while off < row.len() * 4 {
-                    _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
-                    off += 64;
-                }
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        prefetch_row(self.row(slot));
     }
     fn query(&self, slot: u32, out: &mut Vec<f32>) {
         f16::unpack_into(self.row(slot), self.dim, out);

@@ -232,22 +232,7 @@ impl Space for Sq8Space {
 
     #[inline(always)]
     fn prefetch(&self, slot: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let row = self.row(slot);
-            let p = row.as_ptr().cast::<i8>();
-            // SAFETY: a prefetch never faults; every address lies in the row.
-            unsafe {
-                let mut off = 0;
-                while off < row.len() {
-                    _mm_prefetch(p.wrapping_add(off), _MM_HINT_T0);
-                    off += 64;
-                }
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        super::space::prefetch_row(self.row(slot));
     }
 
     fn query(&self, slot: u32, out: &mut Vec<f32>) {
