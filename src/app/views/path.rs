@@ -127,6 +127,15 @@ pub(super) fn search_path_ui(
                 String::new()
             }
         ));
+        if path.trace.walk == crate::index::Precision::F16 {
+            ui.label(
+                RichText::new(
+                    "This index walks half-precision copies: step distances are within ~0.001 of \
+                     the exact ones; the returned list is re-scored exactly.",
+                )
+                .small(),
+            );
+        }
     }
     egui::Panel::right("path-side")
         .default_size(360.0)

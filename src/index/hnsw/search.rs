@@ -501,6 +501,9 @@ pub struct SearchTrace {
     pub result: Neighbors,
     /// Every node whose distance was computed, on any layer (external ids).
     pub visited: Vec<u32>,
+    /// The precision of the steps' distances: f16 when the index walks a
+    /// half-precision copy (the result's distances are exact either way).
+    pub walk: crate::index::Precision,
 }
 
 impl Hnsw {
@@ -642,6 +645,11 @@ impl Hnsw {
                 stats,
             },
             visited: visited_all.into_iter().collect(),
+            walk: if S::EXACT {
+                crate::index::Precision::F32
+            } else {
+                crate::index::Precision::F16
+            },
         })
     }
 }

@@ -161,6 +161,11 @@ fn trace_matches_search_and_descends_to_layer_zero() {
         "the trace counts what the search does"
     );
     assert_eq!(trace.entry, index.entry_point());
+    assert_eq!(
+        trace.walk,
+        index.params_struct().search_precision,
+        "the trace says which vectors the walk read"
+    );
     let layers: Vec<usize> = trace.layers.iter().map(|l| l.layer).collect();
     assert_eq!(layers, (0..index.layer_count()).rev().collect::<Vec<_>>());
     let last = trace.layers.last().expect("layer 0");
