@@ -8,7 +8,7 @@
 //! nearest) and RNG rule (skip a centroid nearer to an already chosen one
 //! than to the vector); lists over `max_posting_size` split with 2-means.
 //! Centroids stay in RAM with an HNSW over them; the lists (vectors
-//! included) live in a memory-mapped file ([`postings`]).
+//! included) live in a memory-mapped file (the `postings` module).
 //!
 //! Search: the `search_probe` nearest centroids through the HNSW, optionally
 //! pruned to those within (1 + ε_q) of the nearest (SPANN's query-aware

@@ -11,7 +11,10 @@
 //!
 //! The build is parallel (rayon, one lock per node, as hnswlib does). The
 //! node with the highest level is inserted first, so the entry point never
-//! moves during a build and no global lock is needed.
+//! moves during a build and no global lock is needed. Both the build and the
+//! search wait on memory more than they compute, so by default the build
+//! reads 8-bit codes of the vectors and searches walk half-precision copies,
+//! re-scoring their results in f32 (the `space` module says why and how).
 //!
 //! Unlike hnswlib this index also explains itself: [`Hnsw::trace`] records
 //! a search step by step, and [`inspect`] reports layers, degrees and

@@ -1,17 +1,21 @@
-//! Where the distances of a graph walk come from. Searches read the stored
-//! f32 vectors; a build reads half-precision copies of them instead.
+//! Where the distances of a graph walk come from: the stored f32 vectors,
+//! half-precision copies ([`HalfSpace`], here), or 8-bit codes
+//! ([`Sq8Space`](super::sq8::Sq8Space)). A build reads what
+//! `build_precision` names (sq8 by default); searches walk what
+//! `search_precision` names (f16 by default) and then re-score their final
+//! candidates from f32, so results and distances are exact.
 //!
-//! Why: an HNSW build is bound by memory, not arithmetic. Inserting one of
-//! 100k 384-d vectors at efConstruction 200 computes a few thousand
-//! distances to vectors scattered over 150 MB, and each one waits for its
-//! 1.5 KB row to arrive from DRAM. A packed f16 row is half the bytes. The
-//! graph is then the graph of the rounded vectors (about 3 significant
-//! digits, far below the gaps that order neighbours of real embeddings),
-//! while the index keeps and searches the f32 vectors; the benchmark in the
-//! README compares recall at equal ef with hnswlib's f32 build.
+//! Why: HNSW is bound by memory, not arithmetic. Inserting one of 100k
+//! 384-d vectors at efConstruction 200 computes a few thousand distances to
+//! vectors scattered over 150 MB, and each one waits for its 1.5 KB row to
+//! arrive from DRAM; a query at ef 64 waits for about a thousand. A packed
+//! f16 row is half the bytes, a code row a quarter. The graph is then the
+//! graph of the rounded vectors (f16 keeps about 3 significant digits, far
+//! below the gaps that order neighbours of real embeddings); the README
+//! compares recall at equal ef with the f32 build and walk and hnswlib's.
 //!
-//! A build uses half precision only where the hardware converts halves
-//! (AVX-512) and the values fit f16's range; otherwise it reads f32.
+//! The compact spaces exist only where the hardware converts in bulk
+//! (AVX-512) and, for f16, the values fit its range; otherwise f32 is read.
 
 use rayon::prelude::*;
 
