@@ -206,12 +206,6 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
 }
 
 impl Hnsw {
-    /// Distance between two stored slots.
-    #[inline]
-    fn dist_slots(&self, a: u32, b: u32) -> f32 {
-        self.dist(self.vector(a), b)
-    }
-
     /// Algorithm 4: from candidates sorted nearest first, keep one only if it
     /// is nearer to the base than to every one kept so far; then, with
     /// keepPrunedConnections, fill up to `m` with the nearest pruned ones.
@@ -269,12 +263,12 @@ impl Hnsw {
         let mut q = std::mem::take(&mut s.query);
         space.query(node, &mut q);
         let mut stats = SearchStats::default();
-        let ep = self.descend_in(space, &q, level, s, &mut stats);
+        let ep = self.descend(space, &q, level, s, &mut stats);
         let mut entries = vec![ep];
         let mut chosen = Vec::new();
         let mut cands: Vec<Scored> = Vec::new();
         for layer in (0..=level.min(self.max_level)).rev() {
-            self.search_layer_in(
+            self.search_layer(
                 space,
                 &q,
                 &entries,
@@ -535,8 +529,9 @@ impl Hnsw {
                             return;
                         }
                         let mut stats = SearchStats::default();
-                        let ep = this.descend(&q, layer, s, &mut stats);
+                        let ep = this.descend(this, &q, layer, s, &mut stats);
                         this.search_layer(
+                            this,
                             &q,
                             &[ep],
                             this.params.ef_construction,
@@ -552,7 +547,7 @@ impl Hnsw {
                     let mut cands: Vec<Scored> = pool
                         .into_iter()
                         .map(|id| Scored {
-                            dist: this.dist_slots(node, id),
+                            dist: this.dist_pair(node, id),
                             id,
                         })
                         .collect();
@@ -617,8 +612,9 @@ impl Hnsw {
                 let q = self.vector(u).to_vec();
                 let mut stats = SearchStats::default();
                 let hosts = with_scratch(|s| {
-                    let ep = self.descend(&q, 0, s, &mut stats);
+                    let ep = self.descend(self, &q, 0, s, &mut stats);
                     self.search_layer(
+                        self,
                         &q,
                         &[ep],
                         self.params.ef_construction,
@@ -648,7 +644,7 @@ impl Hnsw {
                         let mut order: Vec<(usize, f32)> = links
                             .iter()
                             .enumerate()
-                            .map(|(i, &l)| (i, self.dist_slots(cand.id, l)))
+                            .map(|(i, &l)| (i, self.dist_pair(cand.id, l)))
                             .collect();
                         order.sort_by(|a, b| {
                             (a.1 > 0.0).cmp(&(b.1 > 0.0)).then(b.1.total_cmp(&a.1))

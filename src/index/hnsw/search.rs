@@ -102,21 +102,10 @@ impl Hnsw {
     }
 
     /// From the entry point, greedy descent through the layers above
-    /// `layer`: the entry point for a search on `layer`.
+    /// `layer`, with distances from `space`: the entry point for a search
+    /// on `layer`.
     #[inline]
-    pub(super) fn descend(
-        &self,
-        q: &[f32],
-        layer: usize,
-        s: &mut Scratch,
-        stats: &mut SearchStats,
-    ) -> Scored {
-        self.descend_in(self, q, layer, s, stats)
-    }
-
-    /// [`descend`](Self::descend) with distances from `space`.
-    #[inline]
-    pub(super) fn descend_in<S: Space>(
+    pub(super) fn descend<S: Space>(
         &self,
         space: &S,
         q: &[f32],
@@ -167,25 +156,10 @@ impl Hnsw {
     }
 
     /// Best-first search on `layer` from `entries` with a result list of
-    /// `ef`. Leaves the results in `s.top` (a max-heap).
+    /// `ef` and distances from `space`. Leaves the results in `s.top` (a
+    /// max-heap).
     #[allow(clippy::too_many_arguments)]
-    #[inline]
-    pub(super) fn search_layer<A: Admit>(
-        &self,
-        q: &[f32],
-        entries: &[Scored],
-        ef: usize,
-        layer: usize,
-        admit: &A,
-        s: &mut Scratch,
-        stats: &mut SearchStats,
-    ) {
-        self.search_layer_in(self, q, entries, ef, layer, admit, s, stats);
-    }
-
-    /// [`search_layer`](Self::search_layer) with distances from `space`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn search_layer_in<S: Space, A: Admit>(
+    pub(super) fn search_layer<S: Space, A: Admit>(
         &self,
         space: &S,
         q: &[f32],
@@ -264,8 +238,8 @@ impl Hnsw {
             }
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let ep = self.descend_in(space, &q, 0, s, &mut stats);
-            self.search_layer_in(space, &q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
+            let ep = self.descend(space, &q, 0, s, &mut stats);
+            self.search_layer(space, &q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
             let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
             found
@@ -358,12 +332,12 @@ impl Hnsw {
             let mut stats = SearchStats::default();
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let ep = self.descend_in(space, &q, 0, s, &mut stats);
+            let ep = self.descend(space, &q, 0, s, &mut stats);
             let admit = Allowed(filter);
             if two_hop {
                 self.search_two_hop(space, &q, ep, ef, &admit, s, &mut stats);
             } else {
-                self.search_layer_in(space, &q, &[ep], ef, 0, &admit, s, &mut stats);
+                self.search_layer(space, &q, &[ep], ef, 0, &admit, s, &mut stats);
             }
             let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
