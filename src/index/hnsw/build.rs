@@ -138,8 +138,12 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     };
     let shared = BuildShared::new(n, index.params.m0());
     let done = AtomicU64::new(1);
-    ctx.progress
-        .stage("packing compact copies for the build", 0);
+    if index.params.build_precision != BuildPrecision::F32
+        || index.params.search_precision == Precision::F16
+    {
+        ctx.progress
+            .stage("packing compact copies of the vectors", 0);
+    }
     let half = if index.params.build_precision == BuildPrecision::F16
         || index.params.search_precision == Precision::F16
     {
@@ -521,27 +525,25 @@ impl Hnsw {
                     // insert's, not only what its neighbours happen to know.
                     // One that lost a few links has enough candidates nearby.
                     let lost = links.iter().filter(|&&l| is_dead(l)).count();
-                    let q = this.vector(node).to_vec();
-                    with_scratch(|s| {
-                        if lost * RESEARCH_ABOVE_LOST_SHARE.1
-                            <= links.len() * RESEARCH_ABOVE_LOST_SHARE.0
-                        {
-                            return;
-                        }
-                        let mut stats = SearchStats::default();
-                        let ep = this.descend(this, &q, layer, s, &mut stats);
-                        this.search_layer(
-                            this,
-                            &q,
-                            &[ep],
-                            this.params.ef_construction,
-                            layer,
-                            &super::search::LiveOnly,
-                            s,
-                            &mut stats,
-                        );
-                        pool.extend(s.top.drain().map(|c| c.id).filter(|&x| x != node));
-                    });
+                    let (num, den) = RESEARCH_ABOVE_LOST_SHARE;
+                    if lost * den > links.len() * num {
+                        let q = this.vector(node);
+                        with_scratch(|s| {
+                            let mut stats = SearchStats::default();
+                            let ep = this.descend(this, q, layer, s, &mut stats);
+                            this.search_layer(
+                                this,
+                                q,
+                                &[ep],
+                                this.params.ef_construction,
+                                layer,
+                                &super::search::LiveOnly,
+                                s,
+                                &mut stats,
+                            );
+                            pool.extend(s.top.drain().map(|c| c.id).filter(|&x| x != node));
+                        });
+                    }
                     pool.sort_unstable();
                     pool.dedup();
                     let mut cands: Vec<Scored> = pool

@@ -91,7 +91,8 @@ impl Space for Hnsw {
     }
 }
 
-/// Half-precision copies of the stored vectors, for a build.
+/// Half-precision copies of the stored vectors: what an f16 build reads
+/// and what an f16 search walks.
 pub(super) struct HalfSpace {
     words: Vec<u32>,
     words_per_row: usize,
