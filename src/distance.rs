@@ -17,7 +17,9 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 /// How two vectors are compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// `1 - cos(a, b)`.
@@ -27,6 +29,7 @@ pub enum Metric {
     L2,
     /// Negated inner product (maximum inner product search).
     #[serde(rename = "ip")]
+    #[value(name = "ip")]
     InnerProduct,
 }
 

@@ -201,17 +201,18 @@ impl<K: Clone + PartialEq, T: Send + 'static> Latest<K, T> {
         }
     }
 
-    /// The last finished value, whatever its key.
-    pub fn value(&self) -> Option<&T> {
-        self.value.as_ref().map(|(_, v)| v.as_ref())
+    /// The last finished value, whatever its key (shared: cloning it
+    /// copies a pointer, not the value).
+    pub fn value(&self) -> Option<&std::sync::Arc<T>> {
+        self.value.as_ref().map(|(_, v)| v)
     }
 
     /// The last finished value, if it answers `key`.
-    pub fn value_for(&self, key: &K) -> Option<&T> {
+    pub fn value_for(&self, key: &K) -> Option<&std::sync::Arc<T>> {
         self.value
             .as_ref()
             .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, v)| v)
     }
 
     /// The last finished value and its key, shared.
@@ -318,7 +319,7 @@ mod tests {
             panic!("job never finished");
         };
         wait(&mut slot);
-        assert_eq!(slot.value_for(&2), Some(&4));
+        assert_eq!(slot.value_for(&2).map(|v| **v), Some(4));
         // A new key: the old value stays until the new one lands.
         let (go_tx, go_rx) = mpsc::channel::<()>();
         slot.request(5, move |&k| {
@@ -327,11 +328,11 @@ mod tests {
                 Ok(k * 2)
             })
         });
-        assert_eq!(slot.value(), Some(&4));
-        assert_eq!(slot.value_for(&5), None);
+        assert_eq!(slot.value().map(|v| **v), Some(4));
+        assert_eq!(slot.value_for(&5).map(|v| **v), None);
         go_tx.send(()).expect("send");
         wait(&mut slot);
-        assert_eq!(slot.value_for(&5), Some(&10));
+        assert_eq!(slot.value_for(&5).map(|v| **v), Some(10));
         slot.request(6, |_| {
             Job::spawn("fails", |_| Err(Error::Internal("no".into())))
         });
@@ -345,8 +346,8 @@ mod tests {
         }
         assert!(err.is_some_and(|e| e.to_string().contains("no")));
         assert_eq!(
-            slot.value_for(&5),
-            Some(&10),
+            slot.value_for(&5).map(|v| **v),
+            Some(10),
             "a failure keeps the last value"
         );
     }

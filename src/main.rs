@@ -3,61 +3,20 @@
 
 use std::process::ExitCode;
 
-#[cfg(not(feature = "gui"))]
-use clap::CommandFactory;
 use clap::Parser;
 
 use annscope::cli::{self, Cli};
 
-#[cfg(feature = "gui")]
-use annscope::app::{LaunchOptions, LoadRequest};
-/// Without the app there is nothing to launch.
-#[cfg(not(feature = "gui"))]
-#[derive(Default)]
-struct LaunchOptions {}
-#[cfg(not(feature = "gui"))]
-type LoadRequest = ();
-
 fn main() -> ExitCode {
     let parsed = Cli::parse();
     let Some(command) = parsed.command else {
-        return open_app(None, LaunchOptions::default());
+        return open_app(None);
     };
     #[cfg(feature = "gui")]
     if let cli::Command::Gui(args) = command {
-        let choice = args.index.map(|i| match i {
-            cli::IndexArg::Flat => annscope::app::IndexChoice::Flat,
-            cli::IndexArg::Hnsw => annscope::app::IndexChoice::Hnsw,
-            cli::IndexArg::Dynamic => annscope::app::IndexChoice::Dynamic,
-            cli::IndexArg::Hfresh => annscope::app::IndexChoice::HFresh,
-        });
-        let view = args.view.map(|v| match v {
-            cli::ViewArg::Charts => annscope::app::Tab::Charts,
-            cli::ViewArg::Projection => annscope::app::Tab::Projection,
-            cli::ViewArg::Layers => annscope::app::Tab::Layers,
-            cli::ViewArg::SearchPath => annscope::app::Tab::SearchPath,
-        });
-        let options = LaunchOptions {
-            auto_build: args.build,
-            index: choice,
-            threshold: args.threshold,
-            view,
-            select: args.select,
-            layer: args.layer,
-            query: args.query,
-            step: args.step,
-            ef: args.ef,
-            colour_by: args.colour_by.map(|c| match c {
-                cli::ColourArg::Nothing => annscope::app::ColourBy::Nothing,
-                cli::ColourArg::TopLayer => annscope::app::ColourBy::TopLayer,
-                cli::ColourArg::QueryRecall => annscope::app::ColourBy::QueryRecall,
-                cli::ColourArg::PostingList => annscope::app::ColourBy::PostingList,
-            }),
-        };
-        return open_app(args.base.is_some().then(|| args.request()), options);
+        return report(annscope::app::run(args.request(), args.launch_options()));
     }
     match cli::run(command) {
-        Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`annscope search ... | head`) is not an error.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -65,17 +24,12 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        result => report(result),
     }
 }
 
-/// Opens the desktop app, or prints the help when built without it.
-#[cfg(feature = "gui")]
-fn open_app(request: Option<LoadRequest>, options: annscope::app::LaunchOptions) -> ExitCode {
-    match annscope::app::run(request, options) {
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -84,8 +38,19 @@ fn open_app(request: Option<LoadRequest>, options: annscope::app::LaunchOptions)
     }
 }
 
+/// Opens the desktop app on the last (or the bundled) data.
+#[cfg(feature = "gui")]
+fn open_app(request: Option<annscope::app::LoadRequest>) -> ExitCode {
+    report(annscope::app::run(
+        request,
+        annscope::app::LaunchOptions::default(),
+    ))
+}
+
+/// Without the app there is nothing to open: print the help.
 #[cfg(not(feature = "gui"))]
-fn open_app(_: Option<LoadRequest>, _: LaunchOptions) -> ExitCode {
+fn open_app(_: Option<()>) -> ExitCode {
+    use clap::CommandFactory;
     let _ = Cli::command().print_help();
     ExitCode::SUCCESS
 }

@@ -19,9 +19,12 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use session::{sample_request, BuildSpec, LoadRequest, Session};
-pub use settings::{IndexChoice, Settings};
-pub use views::{ColourBy, Tab, ViewState};
+pub use session::{sample_request, LoadRequest, Session};
+pub use settings::{ColourBy, Settings, Tab};
+pub use views::ViewState;
+
+use crate::eval::ReportFormat;
+use crate::index::{param_spec, IndexKind};
 
 /// What the panels ask the app to do after drawing.
 #[derive(Debug)]
@@ -34,7 +37,7 @@ pub enum Command {
     Sweep,
     /// Measure the flat/HNSW latency crossover (the dynamic index's threshold).
     Crossover,
-    Export(results::ExportFormat),
+    Export(ReportFormat),
 }
 
 /// Frame-time statistics of the UI thread, for the debug panel.
@@ -71,7 +74,7 @@ pub struct AnnscopeApp {
     /// A file dialog running on its own thread, so the window never freezes.
     picker: Option<Receiver<Option<PathBuf>>>,
     /// A save dialog for an export.
-    saver: Option<(results::ExportFormat, Receiver<Option<PathBuf>>)>,
+    saver: Option<(ReportFormat, Receiver<Option<PathBuf>>)>,
     started: Instant,
     /// When the sample became ready (for the "interactive in under 2 s" figure).
     pub ready_after_secs: Option<f64>,
@@ -219,10 +222,10 @@ impl AnnscopeApp {
                     }
                     ui.separator();
                     if ui.button("Export results as CSV…").clicked() {
-                        commands.push(Command::Export(results::ExportFormat::Csv));
+                        commands.push(Command::Export(ReportFormat::Csv));
                     }
                     if ui.button("Export results as JSON lines…").clicked() {
-                        commands.push(Command::Export(results::ExportFormat::JsonLines));
+                        commands.push(Command::Export(ReportFormat::Json));
                     }
                 });
                 ui.menu_button("View", |ui| {
@@ -253,7 +256,7 @@ impl AnnscopeApp {
                 });
             });
         // The results table belongs with the charts; the views need the room.
-        if self.settings.show_results && self.settings.view_tab == views::Tab::Charts {
+        if self.settings.show_results && self.settings.view_tab == Tab::Charts {
             egui::Panel::bottom("results")
                 .default_size(180.0)
                 .resizable(true)
@@ -263,16 +266,28 @@ impl AnnscopeApp {
         }
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
-                for tab in views::Tab::ALL {
+                for tab in Tab::ALL {
                     ui.selectable_value(&mut self.settings.view_tab, tab, tab.label());
                 }
             });
             ui.separator();
-            if self.settings.view_tab != views::Tab::Charts {
-                views::tab_ui(ui, &mut self.session, &mut self.settings, &mut self.views);
+            if self.settings.view_tab != Tab::Charts {
+                let mut asked = Vec::new();
+                views::tab_ui(
+                    ui,
+                    &self.session,
+                    &mut self.settings,
+                    &mut self.views,
+                    &mut asked,
+                );
+                for command in asked {
+                    match command {
+                        views::ViewCommand::Error(e) => self.session.error = Some(e),
+                    }
+                }
                 return;
             }
-            if self.settings.index == IndexChoice::Dynamic
+            if self.settings.index == IndexKind::Dynamic
                 && (self.session.crossover.is_some() || self.session.crossover_job.is_some())
             {
                 plots::crossover_ui(ui, &self.session);
@@ -306,36 +321,15 @@ impl AnnscopeApp {
                 }
             }
             Command::Build => {
-                let spec = match self.settings.index {
-                    IndexChoice::Flat => BuildSpec::Flat,
-                    IndexChoice::Hnsw => BuildSpec::Hnsw(self.settings.hnsw.clone()),
-                    IndexChoice::HFresh => BuildSpec::HFresh(self.settings.hfresh.clone()),
-                    IndexChoice::Dynamic => BuildSpec::Dynamic(crate::index::DynamicConfig {
-                        threshold: self.settings.threshold,
-                        hnsw: self.settings.hnsw.clone(),
-                    }),
-                };
-                let checked = match &spec {
-                    BuildSpec::Flat => Ok(()),
-                    BuildSpec::Hnsw(p) => p.validate(),
-                    BuildSpec::Dynamic(c) => c.validate(),
-                    BuildSpec::HFresh(p) => p.validate(),
-                };
-                if let Err(e) = checked {
+                let spec = self.settings.spec();
+                if let Err(e) = spec.validate() {
                     self.session.error = Some(e.to_string());
                     return;
                 }
                 self.session.build(spec, self.settings.build_threads);
             }
             Command::CancelBuild => self.session.cancel_build(),
-            Command::Sweep => {
-                let values: Vec<usize> = if self.settings.index == IndexChoice::HFresh {
-                    Session::SWEEP_PROBES.to_vec()
-                } else {
-                    Session::SWEEP_EFS.to_vec()
-                };
-                self.session.sweep_ef(self.settings.k, &values)
-            }
+            Command::Sweep => self.session.sweep(self.settings.k),
             Command::Crossover => self.session.measure_crossover(
                 self.settings.k,
                 self.settings.recall_target,
@@ -381,7 +375,7 @@ impl AnnscopeApp {
     }
 
     /// Writes the results table to `path` (atomically).
-    pub fn export_to(&mut self, format: results::ExportFormat, path: &std::path::Path) {
+    pub fn export_to(&mut self, format: ReportFormat, path: &std::path::Path) {
         match results::export(&self.session.points, format, path) {
             Ok(n) => {
                 self.session.notice =
@@ -415,7 +409,7 @@ impl AnnscopeApp {
         } else {
             self.auto_build = false;
             self.apply(Command::Sweep);
-            if self.settings.index == IndexChoice::Dynamic {
+            if self.settings.index == IndexKind::Dynamic {
                 self.apply(Command::Crossover);
             }
         }
@@ -451,7 +445,7 @@ impl eframe::App for AnnscopeApp {
 pub struct LaunchOptions {
     /// Build at once, then sweep ef (and, for the dynamic index, measure the crossover).
     pub auto_build: bool,
-    pub index: Option<IndexChoice>,
+    pub index: Option<IndexKind>,
     pub threshold: Option<usize>,
     /// The tab to open on, and what the views start on.
     pub view: Option<Tab>,
@@ -495,7 +489,7 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
                 settings.colour_by = c;
             }
             if let Some(ef) = launch.ef {
-                settings.ef = ef.clamp(1, 512);
+                settings.ef = ef.clamp(param_spec::EF.usual.0, param_spec::EF.usual.1);
             }
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());

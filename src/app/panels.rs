@@ -5,10 +5,11 @@
 use egui::{Color32, RichText, Ui};
 
 use super::session::Session;
-use super::settings::{IndexChoice, Settings};
+use super::settings::Settings;
 use super::{Command, FrameTimes};
 use crate::distance::Metric;
-use crate::index::{AnnIndex, HnswParams, Precision};
+use crate::index::{param_spec, IndexKind, KnobKind};
+use crate::index::{AnnIndex, Precision};
 
 fn human_bytes(b: u64) -> String {
     let b = b as f64;
@@ -142,20 +143,23 @@ pub fn index_ui(
     egui::ComboBox::from_label("Kind")
         .selected_text(settings.index.label())
         .show_ui(ui, |ui| {
-            for c in IndexChoice::ALL {
+            for c in IndexKind::ALL {
                 ui.selectable_value(&mut settings.index, c, c.label());
             }
         });
     let mut rebuild = false;
-    if settings.index == IndexChoice::Dynamic {
+    if settings.index == IndexKind::Dynamic {
         ui.horizontal(|ui| {
             let label = ui.label("Threshold");
-            ui.add(egui::DragValue::new(&mut settings.threshold).range(1..=100_000_000))
-                .labelled_by(label.id)
-                .on_hover_text("Vectors are searched flat (exactly) up to this count; the next insert builds HNSW in the background and switches to it. Weaviate's default is 10,000; annscope crossover recommends one for your data.");
+            ui.add(
+                egui::DragValue::new(&mut settings.threshold)
+                    .range(param_spec::THRESHOLD.min..=param_spec::THRESHOLD.max),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(param_spec::THRESHOLD.help);
         });
     }
-    if settings.index == IndexChoice::Dynamic {
+    if settings.index == IndexKind::Dynamic {
         ui.horizontal(|ui| {
             let running = session.crossover_job.is_some();
             if ui
@@ -186,25 +190,31 @@ pub fn index_ui(
             }
         }
     }
-    if settings.index.uses_ef() {
+    if settings.index.knob() == Some(KnobKind::Ef) {
         let p = &mut settings.hnsw;
         let m = ui
-            .add(egui::Slider::new(&mut p.m, 4..=64).text("M"))
-            .on_hover_text(HnswParams::help("m"));
+            .add(
+                egui::Slider::new(&mut p.m, param_spec::M.usual.0..=param_spec::M.usual.1)
+                    .text("M"),
+            )
+            .on_hover_text(param_spec::M.help);
         rebuild |= m.drag_stopped() || (m.changed() && !m.dragged());
         let efc = ui
             .add(
-                egui::Slider::new(&mut p.ef_construction, 16..=800)
-                    .logarithmic(true)
-                    .text("efConstruction"),
+                egui::Slider::new(
+                    &mut p.ef_construction,
+                    param_spec::EF_CONSTRUCTION.usual.0..=param_spec::EF_CONSTRUCTION.usual.1,
+                )
+                .logarithmic(true)
+                .text("efConstruction"),
             )
-            .on_hover_text(HnswParams::help("ef_construction"));
+            .on_hover_text(param_spec::EF_CONSTRUCTION.help);
         rebuild |= efc.drag_stopped() || (efc.changed() && !efc.dragged());
         ui.horizontal(|ui| {
             let label = ui.label("Seed");
             ui.add(egui::DragValue::new(&mut p.seed))
                 .labelled_by(label.id)
-                .on_hover_text(HnswParams::help("seed"));
+                .on_hover_text(param_spec::SEED_HELP);
         });
         ui.horizontal(|ui| {
             let before = p.build_precision;
@@ -216,42 +226,56 @@ pub fn index_ui(
                     }
                 })
                 .response
-                .on_hover_text(HnswParams::help("build_precision"));
+                .on_hover_text(param_spec::BUILD_PRECISION_HELP);
             rebuild |= p.build_precision != before;
             rebuild |= half_checkbox(
                 ui,
                 &mut p.search_precision,
                 "f16 search",
-                HnswParams::help("search_precision"),
+                param_spec::SEARCH_PRECISION_HELP,
             )
             .changed();
         });
     }
-    if settings.index == IndexChoice::HFresh {
+    if settings.index == IndexKind::Hfresh {
         let p = &mut settings.hfresh;
         ui.horizontal(|ui| {
             let label = ui.label("Max posting size");
             let r = ui
-                .add(egui::DragValue::new(&mut p.max_posting_size).range(8..=100_000))
+                .add(egui::DragValue::new(&mut p.max_posting_size).range(
+                    param_spec::MAX_POSTING_SIZE.usual.0..=param_spec::MAX_POSTING_SIZE.usual.1,
+                ))
                 .labelled_by(label.id)
-                .on_hover_text("A posting list over this many vectors splits in two (2-means). Lists start near half of it. Larger: fewer lists, longer scans.");
+                .on_hover_text(param_spec::MAX_POSTING_SIZE.help);
             rebuild |= r.drag_stopped() || r.lost_focus();
         });
         p.min_posting_size = (p.max_posting_size / 16).max(1);
         let r = ui
-            .add(egui::Slider::new(&mut p.replicas, 1..=8).text("replicas"))
-            .on_hover_text("Lists a vector may join (SPANN's boundary replicas): more recall per probe, more disk.");
+            .add(
+                egui::Slider::new(
+                    &mut p.replicas,
+                    param_spec::REPLICAS.usual.0..=param_spec::REPLICAS.usual.1,
+                )
+                .text("replicas"),
+            )
+            .on_hover_text(param_spec::REPLICAS.help);
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
         rebuild |= half_checkbox(
             ui,
             &mut p.precision,
             "f16 postings",
-            "Store posting vectors in half precision: scans read half the bytes (1.2–1.4x the QPS on pypi-minilm, recall within 0.002). Off: exact f32 distances.",
+            param_spec::POSTING_PRECISION_HELP,
         )
         .changed();
         let r = ui
-            .add(egui::Slider::new(&mut p.epsilon, 0.0..=0.5).text("epsilon"))
-            .on_hover_text("Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.");
+            .add(
+                egui::Slider::new(
+                    &mut p.epsilon,
+                    param_spec::EPSILON.usual.0..=param_spec::EPSILON.usual.1,
+                )
+                .text("epsilon"),
+            )
+            .on_hover_text(param_spec::EPSILON.help);
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
     }
     ui.horizontal(|ui| {
@@ -288,11 +312,11 @@ pub fn index_ui(
     if let Some(b) = session.current_build() {
         ui.label(format!(
             "Built: {} in {:.2} s",
-            b.spec.label(),
-            b.build_secs
+            b.index.spec.label(),
+            b.index.build_secs
         ));
         let mem = b.index.memory();
-        match b.estimated_bytes {
+        match b.index.estimated_bytes {
             Some(est) => ui.label(format!(
                 "Memory: {} measured, {} by formula",
                 human_bytes(mem.ram_bytes),
@@ -302,7 +326,7 @@ pub fn index_ui(
             None => ui.label(format!("Memory: {} in RAM, measured", human_bytes(mem.ram_bytes)))
                 .on_hover_text("Centroids, their HNSW and the per-vector tables; the posting lists are on disk (below)."),
         };
-        if let Some(d) = &b.dynamic {
+        if let Some(d) = b.index.dynamic() {
             ui.label(match d.state() {
                 crate::index::DynamicState::Switched { at } => {
                     format!("State: switched to HNSW at {at} vectors")
@@ -316,21 +340,21 @@ pub fn index_ui(
                 ),
             });
         }
-        if let Some(h) = &b.hfresh {
+        if let (Some(h), Some(lists)) = (b.index.posting_lists(), &b.index.lists_overview) {
             ui.label(format!(
                 "{} posting lists, {:.2} lists per vector, {} on disk",
                 h.list_count(),
-                b.mean_replicas,
+                lists.mean_replicas,
                 human_bytes(mem.disk_bytes)
             ));
-            list_size_histogram(ui, &b.list_sizes);
+            list_size_histogram(ui, &lists.sizes);
         }
-        if let Some(h) = &b.hnsw {
+        if let (Some(h), Some(graph)) = (b.index.graph(), &b.index.graph_overview) {
             ui.label(format!(
                 "{} layers, {:.1} graph bytes per vector, {} unreachable",
                 h.layer_count(),
                 h.graph_bytes() as f64 / h.len().max(1) as f64,
-                b.unreachable
+                graph.unreachable
             ));
         }
     }
@@ -345,29 +369,29 @@ pub fn tuning_ui(
     ui.heading("Search");
     ui.add(egui::Slider::new(&mut settings.k, 1..=100).text("k"))
         .on_hover_text("Neighbours per query: the k of recall@k.");
-    if settings.index.uses_ef() {
+    if settings.index.knob() == Some(KnobKind::Ef) {
+        let range = param_spec::EF.usual.0..=param_spec::EF.usual.1;
         ui.add(
-            egui::Slider::new(&mut settings.ef, 1..=512)
+            egui::Slider::new(&mut settings.ef, range)
                 .logarithmic(true)
                 .text("ef"),
         )
-        .on_hover_text(HnswParams::help("ef"));
+        .on_hover_text(param_spec::EF.help);
     }
-    if settings.index == IndexChoice::HFresh {
+    if settings.index == IndexKind::Hfresh {
         let lists = session
             .current_build()
-            .and_then(|b| b.hfresh.as_ref())
-            .map_or(256, |h| h.list_count().max(1));
+            .and_then(|b| b.index.posting_lists())
+            .map_or(param_spec::SEARCH_PROBE.usual.1, |h| h.list_count().max(1));
         settings.search_probe = settings.search_probe.min(lists);
         ui.add(
             egui::Slider::new(&mut settings.search_probe, 1..=lists)
                 .logarithmic(true)
                 .text("search_probe"),
         )
-        .on_hover_text("Posting lists scanned per query (the nearest centroids, found through the centroid HNSW). More: higher recall, slower.");
+        .on_hover_text(param_spec::SEARCH_PROBE.help);
     }
-    if settings.index.knob_name().is_some() {
-        let knob = settings.index.knob_name().unwrap_or("ef");
+    if let Some(knob) = settings.index.knob().map(KnobKind::name) {
         let can_sweep =
             session.current_build().is_some_and(|b| b.has_knob()) && session.gt.is_some();
         ui.horizontal(|ui| {
@@ -392,13 +416,13 @@ pub fn tuning_ui(
             egui::ProgressBar::new(p.fraction()).text(format!("Measuring {} queries", req.limit)),
         );
     }
-    let ef = settings.index.uses_ef().then_some(settings.ef);
+    let knob = settings.knob();
     let current = session.current.and_then(|id| {
         session
             .points
             .iter()
             .rev()
-            .find(|p| p.build_id == id && p.k == settings.k && p.ef == ef)
+            .find(|p| p.build_id == id && p.k == settings.k && p.knob == knob)
     });
     if let Some(p) = current {
         let tag = if p.estimate {

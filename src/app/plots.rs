@@ -10,6 +10,7 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::session::{Point, Session};
 use super::settings::Settings;
+use crate::index::KnobKind;
 
 /// A colour per build, stable across frames.
 fn build_color(build_id: usize) -> Color32 {
@@ -33,7 +34,7 @@ fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
         by_build.entry(p.build_id).or_default().push(p);
     }
     for v in by_build.values_mut() {
-        v.sort_by_key(|p| p.ef.unwrap_or(0));
+        v.sort_by_key(|p| p.knob.value().unwrap_or(0));
     }
     by_build
 }
@@ -41,11 +42,11 @@ fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
 pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     let k = settings.k;
     let by_build = curves(session, k);
-    let current_ef = settings.knob();
-    let is_current = |p: &Point| Some(p.build_id) == session.current && p.ef == current_ef;
+    let current_knob = settings.knob();
+    let is_current = |p: &Point| Some(p.build_id) == session.current && p.knob == current_knob;
     // The knob charts (x = ef, or search_probe for HFresh) show the builds
     // turning the current kind's knob; the recall-QPS trade-off shows all.
-    let knob = settings.index.knob_name().unwrap_or("ef");
+    let knob = settings.index.knob().map_or("ef", KnobKind::name);
     let knob_of = |id: usize| {
         session
             .builds
@@ -97,7 +98,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                     for (id, pts) in &knob_builds {
                         let xy: Vec<[f64; 2]> = pts
                             .iter()
-                            .filter_map(|p| p.ef.map(|e| [e as f64, p.op.recall]))
+                            .filter_map(|p| p.knob.value().map(|e| [e as f64, p.op.recall]))
                             .collect();
                         let name = pts[0].build_label.clone();
                         if xy.len() > 1 {
@@ -113,7 +114,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                         );
                     }
                     for p in knob_builds.values().flatten().filter(|p| is_current(p)) {
-                        if let Some(e) = p.ef {
+                        if let Some(e) = p.knob.value() {
                             plot.points(current_marker([e as f64, p.op.recall]));
                         }
                     }
@@ -136,11 +137,11 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                         let name = pts[0].build_label.clone();
                         let p50: Vec<[f64; 2]> = pts
                             .iter()
-                            .filter_map(|p| p.ef.map(|e| [e as f64, p.op.p50_us]))
+                            .filter_map(|p| p.knob.value().map(|e| [e as f64, p.op.p50_us]))
                             .collect();
                         let p99: Vec<[f64; 2]> = pts
                             .iter()
-                            .filter_map(|p| p.ef.map(|e| [e as f64, p.op.p99_us]))
+                            .filter_map(|p| p.knob.value().map(|e| [e as f64, p.op.p99_us]))
                             .collect();
                         plot.line(
                             Line::new(format!("{name} p50"), PlotPoints::from(p50))
@@ -153,7 +154,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                         );
                     }
                     for p in knob_builds.values().flatten().filter(|p| is_current(p)) {
-                        if let Some(e) = p.ef {
+                        if let Some(e) = p.knob.value() {
                             plot.points(current_marker([e as f64, p.op.p50_us]));
                         }
                     }
@@ -223,7 +224,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                     for (id, pts) in &knob_builds {
                         let xy: Vec<[f64; 2]> = pts
                             .iter()
-                            .filter_map(|p| Some([p.ef? as f64, p.op.dist_comps?]))
+                            .filter_map(|p| Some([p.knob.value()? as f64, p.op.dist_comps?]))
                             .collect();
                         plot.line(
                             Line::new(pts[0].build_label.clone(), PlotPoints::from(xy))

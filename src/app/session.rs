@@ -18,10 +18,11 @@ use crate::cache;
 use crate::dataset::{self, Dataset};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::eval::plan_sweep;
 use crate::eval::{measure_prefix, GroundTruth, Measurement, OperatingPoint, QueryMode};
 use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
-use crate::index::hnsw::inspect::LayerStats;
-use crate::index::{AnnIndex, FlatIndex, Hnsw, HnswParams, ParamMap, SearchParams};
+use crate::index::{param_spec, AnnIndex, BuiltIndex, Hnsw, HnswParams, IndexSpec, KnobKind};
+use crate::index::{SearchKnob, SearchParams};
 use crate::job::{with_threads, Job, Latest};
 use crate::progress::WorkContext;
 use crate::projection::Projection;
@@ -140,73 +141,20 @@ fn file_name(p: &std::path::Path) -> String {
     )
 }
 
-/// Which index, with its build parameters.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum BuildSpec {
-    Flat,
-    Hnsw(HnswParams),
-    Dynamic(crate::index::DynamicConfig),
-    HFresh(crate::index::HFreshParams),
-}
-
-impl BuildSpec {
-    /// A short label, e.g. "HNSW M=16 efC=200".
-    pub fn label(&self) -> String {
-        match self {
-            BuildSpec::Flat => "Flat (exact)".into(),
-            BuildSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
-            BuildSpec::HFresh(p) => format!(
-                "HFresh max={} replicas={} eps={}",
-                p.max_posting_size, p.replicas, p.epsilon
-            ),
-            BuildSpec::Dynamic(c) => format!(
-                "Dynamic t={} M={} efC={}",
-                c.threshold, c.hnsw.m, c.hnsw.ef_construction
-            ),
-        }
-    }
-}
-
-/// A finished build.
+/// A finished build, numbered in the order builds finished.
 pub struct Built {
     pub id: usize,
-    pub spec: BuildSpec,
-    pub index: Arc<dyn AnnIndex>,
-    /// The HNSW itself, for what only it can show (layers, traces).
-    pub hnsw: Option<Arc<Hnsw>>,
-    pub build_secs: f64,
-    /// Formula estimate of RAM, beside the measured bytes.
-    pub estimated_bytes: Option<u64>,
-    /// Layer-0 nodes the entry point cannot reach (computed once, in the job).
-    pub unreachable: usize,
-    /// Per-layer node counts, degrees and reachability (HNSW only).
-    pub layer_stats: Vec<LayerStats>,
-    /// Each base row's top HNSW layer (`u8::MAX`: not in the graph), for colouring.
-    pub top_layers: Arc<Vec<u8>>,
-    /// The dynamic index, for its state.
-    pub dynamic: Option<Arc<crate::index::DynamicIndex>>,
-    /// The HFresh index, for its lists.
-    pub hfresh: Option<Arc<crate::index::HFresh>>,
-    /// HFresh: live vectors per posting list.
-    pub list_sizes: Vec<usize>,
-    /// HFresh: lists per vector, on average (computed once, not per frame).
-    pub mean_replicas: f64,
-    /// HFresh: each base row's primary list (`u32::MAX`: none), for colouring.
-    pub primary_list: Arc<Vec<u32>>,
+    pub index: BuiltIndex,
 }
 
 impl Built {
     /// Whether searches take a knob (ef or search_probe).
     pub fn has_knob(&self) -> bool {
-        self.hnsw.is_some() || self.dynamic.is_some() || self.hfresh.is_some()
+        self.index.kind().knob().is_some()
     }
     /// The knob's name in the bench format.
     pub fn knob_name(&self) -> &'static str {
-        if self.hfresh.is_some() {
-            "search_probe"
-        } else {
-            "ef"
-        }
+        self.index.kind().knob().map_or("ef", KnobKind::name)
     }
 }
 
@@ -216,8 +164,8 @@ pub struct Point {
     pub build_id: usize,
     pub build_label: String,
     pub k: usize,
-    /// ef for HNSW (None for flat).
-    pub ef: Option<usize>,
+    /// What the search was tuned by (the default for flat).
+    pub knob: SearchKnob,
     /// Measured on a prefix of the queries only (refined later).
     pub estimate: bool,
     pub queries_measured: usize,
@@ -237,9 +185,30 @@ pub struct Crossover {
 pub struct EvalRequest {
     pub build_id: usize,
     pub k: usize,
-    pub ef: Option<usize>,
+    pub knob: SearchKnob,
     /// Queries measured: a prefix first, then all.
     pub limit: usize,
+}
+
+/// A built index known to search an HNSW graph, for the graph views' jobs.
+#[derive(Clone)]
+pub struct GraphIndex(Arc<dyn AnnIndex>);
+
+impl GraphIndex {
+    /// The graph (checked to be there when made).
+    pub fn graph(&self) -> &Hnsw {
+        #[allow(clippy::expect_used)]
+        self.0
+            .graph()
+            .expect("a GraphIndex is made only for indexes with a graph")
+    }
+}
+
+impl std::ops::Deref for GraphIndex {
+    type Target = Hnsw;
+    fn deref(&self) -> &Hnsw {
+        self.graph()
+    }
 }
 
 /// Which vector a traced search starts from: a query of the query set, or a
@@ -250,13 +219,13 @@ pub enum QueryPick {
     Base(u32),
 }
 
-/// One traced search: which build, which vector, k and ef.
+/// One traced search: which build, which vector, k and the knob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PathKey {
     pub build_id: usize,
     pub pick: QueryPick,
     pub k: usize,
-    pub ef: usize,
+    pub knob: SearchKnob,
 }
 
 /// (build, k, ef) of a full measurement, whose per-query recall colours the queries.
@@ -264,7 +233,7 @@ pub struct PathKey {
 pub struct RecallKey {
     pub build_id: usize,
     pub k: usize,
-    pub ef: Option<usize>,
+    pub knob: SearchKnob,
 }
 
 /// Queries in the quick first estimate.
@@ -295,14 +264,14 @@ pub struct Session {
     pub notice: Option<String>,
     pub load_job: Option<Job<Loaded>>,
     pub gt_job: Option<Job<GroundTruth>>,
-    pub build_job: Option<(BuildSpec, Job<Built>)>,
+    pub build_job: Option<(IndexSpec, Job<Built>)>,
     pub eval_job: Option<(EvalRequest, Job<Measurement>)>,
     /// Flat against HNSW latency by collection size, for the dynamic threshold.
     pub crossover_job: Option<Job<Crossover>>,
     pub crossover: Option<Crossover>,
     last_eval: Option<EvalRequest>,
-    /// ef values still to measure in a sweep, and the k they are measured at.
-    pub sweep: std::collections::VecDeque<usize>,
+    /// Knob settings still to measure in a sweep, and the k they are measured at.
+    pub sweep: std::collections::VecDeque<SearchKnob>,
     sweep_k: usize,
     /// When the latest ef/k change asked for a measurement, and how long
     /// the first (estimated) point took to arrive: the "live" latency.
@@ -350,7 +319,7 @@ impl Session {
 
     /// Starts a build of `spec` on `threads` threads (0: [`build_threads`]);
     /// the current index stays usable meanwhile.
-    pub fn build(&mut self, spec: BuildSpec, threads: usize) {
+    pub fn build(&mut self, spec: IndexSpec, threads: usize) {
         let Some(loaded) = &self.loaded else {
             self.error = Some("Open a dataset before building.".into());
             return;
@@ -360,82 +329,19 @@ impl Session {
         self.next_build_id += 1;
         let notify = self.notifier();
         let s = spec.clone();
+        let threads = Some(if threads == 0 {
+            build_threads()
+        } else {
+            threads
+        });
         let job = Job::spawn_notify(
             "build",
             move |ctx| {
-                let t = std::time::Instant::now();
-                let threads = Some(if threads == 0 {
-                    build_threads()
-                } else {
-                    threads
-                });
-                let mut dynamic = None;
-                let mut hfresh = None;
-                let (index, hnsw, estimated_bytes): (Arc<dyn AnnIndex>, Option<Arc<Hnsw>>, u64) =
-                    match &s {
-                        BuildSpec::Dynamic(c) => {
-                            let d = with_threads(threads, || {
-                                crate::index::DynamicIndex::from_dataset(&base, c.clone(), ctx)
-                            })??;
-                            let est = if base.len() > c.threshold {
-                                Hnsw::estimated_bytes(base.len(), base.dim(), &c.hnsw)
-                            } else {
-                                (base.len() * (base.dim() + 1) * 4) as u64
-                            };
-                            dynamic = Some(d.clone());
-                            (d, None, est)
-                        }
-                        BuildSpec::HFresh(p) => {
-                            let h = Arc::new(with_threads(threads, || {
-                                crate::index::HFresh::build(&base, p.clone(), ctx)
-                            })??);
-                            hfresh = Some(h.clone());
-                            (h, None, 0)
-                        }
-                        BuildSpec::Flat => {
-                            let f = with_threads(threads, || FlatIndex::build(base.clone(), ctx))??;
-                            let est = (base.len() * base.dim() * 4 + base.len() * 4) as u64;
-                            (Arc::new(f), None, est)
-                        }
-                        BuildSpec::Hnsw(p) => {
-                            let h = Arc::new(with_threads(threads, || {
-                                Hnsw::build(&base, p.clone(), ctx)
-                            })??);
-                            let est = Hnsw::estimated_bytes(base.len(), base.dim(), p);
-                            (h.clone(), Some(h), est)
-                        }
-                    };
-                ctx.progress.stage("Inspecting the graph", 1);
-                let layer_stats = hnsw.as_ref().map_or_else(Vec::new, |h| h.layer_stats());
-                let unreachable = layer_stats.first().map_or(0, |s| s.unreachable);
-                let top_layers = Arc::new(
-                    hnsw.as_ref()
-                        .map_or_else(Vec::new, |h| h.top_layers_by_id(base.len())),
-                );
-                let list_sizes = hfresh.as_ref().map_or_else(Vec::new, |h| h.list_sizes());
-                let mean_replicas = hfresh.as_ref().map_or(0.0, |h| h.mean_replicas());
-                let primary_list = Arc::new(
-                    hfresh
-                        .as_ref()
-                        .map_or_else(Vec::new, |h| h.primary_list_by_id(base.len())),
-                );
-                // HFresh has no closed-form size: only its measured bytes are shown.
-                let estimated_bytes = hfresh.is_none().then_some(estimated_bytes);
+                let rows = base.len();
+                let index = with_threads(threads, || s.build(base, ctx))??;
                 Ok(Built {
                     id,
-                    hfresh,
-                    list_sizes,
-                    mean_replicas,
-                    primary_list,
-                    unreachable,
-                    layer_stats,
-                    top_layers,
-                    dynamic,
-                    spec: s,
-                    index,
-                    hnsw,
-                    build_secs: t.elapsed().as_secs_f64(),
-                    estimated_bytes,
+                    index: index.with_overviews(rows, ctx),
                 })
             },
             notify,
@@ -459,17 +365,21 @@ impl Session {
     /// Asks for the current build measured at (k, ef): a quick estimate on
     /// a prefix of the queries first, then all of them. A request equal to
     /// the last one does nothing; a new one replaces (cancels) a running one.
-    pub fn evaluate(&mut self, k: usize, ef: Option<usize>) {
+    pub fn evaluate(&mut self, k: usize, knob: SearchKnob) {
         let (Some(built), Some(_), Some(loaded)) = (self.current_build(), &self.gt, &self.loaded)
         else {
             return;
         };
-        let ef = if built.has_knob() { ef } else { None };
+        let knob = if built.has_knob() {
+            knob
+        } else {
+            SearchKnob::Default
+        };
         let nq = loaded.queries.len();
         let first = EvalRequest {
             build_id: built.id,
             k,
-            ef,
+            knob,
             limit: ESTIMATE_QUERIES.min(nq),
         };
         let full = EvalRequest { limit: nq, ..first };
@@ -480,7 +390,7 @@ impl Session {
         if self
             .points
             .iter()
-            .any(|p| p.build_id == built.id && p.k == k && p.ef == ef && !p.estimate)
+            .any(|p| p.build_id == built.id && p.k == k && p.knob == knob && !p.estimate)
         {
             self.last_eval = Some(full);
             return;
@@ -494,9 +404,8 @@ impl Session {
         else {
             return;
         };
-        let probe = built.hfresh.is_some();
         let (index, gt, base, queries) = (
-            built.index.clone(),
+            built.index.shared(),
             gt.clone(),
             loaded.base.clone(),
             loaded.queries.clone(),
@@ -505,14 +414,7 @@ impl Session {
         let job = Job::spawn_notify(
             "evaluate",
             move |ctx| {
-                let mut params = SearchParams::new(req.k);
-                if let Some(knob) = req.ef {
-                    params = if probe {
-                        params.with_search_probe(knob)
-                    } else {
-                        params.with_ef(knob as i64)
-                    };
-                }
+                let params = SearchParams::new(req.k).with_knob(req.knob);
                 measure_prefix(
                     index.as_ref(),
                     &base,
@@ -529,30 +431,29 @@ impl Session {
         self.eval_job = Some((req, job));
     }
 
-    /// The ef values a sweep measures by default (ann-benchmarks-like spacing).
-    pub const SWEEP_EFS: [usize; 10] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256];
-    /// The search_probe values an HFresh sweep measures (those up to the list count).
-    pub const SWEEP_PROBES: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-
-    /// Measures the current build at each of `efs` in turn, in the
-    /// background, skipping those already measured.
-    pub fn sweep_ef(&mut self, k: usize, efs: &[usize]) {
-        let Some(id) = self.current else { return };
-        // HFresh cannot probe more lists than it has.
-        let most = self
-            .current_build()
-            .and_then(|b| b.hfresh.as_ref())
-            .map_or(usize::MAX, |h| h.list_count());
-        self.sweep_k = k;
-        self.sweep = efs
+    /// Measures the current build at each of the standard settings of its
+    /// knob in turn (ef 10 … 256, or search_probe 1 … 256 up to the list
+    /// count), in the background, skipping those already measured.
+    pub fn sweep(&mut self, k: usize) {
+        let Some(built) = self.current_build() else {
+            return;
+        };
+        let id = built.id;
+        let efs: Vec<SearchKnob> = param_spec::EF
+            .sweep
             .iter()
-            .copied()
-            .filter(|&ef| ef <= most)
-            .filter(|&ef| {
+            .map(|&e| SearchKnob::Ef(e))
+            .collect();
+        let plan = plan_sweep(&*built.index, &efs, param_spec::SEARCH_PROBE.sweep);
+        self.sweep_k = k;
+        self.sweep = plan
+            .knobs
+            .into_iter()
+            .filter(|&knob| {
                 !self
                     .points
                     .iter()
-                    .any(|p| p.build_id == id && p.k == k && p.ef == Some(ef) && !p.estimate)
+                    .any(|p| p.build_id == id && p.k == k && p.knob == knob && !p.estimate)
             })
             .collect();
     }
@@ -569,11 +470,11 @@ impl Session {
             return;
         }
         let (id, nq) = (built.id, loaded.queries.len());
-        if let Some(ef) = self.sweep.pop_front() {
+        if let Some(knob) = self.sweep.pop_front() {
             self.start_eval(EvalRequest {
                 build_id: id,
                 k: self.sweep_k,
-                ef: Some(ef),
+                knob,
                 limit: nq,
             });
         }
@@ -695,20 +596,25 @@ impl Session {
     }
 
     /// Per-query recall of the current build at (k, ef), once measured on every query.
-    pub fn current_query_recall(&self, k: usize, ef: Option<usize>) -> Option<&Arc<Vec<f32>>> {
+    pub fn current_query_recall(&self, k: usize, knob: SearchKnob) -> Option<&Arc<Vec<f32>>> {
         let b = self.current_build()?;
-        let ef = if b.has_knob() { ef } else { None };
+        let knob = if b.has_knob() {
+            knob
+        } else {
+            SearchKnob::Default
+        };
         self.query_recall.get(&RecallKey {
             build_id: b.id,
             k,
-            ef,
+            knob,
         })
     }
 
-    /// The current build's HNSW graph, if it has one.
-    pub fn current_hnsw(&self) -> Option<(usize, Arc<Hnsw>)> {
+    /// The current build's id and index, when it searches an HNSW graph.
+    pub fn current_hnsw(&self) -> Option<(usize, GraphIndex)> {
         let b = self.current_build()?;
-        Some((b.id, b.hnsw.clone()?))
+        b.index.graph()?;
+        Some((b.id, GraphIndex(b.index.shared())))
     }
 
     /// Asks for `layer` of the current graph as drawn around `focus`.
@@ -721,7 +627,7 @@ impl Session {
             .request((id, layer, focus), |&(_, layer, focus)| {
                 Job::spawn_notify(
                     "layer-view",
-                    move |_| Ok(h.layer_view(layer, focus)),
+                    move |_| Ok(h.graph().layer_view(layer, focus)),
                     notify,
                 )
             });
@@ -737,7 +643,7 @@ impl Session {
             Job::spawn_notify(
                 "node-detail",
                 move |_| {
-                    h.node_detail(node).ok_or_else(|| {
+                    h.graph().node_detail(node).ok_or_else(|| {
                         Error::InvalidParameter(format!("node {node} is not in the graph"))
                     })
                 },
@@ -746,8 +652,8 @@ impl Session {
         });
     }
 
-    /// Asks for one search traced step by step at (k, ef), with its misses explained.
-    pub fn request_search_path(&mut self, pick: QueryPick, k: usize, ef: usize) {
+    /// Asks for one search traced step by step at (k, knob), with its misses explained.
+    pub fn request_search_path(&mut self, pick: QueryPick, k: usize, knob: SearchKnob) {
         let (Some((id, h)), Some(loaded)) = (self.current_hnsw(), &self.loaded) else {
             return;
         };
@@ -765,13 +671,13 @@ impl Session {
             build_id: id,
             pick,
             k,
-            ef,
+            knob,
         };
         self.search_path.request(key, |key| {
-            let (k, ef) = (key.k, key.ef);
+            let (k, knob) = (key.k, key.knob);
             Job::spawn_notify(
                 "search-trace",
-                move |_| h.explain_search(source.row(row), k, ef),
+                move |_| h.graph().explain_search(source.row(row), k, knob),
                 notify,
             )
         });
@@ -818,20 +724,17 @@ impl Session {
         let Some(built) = self.builds.iter().find(|b| b.id == req.build_id) else {
             return;
         };
-        let mut search = ParamMap::new();
-        if let Some(knob) = req.ef {
-            search.insert(built.knob_name().into(), knob.into());
-        }
+        let search = req.knob.report(req.k);
         let dataset = self
             .loaded
             .as_ref()
             .map_or_else(String::new, |l| l.base.display_name());
         let op = OperatingPoint::new(
-            built.index.as_ref(),
+            &*built.index,
             search,
             req.k,
             m,
-            built.build_secs,
+            built.index.build_secs,
             QueryMode::Single,
             1,
             &dataset,
@@ -842,19 +745,19 @@ impl Session {
                 RecallKey {
                     build_id: req.build_id,
                     k: req.k,
-                    ef: req.ef,
+                    knob: req.knob,
                 },
                 Arc::new(m.per_query_recall.clone()),
             );
         }
         // A full measurement replaces the estimate (and any older point) at the same setting.
         self.points
-            .retain(|p| !(p.build_id == req.build_id && p.k == req.k && p.ef == req.ef));
+            .retain(|p| !(p.build_id == req.build_id && p.k == req.k && p.knob == req.knob));
         self.points.push(Point {
             build_id: req.build_id,
-            build_label: built.spec.label(),
+            build_label: built.index.spec.label(),
             k: req.k,
-            ef: req.ef,
+            knob: req.knob,
             estimate: req.limit < self.loaded.as_ref().map_or(0, |l| l.queries.len()),
             queries_measured: req.limit,
             op,

@@ -1,46 +1,61 @@
 //! What the app remembers between runs (eframe storage): the last dataset,
-//! the build and search parameters, and panel layout choices.
+//! the build and search parameters, and panel layout choices (the open tab,
+//! the projection's colouring). Views read these; nothing here reads views.
 
 use serde::{Deserialize, Serialize};
 
 use super::session::{sample_request, LoadRequest};
-use crate::index::HnswParams;
+use crate::index::{param_spec, DynamicConfig, HnswParams, IndexKind, IndexSpec, SearchKnob};
 
-/// Index kinds the panel offers. New kinds add a variant and a parameter
-/// section; nothing else in the panel changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IndexChoice {
-    Flat,
-    Hnsw,
-    Dynamic,
-    HFresh,
+/// The central area's tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Tab {
+    #[default]
+    Charts,
+    Projection,
+    Layers,
+    SearchPath,
 }
 
-impl IndexChoice {
-    pub const ALL: [IndexChoice; 4] = [
-        IndexChoice::Flat,
-        IndexChoice::Hnsw,
-        IndexChoice::Dynamic,
-        IndexChoice::HFresh,
-    ];
-    /// Kinds searched through an HNSW graph (ef applies).
-    pub fn uses_ef(self) -> bool {
-        matches!(self, IndexChoice::Hnsw | IndexChoice::Dynamic)
-    }
-    /// The search-time knob this kind turns: ef, search_probe, or none.
-    pub fn knob_name(self) -> Option<&'static str> {
-        match self {
-            IndexChoice::Hnsw | IndexChoice::Dynamic => Some("ef"),
-            IndexChoice::HFresh => Some("search_probe"),
-            IndexChoice::Flat => None,
-        }
-    }
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Charts, Tab::Projection, Tab::Layers, Tab::SearchPath];
     pub fn label(self) -> &'static str {
         match self {
-            IndexChoice::Flat => "Flat (exact)",
-            IndexChoice::Hnsw => "HNSW",
-            IndexChoice::Dynamic => "Dynamic (flat, then HNSW)",
-            IndexChoice::HFresh => "HFresh (posting lists)",
+            Tab::Charts => "Charts",
+            Tab::Projection => "Projection",
+            Tab::Layers => "Layer graph",
+            Tab::SearchPath => "Search path",
+        }
+    }
+}
+
+/// The projection's colour schemes on offer (each drawn by a
+/// `views::colour::Colouring`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum ColourBy {
+    #[default]
+    Nothing,
+    /// Each node's top HNSW layer.
+    TopLayer,
+    /// Each query's recall@k at the current setting.
+    QueryRecall,
+    /// Each vector's (primary) HFresh posting list.
+    PostingList,
+}
+
+impl ColourBy {
+    pub const ALL: [ColourBy; 4] = [
+        ColourBy::Nothing,
+        ColourBy::TopLayer,
+        ColourBy::QueryRecall,
+        ColourBy::PostingList,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            ColourBy::Nothing => "nothing",
+            ColourBy::TopLayer => "top HNSW layer",
+            ColourBy::QueryRecall => "query recall",
+            ColourBy::PostingList => "posting list (HFresh)",
         }
     }
 }
@@ -50,7 +65,7 @@ impl IndexChoice {
 #[serde(default)]
 pub struct Settings {
     pub dataset: LoadRequest,
-    pub index: IndexChoice,
+    pub index: IndexKind,
     pub hnsw: HnswParams,
     pub hfresh: crate::index::HFreshParams,
     /// HFresh: lists probed per query.
@@ -66,39 +81,52 @@ pub struct Settings {
     pub show_debug: bool,
     pub show_results: bool,
     /// The central area's open tab.
-    pub view_tab: super::views::Tab,
+    pub view_tab: Tab,
     /// How the projection colours its points.
-    pub colour_by: super::views::ColourBy,
+    pub colour_by: ColourBy,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             dataset: sample_request(),
-            index: IndexChoice::Hnsw,
+            index: IndexKind::Hnsw,
             hnsw: HnswParams::default(),
             hfresh: crate::index::HFreshParams::default(),
-            search_probe: 16,
-            threshold: 10_000,
+            search_probe: param_spec::SEARCH_PROBE.default,
+            threshold: param_spec::THRESHOLD.default,
             recall_target: 0.95,
             k: 10,
-            ef: 32,
+            ef: param_spec::EF.default,
             build_threads: 0,
             show_debug: false,
             show_results: true,
-            view_tab: super::views::Tab::Charts,
-            colour_by: super::views::ColourBy::Nothing,
+            view_tab: Tab::Charts,
+            colour_by: ColourBy::Nothing,
         }
     }
 }
 
 impl Settings {
-    /// The value of the current kind's search knob (ef or search_probe).
-    pub fn knob(&self) -> Option<usize> {
-        match self.index.knob_name() {
-            Some("ef") => Some(self.ef),
-            Some(_) => Some(self.search_probe),
-            None => None,
+    /// The current kind's search knob at its slider's value.
+    pub fn knob(&self) -> SearchKnob {
+        match self.index.knob() {
+            Some(kind @ crate::index::KnobKind::Ef) => kind.at(self.ef),
+            Some(kind @ crate::index::KnobKind::Probe) => kind.at(self.search_probe),
+            None => SearchKnob::Default,
+        }
+    }
+
+    /// The index the panel describes, with its build parameters.
+    pub fn spec(&self) -> IndexSpec {
+        match self.index {
+            IndexKind::Flat => IndexSpec::Flat,
+            IndexKind::Hnsw => IndexSpec::Hnsw(self.hnsw.clone()),
+            IndexKind::Hfresh => IndexSpec::HFresh(self.hfresh.clone()),
+            IndexKind::Dynamic => IndexSpec::Dynamic(DynamicConfig {
+                threshold: self.threshold,
+                hnsw: self.hnsw.clone(),
+            }),
         }
     }
 }

@@ -95,7 +95,7 @@ pub fn measure_crossover(
         let mut hit = None;
         for ef in EF_LADDER {
             ctx.cancel.check()?;
-            let p = SearchParams::new(k).with_ef(ef as i64);
+            let p = SearchParams::new(k).with_ef(ef);
             let m = measure(
                 &hnsw as &dyn AnnIndex,
                 &sub,

@@ -1,14 +1,19 @@
 //! Measuring an index honestly: exact ground truth, recall@k as
 //! ann-benchmarks defines it, latency percentiles, and the operating points
-//! (one per search setting) that the CLI prints and the app plots.
+//! (one per search setting) that the CLI prints and the app plots, the
+//! sweep of search settings, and the writers of every report format.
 
 pub mod bench;
 pub mod crossover;
 pub mod groundtruth;
 pub mod latency;
 pub mod recall;
+pub mod report;
+pub mod sweep;
 
 pub use bench::{measure, measure_prefix, Measurement, OperatingPoint, QueryMode};
 pub use groundtruth::GroundTruth;
 pub use latency::LatencyStats;
 pub use recall::{recall_at_k, RECALL_EPSILON};
+pub use report::{PointWriter, ReportFormat};
+pub use sweep::{plan_sweep, SweepPlan};

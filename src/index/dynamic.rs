@@ -37,7 +37,7 @@ pub struct DynamicConfig {
 impl Default for DynamicConfig {
     fn default() -> Self {
         DynamicConfig {
-            threshold: 10_000,
+            threshold: crate::index::param_spec::THRESHOLD.default,
             hnsw: HnswParams::default(),
         }
     }
@@ -45,7 +45,7 @@ impl Default for DynamicConfig {
 
 impl DynamicConfig {
     pub fn validate(&self) -> Result<()> {
-        if self.threshold == 0 {
+        if self.threshold < crate::index::param_spec::THRESHOLD.min {
             return Err(Error::InvalidParameter(
                 "threshold = 0: the dynamic index needs at least one vector before it switches to HNSW".into(),
             ));
@@ -373,6 +373,9 @@ impl DynamicIndex {
 impl AnnIndex for DynamicIndex {
     fn kind(&self) -> IndexKind {
         IndexKind::Dynamic
+    }
+    fn dynamic(&self) -> Option<&DynamicIndex> {
+        Some(self)
     }
     fn len(&self) -> usize {
         self.live.load(Ordering::Relaxed)

@@ -13,7 +13,7 @@ use crate::distance::Metric;
 
 /// How vectors are stored for a scan (HFresh's postings) or read during a
 /// build (HNSW).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Full f32: distances exactly as the flat index computes them.

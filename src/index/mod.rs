@@ -7,12 +7,16 @@
 //! index does with a blocked matrix product). Results carry external ids
 //! (row numbers of the dataset), distances, and per-query counters.
 
+pub mod built;
 pub mod dynamic;
 pub(crate) mod f16;
 pub mod filter;
 pub mod flat;
 pub mod hfresh;
 pub mod hnsw;
+pub mod knob;
+pub mod param_spec;
+pub mod spec;
 pub mod topk;
 
 use std::collections::BTreeMap;
@@ -20,38 +24,19 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::dataset::{Dataset, Vectors};
+use crate::dataset::Vectors;
 use crate::distance::Metric;
 use crate::error::{Error, Result};
-use crate::progress::WorkContext;
 
+pub use built::BuiltIndex;
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
 pub use f16::Precision;
 pub use filter::AllowList;
 pub use flat::FlatIndex;
 pub use hfresh::{HFresh, HFreshParams};
 pub use hnsw::{Hnsw, HnswParams};
-
-/// Which kind of index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IndexKind {
-    Flat,
-    Hnsw,
-    Dynamic,
-    Hfresh,
-}
-
-impl IndexKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            IndexKind::Flat => "flat",
-            IndexKind::Hnsw => "hnsw",
-            IndexKind::Dynamic => "dynamic",
-            IndexKind::Hfresh => "hfresh",
-        }
-    }
-}
+pub use knob::{KnobKind, SearchKnob};
+pub use spec::{DataSource, IndexKind, IndexSpec};
 
 /// Parameters as a report shows them: snake_case keys, JSON values.
 pub type ParamMap = BTreeMap<String, serde_json::Value>;
@@ -62,10 +47,8 @@ pub type ParamMap = BTreeMap<String, serde_json::Value>;
 pub struct SearchParams {
     /// How many neighbours to return.
     pub k: usize,
-    /// HNSW's candidate list size; -1 asks for dynamic ef.
-    pub ef: Option<i64>,
-    /// How many posting lists a cluster index scans.
-    pub search_probe: Option<usize>,
+    /// What the search is tuned by (ef, dynamic ef, search_probe).
+    pub knob: SearchKnob,
     /// Only these ids may be returned (filtered search).
     pub filter: Option<Arc<AllowList>>,
 }
@@ -75,8 +58,7 @@ impl SearchParams {
     pub fn new(k: usize) -> Self {
         SearchParams {
             k,
-            ef: None,
-            search_probe: None,
+            knob: SearchKnob::Default,
             filter: None,
         }
     }
@@ -84,13 +66,16 @@ impl SearchParams {
         self.filter = Some(filter);
         self
     }
-    pub fn with_ef(mut self, ef: i64) -> Self {
-        self.ef = Some(ef);
+    pub fn with_knob(mut self, knob: SearchKnob) -> Self {
+        self.knob = knob;
         self
     }
-    pub fn with_search_probe(mut self, probe: usize) -> Self {
-        self.search_probe = Some(probe);
-        self
+    /// A fixed ef.
+    pub fn with_ef(self, ef: usize) -> Self {
+        self.with_knob(SearchKnob::Ef(ef))
+    }
+    pub fn with_search_probe(self, probe: usize) -> Self {
+        self.with_knob(SearchKnob::Probe(probe))
     }
 }
 
@@ -144,37 +129,18 @@ pub trait AnnIndex: Send + Sync {
     fn memory(&self) -> MemoryUsage;
     /// Build parameters, for reports.
     fn params(&self) -> ParamMap;
-}
 
-/// What to build.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum IndexSpec {
-    Flat,
-    Hnsw(HnswParams),
-    Dynamic(DynamicConfig),
-    HFresh(HFreshParams),
-}
-
-impl IndexSpec {
-    pub fn kind(&self) -> IndexKind {
-        match self {
-            IndexSpec::Flat => IndexKind::Flat,
-            IndexSpec::Hnsw(_) => IndexKind::Hnsw,
-            IndexSpec::Dynamic(_) => IndexKind::Dynamic,
-            IndexSpec::HFresh(_) => IndexKind::Hfresh,
-        }
+    /// The HNSW graph this index searches, for layer views and traces.
+    fn graph(&self) -> Option<&Hnsw> {
+        None
     }
-
-    /// Builds the index on the current rayon pool, validating the data first.
-    pub fn build(&self, dataset: Arc<Dataset>, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
-        dataset.validate(ctx)?;
-        match self {
-            IndexSpec::Flat => Ok(Arc::new(FlatIndex::build(dataset, ctx)?)),
-            IndexSpec::Hnsw(p) => Ok(Arc::new(Hnsw::build(&dataset, p.clone(), ctx)?)),
-            IndexSpec::Dynamic(c) => Ok(DynamicIndex::from_dataset(&dataset, c.clone(), ctx)?),
-            IndexSpec::HFresh(p) => Ok(Arc::new(HFresh::build(&dataset, p.clone(), ctx)?)),
-        }
+    /// The posting lists this index scans.
+    fn posting_lists(&self) -> Option<&HFresh> {
+        None
+    }
+    /// The dynamic index, for its state.
+    fn dynamic(&self) -> Option<&DynamicIndex> {
+        None
     }
 }
 

@@ -5,8 +5,9 @@
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use annscope::app::{sample_request, AnnscopeApp, IndexChoice, LoadRequest, Settings};
+use annscope::app::{sample_request, AnnscopeApp, LoadRequest, Settings};
 use annscope::distance::Metric;
+use annscope::index::IndexKind;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 
@@ -25,7 +26,7 @@ pub(super) fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
     harness_with(
         request,
         Settings {
-            index: IndexChoice::Hnsw,
+            index: IndexKind::Hnsw,
             ..Settings::default()
         },
     )
@@ -83,7 +84,7 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
         .session
         .points
         .iter()
-        .find(|p| p.ef == Some(32) && !p.estimate)
+        .find(|p| p.knob.value() == Some(32) && !p.estimate)
         .map(|p| p.op.recall);
     let at_32 = at_32.expect("a full point at the default ef 32");
     // Shown in the panel and in the results table.
@@ -97,7 +98,7 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
         a.session
             .points
             .iter()
-            .any(|p| p.ef == Some(10) && !p.estimate)
+            .any(|p| p.knob.value() == Some(10) && !p.estimate)
     });
     assert_eq!(h.state().settings.ef, 10);
     let at_10 = h
@@ -105,7 +106,7 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
         .session
         .points
         .iter()
-        .find(|p| p.ef == Some(10))
+        .find(|p| p.knob.value() == Some(10))
         .map(|p| p.op.recall)
         .expect("ef 10");
     assert!(

@@ -24,7 +24,7 @@ fn flat_index_scores_perfect_recall_against_the_oracle() {
     let index = IndexSpec::Flat.build(base.clone(), &ctx).expect("build");
     for mode in [QueryMode::Single, QueryMode::Batch] {
         let m = measure(
-            index.as_ref(),
+            &*index,
             &base,
             queries.vectors(),
             &gt,

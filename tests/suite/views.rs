@@ -2,7 +2,8 @@
 //! by pointer events at a node's place): select a node, switch layers, step
 //! through a search path, and check what each view reports.
 
-use annscope::app::{sample_request, AnnscopeApp, ColourBy, IndexChoice, Settings, Tab};
+use annscope::app::{sample_request, AnnscopeApp, ColourBy, Settings, Tab};
+use annscope::index::{IndexKind, SearchKnob};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
@@ -74,6 +75,10 @@ fn layer_graph_selects_a_node_and_switches_layers() {
         .session
         .current_build()
         .expect("build")
+        .index
+        .graph_overview
+        .as_ref()
+        .expect("graph")
         .layer_stats
         .clone();
     assert!(stats.len() >= 2, "the sample's graph has upper layers");
@@ -252,18 +257,18 @@ fn projection_shows_variance_and_selects_by_click() {
         a.session
             .points
             .iter()
-            .any(|p| p.ef == Some(32) && !p.estimate)
+            .any(|p| p.knob.value() == Some(32) && !p.estimate)
     });
     let app = h.state();
     let point = app
         .session
         .points
         .iter()
-        .find(|p| p.ef == Some(32) && !p.estimate)
+        .find(|p| p.knob.value() == Some(32) && !p.estimate)
         .expect("point");
     let per_query = app
         .session
-        .current_query_recall(10, Some(32))
+        .current_query_recall(10, SearchKnob::Ef(32))
         .expect("per-query recall at the current setting");
     assert_eq!(per_query.len(), 200);
     let mean = per_query.iter().map(|&r| r as f64).sum::<f64>() / 200.0;
@@ -272,13 +277,16 @@ fn projection_shows_variance_and_selects_by_click() {
         "{mean} vs {}",
         point.op.recall
     );
-    assert!(app.session.current_query_recall(10, Some(33)).is_none());
+    assert!(app
+        .session
+        .current_query_recall(10, SearchKnob::Ef(33))
+        .is_none());
 }
 
 #[test]
 fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     let settings = Settings {
-        index: IndexChoice::HFresh,
+        index: IndexKind::Hfresh,
         search_probe: 16,
         ..Settings::default()
     };
@@ -288,17 +296,18 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     step_until(&mut h, "the HFresh build and a full point", 6000, |a| {
         a.session
             .current_build()
-            .is_some_and(|b| b.hfresh.is_some())
+            .is_some_and(|b| b.index.posting_lists().is_some())
             && a.session
                 .points
                 .iter()
-                .any(|p| p.ef == Some(16) && !p.estimate)
+                .any(|p| p.knob.value() == Some(16) && !p.estimate)
     });
     h.step();
     let (lists, sizes) = {
         let b = h.state().session.current_build().expect("build");
-        let hf = b.hfresh.as_ref().expect("hfresh");
-        (hf.list_count(), b.list_sizes.clone())
+        let hf = b.index.posting_lists().expect("hfresh");
+        let overview = b.index.lists_overview.as_ref().expect("lists");
+        (hf.list_count(), overview.sizes.clone())
     };
     assert_eq!(sizes.len(), lists);
     h.get_by_label_contains(&format!("{lists} posting lists,"));
@@ -310,7 +319,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
         .session
         .points
         .iter()
-        .find(|p| p.ef == Some(16) && !p.estimate)
+        .find(|p| p.knob.value() == Some(16) && !p.estimate)
         .map(|p| p.op.recall)
         .expect("point at 16");
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "search_probe")
@@ -319,14 +328,14 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
         a.session
             .points
             .iter()
-            .any(|p| p.ef == Some(2) && !p.estimate)
+            .any(|p| p.knob.value() == Some(2) && !p.estimate)
     });
     let at_2 = h
         .state()
         .session
         .points
         .iter()
-        .find(|p| p.ef == Some(2) && !p.estimate)
+        .find(|p| p.knob.value() == Some(2) && !p.estimate)
         .map(|p| p.op.recall)
         .expect("point at 2");
     assert!(
@@ -338,7 +347,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
             .session
             .points
             .iter()
-            .find(|p| p.ef == Some(2))
+            .find(|p| p.knob.value() == Some(2))
             .map(|p| p.op.params.get("search_probe").cloned()),
         Some(Some(serde_json::json!(2))),
         "the point records search_probe, not ef"
@@ -351,7 +360,8 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     });
     h.step();
     let b = h.state().session.current_build().expect("build");
-    assert_eq!(b.primary_list.len(), 4000);
-    assert!(b.primary_list.iter().all(|&l| l != u32::MAX));
+    let primary_list = &b.index.lists_overview.as_ref().expect("lists").primary_list;
+    assert_eq!(primary_list.len(), 4000);
+    assert!(primary_list.iter().all(|&l| l != u32::MAX));
     h.get_by_label_contains("PCA axes show");
 }

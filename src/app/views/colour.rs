@@ -4,37 +4,6 @@
 //! the views do not change.
 
 use egui::Color32;
-use serde::{Deserialize, Serialize};
-
-/// The colour schemes on offer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ColourBy {
-    #[default]
-    Nothing,
-    /// Each node's top HNSW layer.
-    TopLayer,
-    /// Each query's recall@k at the current setting.
-    QueryRecall,
-    /// Each vector's (primary) HFresh posting list.
-    PostingList,
-}
-
-impl ColourBy {
-    pub const ALL: [ColourBy; 4] = [
-        ColourBy::Nothing,
-        ColourBy::TopLayer,
-        ColourBy::QueryRecall,
-        ColourBy::PostingList,
-    ];
-    pub fn label(self) -> &'static str {
-        match self {
-            ColourBy::Nothing => "nothing",
-            ColourBy::TopLayer => "top HNSW layer",
-            ColourBy::QueryRecall => "query recall",
-            ColourBy::PostingList => "posting list (HFresh)",
-        }
-    }
-}
 
 /// A colour for every base point and query, and a legend.
 pub trait Colouring {

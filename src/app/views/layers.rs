@@ -17,7 +17,7 @@ use crate::projection::Projection;
 
 pub(super) fn layers_ui(
     ui: &mut Ui,
-    session: &mut Session,
+    session: &Session,
     _settings: &mut Settings,
     view: &mut ViewState,
     projection: &Projection,
@@ -26,12 +26,12 @@ pub(super) fn layers_ui(
         ui.label("Build an HNSW index to see its layers.");
         return;
     };
-    if build.hnsw.is_none() {
+    let Some(graph) = build.index.graph_overview.as_ref() else {
         ui.label("The layer graph shows HNSW builds: pick HNSW as the index kind and build.");
         return;
-    }
+    };
     let build_id = build.id;
-    let stats = build.layer_stats.clone();
+    let stats = &graph.layer_stats;
     let top = stats.len().saturating_sub(1);
     ui.horizontal(|ui| {
         ui.add(egui::Slider::new(&mut view.layer, 0..=top).text("Layer"));
@@ -202,7 +202,7 @@ pub(super) fn layers_ui(
         nodes.add(p, r, c);
     }
     painter.add(nodes.into_shape());
-    let entry = session.current_hnsw().map(|(_, h)| h.entry_point());
+    let entry = session.current_hnsw().map(|(_, h)| h.graph().entry_point());
     if let Some(p) = entry.and_then(pos) {
         painter.circle_stroke(p, 8.0, Stroke::new(2.0, Color32::from_rgb(120, 220, 255)));
         painter.text(

@@ -16,34 +16,17 @@ mod path;
 mod scatter;
 
 use egui::{Color32, Pos2, Rect, RichText, Ui};
-use serde::{Deserialize, Serialize};
 
 use super::session::{QueryPick, Session};
-use super::settings::Settings;
+use super::settings::{ColourBy, Settings, Tab};
 use canvas::{Camera, PointMesh};
-pub use colour::ColourBy;
 use colour::Colouring;
 
-/// The central area's tabs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Tab {
-    #[default]
-    Charts,
-    Projection,
-    Layers,
-    SearchPath,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Charts, Tab::Projection, Tab::Layers, Tab::SearchPath];
-    pub fn label(self) -> &'static str {
-        match self {
-            Tab::Charts => "Charts",
-            Tab::Projection => "Projection",
-            Tab::Layers => "Layer graph",
-            Tab::SearchPath => "Search path",
-        }
-    }
+/// What a view asks the app to do; views only read the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewCommand {
+    /// Show an error in the messages panel.
+    Error(String),
 }
 
 /// Playing a search path back.
@@ -134,11 +117,12 @@ impl ViewState {
 /// repeated questions cost nothing.
 pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewState) {
     // Clamp the layer to the graph's height (once there is a graph).
-    if let Some(b) = session
+    if let Some(graph) = session
         .current_build()
-        .filter(|b| !b.layer_stats.is_empty())
+        .and_then(|b| b.index.graph_overview.as_ref())
+        .filter(|g| !g.layer_stats.is_empty())
     {
-        view.layer = view.layer.min(b.layer_stats.len() - 1);
+        view.layer = view.layer.min(graph.layer_stats.len() - 1);
     }
     match settings.view_tab {
         Tab::Charts => {}
@@ -154,13 +138,19 @@ pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewS
             }
         }
         Tab::SearchPath => {
-            session.request_search_path(view.query, settings.k, settings.ef);
+            session.request_search_path(view.query, settings.k, settings.knob());
         }
     }
 }
 
 /// The open tab's contents (the Charts tab is drawn by the caller).
-pub fn tab_ui(ui: &mut Ui, session: &mut Session, settings: &mut Settings, view: &mut ViewState) {
+pub fn tab_ui(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &mut Settings,
+    view: &mut ViewState,
+    commands: &mut Vec<ViewCommand>,
+) {
     let Some(projection) = session.projection.value().cloned() else {
         ui.vertical_centered(|ui| {
             ui.add_space(40.0);
@@ -181,10 +171,10 @@ pub fn tab_ui(ui: &mut Ui, session: &mut Session, settings: &mut Settings, view:
             // The launch choices apply to the first data shown.
             view.selected = match view.pending_select.take() {
                 Some(n) if n as usize >= projection.base.len() => {
-                    session.error = Some(format!(
+                    commands.push(ViewCommand::Error(format!(
                         "--select {n}: there is no such vector (the dataset has {})",
                         projection.base.len()
-                    ));
+                    )));
                     None
                 }
                 other => other,
@@ -212,35 +202,34 @@ fn colouring<'a>(
 ) -> Box<dyn Colouring + 'a> {
     match by {
         ColourBy::Nothing => Box::new(colour::Plain { dark }),
-        ColourBy::TopLayer => match session.current_build() {
-            Some(b) if !b.top_layers.is_empty() => Box::new(colour::ByTopLayer {
-                levels: b.top_layers.as_slice(),
+        ColourBy::TopLayer => match session
+            .current_build()
+            .and_then(|b| b.index.graph_overview.as_ref())
+        {
+            Some(g) if !g.top_layers.is_empty() => Box::new(colour::ByTopLayer {
+                levels: g.top_layers.as_slice(),
                 dark,
             }),
             _ => Box::new(colour::Plain { dark }),
         },
-        ColourBy::PostingList => match session.current_build() {
-            Some(b) if !b.primary_list.is_empty() => Box::new(colour::ByPostingList {
-                lists: b.primary_list.as_slice(),
+        ColourBy::PostingList => match session
+            .current_build()
+            .and_then(|b| b.index.lists_overview.as_ref())
+        {
+            Some(l) if !l.primary_list.is_empty() => Box::new(colour::ByPostingList {
+                lists: l.primary_list.as_slice(),
                 dark,
             }),
             _ => Box::new(colour::Plain { dark }),
         },
-        ColourBy::QueryRecall => {
-            match session.current_query_recall(settings.k, current_ef(settings)) {
-                Some(recall) => Box::new(colour::ByQueryRecall {
-                    recall: recall.as_slice(),
-                    dark,
-                }),
-                None => Box::new(colour::Plain { dark }),
-            }
-        }
+        ColourBy::QueryRecall => match session.current_query_recall(settings.k, settings.knob()) {
+            Some(recall) => Box::new(colour::ByQueryRecall {
+                recall: recall.as_slice(),
+                dark,
+            }),
+            None => Box::new(colour::Plain { dark }),
+        },
     }
-}
-
-/// The search knob the Search panel is set to (ef, or search_probe).
-fn current_ef(settings: &Settings) -> Option<usize> {
-    settings.knob()
 }
 
 /// The canvas filling the rest of the tab: allocated, named for

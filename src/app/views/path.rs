@@ -23,7 +23,7 @@ const SEEN: Color32 = Color32::from_rgb(80, 150, 240);
 
 pub(super) fn search_path_ui(
     ui: &mut Ui,
-    session: &mut Session,
+    session: &Session,
     settings: &mut Settings,
     view: &mut ViewState,
     projection: &Projection,
@@ -32,7 +32,7 @@ pub(super) fn search_path_ui(
         ui.label("Build an HNSW index to follow a search.");
         return;
     };
-    if build.hnsw.is_none() {
+    if build.index.graph().is_none() {
         ui.label("The search path follows HNSW builds: pick HNSW as the index kind and build.");
         return;
     }
@@ -97,7 +97,7 @@ pub(super) fn search_path_ui(
         build_id,
         pick: view.query,
         k: settings.k,
-        ef: settings.ef,
+        knob: settings.knob(),
     };
     let Some(path) = session.search_path.value_for(&key).cloned() else {
         ui.horizontal(|ui| {

@@ -33,7 +33,7 @@ pub(super) fn variance_ui(ui: &mut Ui, p: &Projection, n: usize) {
 
 pub(super) fn projection_ui(
     ui: &mut Ui,
-    session: &mut Session,
+    session: &Session,
     settings: &mut Settings,
     view: &mut ViewState,
     projection: &Projection,
@@ -56,7 +56,7 @@ pub(super) fn projection_ui(
     });
     variance_ui(ui, projection, projection.base.len());
     let recall = session
-        .current_query_recall(settings.k, super::current_ef(settings))
+        .current_query_recall(settings.k, settings.knob())
         .cloned();
     if settings.colour_by == ColourBy::QueryRecall && recall.is_none() {
         ui.label(
@@ -120,7 +120,8 @@ pub(super) fn projection_ui(
             QueryPick::Base(b) => {
                 let layer = session
                     .current_build()
-                    .and_then(|bt| bt.top_layers.get(b as usize).copied())
+                    .and_then(|bt| bt.index.graph_overview.as_ref())
+                    .and_then(|g| g.top_layers.get(b as usize).copied())
                     .filter(|&l| l != u8::MAX)
                     .map_or(String::new(), |l| format!(" · top layer {l}"));
                 format!("vector {b}{layer}\n{}", short_label(session, b, 120))

@@ -37,7 +37,7 @@ use super::{check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamM
 use crate::dataset::{Dataset, Vectors};
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
-use crate::index::{Hnsw, HnswParams, SearchStats};
+use crate::index::{param_spec, Hnsw, HnswParams, SearchStats};
 use crate::progress::WorkContext;
 use postings::PostingStore;
 pub use postings::Precision;
@@ -70,12 +70,12 @@ pub struct HFreshParams {
 impl Default for HFreshParams {
     fn default() -> Self {
         HFreshParams {
-            max_posting_size: 128,
-            replicas: 2,
-            epsilon: 0.05,
+            max_posting_size: param_spec::MAX_POSTING_SIZE.default,
+            replicas: param_spec::REPLICAS.default,
+            epsilon: param_spec::EPSILON.default,
             query_epsilon: None,
             min_posting_size: 8,
-            search_probe: 16,
+            search_probe: param_spec::SEARCH_PROBE.default,
             reassign_neighbours: 8,
             precision: Precision::default(),
             seed: 42,
@@ -86,18 +86,9 @@ impl Default for HFreshParams {
 impl HFreshParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
-        if self.max_posting_size < 2 {
-            return bad(format!(
-                "max_posting_size must be at least 2 (got {})",
-                self.max_posting_size
-            ));
-        }
-        if self.replicas == 0 || self.replicas > 16 {
-            return bad(format!("replicas must be 1 to 16 (got {})", self.replicas));
-        }
-        if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
-            return bad(format!("epsilon must be >= 0 (got {})", self.epsilon));
-        }
+        param_spec::MAX_POSTING_SIZE.check(self.max_posting_size)?;
+        param_spec::REPLICAS.check(self.replicas)?;
+        param_spec::EPSILON.check(self.epsilon)?;
         if let Some(e) = self.query_epsilon {
             if !(e.is_finite() && e >= 0.0) {
                 return bad(format!("query epsilon must be >= 0 (got {e})"));
@@ -109,9 +100,7 @@ impl HFreshParams {
                 self.min_posting_size, self.max_posting_size
             ));
         }
-        if self.search_probe == 0 {
-            return bad("search_probe must be at least 1".into());
-        }
+        param_spec::SEARCH_PROBE.check(self.search_probe)?;
         Ok(())
     }
 }
@@ -170,6 +159,28 @@ impl HFresh {
     pub fn build(dataset: &Dataset, params: HFreshParams, ctx: &WorkContext) -> Result<Self> {
         let ids: Vec<u32> = (0..dataset.len() as u32).collect();
         Self::build_with_ids(dataset, &ids, params, ctx)
+    }
+
+    /// Builds on the first `fraction` of `dataset`, then inserts the rest
+    /// one by one: how in-place updates are measured.
+    pub fn build_then_insert(
+        dataset: &Dataset,
+        params: HFreshParams,
+        fraction: f64,
+        ctx: &WorkContext,
+    ) -> Result<Self> {
+        let n = dataset.len();
+        let first = ((n as f64 * fraction).round() as usize).clamp(1, n);
+        let rows: Vec<usize> = (0..first).collect();
+        let part = dataset.subset(dataset.name().to_string(), &rows);
+        let mut h = HFresh::build(&part, params, ctx)?;
+        ctx.progress.stage("inserting the rest", (n - first) as u64);
+        for i in first..n {
+            ctx.cancel.check()?;
+            h.insert(i as u32, dataset.row(i))?;
+            ctx.progress.add(1);
+        }
+        Ok(h)
     }
 
     /// Builds over `dataset`, row `i` having external id `ids[i]`.
@@ -408,7 +419,7 @@ impl HFresh {
     fn nearest_lists(&self, q: &[f32], m: usize, ef: usize) -> Result<Neighbors> {
         let m = m.min(self.live_lists).max(1);
         self.centroid_index
-            .search(q, &SearchParams::new(m).with_ef(ef.max(m) as i64))
+            .search(q, &SearchParams::new(m).with_ef(ef.max(m)))
     }
 
     fn search_prepared(
@@ -808,6 +819,9 @@ impl AnnIndex for HFresh {
     fn kind(&self) -> IndexKind {
         IndexKind::Hfresh
     }
+    fn posting_lists(&self) -> Option<&HFresh> {
+        Some(self)
+    }
     fn len(&self) -> usize {
         self.n_live
     }
@@ -819,12 +833,7 @@ impl AnnIndex for HFresh {
     }
     fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
         check_query_dim(self.dim, query)?;
-        let probe = params.search_probe.unwrap_or(self.params.search_probe);
-        if probe == 0 {
-            return Err(Error::InvalidParameter(
-                "search_probe must be at least 1".into(),
-            ));
-        }
+        let probe = params.knob.effective_probe(self.params.search_probe)?;
         if probe > self.live_lists {
             return Err(Error::InvalidParameter(format!(
                 "search_probe {probe} is larger than the {} posting lists",

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::search::SearchTrace;
 use super::Hnsw;
 use crate::error::Result;
+use crate::index::SearchKnob;
 
 /// Upper layers with at most this many nodes are drawn whole, links and all.
 pub const WHOLE_LAYER_NODES: usize = 2_000;
@@ -358,12 +359,13 @@ impl Hnsw {
         Ok(all)
     }
 
-    /// Traces the search of `query` at (k, ef), lays it out step by step and
-    /// explains each missed true neighbour (the exact top-k by a full scan).
-    pub fn explain_search(&self, query: &[f32], k: usize, ef: usize) -> Result<SearchPath> {
+    /// Traces the search of `query` for top-`k` tuned by `knob`, lays it out
+    /// step by step and explains each missed true neighbour (the exact top-k
+    /// by a full scan).
+    pub fn explain_search(&self, query: &[f32], k: usize, knob: SearchKnob) -> Result<SearchPath> {
+        let ef = knob.effective_ef(k, &self.dynamic_ef())?;
         let trace = self.trace(query, k, ef)?;
         let exact = self.exact_top_k(query, k)?;
-        let ef = ef.max(k);
         let mut steps = Vec::new();
         let mut first_seen = vec![(trace.entry, 0usize)];
         let mut seen: HashSet<u32> = HashSet::from([trace.entry]);
@@ -591,7 +593,7 @@ mod tests {
         let mut reasons = HashMap::new();
         for qi in 0..queries.len() {
             let q = queries.row(qi);
-            let path = h.explain_search(q, 10, 10).unwrap();
+            let path = h.explain_search(q, 10, SearchKnob::Ef(10)).unwrap();
             // The path's result is the index's own answer.
             let direct = h.search_ef(q, 10, 10);
             assert_eq!(path.trace.result.ids, direct.ids, "query {qi}");

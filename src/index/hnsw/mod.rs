@@ -181,13 +181,16 @@ impl Hnsw {
     }
 
     fn search_params_ef(&self, params: &SearchParams) -> Result<usize> {
-        params::effective_ef(params.ef, params.k, &self.dynamic_ef)
+        params.knob.effective_ef(params.k, &self.dynamic_ef)
     }
 }
 
 impl AnnIndex for Hnsw {
     fn kind(&self) -> IndexKind {
         IndexKind::Hnsw
+    }
+    fn graph(&self) -> Option<&Hnsw> {
+        Some(self)
     }
     fn len(&self) -> usize {
         self.live_len()

@@ -1,9 +1,10 @@
-//! HNSW parameters, with the meaning and usual range of each (the app's
-//! tooltips read these docs' wording from [`HnswParams::help`]).
+//! HNSW parameters; each one's range, default and help text live in
+//! [`crate::index::param_spec`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::index::param_spec;
 
 /// Build parameters of an HNSW index (Malkov & Yashunin 2016).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,8 +37,8 @@ pub struct HnswParams {
 impl Default for HnswParams {
     fn default() -> Self {
         HnswParams {
-            m: 16,
-            ef_construction: 200,
+            m: param_spec::M.default,
+            ef_construction: param_spec::EF_CONSTRUCTION.default,
             seed: 42,
             build_precision: BuildPrecision::Sq8,
             search_precision: crate::index::Precision::F16,
@@ -48,19 +49,8 @@ impl Default for HnswParams {
 impl HnswParams {
     /// Checks the ranges, with a message saying what is wrong.
     pub fn validate(&self) -> Result<()> {
-        if !(2..=256).contains(&self.m) {
-            return Err(Error::InvalidParameter(format!(
-                "m = {} is out of range (2 to 256; usual 8 to 48)",
-                self.m
-            )));
-        }
-        if self.ef_construction < 1 || self.ef_construction > 100_000 {
-            return Err(Error::InvalidParameter(format!(
-                "ef_construction = {} is out of range (1 to 100000; usual 100 to 400)",
-                self.ef_construction
-            )));
-        }
-        Ok(())
+        param_spec::M.check(self.m)?;
+        param_spec::EF_CONSTRUCTION.check(self.ef_construction)
     }
 
     /// Links a node keeps on layer 0.
@@ -72,23 +62,10 @@ impl HnswParams {
     pub fn level_mult(&self) -> f64 {
         1.0 / (self.m as f64).ln()
     }
-
-    /// Tooltip text for each parameter, by its snake_case name.
-    pub fn help(name: &str) -> &'static str {
-        match name {
-            "m" => "Links per node on the upper layers (layer 0 keeps 2·M). Higher: better recall at the same ef, more memory, slower build. Usual 8–48.",
-            "ef_construction" => "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.",
-            "seed" => "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.",
-            "search_precision" => "Vectors a search walks the graph with: f16 reads half the bytes per distance (faster queries) and re-scores the final candidates in f32, so results are exact; it keeps a half-precision copy of the vectors. f32 walks as hnswlib does.",
-            "build_precision" => "Vectors the build reads while linking: sq8 (one byte per value) or f16 read fewer bytes and build faster, with the same recall on real embeddings; f32 reads what hnswlib reads. The index still stores f32. Machines without AVX-512 use f32.",
-            "ef" => "Candidate list size while searching (raised to k when smaller). Higher: better recall, slower queries. -1 picks it from k (dynamic ef).",
-            _ => "",
-        }
-    }
 }
 
 /// What an HNSW build reads while it links nodes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum BuildPrecision {
     /// The stored vectors, as hnswlib builds.
@@ -118,7 +95,7 @@ impl BuildPrecision {
 
 /// Weaviate's dynamic ef: with ef = -1, ef = min(max(min, k × factor), max),
 /// never below k.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DynamicEf {
     pub min: usize,
     pub max: usize,
@@ -157,18 +134,6 @@ impl DynamicEf {
     }
 }
 
-/// The ef a search runs with: a fixed value raised to k, or dynamic for -1.
-pub fn effective_ef(ef: Option<i64>, k: usize, dynamic: &DynamicEf) -> Result<usize> {
-    match ef {
-        None => Ok(dynamic.ef_for(k).max(k)),
-        Some(-1) => Ok(dynamic.ef_for(k)),
-        Some(e) if e >= 1 => Ok((e as usize).max(k)),
-        Some(e) => Err(Error::InvalidParameter(format!(
-            "ef = {e}: use a positive value, or -1 for dynamic ef"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,16 +151,6 @@ mod tests {
             factor: 1,
         };
         assert_eq!(tight.ef_for(50), 50, "never below k");
-    }
-
-    #[test]
-    fn fixed_ef_is_raised_to_k() {
-        let d = DynamicEf::default();
-        assert_eq!(effective_ef(Some(4), 10, &d).expect("ef"), 10);
-        assert_eq!(effective_ef(Some(64), 10, &d).expect("ef"), 64);
-        assert_eq!(effective_ef(Some(-1), 10, &d).expect("ef"), 100);
-        assert!(effective_ef(Some(0), 10, &d).is_err());
-        assert!(effective_ef(Some(-2), 10, &d).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::*;
 use crate::dataset::Dataset;
 use crate::eval::{recall_at_k, GroundTruth};
-use crate::index::{AnnIndex, Precision};
+use crate::index::{AnnIndex, Precision, SearchKnob};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 use crate::testutil::random_vectors;
@@ -48,7 +48,13 @@ fn serial(base: &Dataset, p: HnswParams) -> crate::error::Result<Hnsw> {
     with_threads(Some(1), || Hnsw::build(base, p, &WorkContext::detached()))?
 }
 
-fn recall(index: &dyn AnnIndex, base: &Arc<Dataset>, queries: &Dataset, k: usize, ef: i64) -> f64 {
+fn recall(
+    index: &dyn AnnIndex,
+    base: &Arc<Dataset>,
+    queries: &Dataset,
+    k: usize,
+    ef: usize,
+) -> f64 {
     let gt =
         GroundTruth::compute(base, queries.vectors(), k, &WorkContext::detached()).expect("gt");
     let results: Vec<Neighbors> = queries
@@ -486,13 +492,13 @@ fn dynamic_ef_is_used_for_minus_one() {
         .expect("set");
     let q = base.row(0);
     let dynamic = index
-        .search(q, &SearchParams::new(5).with_ef(-1))
+        .search(q, &SearchParams::new(5).with_knob(SearchKnob::Default))
         .expect("dyn");
     let fixed = index
         .search(q, &SearchParams::new(5).with_ef(5))
         .expect("fixed");
     assert_eq!(dynamic, fixed);
-    assert!(index.search(q, &SearchParams::new(5).with_ef(-3)).is_err());
+    assert!(SearchKnob::from_ef_arg(-3, index.dynamic_ef()).is_err());
     assert!(index
         .set_dynamic_ef(DynamicEf {
             min: 10,

@@ -1,0 +1,179 @@
+//! Argument groups several subcommands share, defined once: the data
+//! (base, queries, metric) and each index kind's build options. Their help
+//! text and defaults come from the engine's parameter specs.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::distance::Metric;
+use crate::index::hnsw::{BuildPrecision, DynamicEf};
+use crate::index::param_spec::{self as spec, ParamSpec};
+use crate::index::{HFreshParams, HnswParams, Precision};
+
+/// The vectors a command reads.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Base vectors (.fvecs, .ivecs, .bvecs, .npy, .csv, .tsv; an
+    /// ann-benchmarks .hdf5 brings its own queries, ground truth and metric).
+    #[arg(long)]
+    pub base: PathBuf,
+    /// Query vectors.
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Distance (cosine, l2 or ip).
+    #[arg(long, value_enum)]
+    pub metric: Option<Metric>,
+}
+
+impl DataArgs {
+    /// The metric, which this command needs on the command line.
+    pub fn metric(&self) -> anyhow::Result<Metric> {
+        self.metric
+            .ok_or_else(|| anyhow::anyhow!("--metric is required (cosine, l2 or ip)"))
+    }
+    /// The query file, which this command needs on the command line.
+    pub fn queries(&self) -> anyhow::Result<&PathBuf> {
+        self.queries
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("--queries is required"))
+    }
+}
+
+/// Refuses `--k 0`.
+pub fn check_k(k: usize) -> anyhow::Result<()> {
+    if k == 0 {
+        anyhow::bail!("--k must be at least 1");
+    }
+    Ok(())
+}
+
+/// HNSW options shared by `bench`, `build` and `crossover`.
+#[derive(Args, Debug, Clone)]
+pub struct HnswArgs {
+    /// HNSW links per node (layer 0 keeps 2·M); a list builds one index per value.
+    #[arg(long, value_delimiter = ',', default_values_t = [spec::M.default], long_help = spec::M.help)]
+    pub m: Vec<usize>,
+    /// HNSW candidate list size while building; a list builds one index per value.
+    #[arg(long, value_delimiter = ',', default_values_t = [spec::EF_CONSTRUCTION.default], long_help = spec::EF_CONSTRUCTION.help)]
+    pub ef_construction: Vec<usize>,
+    /// Seed of the node levels (a single-threaded build is then reproducible).
+    #[arg(long, default_value_t = 42, long_help = spec::SEED_HELP)]
+    pub seed: u64,
+    /// Dynamic ef (used for --ef -1): ef = min(max(min, k × factor), max).
+    #[arg(long, default_value_t = DynamicEf::default().min)]
+    pub dynamic_ef_min: usize,
+    #[arg(long, default_value_t = DynamicEf::default().max)]
+    pub dynamic_ef_max: usize,
+    #[arg(long, default_value_t = DynamicEf::default().factor)]
+    pub dynamic_ef_factor: usize,
+    /// Vectors the HNSW build reads while linking: sq8 (a byte per value)
+    /// and f16 build faster (the index still stores f32); f32 as hnswlib does.
+    #[arg(long, value_enum, default_value_t = BuildPrecision::Sq8, long_help = spec::BUILD_PRECISION_HELP)]
+    pub build_precision: BuildPrecision,
+    /// Vectors an HNSW search walks the graph with: f16 reads half the bytes
+    /// per distance and re-scores the final candidates in f32 (exact
+    /// results; keeps a half-precision copy of the vectors); f32 as hnswlib.
+    #[arg(long, value_enum, default_value_t = Precision::F16, long_help = spec::SEARCH_PRECISION_HELP)]
+    pub search_precision: Precision,
+}
+
+impl HnswArgs {
+    pub fn dynamic_ef(&self) -> anyhow::Result<DynamicEf> {
+        let d = DynamicEf {
+            min: self.dynamic_ef_min,
+            max: self.dynamic_ef_max,
+            factor: self.dynamic_ef_factor,
+        };
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// One parameter set per (M, efConstruction) pair, checked.
+    pub fn builds(&self) -> anyhow::Result<Vec<HnswParams>> {
+        let mut out = Vec::new();
+        for &m in &self.m {
+            for &ef_construction in &self.ef_construction {
+                let p = HnswParams {
+                    m,
+                    ef_construction,
+                    seed: self.seed,
+                    build_precision: self.build_precision,
+                    search_precision: self.search_precision,
+                };
+                p.validate()?;
+                out.push(p);
+            }
+        }
+        self.dynamic_ef()?;
+        Ok(out)
+    }
+
+    /// The single (M, efConstruction) a command that builds one index takes.
+    pub fn one_build(&self, command: &str) -> anyhow::Result<HnswParams> {
+        let builds = self.builds()?;
+        let [params] = builds.as_slice() else {
+            anyhow::bail!("annscope {command} takes one --m and one --ef-construction");
+        };
+        Ok(params.clone())
+    }
+}
+
+/// HFresh options for `bench`.
+#[derive(Args, Debug, Clone)]
+pub struct HFreshArgs {
+    /// HFresh: a posting list over this many vectors splits in two.
+    #[arg(long, default_value_t = spec::MAX_POSTING_SIZE.default, long_help = spec::MAX_POSTING_SIZE.help)]
+    pub max_posting_size: usize,
+    /// HFresh: lists a vector may join (SPANN's boundary replicas).
+    #[arg(long, default_value_t = spec::REPLICAS.default, long_help = spec::REPLICAS.help)]
+    pub replicas: usize,
+    /// HFresh: a replica's centroid is at most (1 + epsilon) times as far as the nearest.
+    #[arg(long, default_value_t = spec::EPSILON.default, long_help = spec::EPSILON.help)]
+    pub epsilon: f32,
+    /// HFresh: at search, skip probed lists farther than (1 + this) times the nearest.
+    #[arg(long)]
+    pub query_epsilon: Option<f32>,
+    /// HFresh: lists probed per query, swept without a rebuild.
+    #[arg(long, value_delimiter = ',', default_values_t = spec::SEARCH_PROBE.sweep[..7].to_vec(), long_help = spec::SEARCH_PROBE.help)]
+    pub search_probe: Vec<usize>,
+    /// HFresh: how posting vectors are stored (f16 halves the bytes a scan reads).
+    #[arg(long, value_enum, default_value_t = Precision::F16, long_help = spec::POSTING_PRECISION_HELP)]
+    pub posting_precision: Precision,
+    /// HFresh: build on this share of the base, then insert the rest one by
+    /// one (measures in-place updates; 1 = build on everything).
+    #[arg(long, default_value_t = 1.0)]
+    pub build_fraction: f64,
+}
+
+impl HFreshArgs {
+    pub fn params(&self, seed: u64) -> anyhow::Result<HFreshParams> {
+        let p = HFreshParams {
+            max_posting_size: self.max_posting_size,
+            replicas: self.replicas,
+            epsilon: self.epsilon,
+            query_epsilon: self.query_epsilon,
+            min_posting_size: (self.max_posting_size / 16).max(1),
+            precision: self.posting_precision,
+            seed,
+            ..HFreshParams::default()
+        };
+        p.validate()?;
+        if !(self.build_fraction > 0.0 && self.build_fraction <= 1.0) {
+            anyhow::bail!(
+                "--build-fraction {}: give a share above 0 and at most 1",
+                self.build_fraction
+            );
+        }
+        for &probe in &self.search_probe {
+            check_flag(&spec::SEARCH_PROBE, "--search-probe", probe)?;
+        }
+        Ok(p)
+    }
+}
+
+/// Refuses a flag value out of its parameter's range, naming the flag.
+pub fn check_flag(spec: &ParamSpec<usize>, flag: &str, value: usize) -> anyhow::Result<()> {
+    spec.check(value)
+        .map_err(|e| anyhow::anyhow!("{flag} {value}: {e}"))
+}

@@ -1,0 +1,341 @@
+//! `annscope bench`: build (or load) indexes, then measure recall, QPS and
+//! latency at each search setting against exact ground truth.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::args::{check_k, DataArgs, HFreshArgs, HnswArgs};
+use super::io::{check_dims, open_dataset, with_progress};
+use crate::cache::{self, GtSource};
+use crate::dataset::{self, Dataset, IdRows};
+use crate::distance::Metric;
+use crate::eval::{
+    self, plan_sweep, GroundTruth, OperatingPoint, PointWriter, QueryMode, ReportFormat,
+};
+use crate::index::param_spec::{self as spec};
+use crate::index::{
+    AllowList, AnnIndex, BuiltIndex, DataSource, DynamicConfig, HFresh, HFreshParams,
+};
+use crate::index::{Hnsw, IndexKind, IndexSpec, SearchKnob, SearchParams};
+use crate::job::with_threads;
+use crate::progress::WorkContext;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Exact neighbours as .ivecs (computed and cached when not given).
+    #[arg(long)]
+    pub groundtruth: Option<PathBuf>,
+    /// Neighbours per query, the k of recall@k.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value_t = IndexKind::Flat)]
+    pub index: IndexKind,
+    /// Measure a saved HNSW index (from `annscope build`) instead of building one.
+    #[arg(long)]
+    pub index_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub hnsw: HnswArgs,
+    /// HNSW search list sizes to sweep (no rebuild); -1 is dynamic ef.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_value = "10,16,32,64,128,256", long_help = spec::EF.help)]
+    pub ef: Vec<i64>,
+    /// Dynamic index: vectors are searched flat up to this count, then through HNSW.
+    #[arg(long, default_value_t = spec::THRESHOLD.default, long_help = spec::THRESHOLD.help)]
+    pub threshold: usize,
+    #[command(flatten)]
+    pub hfresh: HFreshArgs,
+    /// Filtered search: allow a random share of the ids (seeded), e.g. 0.01,0.1,0.5;
+    /// each share is measured against exact ground truth among the allowed ids.
+    #[arg(long, value_delimiter = ',')]
+    pub filter: Vec<f64>,
+    /// Search threads (default 1, as ann-benchmarks measures).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Build threads (default: all cores).
+    #[arg(long)]
+    pub build_threads: Option<usize>,
+    /// Hand the index all queries at once instead of one at a time.
+    #[arg(long)]
+    pub batch: bool,
+    /// Repeat each measurement and keep the fastest run.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    pub format: ReportFormat,
+}
+
+/// How one index of the bench comes to be.
+enum Obtain {
+    Build(IndexSpec),
+    /// HFresh built on a share of the base, the rest inserted one by one.
+    BuildThenInsert(HFreshParams, f64),
+    Load(PathBuf),
+}
+
+/// The checked arguments: nothing is loaded before all of them hold.
+struct BenchPlan {
+    indexes: Vec<Obtain>,
+    efs: Vec<SearchKnob>,
+    filters: Vec<f64>,
+    mode: QueryMode,
+}
+
+impl BenchArgs {
+    fn plan(&self) -> anyhow::Result<BenchPlan> {
+        check_k(self.k)?;
+        if self.threads == 0 {
+            anyhow::bail!("--threads must be at least 1");
+        }
+        let dynamic = self.hnsw.dynamic_ef()?;
+        let efs = self
+            .ef
+            .iter()
+            .map(|&ef| {
+                SearchKnob::from_ef_arg(ef, dynamic).map_err(|_| {
+                    anyhow::anyhow!("--ef {ef}: use positive values, or -1 for dynamic ef")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let indexes = match (&self.index_file, self.index) {
+            (Some(path), _) => vec![Obtain::Load(path.clone())],
+            (None, IndexKind::Flat) => vec![Obtain::Build(IndexSpec::Flat)],
+            (None, IndexKind::Hnsw) => self
+                .hnsw
+                .builds()?
+                .into_iter()
+                .map(|p| Obtain::Build(IndexSpec::Hnsw(p)))
+                .collect(),
+            (None, IndexKind::Hfresh) => {
+                if self.hfresh.search_probe.contains(&0) {
+                    anyhow::bail!("--search-probe 0: probe at least one list");
+                }
+                let p = self.hfresh.params(self.hnsw.seed)?;
+                match self.hfresh.build_fraction {
+                    f if f < 1.0 => vec![Obtain::BuildThenInsert(p, f)],
+                    _ => vec![Obtain::Build(IndexSpec::HFresh(p))],
+                }
+            }
+            (None, IndexKind::Dynamic) => {
+                let mut specs = Vec::new();
+                for hnsw in self.hnsw.builds()? {
+                    let c = DynamicConfig {
+                        threshold: self.threshold,
+                        hnsw,
+                    };
+                    c.validate()?;
+                    specs.push(Obtain::Build(IndexSpec::Dynamic(c)));
+                }
+                specs
+            }
+        };
+        for &f in &self.filter {
+            if !(f > 0.0 && f <= 1.0) {
+                anyhow::bail!("--filter {f}: give the share of ids allowed, above 0 and at most 1");
+            }
+        }
+        Ok(BenchPlan {
+            indexes,
+            efs,
+            filters: self.filter.clone(),
+            mode: if self.batch {
+                QueryMode::Batch
+            } else {
+                QueryMode::Single
+            },
+        })
+    }
+}
+
+/// Base, queries and ground truth, however they were given.
+struct BenchInputs {
+    base: Arc<Dataset>,
+    queries: Arc<Dataset>,
+    gt: GroundTruth,
+    gt_note: &'static str,
+}
+
+fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
+    let base_path = &a.data.base;
+    let is_hdf5 = dataset::detect_format(base_path)? == dataset::Format::Hdf5;
+    let extras = if is_hdf5 {
+        Some(dataset::hdf5::read_extras(base_path)?)
+    } else {
+        None
+    };
+    let metric: Metric = match (a.data.metric, extras.as_ref().and_then(|e| e.metric)) {
+        (Some(m), _) | (None, Some(m)) => m,
+        (None, None) => anyhow::bail!("--metric is required (cosine, l2 or ip)"),
+    };
+    let base = open_dataset(base_path, metric)?;
+    let mut file_gt: Option<(IdRows, PathBuf)> = None;
+    let queries = match (&a.data.queries, extras) {
+        (Some(q), _) => open_dataset(q, metric)?,
+        (None, Some(e)) => {
+            if let Some(rows) = e.neighbors {
+                file_gt = Some((rows, base_path.clone()));
+            }
+            let name = format!("{} (test)", base_path.display());
+            Arc::new(Dataset::from_vectors(name, e.queries, metric))
+        }
+        (None, None) => anyhow::bail!(
+            "--queries is required (only an ann-benchmarks .hdf5 base carries its own queries)"
+        ),
+    };
+    check_dims(&base, &queries)?;
+    if let Some(gt_path) = &a.groundtruth {
+        file_gt = Some((dataset::read_ivecs(gt_path)?, gt_path.clone()));
+    }
+    let (gt, gt_note) = match file_gt {
+        Some((rows, gt_path)) => (
+            GroundTruth::from_id_rows(rows, &base, queries.vectors(), &gt_path)?,
+            "from file",
+        ),
+        None => {
+            let (b, q, k) = (base.clone(), queries.clone(), a.k);
+            let (gt, source) = with_progress("groundtruth", move |ctx| {
+                cache::ground_truth(&b, &q, k, ctx)
+            })?;
+            (
+                gt,
+                if source == GtSource::Cache {
+                    "cached"
+                } else {
+                    "computed"
+                },
+            )
+        }
+    };
+    if a.k > gt.k() {
+        anyhow::bail!(
+            "--k {} is deeper than the ground truth ({} neighbours per query)",
+            a.k,
+            gt.k()
+        );
+    }
+    Ok(BenchInputs {
+        base,
+        queries,
+        gt,
+        gt_note,
+    })
+}
+
+/// Builds or loads one index on the current pool.
+fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::Result<BuiltIndex> {
+    let started = Instant::now();
+    let source = DataSource::from(base.clone());
+    let (spec, index): (IndexSpec, Arc<dyn AnnIndex>) = match how {
+        Obtain::Build(spec) => return spec.build(source, ctx),
+        Obtain::BuildThenInsert(p, fraction) => {
+            base.validate(ctx)?;
+            let h = HFresh::build_then_insert(&base, p.clone(), fraction, ctx)?;
+            (IndexSpec::HFresh(p), Arc::new(h))
+        }
+        Obtain::Load(path) => {
+            let h = Hnsw::load(&path)?;
+            if h.metric() != base.metric() || h.dim() != base.dim() {
+                return Err(crate::error::Error::Mismatch(format!(
+                    "{}: the index is {} over dimension {}, but the bench asks {} over dimension {}",
+                    path.display(),
+                    h.metric(),
+                    h.dim(),
+                    base.metric(),
+                    base.dim()
+                )));
+            }
+            (IndexSpec::Hnsw(h.params_struct().clone()), Arc::new(h))
+        }
+    };
+    Ok(BuiltIndex::new(
+        spec,
+        index,
+        started.elapsed().as_secs_f64(),
+        &source,
+    ))
+}
+
+pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    let plan = a.plan()?;
+    let inputs = bench_inputs(a)?;
+    let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();
+    if plan.filters.is_empty() {
+        filters.push(None);
+    }
+    for &f in &plan.filters {
+        let allow = AllowList::random_fraction(inputs.base.len(), f, a.hnsw.seed);
+        filters.push(Some(Arc::new(allow)));
+    }
+    let mut out = PointWriter::new(a.format, std::io::stdout().lock());
+    out.header(Some(&format!(
+        "{} ({} x {}), {} queries, metric {}, ground truth {}",
+        inputs.base.display_name(),
+        inputs.base.len(),
+        inputs.base.dim(),
+        inputs.queries.len(),
+        inputs.base.metric(),
+        inputs.gt_note
+    )))?;
+    for how in plan.indexes {
+        let (b, build_threads) = (inputs.base.clone(), a.build_threads);
+        let index = with_progress("build", move |ctx| {
+            with_threads(build_threads, || obtain(how, b, ctx))?
+        })?;
+        let sweep = plan_sweep(&*index, &plan.efs, &a.hfresh.search_probe);
+        for p in &sweep.skipped_probes {
+            eprintln!(
+                "annscope: skipping --search-probe {p}: the index has only {} posting lists",
+                sweep.lists
+            );
+        }
+        for filter in &filters {
+            // A filter changes the exact answer: ground truth among the allowed ids.
+            let filtered_gt;
+            let gt = match filter {
+                None => &inputs.gt,
+                Some(f) => {
+                    let (base, queries, f2, k) =
+                        (inputs.base.clone(), inputs.queries.clone(), f.clone(), a.k);
+                    filtered_gt = with_progress("filtered groundtruth", move |ctx| {
+                        GroundTruth::compute_filtered(&base, queries.vectors(), k, Some(&f2), ctx)
+                    })?;
+                    &filtered_gt
+                }
+            };
+            for &knob in &sweep.knobs {
+                let mut params = SearchParams::new(a.k).with_knob(knob);
+                let mut shown = knob.report(a.k);
+                if let Some(f) = filter {
+                    params = params.with_filter(f.clone());
+                    shown.insert("filter_fraction".into(), f.fraction().into());
+                    shown.insert("filter_allowed".into(), f.count().into());
+                }
+                let m = eval::measure(
+                    &*index,
+                    &inputs.base,
+                    inputs.queries.vectors(),
+                    gt,
+                    &params,
+                    plan.mode,
+                    a.threads,
+                    a.runs,
+                )?;
+                let point = OperatingPoint::new(
+                    &*index,
+                    shown,
+                    a.k,
+                    &m,
+                    index.build_secs,
+                    plan.mode,
+                    a.threads,
+                    &inputs.base.display_name(),
+                );
+                out.point(&index.spec.label(), &point)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! `annscope gui`: open the desktop app on a dataset, optionally on a view,
+//! a node, a query and a step (how the README's screenshots are taken).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::app::{ColourBy, LaunchOptions, LoadRequest, Tab};
+use crate::distance::Metric;
+use crate::index::IndexKind;
+
+#[derive(Args, Debug)]
+pub struct GuiArgs {
+    /// Base vectors (default: the last dataset, or the bundled sample).
+    #[arg(long)]
+    pub base: Option<PathBuf>,
+    /// Query vectors (default: hold out a random sample of the base).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Labels: one line per base vector, or Projector metadata TSV.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Labels of the query vectors, in the same forms.
+    #[arg(long)]
+    pub query_labels: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Metric::Cosine)]
+    pub metric: Metric,
+    /// Queries held out of the base when no query file is given.
+    #[arg(long, default_value_t = 200)]
+    pub holdout: usize,
+    /// Build the selected index as soon as the data is ready, then sweep ef.
+    #[arg(long)]
+    pub build: bool,
+    /// The index to select (default: the last one used).
+    #[arg(long, value_enum)]
+    pub index: Option<IndexKind>,
+    /// The dynamic index's threshold.
+    #[arg(long)]
+    pub threshold: Option<usize>,
+    /// The tab to open on.
+    #[arg(long, value_enum)]
+    pub view: Option<Tab>,
+    /// Select this base vector (node) in the views.
+    #[arg(long)]
+    pub select: Option<u32>,
+    /// The HNSW layer the layer graph shows.
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// The query whose search the search-path view replays.
+    #[arg(long)]
+    pub query: Option<usize>,
+    /// The search-path step to show (1-based; past the end shows the last).
+    #[arg(long)]
+    pub step: Option<usize>,
+    /// How the projection colours its points.
+    #[arg(long, value_enum)]
+    pub colour_by: Option<ColourBy>,
+    /// The search's ef (default: the last one used).
+    #[arg(long)]
+    pub ef: Option<usize>,
+}
+
+impl GuiArgs {
+    /// The dataset to open, when one was named.
+    pub fn request(&self) -> Option<LoadRequest> {
+        self.base.as_ref().map(|base| LoadRequest {
+            base: base.clone(),
+            queries: self.queries.clone(),
+            labels: self.labels.clone(),
+            query_labels: self.query_labels.clone(),
+            metric: self.metric,
+            normalize: false,
+            holdout: self.holdout,
+        })
+    }
+
+    /// What the app does once open.
+    pub fn launch_options(&self) -> LaunchOptions {
+        LaunchOptions {
+            auto_build: self.build,
+            index: self.index,
+            threshold: self.threshold,
+            view: self.view,
+            select: self.select,
+            layer: self.layer,
+            query: self.query,
+            step: self.step,
+            ef: self.ef,
+            colour_by: self.colour_by,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `annscope search`: one JSON line per query against a saved index.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::args::check_k;
+use super::io::{open_dataset, with_progress};
+use crate::index::{AnnIndex, Hnsw, SearchKnob, SearchParams};
+use crate::progress::WorkContext;
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// An index file written by `annscope build`.
+    #[arg(long)]
+    pub index_file: PathBuf,
+    /// Query vectors.
+    #[arg(long)]
+    pub queries: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Search list size; -1 is dynamic ef (default: dynamic).
+    #[arg(long, allow_negative_numbers = true)]
+    pub ef: Option<i64>,
+}
+
+/// One line of `annscope search`: fields in this order.
+#[derive(serde::Serialize)]
+struct QueryLine<'a> {
+    query: usize,
+    ids: &'a [u32],
+    distances: &'a [f32],
+}
+
+pub(super) fn run(a: &SearchArgs) -> anyhow::Result<()> {
+    check_k(a.k)?;
+    let path = a.index_file.clone();
+    let index = with_progress("load", move |_| Hnsw::load(&path))?;
+    // -1 (or no --ef) is dynamic ef with the bounds the index was saved with.
+    let knob = match a.ef {
+        Some(ef) => SearchKnob::from_ef_arg(ef, index.dynamic_ef())?,
+        None => SearchKnob::Default,
+    };
+    let queries = open_dataset(&a.queries, index.metric())?;
+    if queries.dim() != index.dim() {
+        anyhow::bail!(
+            "dimension mismatch: {} has dimension {}, but the index {} has {}",
+            queries.display_name(),
+            queries.dim(),
+            a.index_file.display(),
+            index.dim()
+        );
+    }
+    queries.validate(&WorkContext::detached())?;
+    let params = SearchParams::new(a.k).with_knob(knob);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (i, q) in queries.vectors().rows().enumerate() {
+        let r = index.search(q, &params)?;
+        let line = QueryLine {
+            query: i,
+            ids: &r.ids,
+            distances: &r.distances,
+        };
+        writeln!(out, "{}", serde_json::to_string(&line)?)?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! A built index as everyone uses it: the searchable index, the spec it was
+//! built from, how long it took, and what it can show beyond searching.
+//!
+//! What only some kinds can show is reached through the index's capability
+//! methods ([`AnnIndex::graph`], [`AnnIndex::posting_lists`],
+//! [`AnnIndex::dynamic`]); the overviews a panel reads every frame (layer
+//! statistics, list sizes, colourings) are computed once here, at build
+//! time, not per frame.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use super::hnsw::inspect::LayerStats;
+use super::spec::{DataSource, IndexSpec};
+use super::AnnIndex;
+use crate::progress::WorkContext;
+
+/// A graph index's shape, computed once.
+#[derive(Clone, Debug, Default)]
+pub struct GraphOverview {
+    /// Per-layer node counts, degrees and reachability.
+    pub layer_stats: Vec<LayerStats>,
+    /// Layer-0 nodes the entry point cannot reach.
+    pub unreachable: usize,
+    /// Each base row's top layer (`u8::MAX`: not in the graph), for colouring.
+    pub top_layers: Arc<Vec<u8>>,
+}
+
+/// A posting-list index's shape, computed once.
+#[derive(Clone, Debug, Default)]
+pub struct ListsOverview {
+    /// Live vectors per posting list.
+    pub sizes: Vec<usize>,
+    /// Lists per vector, on average.
+    pub mean_replicas: f64,
+    /// Each base row's primary list (`u32::MAX`: none), for colouring.
+    pub primary_list: Arc<Vec<u32>>,
+}
+
+/// One built index.
+pub struct BuiltIndex {
+    pub spec: IndexSpec,
+    index: Arc<dyn AnnIndex>,
+    pub build_secs: f64,
+    /// RAM by formula, beside the measured bytes (None where there is none).
+    pub estimated_bytes: Option<u64>,
+    /// Set (by [`BuiltIndex::with_overviews`]) when the index searches a graph.
+    pub graph_overview: Option<GraphOverview>,
+    /// Set (by [`BuiltIndex::with_overviews`]) when the index scans posting lists.
+    pub lists_overview: Option<ListsOverview>,
+}
+
+impl BuiltIndex {
+    /// Wraps a built index.
+    pub fn new(
+        spec: IndexSpec,
+        index: Arc<dyn AnnIndex>,
+        build_secs: f64,
+        source: &DataSource,
+    ) -> BuiltIndex {
+        BuiltIndex {
+            estimated_bytes: spec.estimated_bytes(source.len(), source.dim()),
+            spec,
+            index,
+            build_secs,
+            graph_overview: None,
+            lists_overview: None,
+        }
+    }
+
+    /// Computes the overviews a panel shows (graph layers, posting lists)
+    /// for `rows` base rows; a report that only measures skips this.
+    pub fn with_overviews(mut self, rows: usize, ctx: &WorkContext) -> BuiltIndex {
+        ctx.progress.stage("Inspecting the index", 1);
+        self.graph_overview = self.index.graph().map(|h| {
+            let layer_stats = h.layer_stats();
+            GraphOverview {
+                unreachable: layer_stats.first().map_or(0, |s| s.unreachable),
+                layer_stats,
+                top_layers: Arc::new(h.top_layers_by_id(rows)),
+            }
+        });
+        self.lists_overview = self.index.posting_lists().map(|h| ListsOverview {
+            sizes: h.list_sizes(),
+            mean_replicas: h.mean_replicas(),
+            primary_list: Arc::new(h.primary_list_by_id(rows)),
+        });
+        self
+    }
+
+    /// The searchable index, to hand to a background job.
+    pub fn shared(&self) -> Arc<dyn AnnIndex> {
+        self.index.clone()
+    }
+}
+
+impl Deref for BuiltIndex {
+    type Target = dyn AnnIndex;
+    fn deref(&self) -> &Self::Target {
+        self.index.as_ref()
+    }
+}

@@ -1,0 +1,240 @@
+//! The one index vocabulary: which kind of index ([`IndexKind`]), and which
+//! kind with which build settings ([`IndexSpec`]).
+//!
+//! The CLI (clap derives its `--index` values from [`IndexKind`]), the app
+//! (its index choice and its persisted settings are these types) and the
+//! tuner all speak it, so a new index kind is its module plus one
+//! registration here: a variant in each enum and an arm in
+//! [`IndexSpec::build_index`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::built::BuiltIndex;
+use super::HnswParams;
+use super::{AnnIndex, DynamicConfig, DynamicIndex, FlatIndex, HFresh, HFreshParams, Hnsw};
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::progress::WorkContext;
+
+/// Which kind of index: the bare tag of an [`IndexSpec`].
+///
+/// Serialised lowercase (the bench JSON's `index` field); the app's settings
+/// files written before it named kinds `Flat`, `Hnsw`, `Dynamic`, `HFresh`,
+/// which still read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexKind {
+    /// Exact: every vector scanned.
+    #[serde(alias = "Flat")]
+    Flat,
+    /// A hierarchical navigable small-world graph.
+    #[serde(alias = "Hnsw")]
+    Hnsw,
+    /// Flat up to a size threshold, then HNSW (Weaviate's dynamic index).
+    #[serde(alias = "Dynamic")]
+    Dynamic,
+    /// Posting lists with an HNSW over their centroids (Weaviate's HFresh).
+    #[serde(alias = "HFresh")]
+    Hfresh,
+}
+
+impl IndexKind {
+    /// Every kind, in the order the app offers them.
+    pub const ALL: [IndexKind; 4] = [
+        IndexKind::Flat,
+        IndexKind::Hnsw,
+        IndexKind::Dynamic,
+        IndexKind::Hfresh,
+    ];
+
+    /// The name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexKind::Flat => "flat",
+            IndexKind::Hnsw => "hnsw",
+            IndexKind::Dynamic => "dynamic",
+            IndexKind::Hfresh => "hfresh",
+        }
+    }
+
+    /// The name a person reads in the app.
+    pub fn label(self) -> &'static str {
+        match self {
+            IndexKind::Flat => "Flat (exact)",
+            IndexKind::Hnsw => "HNSW",
+            IndexKind::Dynamic => "Dynamic (flat, then HNSW)",
+            IndexKind::Hfresh => "HFresh (posting lists)",
+        }
+    }
+
+    /// The search-time knob this kind turns, if any.
+    pub fn knob(self) -> Option<super::KnobKind> {
+        match self {
+            IndexKind::Hnsw | IndexKind::Dynamic => Some(super::KnobKind::Ef),
+            IndexKind::Hfresh => Some(super::KnobKind::Probe),
+            IndexKind::Flat => None,
+        }
+    }
+}
+
+/// Where an index's vectors come from. Today a loaded dataset; an engine's
+/// collection (which has no local file) joins here.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum DataSource {
+    /// Vectors loaded into this process.
+    Dataset(Arc<Dataset>),
+}
+
+impl From<Arc<Dataset>> for DataSource {
+    fn from(d: Arc<Dataset>) -> Self {
+        DataSource::Dataset(d)
+    }
+}
+
+impl DataSource {
+    /// Vectors in the source.
+    pub fn len(&self) -> usize {
+        match self {
+            DataSource::Dataset(d) => d.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn dim(&self) -> usize {
+        match self {
+            DataSource::Dataset(d) => d.dim(),
+        }
+    }
+}
+
+/// Which index to build, with its build settings: the only description of
+/// it, shared by the CLI, the app (and its settings file) and the tuner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum IndexSpec {
+    Flat,
+    Hnsw(HnswParams),
+    Dynamic(DynamicConfig),
+    HFresh(HFreshParams),
+}
+
+impl IndexSpec {
+    pub fn kind(&self) -> IndexKind {
+        match self {
+            IndexSpec::Flat => IndexKind::Flat,
+            IndexSpec::Hnsw(_) => IndexKind::Hnsw,
+            IndexSpec::Dynamic(_) => IndexKind::Dynamic,
+            IndexSpec::HFresh(_) => IndexKind::Hfresh,
+        }
+    }
+
+    /// Checks every build parameter's range, with a message naming it.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            IndexSpec::Flat => Ok(()),
+            IndexSpec::Hnsw(p) => p.validate(),
+            IndexSpec::Dynamic(c) => c.validate(),
+            IndexSpec::HFresh(p) => p.validate(),
+        }
+    }
+
+    /// A short label, e.g. "HNSW M=16 efC=200".
+    pub fn label(&self) -> String {
+        match self {
+            IndexSpec::Flat => IndexKind::Flat.label().into(),
+            IndexSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
+            IndexSpec::HFresh(p) => format!(
+                "HFresh max={} replicas={} eps={}",
+                p.max_posting_size, p.replicas, p.epsilon
+            ),
+            IndexSpec::Dynamic(c) => format!(
+                "Dynamic t={} M={} efC={}",
+                c.threshold, c.hnsw.m, c.hnsw.ef_construction
+            ),
+        }
+    }
+
+    /// RAM the index should take over `n` vectors of `dim` by formula, for
+    /// a check beside the measured bytes; None where there is no formula
+    /// (HFresh's lists depend on the data).
+    pub fn estimated_bytes(&self, n: usize, dim: usize) -> Option<u64> {
+        match self {
+            IndexSpec::Flat => Some((n * dim * 4 + n * 4) as u64),
+            IndexSpec::Hnsw(p) => Some(Hnsw::estimated_bytes(n, dim, p)),
+            IndexSpec::Dynamic(c) if n > c.threshold => {
+                Some(Hnsw::estimated_bytes(n, dim, &c.hnsw))
+            }
+            IndexSpec::Dynamic(_) => Some((n * (dim + 1) * 4) as u64),
+            IndexSpec::HFresh(_) => None,
+        }
+    }
+
+    /// Builds the index on the current rayon pool, validating the data
+    /// first.
+    pub fn build(&self, source: impl Into<DataSource>, ctx: &WorkContext) -> Result<BuiltIndex> {
+        let source = source.into();
+        let started = std::time::Instant::now();
+        let index = self.build_index(&source, ctx)?;
+        let build_secs = started.elapsed().as_secs_f64();
+        Ok(BuiltIndex::new(self.clone(), index, build_secs, &source))
+    }
+
+    /// The registration place: each kind's own build.
+    fn build_index(&self, source: &DataSource, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
+        let DataSource::Dataset(dataset) = source;
+        dataset.validate(ctx)?;
+        Ok(match self {
+            IndexSpec::Flat => Arc::new(FlatIndex::build(dataset.clone(), ctx)?),
+            IndexSpec::Hnsw(p) => Arc::new(Hnsw::build(dataset, p.clone(), ctx)?),
+            IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(dataset, c.clone(), ctx)?,
+            IndexSpec::HFresh(p) => Arc::new(HFresh::build(dataset, p.clone(), ctx)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_written_with_the_old_kind_names_still_read() {
+        for (old, kind) in [
+            ("\"Flat\"", IndexKind::Flat),
+            ("\"Hnsw\"", IndexKind::Hnsw),
+            ("\"Dynamic\"", IndexKind::Dynamic),
+            ("\"HFresh\"", IndexKind::Hfresh),
+        ] {
+            let read: IndexKind = serde_json::from_str(old).expect(old);
+            assert_eq!(read, kind);
+            let again: IndexKind =
+                serde_json::from_str(&serde_json::to_string(&kind).expect("write")).expect("read");
+            assert_eq!(again, kind);
+        }
+        assert_eq!(
+            serde_json::to_string(&IndexKind::Hfresh).expect("json"),
+            "\"hfresh\""
+        );
+    }
+
+    #[test]
+    fn a_spec_round_trips_through_serde_and_names_its_kind() {
+        let spec = IndexSpec::Hnsw(HnswParams {
+            m: 12,
+            ..HnswParams::default()
+        });
+        let text = serde_json::to_string(&spec).expect("write");
+        let back: IndexSpec = serde_json::from_str(&text).expect("read");
+        assert_eq!(back, spec);
+        assert_eq!(back.kind(), IndexKind::Hnsw);
+        assert!(IndexSpec::Hnsw(HnswParams {
+            m: 1,
+            ..HnswParams::default()
+        })
+        .validate()
+        .is_err());
+    }
+}
