@@ -45,6 +45,14 @@ pub const CSV_COLUMNS: [&str; 13] = [
     "queries",
 ];
 
+/// The table's columns, and the widths of those after `params` (the
+/// widths of [`PointWriter::point`]'s table row).
+#[rustfmt::skip]
+const TABLE_COLUMNS: [&str; 9] = [
+    "index", "params", "recall", "qps", "p50_us", "p95_us", "p99_us", "dist_comps", "index_MB",
+];
+const TABLE_WIDTHS: [usize; 7] = [8, 10, 9, 9, 9, 11, 12];
+
 /// One point's CSV cells, unquoted; the search knob in its own column.
 pub fn csv_cells(build: &str, p: &OperatingPoint) -> [String; 13] {
     let param = |name: &str| p.params.get(name).map_or(String::new(), |v| v.to_string());
@@ -86,19 +94,12 @@ impl<W: Write> PointWriter<W> {
                 if let Some(title) = title {
                     writeln!(self.out, "# {title}")?;
                 }
-                writeln!(
-                    self.out,
-                    "{:<8} {:<60} {:>8} {:>10} {:>9} {:>9} {:>9} {:>11} {:>12}",
-                    "index",
-                    "params",
-                    "recall",
-                    "qps",
-                    "p50_us",
-                    "p95_us",
-                    "p99_us",
-                    "dist_comps",
-                    "index_MB"
-                )
+                let [index, params, rest @ ..] = TABLE_COLUMNS;
+                write!(self.out, "{index:<8} {params:<60}")?;
+                for (name, width) in rest.iter().zip(TABLE_WIDTHS) {
+                    write!(self.out, " {name:>width$}")?;
+                }
+                writeln!(self.out)
             }
         }
     }

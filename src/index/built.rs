@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::hnsw::inspect::LayerStats;
 use super::spec::{DataSource, IndexSpec};
 use super::AnnIndex;
+use crate::error::Result;
 use crate::progress::WorkContext;
 
 /// A graph index's shape, computed once.
@@ -35,6 +36,17 @@ pub struct ListsOverview {
     pub mean_replicas: f64,
     /// Each base row's primary list (`u32::MAX`: none), for colouring.
     pub primary_list: Arc<Vec<u32>>,
+}
+
+impl IndexSpec {
+    /// Builds the index on the current rayon pool, validating the data first.
+    pub fn build(&self, source: impl Into<DataSource>, ctx: &WorkContext) -> Result<BuiltIndex> {
+        let source = source.into();
+        let started = std::time::Instant::now();
+        let index = self.build_index(&source, ctx)?;
+        let build_secs = started.elapsed().as_secs_f64();
+        Ok(BuiltIndex::new(self.clone(), index, build_secs, &source))
+    }
 }
 
 /// One built index.

@@ -23,6 +23,28 @@ pub struct ParamSpec<T: 'static> {
     pub help: &'static str,
 }
 
+impl<T: Copy> ParamSpec<T> {
+    /// A spec from its range `(min, max)`, default, usual range, sweep and help.
+    const fn new(
+        name: &'static str,
+        (min, max): (T, T),
+        default: T,
+        usual: (T, T),
+        sweep: &'static [T],
+        help: &'static str,
+    ) -> Self {
+        ParamSpec {
+            name,
+            min,
+            max,
+            default,
+            usual,
+            sweep,
+            help,
+        }
+    }
+}
+
 impl<T: Copy + PartialOrd + Display> ParamSpec<T> {
     /// Refuses a value out of range, naming the parameter and the range.
     pub fn check(&self, value: T) -> Result<()> {
@@ -37,85 +59,41 @@ impl<T: Copy + PartialOrd + Display> ParamSpec<T> {
     }
 }
 
-pub const M: ParamSpec<usize> = ParamSpec {
-    name: "m",
-    min: 2,
-    max: 256,
-    default: 16,
-    usual: (4, 64),
-    sweep: &[8, 12, 16, 24, 32, 48],
-    help: "Links per node on the upper layers (layer 0 keeps 2·M). Higher: better recall at the same ef, more memory, slower build. Usual 8–48.",
-};
+pub const M: ParamSpec<usize> =
+    ParamSpec::new("m", (2, 256), 16, (4, 64), &[8, 12, 16, 24, 32, 48], "Links per node on the upper layers (layer 0 keeps 2·M). Higher: better recall at the same ef, more memory, slower build. Usual 8–48.");
 
-pub const EF_CONSTRUCTION: ParamSpec<usize> = ParamSpec {
-    name: "ef_construction",
-    min: 1,
-    max: 100_000,
-    default: 200,
-    usual: (16, 800),
-    sweep: &[100, 200, 400],
-    help: "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.",
-};
+pub const EF_CONSTRUCTION: ParamSpec<usize> =
+    ParamSpec::new("ef_construction", (1, 100_000), 200, (16, 800), &[100, 200, 400], "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.");
 
-pub const EF: ParamSpec<usize> = ParamSpec {
-    name: "ef",
-    min: 1,
-    max: 100_000,
-    default: 32,
-    usual: (1, 512),
-    sweep: &[10, 16, 24, 32, 48, 64, 96, 128, 192, 256],
-    help: "Candidate list size while searching (raised to k when smaller). Higher: better recall, slower queries. -1 picks it from k (dynamic ef).",
-};
+pub const EF: ParamSpec<usize> =
+    ParamSpec::new("ef", (1, 100_000), 32, (1, 512), &[10, 16, 24, 32, 48, 64, 96, 128, 192, 256], "Candidate list size while searching (raised to k when smaller). Higher: better recall, slower queries. -1 picks it from k (dynamic ef).");
 
-pub const SEARCH_PROBE: ParamSpec<usize> = ParamSpec {
-    name: "search_probe",
-    min: 1,
-    max: 1_000_000,
-    default: 16,
-    usual: (1, 256),
-    sweep: &[1, 2, 4, 8, 16, 32, 64, 128, 256],
-    help: "Posting lists scanned per query (the nearest centroids, found through the centroid HNSW). More: higher recall, slower.",
-};
+pub const SEARCH_PROBE: ParamSpec<usize> =
+    ParamSpec::new("search_probe", (1, 1_000_000), 16, (1, 256), &[1, 2, 4, 8, 16, 32, 64, 128, 256], "Posting lists scanned per query (the nearest centroids, found through the centroid HNSW). More: higher recall, slower.");
 
-pub const THRESHOLD: ParamSpec<usize> = ParamSpec {
-    name: "threshold",
-    min: 1,
-    max: 100_000_000,
-    default: 10_000,
-    usual: (1_000, 100_000),
-    sweep: &[],
-    help: "Vectors are searched flat (exactly) up to this count; the next insert builds HNSW in the background and switches to it. Weaviate's default is 10,000; annscope crossover recommends one for your data.",
-};
+pub const THRESHOLD: ParamSpec<usize> =
+    ParamSpec::new("threshold", (1, 100_000_000), 10_000, (1_000, 100_000), &[], "Vectors are searched flat (exactly) up to this count; the next insert builds HNSW in the background and switches to it. Weaviate's default is 10,000; annscope crossover recommends one for your data.");
 
-pub const MAX_POSTING_SIZE: ParamSpec<usize> = ParamSpec {
-    name: "max_posting_size",
-    min: 2,
-    max: 10_000_000,
-    default: 128,
-    usual: (8, 100_000),
-    sweep: &[],
-    help: "A posting list over this many vectors splits in two (2-means). Lists start near half of it. Larger: fewer lists, longer scans.",
-};
+pub const MAX_POSTING_SIZE: ParamSpec<usize> =
+    ParamSpec::new("max_posting_size", (2, 10_000_000), 128, (8, 100_000), &[], "A posting list over this many vectors splits in two (2-means). Lists start near half of it. Larger: fewer lists, longer scans.");
 
-pub const REPLICAS: ParamSpec<usize> = ParamSpec {
-    name: "replicas",
-    min: 1,
-    max: 16,
-    default: 2,
-    usual: (1, 8),
-    sweep: &[],
-    help: "Lists a vector may join (SPANN's boundary replicas): more recall per probe, more disk.",
-};
+pub const REPLICAS: ParamSpec<usize> = ParamSpec::new(
+    "replicas",
+    (1, 16),
+    2,
+    (1, 8),
+    &[],
+    "Lists a vector may join (SPANN's boundary replicas): more recall per probe, more disk.",
+);
 
-pub const EPSILON: ParamSpec<f32> = ParamSpec {
-    name: "epsilon",
-    min: 0.0,
-    max: f32::MAX,
-    default: 0.05,
-    usual: (0.0, 0.5),
-    sweep: &[],
-    help: "Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.",
-};
+pub const EPSILON: ParamSpec<f32> = ParamSpec::new(
+    "epsilon",
+    (0.0, f32::MAX),
+    0.05,
+    (0.0, 0.5),
+    &[],
+    "Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.",
+);
 
 /// Help of the parameters that have no range (seeds, precisions).
 pub const SEED_HELP: &str = "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.";

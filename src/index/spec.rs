@@ -5,13 +5,13 @@
 //! (its index choice and its persisted settings are these types) and the
 //! tuner all speak it, so a new index kind is its module plus one
 //! registration here: a variant in each enum and an arm in
-//! [`IndexSpec::build_index`].
+//! `IndexSpec::build_index`. ([`IndexSpec::build`], which wraps the result
+//! in a [`super::BuiltIndex`], lives beside that type.)
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::built::BuiltIndex;
 use super::HnswParams;
 use super::{AnnIndex, DynamicConfig, DynamicIndex, FlatIndex, HFresh, HFreshParams, Hnsw};
 use crate::dataset::Dataset;
@@ -173,18 +173,12 @@ impl IndexSpec {
         }
     }
 
-    /// Builds the index on the current rayon pool, validating the data
-    /// first.
-    pub fn build(&self, source: impl Into<DataSource>, ctx: &WorkContext) -> Result<BuiltIndex> {
-        let source = source.into();
-        let started = std::time::Instant::now();
-        let index = self.build_index(&source, ctx)?;
-        let build_secs = started.elapsed().as_secs_f64();
-        Ok(BuiltIndex::new(self.clone(), index, build_secs, &source))
-    }
-
     /// The registration place: each kind's own build.
-    fn build_index(&self, source: &DataSource, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
+    pub(super) fn build_index(
+        &self,
+        source: &DataSource,
+        ctx: &WorkContext,
+    ) -> Result<Arc<dyn AnnIndex>> {
         let DataSource::Dataset(dataset) = source;
         dataset.validate(ctx)?;
         Ok(match self {

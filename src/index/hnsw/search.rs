@@ -41,6 +41,9 @@ pub(super) struct Scratch {
     pub candidates: BinaryHeap<Reverse<Scored>>,
     pub top: BinaryHeap<Scored>,
     pub links: Vec<u32>,
+    /// Two-hop expansion: the expanded node's links, and a neighbour's.
+    pub around: Vec<u32>,
+    pub hop2: Vec<u32>,
     pub query: Vec<f32>,
 }
 
@@ -91,6 +94,79 @@ impl Admit for Everyone {
     }
 }
 
+/// What a walk records as it goes: nothing on the search path ([`Quiet`],
+/// whose calls compile away), every step for a trace ([`Recorder`]).
+pub(super) trait Observer {
+    /// A distance was computed (the entry point's is not reported).
+    #[inline(always)]
+    fn computed(&mut self, _slot: u32, _dist: f32) {}
+    /// `node` on `layer` was expanded; `results` is the result list after
+    /// it, unordered.
+    #[inline(always)]
+    fn expanded(&mut self, _layer: usize, _node: Scored, _results: &[Scored]) {}
+}
+
+/// Records nothing.
+pub(super) struct Quiet;
+impl Observer for Quiet {}
+
+/// How a best-first search finds the nodes to score around an expanded one.
+pub(super) trait Neighbourhood {
+    /// Whether [`Neighbourhood::gather`] admits what it gathers, so the walk
+    /// need not ask again.
+    const ADMITS: bool;
+    /// Fills `s.links` with the unvisited nodes to score around `node` on
+    /// `layer`, marking them visited.
+    fn gather<A: Admit>(&self, index: &Hnsw, node: u32, layer: usize, admit: &A, s: &mut Scratch);
+}
+
+/// The node's own links (the paper's search).
+pub(super) struct Direct;
+impl Neighbourhood for Direct {
+    const ADMITS: bool = false;
+    #[inline(always)]
+    fn gather<A: Admit>(&self, index: &Hnsw, node: u32, layer: usize, _: &A, s: &mut Scratch) {
+        index.links.read_into(node, layer, &mut s.links);
+        s.links.retain(|&nb| s.visited.insert(nb));
+    }
+}
+
+/// Its admitted links plus the admitted links of its other links, at most
+/// `cap` (ACORN-1's two-hop expansion, Patel et al. 2024): disallowed nodes
+/// cost a link read, never a distance, and the allowed subgraph stays
+/// connected at low selectivity.
+pub(super) struct TwoHop {
+    pub cap: usize,
+}
+impl Neighbourhood for TwoHop {
+    const ADMITS: bool = true;
+    fn gather<A: Admit>(&self, index: &Hnsw, node: u32, layer: usize, admit: &A, s: &mut Scratch) {
+        index.links.read_into(node, layer, &mut s.around);
+        s.links.clear();
+        for i in 0..s.around.len() {
+            if s.links.len() >= self.cap {
+                break;
+            }
+            let nb = s.around[i];
+            if admit.admit(index, nb) {
+                if s.visited.insert(nb) {
+                    s.links.push(nb);
+                }
+                continue;
+            }
+            index.links.read_into(nb, layer, &mut s.hop2);
+            for &nb2 in &s.hop2 {
+                if s.links.len() >= self.cap {
+                    break;
+                }
+                if admit.admit(index, nb2) && s.visited.insert(nb2) {
+                    s.links.push(nb2);
+                }
+            }
+        }
+    }
+}
+
 impl Hnsw {
     /// Hints the CPU to start loading a slot's vector (first cache lines).
     #[inline(always)]
@@ -113,13 +189,27 @@ impl Hnsw {
         s: &mut Scratch,
         stats: &mut SearchStats,
     ) -> Scored {
+        self.descend_observed(space, q, layer, s, stats, &mut Quiet)
+    }
+
+    /// [`Hnsw::descend`], telling `obs` each step.
+    #[inline]
+    pub(super) fn descend_observed<S: Space, O: Observer>(
+        &self,
+        space: &S,
+        q: &[f32],
+        layer: usize,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+        obs: &mut O,
+    ) -> Scored {
         let mut ep = Scored {
             dist: space.dist(q, self.entry),
             id: self.entry,
         };
         stats.dist_comps += 1;
         for l in (layer + 1..=self.max_level).rev() {
-            ep = self.greedy(space, q, ep, l, s, stats);
+            ep = self.greedy(space, q, ep, l, s, stats, obs);
         }
         ep
     }
@@ -127,7 +217,8 @@ impl Hnsw {
     /// Greedy descent on `layer` from `ep`: moves to the nearest neighbour
     /// while that improves. Returns the local minimum.
     #[inline]
-    fn greedy<S: Space>(
+    #[allow(clippy::too_many_arguments)]
+    fn greedy<S: Space, O: Observer>(
         &self,
         space: &S,
         q: &[f32],
@@ -135,21 +226,23 @@ impl Hnsw {
         layer: usize,
         s: &mut Scratch,
         stats: &mut SearchStats,
+        obs: &mut O,
     ) -> Scored {
         loop {
-            let mut moved = false;
+            let expanded = ep;
             self.links.read_into(ep.id, layer, &mut s.links);
             stats.hops += 1;
             for i in 0..s.links.len() {
                 let nb = s.links[i];
                 let d = space.dist(q, nb);
                 stats.dist_comps += 1;
+                obs.computed(nb, d);
                 if d < ep.dist {
                     ep = Scored { dist: d, id: nb };
-                    moved = true;
                 }
             }
-            if !moved {
+            obs.expanded(layer, expanded, &[ep]);
+            if ep.id == expanded.id {
                 return ep;
             }
         }
@@ -159,6 +252,7 @@ impl Hnsw {
     /// `ef` and distances from `space`. Leaves the results in `s.top` (a
     /// max-heap).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(super) fn search_layer<S: Space, A: Admit>(
         &self,
         space: &S,
@@ -169,6 +263,30 @@ impl Hnsw {
         admit: &A,
         s: &mut Scratch,
         stats: &mut SearchStats,
+    ) {
+        self.walk(
+            space, q, entries, ef, layer, admit, &Direct, s, stats, &mut Quiet,
+        );
+    }
+
+    /// The one best-first walk every search, filtered search, build step
+    /// and trace runs: from `entries` on `layer`, expanding the nearest
+    /// candidate's `around` nodes, keeping the `ef` nearest admitted ones in
+    /// `s.top` (a max-heap), and telling `obs` each step.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(super) fn walk<S: Space, A: Admit, N: Neighbourhood, O: Observer>(
+        &self,
+        space: &S,
+        q: &[f32],
+        entries: &[Scored],
+        ef: usize,
+        layer: usize,
+        admit: &A,
+        around: &N,
+        s: &mut Scratch,
+        stats: &mut SearchStats,
+        obs: &mut O,
     ) {
         s.visited.reset(self.ext_ids.len());
         s.candidates.clear();
@@ -193,12 +311,11 @@ impl Hnsw {
             if c.dist > bound {
                 break;
             }
-            self.links.read_into(c.id, layer, &mut s.links);
+            around.gather(self, c.id, layer, admit, s);
             stats.hops += 1;
-            // Keep only unvisited neighbours, and ask the memory system for
-            // all their vectors before computing the first distance: the
-            // loads overlap instead of stalling one after another.
-            s.links.retain(|&nb| s.visited.insert(nb));
+            // Ask the memory system for all their vectors before computing
+            // the first distance: the loads overlap instead of stalling one
+            // after another.
             for &nb in s.links.iter() {
                 space.prefetch(nb);
             }
@@ -206,9 +323,10 @@ impl Hnsw {
                 let nb = s.links[i];
                 let d = space.dist(q, nb);
                 stats.dist_comps += 1;
+                obs.computed(nb, d);
                 if d < bound || s.top.len() < ef {
                     s.candidates.push(Reverse(Scored { dist: d, id: nb }));
-                    if admit.admit(self, nb) {
+                    if N::ADMITS || admit.admit(self, nb) {
                         s.top.push(Scored { dist: d, id: nb });
                         if s.top.len() > ef {
                             s.top.pop();
@@ -219,6 +337,7 @@ impl Hnsw {
                     }
                 }
             }
+            obs.expanded(layer, c, s.top.as_slice());
         }
     }
 
@@ -335,7 +454,13 @@ impl Hnsw {
             let ep = self.descend(space, &q, 0, s, &mut stats);
             let admit = Allowed(filter);
             if two_hop {
-                self.search_two_hop(space, &q, ep, ef, &admit, s, &mut stats);
+                let around = TwoHop {
+                    cap: self.params.m0(),
+                };
+                let (entries, quiet) = (&[ep], &mut Quiet);
+                self.walk(
+                    space, &q, entries, ef, 0, &admit, &around, s, &mut stats, quiet,
+                );
             } else {
                 self.search_layer(space, &q, &[ep], ef, 0, &admit, s, &mut stats);
             }
@@ -362,83 +487,6 @@ impl Hnsw {
             ids,
             distances,
             stats,
-        }
-    }
-
-    /// Layer-0 search over the allowed nodes only, where a node's neighbours
-    /// are its allowed neighbours plus the allowed neighbours of its
-    /// disallowed ones (ACORN-1's two-hop expansion, Patel et al. 2024), at
-    /// most 2M per expansion. Disallowed nodes cost a link read, never a
-    /// distance, and the allowed subgraph stays connected at low selectivity.
-    #[allow(clippy::too_many_arguments)]
-    fn search_two_hop<S: Space, A: Admit>(
-        &self,
-        space: &S,
-        q: &[f32],
-        ep: Scored,
-        ef: usize,
-        admit: &A,
-        s: &mut Scratch,
-        stats: &mut SearchStats,
-    ) {
-        s.visited.reset(self.ext_ids.len());
-        s.candidates.clear();
-        s.top.clear();
-        s.visited.insert(ep.id);
-        s.candidates.push(Reverse(ep));
-        if admit.admit(self, ep.id) {
-            s.top.push(ep);
-        }
-        let cap = self.params.m0();
-        let mut bound = f32::INFINITY;
-        let mut hop2 = Vec::new();
-        let mut expand: Vec<u32> = Vec::with_capacity(cap);
-        while let Some(Reverse(c)) = s.candidates.pop() {
-            if c.dist > bound {
-                break;
-            }
-            self.links.read_into(c.id, 0, &mut s.links);
-            stats.hops += 1;
-            expand.clear();
-            for i in 0..s.links.len() {
-                let nb = s.links[i];
-                if expand.len() >= cap {
-                    break;
-                }
-                if admit.admit(self, nb) {
-                    if s.visited.insert(nb) {
-                        expand.push(nb);
-                    }
-                } else {
-                    self.links.read_into(nb, 0, &mut hop2);
-                    for &nb2 in &hop2 {
-                        if expand.len() >= cap {
-                            break;
-                        }
-                        if admit.admit(self, nb2) && s.visited.insert(nb2) {
-                            expand.push(nb2);
-                        }
-                    }
-                }
-            }
-            for &nb in &expand {
-                space.prefetch(nb);
-            }
-            for &nb in &expand {
-                let d = space.dist(q, nb);
-                stats.dist_comps += 1;
-                if d < bound || s.top.len() < ef {
-                    let c = Scored { dist: d, id: nb };
-                    s.candidates.push(Reverse(c));
-                    s.top.push(c);
-                    if s.top.len() > ef {
-                        s.top.pop();
-                    }
-                    if s.top.len() >= ef {
-                        bound = s.top.peek().map_or(f32::INFINITY, |t| t.dist);
-                    }
-                }
-            }
         }
     }
 }
@@ -501,129 +549,85 @@ impl Hnsw {
     ) -> crate::error::Result<SearchTrace> {
         crate::index::check_query_dim(self.dim, query)?;
         let ef = ef.max(k);
-        let ext = |id: u32| self.ext_ids[id as usize];
         let mut q = Vec::new();
         self.prepare(query, &mut q);
-        let mut stats = SearchStats::default();
-        let mut visited_all = std::collections::BTreeSet::new();
-        let mut layers = Vec::new();
-        let mut ep = Scored {
-            dist: space.dist(&q, self.entry),
-            id: self.entry,
+        let mut rec = Recorder {
+            ext_ids: &self.ext_ids,
+            computed: Vec::new(),
+            visited: std::collections::BTreeSet::from([self.ext_ids[self.entry as usize]]),
+            layers: Vec::new(),
         };
-        stats.dist_comps += 1;
-        visited_all.insert(ext(self.entry));
-        // Upper layers: greedy, one step per expanded node.
-        for layer in (1..=self.max_level).rev() {
-            let mut steps = Vec::new();
-            loop {
-                let mut computed = Vec::new();
-                let mut best = ep;
-                for nb in self.links.neighbors(ep.id, layer) {
-                    let d = space.dist(&q, nb);
-                    stats.dist_comps += 1;
-                    computed.push((ext(nb), d));
-                    visited_all.insert(ext(nb));
-                    if d < best.dist {
-                        best = Scored { dist: d, id: nb };
-                    }
-                }
-                stats.hops += 1;
-                steps.push(TraceStep {
-                    expanded: ext(ep.id),
-                    expanded_dist: ep.dist,
-                    computed,
-                    results: vec![(ext(best.id), best.dist)],
-                });
-                if best.id == ep.id {
-                    break;
-                }
-                ep = best;
-            }
-            layers.push(LayerTrace {
-                layer,
-                ef: 1,
-                steps,
-            });
-        }
-        // Layer 0: best-first with an ef list, recording each expansion.
-        let mut seen = std::collections::HashSet::new();
-        let mut candidates = BinaryHeap::new();
-        let mut top: BinaryHeap<Scored> = BinaryHeap::new();
-        seen.insert(ep.id);
-        candidates.push(Reverse(ep));
-        if !self.deleted[ep.id as usize] {
-            top.push(ep);
-        }
-        let mut steps = Vec::new();
-        while let Some(Reverse(c)) = candidates.pop() {
-            let bound = if top.len() >= ef {
-                top.peek().map_or(f32::INFINITY, |t| t.dist)
-            } else {
-                f32::INFINITY
-            };
-            if c.dist > bound {
-                break;
-            }
-            let mut computed = Vec::new();
-            for nb in self.links.neighbors(c.id, 0) {
-                if !seen.insert(nb) {
-                    continue;
-                }
-                let d = space.dist(&q, nb);
-                stats.dist_comps += 1;
-                computed.push((ext(nb), d));
-                visited_all.insert(ext(nb));
-                let bound = if top.len() >= ef {
-                    top.peek().map_or(f32::INFINITY, |t| t.dist)
-                } else {
-                    f32::INFINITY
-                };
-                if d < bound || top.len() < ef {
-                    candidates.push(Reverse(Scored { dist: d, id: nb }));
-                    if !self.deleted[nb as usize] {
-                        top.push(Scored { dist: d, id: nb });
-                        if top.len() > ef {
-                            top.pop();
-                        }
-                    }
-                }
-            }
-            stats.hops += 1;
-            let mut results: Vec<Scored> = top.iter().copied().collect();
-            results.sort_unstable();
-            steps.push(TraceStep {
-                expanded: ext(c.id),
-                expanded_dist: c.dist,
-                computed,
-                results: results.iter().map(|r| (ext(r.id), r.dist)).collect(),
-            });
-        }
-        layers.push(LayerTrace {
-            layer: 0,
-            ef,
-            steps,
+        let result = with_scratch(|s| {
+            let mut stats = SearchStats::default();
+            let ep = self.descend_observed(space, &q, 0, s, &mut stats, &mut rec);
+            self.walk(
+                space,
+                &q,
+                &[ep],
+                ef,
+                0,
+                &LiveOnly,
+                &Direct,
+                s,
+                &mut stats,
+                &mut rec,
+            );
+            self.finish::<S>(&q, s, k, &mut stats)
         });
-        let mut found: Vec<Scored> = top.into_vec();
-        if !S::EXACT {
-            self.rescore(&q, &mut found, &mut stats);
+        let mut layers = rec.layers;
+        for l in &mut layers {
+            l.ef = if l.layer == 0 { ef } else { 1 };
         }
-        found.sort_unstable();
-        found.truncate(k);
         Ok(SearchTrace {
-            entry: ext(self.entry),
+            entry: self.ext_ids[self.entry as usize],
             layers,
-            result: Neighbors {
-                ids: found.iter().map(|c| ext(c.id)).collect(),
-                distances: found.iter().map(|c| c.dist).collect(),
-                stats,
-            },
-            visited: visited_all.into_iter().collect(),
+            result,
+            visited: rec.visited.into_iter().collect(),
             walk: if S::EXACT {
                 crate::index::Precision::F32
             } else {
                 crate::index::Precision::F16
             },
         })
+    }
+}
+
+/// Records a walk step by step, in external ids, for [`Hnsw::trace`].
+struct Recorder<'a> {
+    ext_ids: &'a [u32],
+    /// Distances computed since the last expansion.
+    computed: Vec<(u32, f32)>,
+    /// Every node whose distance was computed.
+    visited: std::collections::BTreeSet<u32>,
+    layers: Vec<LayerTrace>,
+}
+
+impl Observer for Recorder<'_> {
+    fn computed(&mut self, slot: u32, dist: f32) {
+        let id = self.ext_ids[slot as usize];
+        self.computed.push((id, dist));
+        self.visited.insert(id);
+    }
+
+    fn expanded(&mut self, layer: usize, node: Scored, results: &[Scored]) {
+        let mut sorted = results.to_vec();
+        sorted.sort_unstable();
+        let step = TraceStep {
+            expanded: self.ext_ids[node.id as usize],
+            expanded_dist: node.dist,
+            computed: std::mem::take(&mut self.computed),
+            results: sorted
+                .iter()
+                .map(|r| (self.ext_ids[r.id as usize], r.dist))
+                .collect(),
+        };
+        match self.layers.last_mut() {
+            Some(l) if l.layer == layer => l.steps.push(step),
+            _ => self.layers.push(LayerTrace {
+                layer,
+                ef: 1,
+                steps: vec![step],
+            }),
+        }
     }
 }
