@@ -7,6 +7,7 @@
 //! the panels, then apply what the panels asked for. No computation runs on
 //! the UI thread: loading, ground truth, builds and evaluations are jobs.
 
+pub mod loading;
 mod panels;
 mod plots;
 mod results;
@@ -19,7 +20,8 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use session::{sample_request, LoadRequest, Session};
+pub use loading::{sample_request, LoadRequest};
+pub use session::Session;
 pub use settings::{ColourBy, Settings, Tab};
 pub use views::ViewState;
 
@@ -288,7 +290,8 @@ impl AnnscopeApp {
                 return;
             }
             if self.settings.index == IndexKind::Dynamic
-                && (self.session.crossover.is_some() || self.session.crossover_job.is_some())
+                && (self.session.work.crossover.is_some()
+                    || self.session.work.crossover_job.is_some())
             {
                 plots::crossover_ui(ui, &self.session);
                 ui.separator();
@@ -376,7 +379,7 @@ impl AnnscopeApp {
 
     /// Writes the results table to `path` (atomically).
     pub fn export_to(&mut self, format: ReportFormat, path: &std::path::Path) {
-        match results::export(&self.session.points, format, path) {
+        match results::export(&self.session.work.points, format, path) {
             Ok(n) => {
                 self.session.notice =
                     Some(format!("Wrote {n} operating points to {}", path.display()))
@@ -401,10 +404,13 @@ impl AnnscopeApp {
     /// With `auto_build`: build once the data and ground truth are ready,
     /// then sweep ef over the new build.
     fn auto_build_step(&mut self) {
-        if !self.auto_build || self.session.gt.is_none() || self.session.build_job.is_some() {
+        if !self.auto_build
+            || self.session.work.gt.is_none()
+            || self.session.work.build_job.is_some()
+        {
             return;
         }
-        if self.session.builds.is_empty() {
+        if self.session.work.builds.is_empty() {
             self.apply(Command::Build);
         } else {
             self.auto_build = false;

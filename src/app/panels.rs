@@ -161,7 +161,7 @@ pub fn index_ui(
     }
     if settings.index == IndexKind::Dynamic {
         ui.horizontal(|ui| {
-            let running = session.crossover_job.is_some();
+            let running = session.work.crossover_job.is_some();
             if ui
                 .add_enabled(session.loaded.is_some() && !running, egui::Button::new("Measure crossover"))
                 .on_hover_text("Time a flat scan and HNSW (at the smallest ef reaching the recall target) on growing prefixes of this data, and recommend the size where HNSW starts to win.")
@@ -169,7 +169,7 @@ pub fn index_ui(
             {
                 commands.push(Command::Crossover);
             }
-            if let Some(job) = &session.crossover_job {
+            if let Some(job) = &session.work.crossover_job {
                 ui.label(job.progress().stage);
             }
         });
@@ -177,7 +177,7 @@ pub fn index_ui(
             .on_hover_text(
                 "The crossover times HNSW at the smallest ef that reaches this recall@k.",
             );
-        if let Some(c) = &session.crossover {
+        if let Some(c) = &session.work.crossover {
             if let Some(t) = c.threshold {
                 ui.horizontal(|ui| {
                     ui.label(format!("Measured crossover: {:.0} vectors", t));
@@ -296,7 +296,7 @@ pub fn index_ui(
         {
             commands.push(Command::Build);
         }
-        if session.build_job.is_some() && ui.button("Cancel").clicked() {
+        if session.work.build_job.is_some() && ui.button("Cancel").clicked() {
             commands.push(Command::CancelBuild);
         }
     });
@@ -304,7 +304,7 @@ pub fn index_ui(
     if rebuild && can_build && session.current_build().is_some() {
         commands.push(Command::Build);
     }
-    if let Some((spec, job)) = &session.build_job {
+    if let Some((spec, job)) = &session.work.build_job {
         let p = job.progress();
         ui.add(egui::ProgressBar::new(p.fraction()).text(format!("{}: {}", spec.label(), p.stage)));
         ui.label(format!("Elapsed {:.1} s", job.elapsed().as_secs_f64()));
@@ -393,32 +393,33 @@ pub fn tuning_ui(
     }
     if let Some(knob) = settings.index.knob().map(KnobKind::name) {
         let can_sweep =
-            session.current_build().is_some_and(|b| b.has_knob()) && session.gt.is_some();
+            session.current_build().is_some_and(|b| b.has_knob()) && session.work.gt.is_some();
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(can_sweep && session.sweep.is_empty(), egui::Button::new(format!("Sweep {knob}")))
+                .add_enabled(can_sweep && session.work.sweep.is_empty(), egui::Button::new(format!("Sweep {knob}")))
                 .on_hover_text("Measure the standard values in turn (ef 10 … 256, or search_probe 1 … 256 up to the list count): the whole curve.")
                 .clicked()
             {
                 commands.push(Command::Sweep);
             }
-            if !session.sweep.is_empty() {
-                ui.label(format!("{} settings to go", session.sweep.len()));
+            if !session.work.sweep.is_empty() {
+                ui.label(format!("{} settings to go", session.work.sweep.len()));
             }
         });
     }
-    if session.gt_job.is_some() {
+    if session.work.gt_job.is_some() {
         ui.label("Computing exact ground truth…");
     }
-    if let Some((req, job)) = &session.eval_job {
+    if let Some((req, job)) = &session.work.eval_job {
         let p = job.progress();
         ui.add(
             egui::ProgressBar::new(p.fraction()).text(format!("Measuring {} queries", req.limit)),
         );
     }
     let knob = settings.knob();
-    let current = session.current.and_then(|id| {
+    let current = session.work.current.and_then(|id| {
         session
+            .work
             .points
             .iter()
             .rev()

@@ -30,7 +30,7 @@ fn build_color(build_id: usize) -> Color32 {
 /// Points of the current k, grouped by build, sorted by ef.
 fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
     let mut by_build: BTreeMap<usize, Vec<&Point>> = BTreeMap::new();
-    for p in session.points.iter().filter(|p| p.k == k) {
+    for p in session.work.points.iter().filter(|p| p.k == k) {
         by_build.entry(p.build_id).or_default().push(p);
     }
     for v in by_build.values_mut() {
@@ -43,12 +43,13 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     let k = settings.k;
     let by_build = curves(session, k);
     let current_knob = settings.knob();
-    let is_current = |p: &Point| Some(p.build_id) == session.current && p.knob == current_knob;
+    let is_current = |p: &Point| Some(p.build_id) == session.work.current && p.knob == current_knob;
     // The knob charts (x = ef, or search_probe for HFresh) show the builds
     // turning the current kind's knob; the recall-QPS trade-off shows all.
     let knob = settings.index.knob().map_or("ef", KnobKind::name);
     let knob_of = |id: usize| {
         session
+            .work
             .builds
             .iter()
             .find(|b| b.id == id)
@@ -61,7 +62,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         .collect();
     if by_build.is_empty() {
         ui.centered_and_justified(|ui| {
-            ui.label(match (&session.loaded, &session.gt) {
+            ui.label(match (&session.loaded, &session.work.gt) {
                 (None, _) => "Open a dataset to begin.",
                 (Some(_), None) => "Computing exact ground truth…",
                 _ => "Build an index, then move ef: each setting is measured against exact ground truth and plotted here.",
@@ -266,7 +267,7 @@ fn log_tick(log10_value: f64) -> String {
 /// Flat and HNSW mean latency against collection size (log axis), with the
 /// measured crossover: where the dynamic index should switch.
 pub fn crossover_ui(ui: &mut Ui, session: &Session) {
-    let Some(c) = &session.crossover else {
+    let Some(c) = &session.work.crossover else {
         ui.label("Measuring the flat/HNSW crossover…");
         return;
     };

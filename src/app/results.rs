@@ -27,7 +27,7 @@ pub fn export(points: &[Point], format: ReportFormat, path: &Path) -> Result<usi
 pub fn table_ui(ui: &mut Ui, session: &Session) {
     ui.horizontal(|ui| {
         ui.heading("Operating points");
-        ui.label(format!("{} measured", session.points.len()));
+        ui.label(format!("{} measured", session.work.points.len()));
     });
     egui::ScrollArea::both()
         .auto_shrink([false, false])
@@ -40,7 +40,7 @@ pub fn table_ui(ui: &mut Ui, session: &Session) {
                         ui.strong(c);
                     }
                     ui.end_row();
-                    let mut points: Vec<&Point> = session.points.iter().collect();
+                    let mut points: Vec<&Point> = session.work.points.iter().collect();
                     points.sort_by_key(|p| (p.build_id, p.k, p.knob.value()));
                     for p in points {
                         for (i, cell) in csv_cells(&p.build_label, &p.op).into_iter().enumerate() {

@@ -6,140 +6,19 @@
 //! a new job in a slot drops (and so cancels) the old one, which is how the
 //! newest ef wins and no queue of stale work builds up.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::rngs::StdRng;
-use rand::seq::index::sample;
-use rand::SeedableRng;
-
+use super::loading::{load, LoadRequest, Loaded};
 use crate::cache;
-use crate::dataset::{self, Dataset};
-use crate::distance::Metric;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::eval::plan_sweep;
 use crate::eval::{measure_prefix, GroundTruth, Measurement, OperatingPoint, QueryMode};
 use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
 use crate::index::{param_spec, AnnIndex, BuiltIndex, Hnsw, HnswParams, IndexSpec, KnobKind};
 use crate::index::{SearchKnob, SearchParams};
 use crate::job::{with_threads, Job, Latest};
-use crate::progress::WorkContext;
 use crate::projection::Projection;
-
-/// What to open.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LoadRequest {
-    pub base: PathBuf,
-    pub queries: Option<PathBuf>,
-    pub labels: Option<PathBuf>,
-    /// Labels of the query file's vectors (shown in the search-path view).
-    #[serde(default)]
-    pub query_labels: Option<PathBuf>,
-    pub metric: Metric,
-    pub normalize: bool,
-    /// Queries held out of the base when there is no query file.
-    pub holdout: usize,
-}
-
-/// The bundled sample, relative to the crate (or the working directory).
-pub fn sample_request() -> LoadRequest {
-    let root = sample_dir();
-    LoadRequest {
-        base: root.join("pypi-minilm-sample.base.fvecs"),
-        queries: Some(root.join("pypi-minilm-sample.query.fvecs")),
-        labels: Some(root.join("pypi-minilm-sample.base.txt")),
-        query_labels: Some(root.join("pypi-minilm-sample.query.txt")),
-        metric: Metric::Cosine,
-        normalize: false,
-        holdout: 200,
-    }
-}
-
-/// Where sample_data/ is: next to the working directory, else the crate's.
-pub fn sample_dir() -> PathBuf {
-    let local = PathBuf::from("sample_data");
-    if local.join("pypi-minilm-sample.base.fvecs").exists() {
-        local
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample_data")
-    }
-}
-
-/// Loaded vectors, ready to build on.
-pub struct Loaded {
-    pub request: LoadRequest,
-    pub base: Arc<Dataset>,
-    pub queries: Arc<Dataset>,
-    /// How the queries were chosen, for the screen.
-    pub queries_note: String,
-}
-
-fn load(req: LoadRequest, ctx: &WorkContext) -> Result<Loaded> {
-    let mut base = dataset::open(&req.base, req.metric, ctx)?;
-    if let Some(labels) = &req.labels {
-        base.load_labels(labels)?;
-    }
-    let (mut base, mut queries, note) = match &req.queries {
-        Some(q) => {
-            let mut queries = dataset::open(q, req.metric, ctx)?;
-            if let Some(labels) = &req.query_labels {
-                queries.load_labels(labels)?;
-            }
-            if queries.dim() != base.dim() {
-                return Err(Error::Mismatch(format!(
-                    "{} has dimension {}, but {} has {}",
-                    q.display(),
-                    queries.dim(),
-                    req.base.display(),
-                    base.dim()
-                )));
-            }
-            let note = format!("{} queries from {}", queries.len(), file_name(q));
-            (base, queries, note)
-        }
-        None => {
-            let n = base.len();
-            let h = req.holdout.clamp(1, n.saturating_sub(1).max(1));
-            if n < 2 {
-                return Err(Error::InvalidParameter(format!(
-                    "{}: too few vectors to hold out queries",
-                    req.base.display()
-                )));
-            }
-            let mut rng = StdRng::seed_from_u64(7);
-            let mut held: Vec<usize> = sample(&mut rng, n, h).into_vec();
-            held.sort_unstable();
-            let queries = base.subset("held-out queries", &held);
-            let mut is_held = vec![false; n];
-            held.iter().for_each(|&i| is_held[i] = true);
-            let rest: Vec<usize> = (0..n).filter(|&i| !is_held[i]).collect();
-            let name = base.name().to_string();
-            let remaining = base.subset(name, &rest);
-            let note = format!("{h} queries held out of the base at random (seed 7) and removed from it; no query file given");
-            (remaining, queries, note)
-        }
-    };
-    if req.normalize {
-        base = base.normalized();
-        queries = queries.normalized();
-    }
-    base.validate(ctx)?;
-    queries.validate(ctx)?;
-    Ok(Loaded {
-        request: req,
-        base: Arc::new(base),
-        queries: Arc::new(queries),
-        queries_note: note,
-    })
-}
-
-fn file_name(p: &std::path::Path) -> String {
-    p.file_name().map_or_else(
-        || p.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
 
 /// A finished build, numbered in the order builds finished.
 pub struct Built {
@@ -253,17 +132,37 @@ pub fn build_threads() -> usize {
 #[derive(Default)]
 pub struct Session {
     pub loaded: Option<Loaded>,
-    pub gt: Option<Arc<GroundTruth>>,
-    pub builds: Vec<Built>,
-    /// The build being shown and tuned.
-    pub current: Option<usize>,
-    pub points: Vec<Point>,
+    /// Everything measured on the loaded data.
+    pub work: DataWork,
     /// The latest error, for the screen (cleared by the user).
     pub error: Option<String>,
     /// The latest notice (ground truth cached, build cancelled …).
     pub notice: Option<String>,
     pub load_job: Option<Job<Loaded>>,
+    /// When the latest ef/k change asked for a measurement, and how long
+    /// the first (estimated) point took to arrive: the "live" latency.
+    eval_asked: Option<std::time::Instant>,
+    pub ef_response_ms: Option<f64>,
+    next_build_id: usize,
+    repaint: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Counts loads, so a projection belongs to the data it was made of.
+    pub data_generation: u64,
+    /// The 2-D PCA projection of the loaded data (the last one stays on
+    /// screen until the next data's arrives).
+    pub projection: Latest<u64, Projection>,
+}
+
+/// What belongs to one loaded dataset: its ground truth, builds, measured
+/// points and the jobs and views computed from them. Loading new data
+/// replaces it whole (dropping, and so cancelling, its jobs).
+#[derive(Default)]
+pub struct DataWork {
+    pub gt: Option<Arc<GroundTruth>>,
     pub gt_job: Option<Job<GroundTruth>>,
+    pub builds: Vec<Built>,
+    /// The build being shown and tuned.
+    pub current: Option<usize>,
+    pub points: Vec<Point>,
     pub build_job: Option<(IndexSpec, Job<Built>)>,
     pub eval_job: Option<(EvalRequest, Job<Measurement>)>,
     /// Flat against HNSW latency by collection size, for the dynamic threshold.
@@ -273,16 +172,6 @@ pub struct Session {
     /// Knob settings still to measure in a sweep, and the k they are measured at.
     pub sweep: std::collections::VecDeque<SearchKnob>,
     sweep_k: usize,
-    /// When the latest ef/k change asked for a measurement, and how long
-    /// the first (estimated) point took to arrive: the "live" latency.
-    eval_asked: Option<std::time::Instant>,
-    pub ef_response_ms: Option<f64>,
-    next_build_id: usize,
-    repaint: Option<Arc<dyn Fn() + Send + Sync>>,
-    /// Counts loads, so a projection belongs to the data it was made of.
-    pub data_generation: u64,
-    /// The 2-D PCA projection of the loaded data.
-    pub projection: Latest<u64, Projection>,
     /// The drawn part of one layer: (build, layer, selected node).
     pub layer_view: Latest<(usize, usize, Option<u32>), LayerView>,
     /// The selected node's links on every layer: (build, node).
@@ -346,27 +235,29 @@ impl Session {
             },
             notify,
         );
-        self.build_job = Some((spec, job));
+        self.work.build_job = Some((spec, job));
     }
 
     /// Cancels the running build; the previous index stays.
     pub fn cancel_build(&mut self) {
-        if let Some((_, job)) = &self.build_job {
+        if let Some((_, job)) = &self.work.build_job {
             job.cancel();
         }
     }
 
     /// The build being tuned.
     pub fn current_build(&self) -> Option<&Built> {
-        self.current
-            .and_then(|id| self.builds.iter().find(|b| b.id == id))
+        self.work
+            .current
+            .and_then(|id| self.work.builds.iter().find(|b| b.id == id))
     }
 
     /// Asks for the current build measured at (k, ef): a quick estimate on
     /// a prefix of the queries first, then all of them. A request equal to
     /// the last one does nothing; a new one replaces (cancels) a running one.
     pub fn evaluate(&mut self, k: usize, knob: SearchKnob) {
-        let (Some(built), Some(_), Some(loaded)) = (self.current_build(), &self.gt, &self.loaded)
+        let (Some(built), Some(_), Some(loaded)) =
+            (self.current_build(), &self.work.gt, &self.loaded)
         else {
             return;
         };
@@ -383,16 +274,17 @@ impl Session {
             limit: ESTIMATE_QUERIES.min(nq),
         };
         let full = EvalRequest { limit: nq, ..first };
-        if self.last_eval == Some(full) || self.last_eval == Some(first) {
+        if self.work.last_eval == Some(full) || self.work.last_eval == Some(first) {
             return;
         }
         // Already measured in full: nothing to run.
         if self
+            .work
             .points
             .iter()
             .any(|p| p.build_id == built.id && p.k == k && p.knob == knob && !p.estimate)
         {
-            self.last_eval = Some(full);
+            self.work.last_eval = Some(full);
             return;
         }
         self.eval_asked = Some(std::time::Instant::now());
@@ -400,7 +292,8 @@ impl Session {
     }
 
     fn start_eval(&mut self, req: EvalRequest) {
-        let (Some(built), Some(gt), Some(loaded)) = (self.current_build(), &self.gt, &self.loaded)
+        let (Some(built), Some(gt), Some(loaded)) =
+            (self.current_build(), &self.work.gt, &self.loaded)
         else {
             return;
         };
@@ -427,8 +320,8 @@ impl Session {
             },
             notify,
         );
-        self.last_eval = Some(req);
-        self.eval_job = Some((req, job));
+        self.work.last_eval = Some(req);
+        self.work.eval_job = Some((req, job));
     }
 
     /// Measures the current build at each of the standard settings of its
@@ -445,12 +338,13 @@ impl Session {
             .map(|&e| SearchKnob::Ef(e))
             .collect();
         let plan = plan_sweep(&*built.index, &efs, param_spec::SEARCH_PROBE.sweep);
-        self.sweep_k = k;
-        self.sweep = plan
+        self.work.sweep_k = k;
+        self.work.sweep = plan
             .knobs
             .into_iter()
             .filter(|&knob| {
                 !self
+                    .work
                     .points
                     .iter()
                     .any(|p| p.build_id == id && p.k == k && p.knob == knob && !p.estimate)
@@ -459,21 +353,21 @@ impl Session {
     }
 
     fn continue_sweep(&mut self) {
-        if self.eval_job.is_some() || self.gt.is_none() {
+        if self.work.eval_job.is_some() || self.work.gt.is_none() {
             return;
         }
         let (Some(built), Some(loaded)) = (self.current_build(), &self.loaded) else {
             return;
         };
         if !built.has_knob() {
-            self.sweep.clear();
+            self.work.sweep.clear();
             return;
         }
         let (id, nq) = (built.id, loaded.queries.len());
-        if let Some(knob) = self.sweep.pop_front() {
+        if let Some(knob) = self.work.sweep.pop_front() {
             self.start_eval(EvalRequest {
                 build_id: id,
-                k: self.sweep_k,
+                k: self.work.sweep_k,
                 knob,
                 limit: nq,
             });
@@ -486,7 +380,7 @@ impl Session {
         let Some(loaded) = &self.loaded else { return };
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
-        self.crossover_job = Some(Job::spawn_notify(
+        self.work.crossover_job = Some(Job::spawn_notify(
             "crossover",
             move |ctx| {
                 let sizes = crate::eval::crossover::default_sizes(base.len());
@@ -512,11 +406,11 @@ impl Session {
 
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
-        if let Some(job) = &mut self.crossover_job {
+        if let Some(job) = &mut self.work.crossover_job {
             if let Some(r) = job.try_take() {
-                self.crossover_job = None;
+                self.work.crossover_job = None;
                 match r {
-                    Ok(c) => self.crossover = Some(c),
+                    Ok(c) => self.work.crossover = Some(c),
                     Err(e) if e.is_cancelled() => {}
                     Err(e) => self.error = Some(format!("Crossover failed: {e}")),
                 }
@@ -531,24 +425,24 @@ impl Session {
                 }
             }
         }
-        if let Some(job) = &mut self.gt_job {
+        if let Some(job) = &mut self.work.gt_job {
             if let Some(r) = job.try_take() {
-                self.gt_job = None;
+                self.work.gt_job = None;
                 match r {
-                    Ok(gt) => self.gt = Some(Arc::new(gt)),
+                    Ok(gt) => self.work.gt = Some(Arc::new(gt)),
                     Err(e) if e.is_cancelled() => {}
                     Err(e) => self.error = Some(format!("Ground truth failed: {e}")),
                 }
             }
         }
-        if let Some((_, job)) = &mut self.build_job {
+        if let Some((_, job)) = &mut self.work.build_job {
             if let Some(r) = job.try_take() {
-                self.build_job = None;
+                self.work.build_job = None;
                 match r {
                     Ok(built) => {
-                        self.current = Some(built.id);
-                        self.builds.push(built);
-                        self.last_eval = None;
+                        self.work.current = Some(built.id);
+                        self.work.builds.push(built);
+                        self.work.last_eval = None;
                     }
                     Err(e) if e.is_cancelled() => {
                         self.notice =
@@ -558,10 +452,10 @@ impl Session {
                 }
             }
         }
-        if let Some((req, job)) = &mut self.eval_job {
+        if let Some((req, job)) = &mut self.work.eval_job {
             let req = *req;
             if let Some(r) = job.try_take() {
-                self.eval_job = None;
+                self.work.eval_job = None;
                 match r {
                     Ok(m) => {
                         if let Some(t) = self.eval_asked.take() {
@@ -578,19 +472,19 @@ impl Session {
                 }
             }
         }
-        if !self.sweep.is_empty() {
+        if !self.work.sweep.is_empty() {
             self.continue_sweep();
         }
         if let Some(e) = self.projection.poll() {
             self.error = Some(format!("Projection failed: {e}"));
         }
-        if let Some(e) = self.layer_view.poll() {
+        if let Some(e) = self.work.layer_view.poll() {
             self.error = Some(format!("Layer view failed: {e}"));
         }
-        if let Some(e) = self.node_detail.poll() {
+        if let Some(e) = self.work.node_detail.poll() {
             self.error = Some(format!("Node details failed: {e}"));
         }
-        if let Some(e) = self.search_path.poll() {
+        if let Some(e) = self.work.search_path.poll() {
             self.error = Some(format!("Search trace failed: {e}"));
         }
     }
@@ -603,7 +497,7 @@ impl Session {
         } else {
             SearchKnob::Default
         };
-        self.query_recall.get(&RecallKey {
+        self.work.query_recall.get(&RecallKey {
             build_id: b.id,
             k,
             knob,
@@ -623,7 +517,8 @@ impl Session {
             return;
         };
         let notify = self.notifier();
-        self.layer_view
+        self.work
+            .layer_view
             .request((id, layer, focus), |&(_, layer, focus)| {
                 Job::spawn_notify(
                     "layer-view",
@@ -639,7 +534,7 @@ impl Session {
             return;
         };
         let notify = self.notifier();
-        self.node_detail.request((id, node), |&(_, node)| {
+        self.work.node_detail.request((id, node), |&(_, node)| {
             Job::spawn_notify(
                 "node-detail",
                 move |_| {
@@ -673,7 +568,7 @@ impl Session {
             k,
             knob,
         };
-        self.search_path.request(key, |key| {
+        self.work.search_path.request(key, |key| {
             let (k, knob) = (key.k, key.knob);
             Job::spawn_notify(
                 "search-trace",
@@ -684,20 +579,7 @@ impl Session {
     }
 
     fn install(&mut self, loaded: Loaded) {
-        self.builds.clear();
-        self.points.clear();
-        self.current = None;
-        self.gt = None;
-        self.last_eval = None;
-        self.build_job = None;
-        self.eval_job = None;
-        self.sweep.clear();
-        self.crossover = None;
-        self.crossover_job = None;
-        self.layer_view.clear();
-        self.node_detail.clear();
-        self.search_path.clear();
-        self.query_recall.clear();
+        self.work = DataWork::default();
         self.data_generation += 1;
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
@@ -710,7 +592,7 @@ impl Session {
         });
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
-        self.gt_job = Some(Job::spawn_notify(
+        self.work.gt_job = Some(Job::spawn_notify(
             "groundtruth",
             move |ctx| {
                 cache::ground_truth(&base, &queries, cache::MIN_CACHED_K, ctx).map(|(gt, _)| gt)
@@ -721,7 +603,7 @@ impl Session {
     }
 
     fn record(&mut self, req: EvalRequest, m: &Measurement) {
-        let Some(built) = self.builds.iter().find(|b| b.id == req.build_id) else {
+        let Some(built) = self.work.builds.iter().find(|b| b.id == req.build_id) else {
             return;
         };
         let search = req.knob.report(req.k);
@@ -741,7 +623,7 @@ impl Session {
         );
         let full = req.limit >= self.loaded.as_ref().map_or(0, |l| l.queries.len());
         if full {
-            self.query_recall.insert(
+            self.work.query_recall.insert(
                 RecallKey {
                     build_id: req.build_id,
                     k: req.k,
@@ -751,9 +633,10 @@ impl Session {
             );
         }
         // A full measurement replaces the estimate (and any older point) at the same setting.
-        self.points
+        self.work
+            .points
             .retain(|p| !(p.build_id == req.build_id && p.k == req.k && p.knob == req.knob));
-        self.points.push(Point {
+        self.work.points.push(Point {
             build_id: req.build_id,
             build_label: built.index.spec.label(),
             k: req.k,
@@ -767,15 +650,15 @@ impl Session {
     /// Is any job running (the UI keeps repainting for progress while so)?
     pub fn busy(&self) -> bool {
         self.load_job.is_some()
-            || self.gt_job.is_some()
-            || self.build_job.is_some()
-            || self.eval_job.is_some()
-            || !self.sweep.is_empty()
-            || self.crossover_job.is_some()
+            || self.work.gt_job.is_some()
+            || self.work.build_job.is_some()
+            || self.work.eval_job.is_some()
+            || !self.work.sweep.is_empty()
+            || self.work.crossover_job.is_some()
             || self.projection.is_running()
-            || self.layer_view.is_running()
-            || self.node_detail.is_running()
-            || self.search_path.is_running()
+            || self.work.layer_view.is_running()
+            || self.work.node_detail.is_running()
+            || self.work.search_path.is_running()
     }
 
     /// Blocks until every job is done (tests and headless use).

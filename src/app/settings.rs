@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::session::{sample_request, LoadRequest};
+use super::loading::{sample_request, LoadRequest};
 use crate::index::{param_spec, DynamicConfig, HnswParams, IndexKind, IndexSpec, SearchKnob};
 
 /// The central area's tabs.

@@ -65,7 +65,7 @@ pub(super) fn step_until(
 }
 
 pub(super) fn ready(app: &AnnscopeApp) -> bool {
-    app.session.loaded.is_some() && app.session.gt.is_some()
+    app.session.loaded.is_some() && app.session.work.gt.is_some()
 }
 
 #[test]
@@ -77,11 +77,12 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
 
     h.get_by_label("Build").click();
     step_until(&mut h, "the build and a first measured point", 4000, |a| {
-        a.session.builds.len() == 1 && a.session.points.iter().any(|p| !p.estimate)
+        a.session.work.builds.len() == 1 && a.session.work.points.iter().any(|p| !p.estimate)
     });
     let at_32 = h
         .state()
         .session
+        .work
         .points
         .iter()
         .find(|p| p.knob.value() == Some(32) && !p.estimate)
@@ -89,13 +90,14 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
     let at_32 = at_32.expect("a full point at the default ef 32");
     // Shown in the panel and in the results table.
     assert!(h.get_all_by_label(&format!("{at_32:.4}")).count() >= 2);
-    let points_before = h.state().session.points.len();
+    let points_before = h.state().session.work.points.len();
 
     // Move the ef slider to 10: recall changes and a point joins the plot.
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "ef")
         .set_value_accesskit(10.0);
     step_until(&mut h, "a full measurement at ef 10", 4000, |a| {
         a.session
+            .work
             .points
             .iter()
             .any(|p| p.knob.value() == Some(10) && !p.estimate)
@@ -104,13 +106,14 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
     let at_10 = h
         .state()
         .session
+        .work
         .points
         .iter()
         .find(|p| p.knob.value() == Some(10))
         .map(|p| p.op.recall)
         .expect("ef 10");
     assert!(
-        h.state().session.points.len() > points_before,
+        h.state().session.work.points.len() > points_before,
         "a point joined the plot"
     );
     assert!(
@@ -131,10 +134,10 @@ fn precision_controls_rebuild_with_what_they_name() {
     step_until(&mut h, "the sample and its ground truth", 4000, ready);
     h.get_by_label("Build").click();
     step_until(&mut h, "the first build", 4000, |a| {
-        a.session.builds.len() == 1
+        a.session.work.builds.len() == 1
     });
     let param = |a: &AnnscopeApp, i: usize, key: &str| {
-        a.session.builds[i].index.params()[key]
+        a.session.work.builds[i].index.params()[key]
             .as_str()
             .expect(key)
             .to_string()
@@ -148,7 +151,7 @@ fn precision_controls_rebuild_with_what_they_name() {
     // Untick "f16 search": a rebuild that walks the f32 vectors.
     h.get_by_label("f16 search").click();
     step_until(&mut h, "a rebuild walking f32", 4000, |a| {
-        a.session.builds.len() == 2
+        a.session.work.builds.len() == 2
     });
     assert_eq!(param(h.state(), 1, "search_precision"), "f32");
 
@@ -157,7 +160,7 @@ fn precision_controls_rebuild_with_what_they_name() {
     h.run();
     h.get_by_label("f16").click();
     step_until(&mut h, "a rebuild from f16", 4000, |a| {
-        a.session.builds.len() == 3
+        a.session.work.builds.len() == 3
     });
     assert_eq!(h.state().settings.hnsw.build_precision.name(), "f16");
     let want = if hardware { "f16" } else { "f32" };
@@ -187,17 +190,17 @@ fn cancel_returns_promptly_and_keeps_the_app_usable() {
     step_until(&mut h, "the data", 4000, ready);
     h.get_by_label("Build").click();
     step_until(&mut h, "the build to start", 200, |a| {
-        a.session.build_job.is_some()
+        a.session.work.build_job.is_some()
     });
     h.step();
     h.get_by_label("Cancel").click();
     // The worker checks its cancel token between node insertions: it must be
     // gone within a few frames.
     step_until(&mut h, "the build to stop", 400, |a| {
-        a.session.build_job.is_none()
+        a.session.work.build_job.is_none()
     });
     assert!(
-        h.state().session.builds.is_empty(),
+        h.state().session.work.builds.is_empty(),
         "a cancelled build must not be installed"
     );
     h.step();

@@ -57,7 +57,11 @@ fn click_node(h: &mut Harness<'static, AnnscopeApp>, row: u32) {
 /// Steps until the selection panel has `node`'s links, then draws them.
 fn wait_for_node_detail(h: &mut Harness<'static, AnnscopeApp>, node: u32) {
     step_until(h, "the node's details", 2000, |a| {
-        a.session.node_detail.value().is_some_and(|d| d.id == node)
+        a.session
+            .work
+            .node_detail
+            .value()
+            .is_some_and(|d| d.id == node)
     });
     h.step();
 }
@@ -67,7 +71,7 @@ fn layer_graph_selects_a_node_and_switches_layers() {
     let mut h = built_sample();
     h.get_by_label("Layer graph").click();
     step_until(&mut h, "layer 0's view", 2000, |a| {
-        a.session.layer_view.value().is_some()
+        a.session.work.layer_view.value().is_some()
     });
     h.step();
     let stats = h
@@ -91,9 +95,10 @@ fn layer_graph_selects_a_node_and_switches_layers() {
     step_until(&mut h, "layer 1's view", 2000, |a| {
         a.views.layer == 1
             && a.session
+                .work
                 .layer_view
                 .value()
-                .is_some_and(|v| v.layer == 1 && !a.session.layer_view.is_running())
+                .is_some_and(|v| v.layer == 1 && !a.session.work.layer_view.is_running())
     });
     h.step();
     let s1 = &stats[1];
@@ -107,6 +112,7 @@ fn layer_graph_selects_a_node_and_switches_layers() {
     let target = h
         .state()
         .session
+        .work
         .layer_view
         .value()
         .expect("view")
@@ -136,6 +142,7 @@ fn layer_graph_selects_a_node_and_switches_layers() {
         .set_value_accesskit(0.0);
     step_until(&mut h, "layer 0 around the node", 2000, |a| {
         a.session
+            .work
             .layer_view
             .value()
             .is_some_and(|v| v.layer == 0 && v.sampled.is_none())
@@ -147,6 +154,7 @@ fn layer_graph_selects_a_node_and_switches_layers() {
     let drawn = h
         .state()
         .session
+        .work
         .layer_view
         .value()
         .expect("view")
@@ -164,10 +172,21 @@ fn search_path_steps_through_a_search_and_explains_its_result() {
     h.get_by_label("Search path").click();
     step_until(&mut h, "the traced search", 2000, |a| {
         a.settings.view_tab == Tab::SearchPath
-            && a.session.search_path.value().is_some_and(|p| p.ef == 10)
+            && a.session
+                .work
+                .search_path
+                .value()
+                .is_some_and(|p| p.ef == 10)
     });
     h.step();
-    let path = h.state().session.search_path.value().expect("path").clone();
+    let path = h
+        .state()
+        .session
+        .work
+        .search_path
+        .value()
+        .expect("path")
+        .clone();
     let n = path.steps.len();
     assert!(n > 3, "a search of a few steps at least");
     h.get_by_label_contains(&format!("Step 1 of {n} · layer {}", path.steps[0].layer));
@@ -206,6 +225,7 @@ fn search_path_steps_through_a_search_and_explains_its_result() {
     h.get_by_label("Next").click();
     step_until(&mut h, "query 1's trace", 2000, |a| {
         a.session
+            .work
             .search_path
             .value()
             .is_some_and(|p| p.trace.result.ids != path.trace.result.ids || p.steps.len() != n)
@@ -255,6 +275,7 @@ fn projection_shows_variance_and_selects_by_click() {
     // whose mean is the recall the Search panel shows.
     step_until(&mut h, "a full measurement at ef 32", 4000, |a| {
         a.session
+            .work
             .points
             .iter()
             .any(|p| p.knob.value() == Some(32) && !p.estimate)
@@ -262,6 +283,7 @@ fn projection_shows_variance_and_selects_by_click() {
     let app = h.state();
     let point = app
         .session
+        .work
         .points
         .iter()
         .find(|p| p.knob.value() == Some(32) && !p.estimate)
@@ -298,6 +320,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
             .current_build()
             .is_some_and(|b| b.index.posting_lists().is_some())
             && a.session
+                .work
                 .points
                 .iter()
                 .any(|p| p.knob.value() == Some(16) && !p.estimate)
@@ -317,6 +340,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     let at_16 = h
         .state()
         .session
+        .work
         .points
         .iter()
         .find(|p| p.knob.value() == Some(16) && !p.estimate)
@@ -326,6 +350,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
         .set_value_accesskit(2.0);
     step_until(&mut h, "a full point at search_probe 2", 4000, |a| {
         a.session
+            .work
             .points
             .iter()
             .any(|p| p.knob.value() == Some(2) && !p.estimate)
@@ -333,6 +358,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     let at_2 = h
         .state()
         .session
+        .work
         .points
         .iter()
         .find(|p| p.knob.value() == Some(2) && !p.estimate)
@@ -345,6 +371,7 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     assert_eq!(
         h.state()
             .session
+            .work
             .points
             .iter()
             .find(|p| p.knob.value() == Some(2))

@@ -52,12 +52,13 @@ pub(super) fn layers_ui(
         ));
     }
     let key = (build_id, view.layer, view.selected);
-    let layer_view = session.layer_view.value_for(&key).or_else(|| {
+    let layer_view = session.work.layer_view.value_for(&key).or_else(|| {
         // Keep the previous drawing of the same build while the new one computes.
         session
+            .work
             .layer_view
             .value()
-            .filter(|_| session.layer_view.is_running())
+            .filter(|_| session.work.layer_view.is_running())
     });
     if let Some(lv) = layer_view {
         let neighbourhood = lv
@@ -148,7 +149,7 @@ pub(super) fn layers_ui(
     // All vectors faintly, for context.
     super::draw_context(&painter, rect, &camera, &projection.base, dark);
     let Some(lv) = layer_view else {
-        if session.layer_view.is_running() {
+        if session.work.layer_view.is_running() {
             painter.text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,

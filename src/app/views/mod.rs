@@ -376,8 +376,9 @@ fn node_panel(ui: &mut Ui, session: &Session, view: &mut ViewState) {
         ui.label(RichText::new(label).italics());
     }
     let Some(detail) = session
+        .work
         .current
-        .and_then(|id| session.node_detail.value_for(&(id, sel)))
+        .and_then(|id| session.work.node_detail.value_for(&(id, sel)))
     else {
         if session.current_hnsw().is_none() {
             ui.label("Build an HNSW index to see this node's links.");

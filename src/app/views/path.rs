@@ -99,7 +99,7 @@ pub(super) fn search_path_ui(
         k: settings.k,
         knob: settings.knob(),
     };
-    let Some(path) = session.search_path.value_for(&key).cloned() else {
+    let Some(path) = session.work.search_path.value_for(&key).cloned() else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Tracing the search…");
