@@ -1,8 +1,14 @@
-//! The index interface every index kind implements, and the index kinds.
+//! The index interface every index kind implements, the one vocabulary
+//! that names kinds and their settings, and the index kinds.
 //!
-//! An index is built from a [`Dataset`] with a [`WorkContext`] (progress and
-//! cancel); the number of build threads is the size of the rayon pool it is
-//! built in. It answers one query at a time ([`AnnIndex::search`]) or a batch
+//! "Which index with which build settings" is an [`IndexSpec`]; building it
+//! from a [`DataSource`] with a [`crate::progress::WorkContext`] (progress
+//! and cancel) gives a [`BuiltIndex`]; the number of build threads is the
+//! size of the rayon pool it is built in. A search is tuned by a
+//! [`SearchKnob`]; every parameter's range and help is in [`param_spec`].
+//! A new kind is its module plus one registration in [`spec`].
+//!
+//! An index answers one query at a time ([`AnnIndex::search`]) or a batch
 //! ([`AnnIndex::search_batch`], which an index may do faster, as the flat
 //! index does with a blocked matrix product). Results carry external ids
 //! (row numbers of the dataset), distances, and per-query counters.

@@ -7,7 +7,9 @@
 //! `projection`, `layer_view`, `node_detail`, `search_path`); a view only
 //! asks for it ([`request_jobs`]) and draws what has arrived, so every view
 //! follows a rebuild (the keys carry the build id) and none computes on the
-//! UI thread.
+//! UI thread. Drawing reads the session (`&Session`) and hands what it wants
+//! changed back as [`ViewCommand`]s; results arrive as shared `Arc`s, so a
+//! frame copies pointers, never a projection or a search path.
 
 pub mod canvas;
 pub mod colour;
