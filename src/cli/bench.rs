@@ -237,15 +237,8 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
         }
         Obtain::Load(path) => {
             let h = Hnsw::load(&path)?;
-            if h.metric() != base.metric() || h.dim() != base.dim() {
-                return Err(crate::error::Error::Mismatch(format!(
-                    "{}: the index is {} over dimension {}, but the bench asks {} over dimension {}",
-                    path.display(),
-                    h.metric(),
-                    h.dim(),
-                    base.metric(),
-                    base.dim()
-                )));
+            if let Some(warning) = h.check_base(&path, &base)? {
+                eprintln!("annscope: warning: {warning}");
             }
             (IndexSpec::Hnsw(h.params_struct().clone()), Arc::new(h))
         }

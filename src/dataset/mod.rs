@@ -237,7 +237,16 @@ struct ScanFindings {
     zero_row: Option<usize>,
     /// First record whose own dimension header disagrees (.fvecs family).
     bad_record: Option<(usize, String)>,
+    /// First row whose squared norm would overflow a distance in f32.
+    too_large: Option<(usize, String)>,
+    /// Whether any value is a normal float (not zero, not subnormal).
+    any_normal: bool,
 }
+
+/// The largest squared norm a row may have: then no squared distance or
+/// dot product between two rows (at most (|a| + |b|)² = 4·max) overflows
+/// f32, and neither do the squares a cosine normalisation sums.
+const MAX_SQUARED_NORM: f64 = f32::MAX as f64 / 4.0;
 
 /// A set of vectors and how to compare them.
 pub struct Dataset {
@@ -395,12 +404,19 @@ impl Dataset {
                 problem: problem.clone(),
             });
         }
-        if let Some((row, problem)) = &findings.non_finite {
+        if let Some((row, problem)) = findings.non_finite.as_ref().or(findings.too_large.as_ref()) {
             return Err(Error::BadValue {
                 path,
                 row: *row,
                 problem: problem.clone(),
             });
+        }
+        if !findings.any_normal && self.len() > 0 {
+            return Err(Error::format(
+                &path,
+                "every value is zero or a subnormal float: this looks like integer data \
+                 (such as an .ivecs file of neighbour ids) read as floats",
+            ));
         }
         if self.metric == Metric::Cosine {
             if let Some(row) = findings.zero_row {
@@ -446,6 +462,25 @@ impl Dataset {
                     if f.zero_row.is_none() && row.iter().all(|&v| v == 0.0) {
                         f.zero_row = Some(i);
                     }
+                    f.any_normal |= row.iter().any(|v| v.is_normal());
+                    if f.too_large.is_none() && f.non_finite.is_none() {
+                        let squared: f64 = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                        if squared > MAX_SQUARED_NORM {
+                            let (j, v) = row
+                                .iter()
+                                .enumerate()
+                                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+                                .unwrap_or((0, &0.0));
+                            f.too_large = Some((
+                                i,
+                                format!(
+                                    "values too large (|value| up to {v:e} at column {j}): its \
+                                     squared norm {squared:.2e} would overflow f32 distances \
+                                     (at most {MAX_SQUARED_NORM:.2e}); rescale the vectors"
+                                ),
+                            ));
+                        }
+                    }
                 }
                 ctx.progress.add((hi - lo) as u64);
                 Ok(f)
@@ -457,6 +492,8 @@ impl Dataset {
             out.non_finite = out.non_finite.or(f.non_finite);
             out.zero_row = out.zero_row.or(f.zero_row);
             out.bad_record = out.bad_record.or(f.bad_record);
+            out.too_large = out.too_large.or(f.too_large);
+            out.any_normal |= f.any_normal;
         }
         Ok(out)
     }
@@ -618,6 +655,45 @@ mod tests {
             msg.contains("row 1") && msg.contains("zero vector"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn values_whose_distances_would_overflow_are_refused_with_the_row() {
+        for metric in [Metric::L2, Metric::Cosine, Metric::InnerProduct] {
+            let mut data = vec![0.5f32; 40];
+            data[21] = 1e30; // row 5 of 4-d rows
+            let d = Dataset::from_vec("t", data, 4, metric).expect("shape");
+            let msg = d
+                .validate(&WorkContext::detached())
+                .expect_err("1e30")
+                .to_string();
+            assert!(msg.contains("row 5") && msg.contains("too large"), "{msg}");
+        }
+        // Just inside the bound: (|a| + |b|)² still fits.
+        let big = (MAX_SQUARED_NORM / 4.0).sqrt() as f32;
+        let d = Dataset::from_vec("t", vec![big, big, -big, 1.0], 2, Metric::L2).expect("shape");
+        assert!(d.validate(&WorkContext::detached()).is_ok());
+        let (a, b) = (d.row(0), d.row(1));
+        assert!(Metric::L2.distance(a, b).is_finite());
+    }
+
+    #[test]
+    fn integer_data_read_as_floats_is_refused_but_whole_number_floats_are_fine() {
+        // .ivecs neighbour ids reinterpreted as f32 bits: all subnormal.
+        let ids: Vec<f32> = (0..64u32).map(f32::from_bits).collect();
+        let d = Dataset::from_vec("ids.fvecs", ids, 8, Metric::L2).expect("shape");
+        let msg = d
+            .validate(&WorkContext::detached())
+            .expect_err("ints")
+            .to_string();
+        assert!(
+            msg.contains("ids.fvecs") && msg.contains("integer data"),
+            "{msg}"
+        );
+        // SIFT's .fvecs hold whole numbers: valid floats.
+        let sift: Vec<f32> = (0..64).map(|i| (i % 7) as f32).collect();
+        let d = Dataset::from_vec("sift.fvecs", sift, 8, Metric::L2).expect("shape");
+        assert!(d.validate(&WorkContext::detached()).is_ok());
     }
 
     #[test]

@@ -208,3 +208,128 @@ fn a_file_that_is_not_what_its_name_says() {
     let o = annscope(&["info", s(&p)], dir.path());
     assert_fails_naming(&o, &p, "not a number");
 }
+
+#[test]
+fn an_index_file_is_measured_only_against_the_base_it_was_built_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (base, queries, index) = (
+        dir.path().join("base.fvecs"),
+        dir.path().join("queries.fvecs"),
+        dir.path().join("base.hnsw"),
+    );
+    let all = rows(300, 8);
+    write_fvecs(&base, &all);
+    write_fvecs(&queries, &all[..20]);
+    let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+    let o = annscope(
+        &[
+            "build",
+            "--base",
+            &s(&base),
+            "--metric",
+            "l2",
+            "--out",
+            &s(&index),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bench = |base: &Path| {
+        annscope(
+            &[
+                "bench",
+                "--base",
+                &s(base),
+                "--queries",
+                &s(&queries),
+                "--metric",
+                "l2",
+                "--k",
+                "5",
+                "--index-file",
+                &s(&index),
+                "--ef",
+                "32",
+            ],
+            dir.path(),
+        )
+    };
+    let o = bench(&base);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A smaller base, and the same rows in another order: both refused,
+    // naming the index file and the base.
+    let smaller = dir.path().join("smaller.fvecs");
+    write_fvecs(&smaller, &all[..200]);
+    let reordered = dir.path().join("reordered.fvecs");
+    write_fvecs(&reordered, &all.iter().rev().cloned().collect::<Vec<_>>());
+    for other in [&smaller, &reordered] {
+        let o = bench(other);
+        assert_fails_naming(&o, &index, "was built on 300 vectors");
+        let name = other
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(stderr(&o).contains(&name), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn integer_data_wearing_a_float_name_is_refused_by_every_command() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fake = dir.path().join("neighbours.fvecs");
+    std::fs::copy(project(SAMPLE_GT), &fake).expect("copy");
+    let f = fake.to_str().expect("utf-8");
+    let out = dir.path().join("out");
+    let o_s = out.to_str().expect("utf-8");
+    for args in [
+        vec![
+            "groundtruth",
+            "--base",
+            f,
+            "--queries",
+            f,
+            "--metric",
+            "l2",
+            "--out",
+            o_s,
+        ],
+        vec!["bench", "--base", f, "--queries", f, "--metric", "l2"],
+        vec!["build", "--base", f, "--metric", "l2", "--out", o_s],
+    ] {
+        let o = annscope(&args, dir.path());
+        assert_fails_naming(&o, &fake, "integer data");
+    }
+}
+
+#[test]
+fn a_row_whose_distances_would_overflow_is_refused_not_measured() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (base, queries) = (dir.path().join("base.fvecs"), dir.path().join("q.fvecs"));
+    let mut all = rows(300, 8);
+    write_fvecs(&queries, &all[..20]);
+    all[123][4] = 1e30;
+    write_fvecs(&base, &all);
+    let (b, q) = (
+        base.to_str().expect("utf-8"),
+        queries.to_str().expect("utf-8"),
+    );
+    for metric in ["cosine", "l2"] {
+        let o = annscope(
+            &[
+                "bench",
+                "--base",
+                b,
+                "--queries",
+                q,
+                "--metric",
+                metric,
+                "--index",
+                "hnsw",
+            ],
+            dir.path(),
+        );
+        assert_fails_naming(&o, &base, "too large");
+        assert!(stderr(&o).contains("123"), "{}", stderr(&o));
+    }
+}

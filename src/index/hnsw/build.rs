@@ -134,6 +134,7 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         n_deleted: 0,
         free: Vec::new(),
         walk: None,
+        built_on: None,
         params,
     };
     let shared = BuildShared::new(n, index.params.m0());

@@ -17,9 +17,10 @@ use crate::error::{Error, Result};
 use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
-/// Version 2 added the build and search precisions; version 1 files (built
-/// from f32, walked in f32) still load.
-const VERSION: u32 = 2;
+/// Version 2 added the build and search precisions; version 3 the base the
+/// index was built on (its content hash and size). Version 1 files (built
+/// from f32, walked in f32) and version 2 files still load.
+const VERSION: u32 = 3;
 
 fn precision_code(p: Precision) -> u8 {
     match p {
@@ -90,6 +91,14 @@ impl Hnsw {
                 },
                 precision_code(self.params.search_precision),
             ])?;
+            match self.built_on {
+                Some(b) => {
+                    o.bytes(&[1])?;
+                    o.u64(b.content_hash)?;
+                    o.u64(b.n)?;
+                }
+                None => o.bytes(&[0])?,
+            }
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
             o.u32(self.dynamic_ef.factor as u32)?;
@@ -178,6 +187,18 @@ impl Hnsw {
             };
         }
         params.validate().map_err(|e| bad(&e.to_string()))?;
+        let built_on = if version >= 3 {
+            match r.bytes(1)?[0] {
+                0 => None,
+                1 => Some(super::BuiltOn {
+                    content_hash: r.u64()?,
+                    n: r.u64()?,
+                }),
+                c => return Err(bad(&format!("unknown base record code {c}"))),
+            }
+        } else {
+            None
+        };
         let dynamic_ef = DynamicEf {
             min: r.u32()? as usize,
             max: r.u32()? as usize,
@@ -271,6 +292,7 @@ impl Hnsw {
             n_deleted,
             free,
             walk: None,
+            built_on,
         };
         if index.params.search_precision == Precision::F16 {
             index.walk = super::space::HalfSpace::try_new(&index);

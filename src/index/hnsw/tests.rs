@@ -423,6 +423,12 @@ fn save_and_load_round_trip_and_refuse_damage() {
     let loaded = Hnsw::load(&path).expect("load");
     assert_eq!(loaded.len(), index.len());
     assert_eq!(loaded.params(), index.params());
+    assert!(index.built_on().is_some());
+    assert_eq!(
+        loaded.built_on(),
+        index.built_on(),
+        "the base record survives"
+    );
     for q in base.vectors().rows().take(50) {
         let p = SearchParams::new(5).with_ef(32);
         assert_eq!(
@@ -445,12 +451,27 @@ fn save_and_load_round_trip_and_refuse_damage() {
     std::fs::write(&path, b"not an index").expect("junk");
     assert!(Hnsw::load(&path).is_err());
 
+    // A version-2 file (before the base was recorded) loads without one.
+    const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
+    const BASE_RECORD: usize = 1 + 8 + 8;
+    let mut v2 = bytes[..bytes.len() - 8].to_vec();
+    v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+    v2.drain(PRECISION_AT + 2..PRECISION_AT + 2 + BASE_RECORD);
+    let sum = xxhash_rust::xxh3::xxh3_64(&v2);
+    v2.extend_from_slice(&sum.to_le_bytes());
+    std::fs::write(&path, &v2).expect("v2");
+    let v2 = Hnsw::load(&path).expect("a version-2 file loads");
+    assert_eq!((v2.built_on(), v2.len()), (None, index.len()));
+    let warning = v2
+        .check_base(&path, &base)
+        .expect("no record: a warning, not a refusal");
+    assert!(warning.is_some_and(|w| w.contains("does not record the base")));
+
     // A version-1 file (before the precisions were recorded) still loads,
     // as built from and walked in f32: drop the two bytes after the seed.
-    const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
     let mut v1 = bytes[..bytes.len() - 8].to_vec();
     v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-    v1.drain(PRECISION_AT..PRECISION_AT + 2);
+    v1.drain(PRECISION_AT..PRECISION_AT + 2 + BASE_RECORD);
     let sum = xxhash_rust::xxh3::xxh3_64(&v1);
     v1.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &v1).expect("v1");
