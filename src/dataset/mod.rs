@@ -411,7 +411,7 @@ impl Dataset {
                 problem: problem.clone(),
             });
         }
-        if !findings.any_normal && self.len() > 0 {
+        if !findings.any_normal && !self.is_empty() {
             return Err(Error::format(
                 &path,
                 "every value is zero or a subnormal float: this looks like integer data \
