@@ -217,20 +217,20 @@ pub fn index_ui(
                 .on_hover_text(param_spec::SEED_HELP);
         });
         ui.horizontal(|ui| {
-            let before = p.build_precision;
+            let before = p.storage.build;
             egui::ComboBox::from_label("build reads")
-                .selected_text(p.build_precision.name())
+                .selected_text(p.storage.build.name())
                 .show_ui(ui, |ui| {
                     for choice in crate::index::hnsw::BuildPrecision::ALL {
-                        ui.selectable_value(&mut p.build_precision, choice, choice.name());
+                        ui.selectable_value(&mut p.storage.build, choice, choice.name());
                     }
                 })
                 .response
                 .on_hover_text(param_spec::BUILD_PRECISION_HELP);
-            rebuild |= p.build_precision != before;
+            rebuild |= p.storage.build != before;
             rebuild |= half_checkbox(
                 ui,
-                &mut p.search_precision,
+                &mut p.storage.search,
                 "f16 search",
                 param_spec::SEARCH_PRECISION_HELP,
             )
@@ -262,7 +262,7 @@ pub fn index_ui(
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
         rebuild |= half_checkbox(
             ui,
-            &mut p.precision,
+            &mut p.storage.search,
             "f16 postings",
             param_spec::POSTING_PRECISION_HELP,
         )

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::distance::Metric;
 use crate::index::hnsw::{BuildPrecision, DynamicEf};
 use crate::index::param_spec::{self as spec, ParamSpec};
-use crate::index::{HFreshParams, HnswParams, Precision};
+use crate::index::{HFreshParams, HnswParams, Precision, Storage};
 
 /// The vectors a command reads.
 #[derive(Args, Debug, Clone)]
@@ -98,8 +98,10 @@ impl HnswArgs {
                     m,
                     ef_construction,
                     seed: self.seed,
-                    build_precision: self.build_precision,
-                    search_precision: self.search_precision,
+                    storage: Storage {
+                        build: self.build_precision,
+                        search: self.search_precision,
+                    },
                 };
                 p.validate()?;
                 out.push(p);
@@ -154,7 +156,10 @@ impl HFreshArgs {
             epsilon: self.epsilon,
             query_epsilon: self.query_epsilon,
             min_posting_size: (self.max_posting_size / 16).max(1),
-            precision: self.posting_precision,
+            storage: Storage {
+                build: BuildPrecision::F32,
+                search: self.posting_precision,
+            },
             seed,
             ..HFreshParams::default()
         };

@@ -23,6 +23,7 @@ pub mod hnsw;
 pub mod knob;
 pub mod param_spec;
 pub mod spec;
+pub mod storage;
 pub mod topk;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,7 @@ pub use hfresh::{HFresh, HFreshParams};
 pub use hnsw::{Hnsw, HnswParams};
 pub use knob::{KnobKind, SearchKnob};
 pub use spec::{DataSource, IndexKind, IndexSpec};
+pub use storage::Storage;
 
 /// Parameters as a report shows them: snake_case keys, JSON values.
 pub type ParamMap = BTreeMap<String, serde_json::Value>;

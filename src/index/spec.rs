@@ -142,6 +142,16 @@ impl IndexSpec {
         }
     }
 
+    /// How the index holds and reads its vectors (a flat index scans f32).
+    pub fn storage(&self) -> super::Storage {
+        match self {
+            IndexSpec::Flat => super::Storage::EXACT,
+            IndexSpec::Hnsw(p) => p.storage,
+            IndexSpec::Dynamic(c) => c.hnsw.storage,
+            IndexSpec::HFresh(p) => p.storage,
+        }
+    }
+
     /// A short label, e.g. "HNSW M=16 efC=200".
     pub fn label(&self) -> String {
         match self {
@@ -212,6 +222,30 @@ mod tests {
             serde_json::to_string(&IndexKind::Hfresh).expect("json"),
             "\"hfresh\""
         );
+    }
+
+    #[test]
+    fn parameters_saved_before_the_storage_field_read_the_same() {
+        let hfresh: HFreshParams =
+            serde_json::from_str(r#"{"max_posting_size":64,"precision":"f32"}"#).expect("hfresh");
+        assert_eq!(hfresh.storage, crate::index::Storage::EXACT);
+        assert!(IndexSpec::HFresh(hfresh).validate().is_ok());
+        let hnsw: HnswParams = serde_json::from_str(
+            r#"{"m":12,"ef_construction":100,"seed":1,"build_precision":"f16","search_precision":"f32"}"#,
+        )
+        .expect("hnsw");
+        let spec = IndexSpec::Hnsw(hnsw);
+        assert_eq!(
+            spec.storage().build,
+            crate::index::hnsw::BuildPrecision::F16
+        );
+        assert_eq!(spec.storage().search, crate::index::Precision::F32);
+        let mut sq8 = HFreshParams::default();
+        sq8.storage.build = crate::index::hnsw::BuildPrecision::Sq8;
+        let e = IndexSpec::HFresh(sq8)
+            .validate()
+            .expect_err("hfresh clusters f32");
+        assert!(e.to_string().contains("build_precision sq8"), "{e}");
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn precision_controls_rebuild_with_what_they_name() {
     step_until(&mut h, "a rebuild from f16", 4000, |a| {
         a.session.work.builds.len() == 3
     });
-    assert_eq!(h.state().settings.hnsw.build_precision.name(), "f16");
+    assert_eq!(h.state().settings.hnsw.storage.build.name(), "f16");
     let want = if hardware { "f16" } else { "f32" };
     assert_eq!(param(h.state(), 2, "build_precision"), want);
     step_until(&mut h, "idle", 2000, |a| !a.session.busy());

@@ -139,7 +139,7 @@ impl HFresh {
             .iter()
             .map(|l| l.len().next_power_of_two().max(8))
             .sum();
-        let mut store = PostingStore::new(dim, total, params.precision)?;
+        let mut store = PostingStore::new(dim, total, params.storage.search)?;
         let mut alive = Vec::with_capacity(lists.len());
         let mut live = Vec::with_capacity(lists.len());
         let r = params.replicas;

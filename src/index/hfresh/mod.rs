@@ -65,8 +65,10 @@ pub struct HFreshParams {
     pub search_probe: usize,
     /// Neighbouring lists checked for reassignment after a split.
     pub reassign_neighbours: usize,
-    /// How posting vectors are stored (f16 halves the bytes a scan reads).
-    pub precision: Precision,
+    /// How posting vectors are stored (`search`: f16 halves the bytes a
+    /// scan reads). The build clusters the f32 vectors: `build` is f32.
+    #[serde(flatten)]
+    pub storage: crate::index::Storage,
     pub seed: u64,
 }
 
@@ -80,7 +82,10 @@ impl Default for HFreshParams {
             min_posting_size: 8,
             search_probe: param_spec::SEARCH_PROBE.default,
             reassign_neighbours: 8,
-            precision: Precision::default(),
+            storage: crate::index::Storage {
+                build: super::hnsw::BuildPrecision::F32,
+                search: Precision::default(),
+            },
             seed: 42,
         }
     }
@@ -104,6 +109,12 @@ impl HFreshParams {
             ));
         }
         param_spec::SEARCH_PROBE.check(self.search_probe)?;
+        if self.storage.build != super::hnsw::BuildPrecision::F32 {
+            return bad(format!(
+                "build_precision {}: HFresh clusters the f32 vectors (compact build copies are for HNSW)",
+                self.storage.build.name()
+            ));
+        }
         Ok(())
     }
 }
@@ -270,7 +281,6 @@ pub(super) fn centroid_hnsw(params: &HFreshParams) -> HnswParams {
         ef_construction: 200,
         seed: params.seed,
         // A few thousand centroids fit in cache: halves would gain nothing.
-        build_precision: super::hnsw::BuildPrecision::F32,
-        search_precision: crate::index::Precision::F32,
+        storage: crate::index::Storage::EXACT,
     }
 }

@@ -133,7 +133,7 @@ impl AnnIndex for HFresh {
             p.insert("query_epsilon".into(), shown(e).into());
         }
         p.insert("lists".into(), self.live_lists.into());
-        p.insert("precision".into(), self.params.precision.name().into());
+        p.insert("precision".into(), self.params.storage.search.name().into());
         p
     }
 }

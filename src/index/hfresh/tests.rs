@@ -29,7 +29,7 @@ fn params(max: usize) -> HFreshParams {
     HFreshParams {
         max_posting_size: max,
         min_posting_size: (max / 8).max(1),
-        precision: Precision::F32,
+        storage: crate::index::Storage::EXACT,
         ..HFreshParams::default()
     }
 }
@@ -97,10 +97,8 @@ fn half_precision_postings_cost_almost_no_recall() {
         let base = clustered(3000, 48, 30, metric, 11);
         let queries = clustered(60, 48, 30, metric, 12);
         let truth = exact(&base, &queries, 10);
-        let p = HFreshParams {
-            precision: Precision::F16,
-            ..params(64)
-        };
+        let mut p = params(64);
+        p.storage.search = Precision::F16;
         let h = HFresh::build(&base, p, &WorkContext::detached()).unwrap();
         assert_eq!(h.params()["precision"], "f16");
         let r_all = mean_recall(&h, &queries, &truth, 10, h.list_count());

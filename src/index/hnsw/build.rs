@@ -139,14 +139,14 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     };
     let shared = BuildShared::new(n, index.params.m0());
     let done = AtomicU64::new(1);
-    if index.params.build_precision != BuildPrecision::F32
-        || index.params.search_precision == Precision::F16
+    if index.params.storage.build != BuildPrecision::F32
+        || index.params.storage.search == Precision::F16
     {
         ctx.progress
             .stage("packing compact copies of the vectors", 0);
     }
-    let half = if index.params.build_precision == BuildPrecision::F16
-        || index.params.search_precision == Precision::F16
+    let half = if index.params.storage.build == BuildPrecision::F16
+        || index.params.storage.search == Precision::F16
     {
         HalfSpace::try_new(&index)
     } else {
@@ -154,8 +154,8 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     };
     let build_half = half
         .as_ref()
-        .filter(|_| index.params.build_precision == BuildPrecision::F16);
-    let sq8 = if index.params.build_precision == BuildPrecision::Sq8 {
+        .filter(|_| index.params.storage.build == BuildPrecision::F16);
+    let sq8 = if index.params.storage.build == BuildPrecision::Sq8 {
         Sq8Space::try_new(&index)
     } else {
         None
@@ -191,19 +191,19 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     let mut index = index;
     // Record what the build read and what searches walk (f16 may be
     // unavailable here).
-    index.params.build_precision = match (&sq8, build_half) {
+    index.params.storage.build = match (&sq8, build_half) {
         (Some(_), _) => BuildPrecision::Sq8,
         (None, Some(_)) => BuildPrecision::F16,
         (None, None) => BuildPrecision::F32,
     };
     drop(sq8);
-    index.params.search_precision =
-        if half.is_some() && index.params.search_precision == Precision::F16 {
-            Precision::F16
-        } else {
-            Precision::F32
-        };
-    index.walk = half.filter(|_| index.params.search_precision == Precision::F16);
+    index.params.storage.search = if half.is_some() && index.params.storage.search == Precision::F16
+    {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    index.walk = half.filter(|_| index.params.storage.search == Precision::F16);
     index.slot_of = super::idmap::IdMap::identity(n);
     ctx.progress.stage("reconnecting unreachable nodes", 0);
     index.repair_unreachable();
@@ -427,7 +427,7 @@ impl Hnsw {
             if !walk.set_row(slot, &v) {
                 // A value f16 cannot hold: walk the f32 vectors from now on.
                 self.walk = None;
-                self.params.search_precision = Precision::F32;
+                self.params.storage.search = Precision::F32;
             }
         }
         if self.live_len() == 1 {

@@ -233,7 +233,7 @@ impl Hnsw {
     /// and the half-precision copy n·d·2 when searches walk f16.
     pub fn estimated_bytes(n: usize, dim: usize, params: &HnswParams) -> u64 {
         let (n, m) = (n as f64, params.m);
-        let walk = match params.search_precision {
+        let walk = match params.storage.search {
             crate::index::Precision::F16 => dim.div_ceil(2) * 4,
             crate::index::Precision::F32 => 0,
         };
@@ -294,11 +294,11 @@ impl AnnIndex for Hnsw {
         p.insert("seed".into(), self.params.seed.into());
         p.insert(
             "build_precision".into(),
-            self.params.build_precision.name().into(),
+            self.params.storage.build.name().into(),
         );
         p.insert(
             "search_precision".into(),
-            self.params.search_precision.name().into(),
+            self.params.storage.search.name().into(),
         );
         p
     }

@@ -19,19 +19,15 @@ pub struct HnswParams {
     /// the same seed is identical; a parallel build may differ slightly,
     /// since nodes link in the order threads reach them.
     pub seed: u64,
-    /// Precision of the vectors the build reads while it links nodes (the
-    /// index always stores f32). Fewer bytes build a memory-bound graph
-    /// faster; machines without AVX-512 build from f32 anyway, and a built
-    /// index records what it used.
-    #[serde(default)]
-    pub build_precision: BuildPrecision,
-    /// Precision of the vectors a search walks the graph with. f16 keeps a
-    /// half-precision copy of the vectors (half their memory again), reads
-    /// half the bytes per distance, and re-scores the final ef candidates
-    /// in f32, so results and their distances are exact; f32 walks the
-    /// stored vectors, as hnswlib does. Machines without AVX-512 walk f32.
-    #[serde(default)]
-    pub search_precision: crate::index::Precision,
+    /// What the build reads while it links nodes (the index always stores
+    /// f32; fewer bytes build a memory-bound graph faster) and what a search
+    /// walks: an f16 walk keeps a half-precision copy of the vectors (half
+    /// their memory again), reads half the bytes per distance, and
+    /// re-scores the final ef candidates in f32, so results and their
+    /// distances are exact. Machines without AVX-512 build and walk f32,
+    /// and a built index records what it used.
+    #[serde(flatten)]
+    pub storage: crate::index::Storage,
 }
 
 impl Default for HnswParams {
@@ -40,8 +36,10 @@ impl Default for HnswParams {
             m: param_spec::M.default,
             ef_construction: param_spec::EF_CONSTRUCTION.default,
             seed: 42,
-            build_precision: BuildPrecision::Sq8,
-            search_precision: crate::index::Precision::F16,
+            storage: crate::index::Storage {
+                build: BuildPrecision::Sq8,
+                search: crate::index::Precision::F16,
+            },
         }
     }
 }

@@ -84,12 +84,12 @@ impl Hnsw {
             o.u32(self.params.ef_construction as u32)?;
             o.u64(self.params.seed)?;
             o.bytes(&[
-                match self.params.build_precision {
+                match self.params.storage.build {
                     BuildPrecision::F32 => 0,
                     BuildPrecision::F16 => 1,
                     BuildPrecision::Sq8 => 2,
                 },
-                precision_code(self.params.search_precision),
+                precision_code(self.params.storage.search),
             ])?;
             match self.built_on {
                 Some(b) => {
@@ -170,17 +170,16 @@ impl Hnsw {
             m: r.u32()? as usize,
             ef_construction: r.u32()? as usize,
             seed: r.u64()?,
-            build_precision: BuildPrecision::F32,
-            search_precision: Precision::F32,
+            storage: crate::index::Storage::EXACT,
         };
         if version >= 2 {
-            params.build_precision = match r.bytes(1)?[0] {
+            params.storage.build = match r.bytes(1)?[0] {
                 0 => BuildPrecision::F32,
                 1 => BuildPrecision::F16,
                 2 => BuildPrecision::Sq8,
                 c => return Err(bad(&format!("unknown build precision code {c}"))),
             };
-            params.search_precision = match r.bytes(1)?[0] {
+            params.storage.search = match r.bytes(1)?[0] {
                 0 => Precision::F32,
                 1 => Precision::F16,
                 c => return Err(bad(&format!("unknown search precision code {c}"))),
@@ -294,10 +293,10 @@ impl Hnsw {
             walk: None,
             built_on,
         };
-        if index.params.search_precision == Precision::F16 {
+        if index.params.storage.search == Precision::F16 {
             index.walk = super::space::HalfSpace::try_new(&index);
             if index.walk.is_none() {
-                index.params.search_precision = Precision::F32;
+                index.params.storage.search = Precision::F32;
             }
         }
         Ok(index)

@@ -213,10 +213,8 @@ mod tests {
             .map(|v| v * scale)
             .collect();
         let ds = crate::dataset::Dataset::from_vec("t", data, dim, metric).expect("dataset");
-        let p = super::super::HnswParams {
-            build_precision: super::super::BuildPrecision::F32,
-            ..Default::default()
-        };
+        let mut p = super::super::HnswParams::default();
+        p.storage.build = super::super::BuildPrecision::F32;
         Hnsw::build(&ds, p, &WorkContext::detached()).expect("build")
     }
 

@@ -269,8 +269,7 @@ mod tests {
             }
             let ds = crate::dataset::Dataset::from_vec("t", data, dim, metric).expect("dataset");
             let p = super::super::HnswParams {
-                build_precision: super::super::BuildPrecision::F32,
-                search_precision: crate::index::Precision::F32,
+                storage: crate::index::Storage::EXACT,
                 ..Default::default()
             };
             let idx = Hnsw::build(&ds, p, &WorkContext::detached()).expect("build");

@@ -169,7 +169,7 @@ fn trace_matches_search_and_descends_to_layer_zero() {
     assert_eq!(trace.entry, index.entry_point());
     assert_eq!(
         trace.walk,
-        index.params_struct().search_precision,
+        index.params_struct().storage.search,
         "the trace says which vectors the walk read"
     );
     let layers: Vec<usize> = trace.layers.iter().map(|l| l.layer).collect();
@@ -297,10 +297,8 @@ fn duplicates_case(metric: Metric, precision: BuildPrecision) {
         data[i * dim..(i + 1) * dim].copy_from_slice(&copy);
     }
     let base = Arc::new(Dataset::from_vec("dups", data, dim, metric).expect("dataset"));
-    let p = HnswParams {
-        build_precision: precision,
-        ..params(12)
-    };
+    let mut p = params(12);
+    p.storage.build = precision;
     let index = serial(&base, p).expect("build");
     assert!(
         index.unreachable_nodes().is_empty(),
@@ -331,14 +329,12 @@ fn half_precision_walk_returns_exact_distances_at_f32_walk_recall() {
     let queries =
         Dataset::from_vec("q", clustered(200, 48, SEED + 6), 48, Metric::Cosine).expect("q");
     let build = |precision| {
-        let p = HnswParams {
-            search_precision: precision,
-            ..params(12)
-        };
+        let mut p = params(12);
+        p.storage.search = precision;
         serial(&base, p).expect("build")
     };
     let (half, full) = (build(Precision::F16), build(Precision::F32));
-    if half.params_struct().search_precision == Precision::F32 {
+    if half.params_struct().storage.search == Precision::F32 {
         return; // no hardware halves here: both walk f32 (checked above)
     }
     // Same build precision, same seed, one thread: the same graph.
@@ -381,19 +377,19 @@ fn compact_builds_match_the_f32_build_recall() {
     let queries =
         Dataset::from_vec("q", clustered(200, 48, SEED + 5), 48, Metric::Cosine).expect("q");
     let build = |precision| {
-        let p = HnswParams {
-            build_precision: precision,
-            search_precision: Precision::F32,
-            ..params(12)
+        let mut p = params(12);
+        p.storage = crate::index::Storage {
+            build: precision,
+            search: Precision::F32,
         };
         serial(&base, p).expect("build")
     };
     let full = build(BuildPrecision::F32);
-    assert_eq!(full.params_struct().build_precision, BuildPrecision::F32);
+    assert_eq!(full.params_struct().storage.build, BuildPrecision::F32);
     let hardware = crate::index::f16::fast_kernels(Metric::Cosine).is_some();
     for precision in [BuildPrecision::F16, BuildPrecision::Sq8] {
         let compact = build(precision);
-        let used = compact.params_struct().build_precision;
+        let used = compact.params_struct().storage.build;
         if hardware {
             assert_eq!(used, precision, "this machine has AVX-512");
         } else {
@@ -476,8 +472,8 @@ fn save_and_load_round_trip_and_refuse_damage() {
     v1.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &v1).expect("v1");
     let old = Hnsw::load(&path).expect("a version-1 file loads");
-    assert_eq!(old.params_struct().build_precision, BuildPrecision::F32);
-    assert_eq!(old.params_struct().search_precision, Precision::F32);
+    assert_eq!(old.params_struct().storage.build, BuildPrecision::F32);
+    assert_eq!(old.params_struct().storage.search, Precision::F32);
     assert_eq!(old.len(), index.len());
     let q = base.row(3);
     let p = SearchParams::new(5).with_ef(32);
