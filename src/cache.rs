@@ -24,7 +24,8 @@ pub const MIN_CACHED_K: usize = 100;
 
 /// The cache folder, if one can be found.
 pub fn cache_dir() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ANNSCOPE_CACHE") {
+    // Set but empty means unset (not "the current folder").
+    if let Some(p) = std::env::var_os("ANNSCOPE_CACHE").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
     dirs::cache_dir().map(|d| d.join("annscope"))
@@ -87,6 +88,18 @@ fn decode(bytes: &[u8]) -> Option<GroundTruth> {
     GroundTruth::from_parts(k, ids, dists).ok()
 }
 
+/// Whether a decoded entry can be ground truth over `n` base vectors: a
+/// checksum only says the bytes are the ones written, not that what was
+/// written was right. Ids in range, distances finite and nearest first.
+fn plausible(gt: &GroundTruth, n: usize) -> bool {
+    let (ids, dists) = gt.parts();
+    ids.iter().all(|&id| (id as usize) < n)
+        && dists.iter().all(|d| d.is_finite())
+        && dists
+            .chunks(gt.k().max(1))
+            .all(|row| row.windows(2).all(|w| w[0] <= w[1]))
+}
+
 /// Ground truth for `queries` against `base` (under the base's metric) to at
 /// least depth `k`: from the cache when it has it, else computed and stored.
 /// A cache that cannot be written only costs the reuse, never the result.
@@ -122,7 +135,7 @@ pub fn ground_truth_in(
     let path = dir.map(|d| entry_path(d, base, queries, depth));
     if let Some(p) = &path {
         if let Some(gt) = std::fs::read(p).ok().and_then(|b| decode(&b)) {
-            if gt.n_queries() == queries.len() {
+            if gt.n_queries() == queries.len() && gt.k() == depth && plausible(&gt, base.len()) {
                 return Ok((gt, GtSource::Cache));
             }
         }
@@ -175,6 +188,26 @@ mod tests {
         let (b, src) =
             ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("recompute");
         assert_eq!(src, GtSource::Computed);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn an_entry_with_a_valid_checksum_but_nan_distances_is_recomputed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = Arc::new(random_dataset(300, 8, Metric::L2, 7));
+        let queries = random_dataset(5, 8, Metric::L2, 8);
+        let ctx = WorkContext::detached();
+        let (a, _) = ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("compute");
+        let (ids, dists) = a.parts();
+        let mut poisoned = dists.to_vec();
+        poisoned[3] = f32::NAN;
+        let bad = GroundTruth::from_parts(a.k(), ids.to_vec(), poisoned).expect("parts");
+        for entry in std::fs::read_dir(dir.path()).expect("ls") {
+            std::fs::write(entry.expect("entry").path(), encode(&bad)).expect("poison");
+        }
+        let (b, src) =
+            ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("recompute");
+        assert_eq!(src, GtSource::Computed, "a NaN entry must not be trusted");
         assert_eq!(a, b);
     }
 

@@ -40,6 +40,14 @@ impl DataArgs {
     }
 }
 
+/// Refuses a thread count of 0 (leaving a flag out means every core).
+pub fn check_threads(flag: &str, threads: Option<usize>) -> anyhow::Result<()> {
+    if threads == Some(0) {
+        anyhow::bail!("{flag} must be at least 1 (leave it out to use every core)");
+    }
+    Ok(())
+}
+
 /// Refuses `--k 0`.
 pub fn check_k(k: usize) -> anyhow::Result<()> {
     if k == 0 {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::args::{check_k, DataArgs, HFreshArgs, HnswArgs};
+use super::args::{check_k, check_threads, DataArgs, HFreshArgs, HnswArgs};
 use super::io::{check_dims, open_dataset, with_progress};
 use crate::cache::{self, GtSource};
 use crate::dataset::{self, Dataset, IdRows};
@@ -89,6 +89,10 @@ impl BenchArgs {
         check_k(self.k)?;
         if self.threads == 0 {
             anyhow::bail!("--threads must be at least 1");
+        }
+        check_threads("--build-threads", self.build_threads)?;
+        if self.runs == 0 {
+            anyhow::bail!("--runs must be at least 1");
         }
         let dynamic = self.hnsw.dynamic_ef()?;
         let efs = self
@@ -278,6 +282,13 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
             with_threads(build_threads, || obtain(how, b, ctx))?
         })?;
         let sweep = plan_sweep(&*index, &plan.efs, &a.hfresh.search_probe);
+        if sweep.knobs.is_empty() {
+            anyhow::bail!(
+                "every --search-probe ({}) is above the index's {} posting lists: nothing to measure",
+                a.hfresh.search_probe.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
+                sweep.lists
+            );
+        }
         for p in &sweep.skipped_probes {
             eprintln!(
                 "annscope: skipping --search-probe {p}: the index has only {} posting lists",

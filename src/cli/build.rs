@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::args::HnswArgs;
+use super::args::{check_threads, HnswArgs};
 use super::io::{open_dataset, with_progress};
 use crate::distance::Metric;
 use crate::index::{AnnIndex, Hnsw, IndexKind};
@@ -41,6 +41,8 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
         );
     }
     let params = a.hnsw.one_build("build")?;
+    check_threads("--build-threads", a.build_threads)?;
+    crate::fsutil::check_output_path(&a.out)?;
     let dynamic = a.hnsw.dynamic_ef()?;
     let base = open_dataset(&a.base, a.metric)?;
     let threads = a.build_threads;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::args::{check_k, DataArgs};
+use super::args::{check_k, check_threads, DataArgs};
 use super::io::{check_dims, open_dataset, with_progress};
 use crate::dataset;
 use crate::eval::GroundTruth;
@@ -28,6 +28,8 @@ pub struct GroundtruthArgs {
 
 pub(super) fn run(a: &GroundtruthArgs) -> anyhow::Result<()> {
     check_k(a.k)?;
+    check_threads("--threads", a.threads)?;
+    crate::fsutil::check_output_path(&a.out)?;
     let metric = a.data.metric()?;
     let queries_path = a.data.queries()?;
     let base = open_dataset(&a.data.base, metric)?;

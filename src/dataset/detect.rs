@@ -56,6 +56,7 @@ fn by_extension(path: &Path) -> Option<Format> {
 
 /// Decides the format of `path`.
 pub fn detect_format(path: &Path) -> Result<Format> {
+    crate::fsutil::check_input_file(path)?;
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = vec![0u8; 512];
     let mut got = 0;

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
 fn read_text(path: &Path) -> Result<String> {
+    crate::fsutil::check_input_file(path)?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.is_empty() {
         return Err(Error::format(path, "empty file"));

@@ -200,6 +200,7 @@ impl IdRows {
 
 /// Reads an .ivecs file of ids, every record checked; negative ids are refused.
 pub fn read_ivecs(path: &Path) -> Result<IdRows> {
+    crate::fsutil::check_input_file(path)?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (n, k, record) = layout(path, &bytes, Format::Ivecs)?;
     let mut ids = Vec::with_capacity(n * k);

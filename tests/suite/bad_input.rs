@@ -333,3 +333,76 @@ fn a_row_whose_distances_would_overflow_is_refused_not_measured() {
         assert!(stderr(&o).contains("123"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn arguments_that_would_do_nothing_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cases: Vec<(Vec<&str>, &str)> = Vec::new();
+    let bench = |extra: &[&'static str]| {
+        let mut a = vec![
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    cases.push((bench(&["--runs", "0"]), "--runs must be at least 1"));
+    cases.push((
+        bench(&["--build-threads", "0"]),
+        "--build-threads must be at least 1",
+    ));
+    cases.push((
+        bench(&["--index", "hfresh", "--search-probe", "5000"]),
+        "every --search-probe (5000) is above",
+    ));
+    for (args, message) in cases {
+        let o = annscope(&args, dir.path());
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn an_output_in_a_missing_folder_fails_before_the_work() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("no-such-folder").join("x.hnsw");
+    let o = annscope(
+        &[
+            "build",
+            "--base",
+            SAMPLE_BASE,
+            "--metric",
+            "cosine",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        dir.path(),
+    );
+    assert_fails_naming(&o, &out, "does not exist");
+    assert!(stdout(&o).is_empty(), "nothing was built: {}", stdout(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_instead_of_hanging() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fifo = dir.path().join("vectors.fvecs");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let f = fifo.to_str().expect("utf-8");
+    let o = annscope(&["info", f], dir.path());
+    assert_fails_naming(&o, &fifo, "not a regular file");
+    let o = annscope(
+        &["bench", "--base", f, "--queries", f, "--metric", "l2"],
+        dir.path(),
+    );
+    assert_fails_naming(&o, &fifo, "not a regular file");
+}

@@ -128,6 +128,7 @@ impl Hnsw {
 
     /// Reads an index written by [`save`](Self::save).
     pub fn load(path: &Path) -> Result<Self> {
+        crate::fsutil::check_input_file(path)?;
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |p: &str| Error::format(path, p.to_string());
         if bytes.is_empty() {
@@ -270,6 +271,15 @@ impl Hnsw {
         }
         if free.iter().any(|&f| f as usize >= n) {
             return Err(bad("free-slot list is out of range"));
+        }
+        // The id map is dense (4 bytes per id up to the largest): bound it
+        // by the file's size, so a crafted id cannot ask for gigabytes.
+        let largest = ext_ids.iter().copied().max().unwrap_or(0) as u64;
+        if (largest + 1) * 4 > 16 * bytes.len() as u64 + (1 << 20) {
+            return Err(bad(&format!(
+                "external id {largest} is out of range for an index file of {} bytes",
+                bytes.len()
+            )));
         }
         let free_set: std::collections::HashSet<u32> = free.iter().copied().collect();
         let mut slot_of = super::idmap::IdMap::default();

@@ -447,6 +447,21 @@ fn save_and_load_round_trip_and_refuse_damage() {
     std::fs::write(&path, b"not an index").expect("junk");
     assert!(Hnsw::load(&path).is_err());
 
+    // A crafted external id (valid checksum) cannot make the loader
+    // allocate an id map of gigabytes.
+    const HEADER_V3: usize = 104;
+    let n = index.ext_ids.len();
+    let mut huge = bytes[..bytes.len() - 8].to_vec();
+    huge[HEADER_V3 + 2 * n..HEADER_V3 + 2 * n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let sum = xxhash_rust::xxh3::xxh3_64(&huge);
+    huge.extend_from_slice(&sum.to_le_bytes());
+    std::fs::write(&path, &huge).expect("huge id");
+    let err = Hnsw::load(&path).err().expect("huge id").to_string();
+    assert!(
+        err.contains("external id 4294967295 is out of range"),
+        "{err}"
+    );
+
     // A version-2 file (before the base was recorded) loads without one.
     const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
     const BASE_RECORD: usize = 1 + 8 + 8;
