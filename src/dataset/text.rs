@@ -14,6 +14,11 @@ fn read_text(path: &Path) -> Result<String> {
     if bytes.is_empty() {
         return Err(Error::format(path, "empty file"));
     }
+    // A byte-order mark is not part of the first value.
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     String::from_utf8(bytes).map_err(|e| {
         Error::format(
             path,
@@ -29,8 +34,10 @@ fn split(line: &str, sep: char) -> impl Iterator<Item = &str> {
     line.split(sep).map(str::trim)
 }
 
-/// Parses a CSV or TSV file of vectors; an optional first line of column
-/// names (no field a number) is skipped.
+/// Parses a CSV or TSV file of vectors. The first line is a header of
+/// column names only when none of its cells is a number and it has as many
+/// cells as the data rows; one with another count is an error naming it, so
+/// a damaged first vector is never dropped as a "header".
 pub(crate) fn open(path: &Path, ctx: &WorkContext) -> Result<Opened> {
     let text = read_text(path)?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -50,9 +57,33 @@ pub(crate) fn open(path: &Path, ctx: &WorkContext) -> Result<Opened> {
     ctx.progress
         .stage("reading text vectors", total_lines as u64);
 
+    let mut rows = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let header = match (rows.next(), rows.next()) {
+        (Some((at, first)), second) if split(first, sep).all(|f| f.parse::<f32>().is_err()) => {
+            let cells = split(first, sep).count();
+            match second {
+                Some((_, data)) if split(data, sep).count() != cells => {
+                    return Err(Error::format(
+                        path,
+                        format!(
+                            "line {}: {cells} cells, none a number, but the data rows have {}: \
+                             neither a header of column names nor a vector",
+                            at + 1,
+                            split(data, sep).count()
+                        ),
+                    ));
+                }
+                _ => Some(at),
+            }
+        }
+        _ => None,
+    };
     let mut data = Vec::new();
     let mut dim = 0usize;
-    let mut seen_data = false;
     for (lineno, raw) in text.lines().enumerate() {
         if lineno % 4096 == 0 {
             ctx.cancel.check()?;
@@ -62,13 +93,10 @@ pub(crate) fn open(path: &Path, ctx: &WorkContext) -> Result<Opened> {
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = split(line, sep).collect();
-        if !seen_data && fields.iter().all(|f| f.parse::<f32>().is_err()) {
-            // A header row of column names.
-            seen_data = true;
+        if Some(lineno) == header {
             continue;
         }
-        seen_data = true;
+        let fields: Vec<&str> = split(line, sep).collect();
         if dim == 0 {
             dim = fields.len();
         } else if fields.len() != dim {

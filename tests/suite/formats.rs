@@ -177,6 +177,24 @@ fn csv_and_tsv_with_optional_header() {
 }
 
 #[test]
+fn a_damaged_first_row_is_an_error_not_a_header_and_a_bom_is_not_a_value() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("v.csv");
+    // A first row with no number but fewer cells than the data: refused,
+    // naming line 1 (it used to be dropped as a header).
+    std::fs::write(&p, "oops\n1,2,3\n4,5,6\n").expect("write");
+    let e = dataset::open(&p, Metric::L2, &WorkContext::detached())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("v.csv") && e.contains("line 1"), "{e}");
+    // A byte-order mark before the first value is not part of it.
+    std::fs::write(&p, "\u{feff}1,2,3\n4,5,6\n").expect("write");
+    let d = dataset::open(&p, Metric::L2, &WorkContext::detached()).expect("bom");
+    assert_eq!((d.len(), d.row(0)), (2, &[1.0f32, 2.0, 3.0][..]));
+}
+
+#[test]
 fn format_is_detected_from_content_when_the_name_says_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let p = dir.path().join("vectors.bin");
