@@ -183,10 +183,10 @@ fn a_damaged_first_row_is_an_error_not_a_header_and_a_bom_is_not_a_value() {
     // A first row with no number but fewer cells than the data: refused,
     // naming line 1 (it used to be dropped as a header).
     std::fs::write(&p, "oops\n1,2,3\n4,5,6\n").expect("write");
-    let e = dataset::open(&p, Metric::L2, &WorkContext::detached())
-        .err()
-        .expect("refused")
-        .to_string();
+    let Err(e) = dataset::open(&p, Metric::L2, &WorkContext::detached()) else {
+        panic!("a damaged first row was accepted");
+    };
+    let e = e.to_string();
     assert!(e.contains("v.csv") && e.contains("line 1"), "{e}");
     // A byte-order mark before the first value is not part of it.
     std::fs::write(&p, "\u{feff}1,2,3\n4,5,6\n").expect("write");
