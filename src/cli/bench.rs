@@ -170,16 +170,26 @@ fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
     } else {
         None
     };
-    let metric: Metric = match (a.data.metric, extras.as_ref().and_then(|e| e.metric)) {
+    let file_metric = extras.as_ref().and_then(|e| e.metric);
+    let metric: Metric = match (a.data.metric, file_metric) {
         (Some(m), _) | (None, Some(m)) => m,
         (None, None) => anyhow::bail!("--metric is required (cosine, l2 or ip)"),
     };
+    // The file's neighbours are exact for the file's metric only.
+    let file_gt_fits = file_metric.is_none_or(|f| f == metric);
+    if !file_gt_fits {
+        eprintln!(
+            "annscope: {} holds neighbours for {}, not {metric}: computing ground truth for {metric}",
+            base_path.display(),
+            file_metric.map_or("-", Metric::name)
+        );
+    }
     let base = open_dataset(base_path, metric)?;
     let mut file_gt: Option<(IdRows, PathBuf)> = None;
     let queries = match (&a.data.queries, extras) {
         (Some(q), _) => open_dataset(q, metric)?,
         (None, Some(e)) => {
-            if let Some(rows) = e.neighbors {
+            if let Some(rows) = e.neighbors.filter(|_| file_gt_fits) {
                 file_gt = Some((rows, base_path.clone()));
             }
             let name = format!("{} (test)", base_path.display());

@@ -18,9 +18,18 @@ pub struct InfoArgs {
 
 pub(super) fn run(a: &InfoArgs) -> anyhow::Result<()> {
     let info = dataset::file_info(&a.file)?;
+    // An ann-benchmarks file names its metric.
+    let metric = match info.format {
+        dataset::Format::Hdf5 => dataset::hdf5::read_extras(&a.file)?.metric,
+        _ => None,
+    };
     let mut out = std::io::stdout().lock();
     if a.json {
-        writeln!(out, "{}", serde_json::to_string(&info)?)?;
+        let mut v = serde_json::to_value(&info)?;
+        if let (Some(m), Some(obj)) = (metric, v.as_object_mut()) {
+            obj.insert("metric".into(), m.name().into());
+        }
+        writeln!(out, "{v}")?;
     } else {
         writeln!(out, "file     {}", a.file.display())?;
         writeln!(out, "format   {}", info.format.name())?;
@@ -33,6 +42,9 @@ pub(super) fn run(a: &InfoArgs) -> anyhow::Result<()> {
             "no (converted into RAM)"
         };
         writeln!(out, "mmapped  {mmapped}")?;
+        if let Some(m) = metric {
+            writeln!(out, "metric   {m}")?;
+        }
     }
     Ok(())
 }

@@ -121,7 +121,13 @@ pub fn read_extras(path: &Path) -> Result<Extras> {
         .ok()
         .and_then(|a| a.get("distance").cloned())
     {
-        Some(AttrValue::String(s) | AttrValue::AsciiString(s)) => Some(
+        // Fixed-width strings, and the variable-length ones h5py writes.
+        Some(
+            AttrValue::String(s)
+            | AttrValue::AsciiString(s)
+            | AttrValue::VarLenString(s)
+            | AttrValue::VarLenAsciiString(s),
+        ) => Some(
             s.parse::<Metric>()
                 .map_err(|e| Error::format(path, format!("attribute 'distance': {e}")))?,
         ),

@@ -246,6 +246,44 @@ fn hdf5_ann_benchmarks_file() {
     let point: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
     assert_eq!(point["recall"], 1.0);
     assert_eq!(point["metric"], "l2");
+
+    // h5py writes the attribute as a variable-length string; and asking for
+    // another metric than the file's must not reuse its neighbours.
+    let mut b = FileBuilder::new();
+    b.create_dataset("train")
+        .with_f32_data(&flat_grid())
+        .with_shape(&[3, 4]);
+    b.create_dataset("test")
+        .with_f32_data(&[0.0, 1.0, 2.0, 3.5])
+        .with_shape(&[1, 4]);
+    // Deliberately wrong for cosine: under cosine row 2 ranks first.
+    b.create_dataset("neighbors")
+        .with_i32_data(&[0, 1])
+        .with_shape(&[1, 2]);
+    b.set_attr("distance", AttrValue::VarLenString("euclidean".into()));
+    let vlen = dir.path().join("vlen-euclidean.hdf5");
+    b.write(&vlen).expect("write hdf5");
+    let extras = dataset::hdf5::read_extras(&vlen).expect("extras");
+    assert_eq!(extras.metric, Some(Metric::L2));
+    let v = vlen.to_str().expect("utf-8");
+    let o = annscope(&["info", v, "--json"], &cache);
+    let info: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(info["metric"], "l2", "info reports the file's metric");
+    let o = annscope(
+        &["bench", "--base", v, "--k", "2", "--metric", "cosine"],
+        &cache,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("computing ground truth for cosine"),
+        "{}",
+        stderr(&o)
+    );
+    let point: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(
+        point["recall"], 1.0,
+        "a flat index against cosine ground truth"
+    );
 }
 
 #[test]
