@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::graph::Links;
+use super::graph::Slot;
 use super::search::{with_scratch, Everyone, Scored, Scratch};
 use super::space::{HalfSpace, Space};
 use super::sq8::Sq8Space;
@@ -57,20 +58,20 @@ impl BuildShared {
             width: m0,
         }
     }
-    fn lock(&self, node: u32) -> std::sync::MutexGuard<'_, ()> {
+    fn lock(&self, node: Slot) -> std::sync::MutexGuard<'_, ()> {
         // A poisoned lock only means another insert panicked; the lists are
         // still valid u32s, so carry on.
-        self.locks[node as usize]
+        self.locks[node.idx()]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
-    fn set_dist(&self, node: u32, i: usize, d: f32) {
-        self.dist0[node as usize * self.width + i].store(d.to_bits(), Relaxed);
+    fn set_dist(&self, node: Slot, i: usize, d: f32) {
+        self.dist0[node.idx() * self.width + i].store(d.to_bits(), Relaxed);
     }
-    fn dist(&self, node: u32, i: usize) -> f32 {
-        f32::from_bits(self.dist0[node as usize * self.width + i].load(Relaxed))
+    fn dist(&self, node: Slot, i: usize) -> f32 {
+        f32::from_bits(self.dist0[node.idx() * self.width + i].load(Relaxed))
     }
-    fn set_dists(&self, node: u32, list: &[Scored]) {
+    fn set_dists(&self, node: Slot, list: &[Scored]) {
         for (i, c) in list.iter().enumerate() {
             self.set_dist(node, i, c.dist);
         }
@@ -118,8 +119,9 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         .iter()
         .enumerate()
         .max_by_key(|(i, &l)| (l, std::cmp::Reverse(*i)))
-        .map_or(0, |(i, _)| i) as u32;
-    let max_level = levels[entry as usize] as usize;
+        .map_or(0, |(i, _)| i);
+    let max_level = levels[entry] as usize;
+    let entry = Slot(entry as u32);
     let index = Hnsw {
         dynamic_ef: DynamicEf::default(),
         metric,
@@ -163,7 +165,7 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     ctx.progress
         .stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
     ctx.progress.set(1);
-    let insert_one = |node: u32| -> Result<()> {
+    let insert_one = |node: Slot| -> Result<()> {
         ctx.cancel.check()?;
         with_scratch(|s| match (&sq8, build_half) {
             (Some(q), _) => index.link_node(q, node, Some(&shared), s),
@@ -179,11 +181,13 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     if rayon::current_num_threads() == 1 {
         // Serial: nodes in id order, so a seed reproduces the graph exactly.
         (0..n as u32)
+            .map(Slot)
             .filter(|&v| v != entry)
             .try_for_each(insert_one)?;
     } else {
         (0..n as u32)
             .into_par_iter()
+            .map(Slot)
             .filter(|&v| v != entry)
             .try_for_each(insert_one)?;
     }
@@ -260,11 +264,11 @@ impl Hnsw {
     fn link_node<S: Space>(
         &self,
         space: &S,
-        node: u32,
+        node: Slot,
         shared: Option<&BuildShared>,
         s: &mut Scratch,
     ) {
-        let level = self.links.levels[node as usize] as usize;
+        let level = self.links.levels[node.idx()] as usize;
         let mut q = std::mem::take(&mut s.query);
         space.query(node, &mut q);
         let mut stats = SearchStats::default();
@@ -314,7 +318,7 @@ impl Hnsw {
     /// remembers the distances of a layer-0 list during a build.
     fn write_links(
         &self,
-        node: u32,
+        node: Slot,
         layer: usize,
         list: &[Scored],
         shared: Option<&BuildShared>,
@@ -334,7 +338,7 @@ impl Hnsw {
     fn add_reverse_link<S: Space>(
         &self,
         space: &S,
-        nb: u32,
+        nb: Slot,
         node: Scored,
         layer: usize,
         m_max: usize,
@@ -408,10 +412,10 @@ impl Hnsw {
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.links.reset_node(slot, level);
-                self.vectors[slot as usize * self.dim..(slot as usize + 1) * self.dim]
+                self.vectors[slot.idx() * self.dim..(slot.idx() + 1) * self.dim]
                     .copy_from_slice(&v);
-                self.ext_ids[slot as usize] = ext;
-                self.deleted[slot as usize] = false;
+                self.ext_ids[slot.idx()] = ext;
+                self.deleted[slot.idx()] = false;
                 slot
             }
             None => {
@@ -448,7 +452,7 @@ impl Hnsw {
     /// graph still routes through it until [`cleanup`](Self::cleanup).
     pub fn delete(&mut self, ext: u32) -> Result<()> {
         let slot = self.slot(ext).ok_or_else(|| unknown_id(ext))?;
-        self.deleted[slot as usize] = true;
+        self.deleted[slot.idx()] = true;
         self.n_deleted += 1;
         Ok(())
     }
@@ -471,17 +475,18 @@ impl Hnsw {
             return Ok(0);
         }
         let n = self.ext_ids.len();
-        let is_dead = |s: u32| self.deleted[s as usize];
-        let free_set: std::collections::HashSet<u32> = self.free.iter().copied().collect();
+        let is_dead = |s: Slot| self.deleted[s.idx()];
+        let free_set: std::collections::HashSet<Slot> = self.free.iter().copied().collect();
         // A new entry point if the old one is deleted: the live node with the highest level.
         if is_dead(self.entry) {
             let best = (0..n as u32)
+                .map(Slot)
                 .filter(|&s| !is_dead(s))
-                .max_by_key(|&s| (self.links.levels[s as usize], std::cmp::Reverse(s)));
+                .max_by_key(|&s| (self.links.levels[s.idx()], std::cmp::Reverse(s)));
             match best {
                 Some(b) => {
                     self.entry = b;
-                    self.max_level = self.links.levels[b as usize] as usize;
+                    self.max_level = self.links.levels[b.idx()] as usize;
                 }
                 None => {
                     // Everything is deleted: the index is empty.
@@ -494,8 +499,9 @@ impl Hnsw {
         let this = &*self;
         let total: usize = (0..n as u32)
             .into_par_iter()
+            .map(Slot)
             .map(|node| -> Result<usize> {
-                if node % 1024 == 0 {
+                if node.0 % 1024 == 0 {
                     ctx.cancel.check()?;
                     ctx.progress.add(1024);
                 }
@@ -503,12 +509,12 @@ impl Hnsw {
                     return Ok(0);
                 }
                 let mut repaired = 0;
-                for layer in 0..=this.links.levels[node as usize] as usize {
+                for layer in 0..=this.links.levels[node.idx()] as usize {
                     let links = this.links.neighbors(node, layer);
                     if !links.iter().any(|&l| is_dead(l)) {
                         continue;
                     }
-                    let mut pool: Vec<u32> = Vec::new();
+                    let mut pool: Vec<Slot> = Vec::new();
                     for &l in &links {
                         if !is_dead(l) {
                             pool.push(l);
@@ -563,7 +569,7 @@ impl Hnsw {
                     let mut kept = Vec::new();
                     this.select_neighbors(this, &cands, m_max, &mut kept);
                     // Only this thread writes `node`'s lists; readers see old or new.
-                    let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
+                    let ids: Vec<Slot> = kept.iter().map(|c| c.id).collect();
                     this.links.write(node, layer, &ids);
                     repaired += 1;
                 }
@@ -573,14 +579,15 @@ impl Hnsw {
         // Free the slots: drop their links and ids.
         // Free the slots: drop their links and ids. A freed slot stays marked
         // deleted, so even a stale link to it could never surface in results.
-        let dead: Vec<u32> = (0..n as u32)
+        let dead: Vec<Slot> = (0..n as u32)
+            .map(Slot)
             .filter(|&s| is_dead(s) && !free_set.contains(&s))
             .collect();
         for &s in &dead {
-            for layer in 0..=self.links.levels[s as usize] as usize {
+            for layer in 0..=self.links.levels[s.idx()] as usize {
                 self.links.write(s, layer, &[]);
             }
-            let ext = self.ext_ids[s as usize];
+            let ext = self.ext_ids[s.idx()];
             self.slot_of.remove(ext);
             self.free.push(s);
         }
@@ -602,14 +609,14 @@ impl Hnsw {
                 break;
             }
             let mut indegree = vec![0u32; self.ext_ids.len()];
-            for s in 0..self.ext_ids.len() as u32 {
+            for s in (0..self.ext_ids.len() as u32).map(Slot) {
                 for nb in self.links.neighbors(s, 0) {
-                    indegree[nb as usize] += 1;
+                    indegree[nb.idx()] += 1;
                 }
             }
             let mut reachable = vec![true; self.ext_ids.len()];
             for &u in &lost {
-                reachable[u as usize] = false;
+                reachable[u.idx()] = false;
             }
             for &u in &lost {
                 let q = self.vector(u).to_vec();
@@ -629,7 +636,7 @@ impl Hnsw {
                     let mut found: Vec<Scored> = s
                         .top
                         .drain()
-                        .filter(|c| c.id != u && reachable[c.id as usize])
+                        .filter(|c| c.id != u && reachable[c.id.idx()])
                         .collect();
                     found.sort_unstable();
                     found
@@ -652,16 +659,15 @@ impl Hnsw {
                         order.sort_by(|a, b| {
                             (a.1 > 0.0).cmp(&(b.1 > 0.0)).then(b.1.total_cmp(&a.1))
                         });
-                        let Some(&(slot, _)) = order
-                            .iter()
-                            .find(|(i, _)| indegree[links[*i] as usize] >= 2)
+                        let Some(&(slot, _)) =
+                            order.iter().find(|(i, _)| indegree[links[*i].idx()] >= 2)
                         else {
                             continue;
                         };
-                        indegree[links[slot] as usize] -= 1;
+                        indegree[links[slot].idx()] -= 1;
                         links[slot] = u;
                     }
-                    indegree[u as usize] += 1;
+                    indegree[u.idx()] += 1;
                     self.links.write(cand.id, 0, &links);
                     host = Some(cand.id);
                     break;

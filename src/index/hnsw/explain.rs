@@ -11,6 +11,7 @@ use rand::seq::index::sample;
 use rand::SeedableRng;
 use serde::Serialize;
 
+use super::graph::Slot;
 use super::search::SearchTrace;
 use super::Hnsw;
 use crate::error::Result;
@@ -203,7 +204,7 @@ impl Hnsw {
     /// A node's links on every layer it is on, nearest first, with distances.
     pub fn node_detail(&self, ext: u32) -> Option<NodeDetail> {
         let slot = self.slot(ext)?;
-        let top = self.links.levels[slot as usize] as usize;
+        let top = self.links.levels[slot.idx()] as usize;
         let layers = (0..=top)
             .rev()
             .map(|layer| {
@@ -213,7 +214,7 @@ impl Hnsw {
                     .into_iter()
                     .map(|nb| {
                         (
-                            self.ext_ids[nb as usize],
+                            self.ext_ids[nb.idx()],
                             self.metric
                                 .prepared_distance(self.vector(slot), self.vector(nb)),
                         )
@@ -238,16 +239,17 @@ impl Hnsw {
     /// seeded sample of [`SAMPLE_NODES`] nodes with their links; on a large
     /// upper layer the rest of its nodes come too, as members without links.
     pub fn layer_view(&self, layer: usize, focus: Option<u32>) -> LayerView {
-        let on_layer = |slot: u32| {
-            !self.deleted[slot as usize] && self.links.levels[slot as usize] as usize >= layer
+        let on_layer = |slot: Slot| {
+            !self.deleted[slot.idx()] && self.links.levels[slot.idx()] as usize >= layer
         };
-        let members: Vec<u32> = (0..self.ext_ids.len() as u32)
+        let members: Vec<Slot> = (0..self.ext_ids.len() as u32)
+            .map(Slot)
             .filter(|&s| on_layer(s))
             .collect();
-        let ext = |s: u32| self.ext_ids[s as usize];
+        let ext = |s: Slot| self.ext_ids[s.idx()];
         let mut edges = Vec::new();
         let mut seen_edge = HashSet::new();
-        let mut add_edge = |a: u32, b: u32, edges: &mut Vec<(u32, u32)>| {
+        let mut add_edge = |a: Slot, b: Slot, edges: &mut Vec<(u32, u32)>| {
             let key = (a.min(b), a.max(b));
             if seen_edge.insert(key) {
                 edges.push((ext(a), ext(b)));
@@ -256,7 +258,7 @@ impl Hnsw {
         let mut unreachable: Vec<u32> = self
             .unreachable_on_layer(layer)
             .into_iter()
-            .map(|s| self.ext_ids[s as usize])
+            .map(|s| self.ext_ids[s.idx()])
             .collect();
         unreachable.sort_unstable();
         let focus_slot = focus.and_then(|f| self.slot(f)).filter(|&s| on_layer(s));
@@ -287,9 +289,9 @@ impl Hnsw {
                 unreachable,
             };
         }
-        let mut reach: HashMap<u32, Reach> = HashMap::new();
+        let mut reach: HashMap<Slot, Reach> = HashMap::new();
         let mut order = Vec::new();
-        let mut note = |s: u32, r: Reach, order: &mut Vec<u32>| {
+        let mut note = |s: Slot, r: Reach, order: &mut Vec<Slot>| {
             if let std::collections::hash_map::Entry::Vacant(v) = reach.entry(s) {
                 v.insert(r);
                 order.push(s);
@@ -346,8 +348,9 @@ impl Hnsw {
         let mut q = Vec::new();
         self.prepare(query, &mut q);
         let mut all: Vec<(u32, f32)> = (0..self.ext_ids.len() as u32)
-            .filter(|&s| !self.deleted[s as usize] && !self.free.contains(&s))
-            .map(|s| (self.ext_ids[s as usize], self.dist(&q, s)))
+            .map(Slot)
+            .filter(|&s| !self.deleted[s.idx()] && !self.free.contains(&s))
+            .map(|s| (self.ext_ids[s.idx()], self.dist(&q, s)))
             .collect();
         let k = k.min(all.len());
         if k == 0 {
@@ -421,17 +424,17 @@ impl Hnsw {
             .collect();
         let mut in_links: HashMap<u32, Vec<u32>> = HashMap::new();
         if !missed.is_empty() {
-            for s in 0..self.ext_ids.len() as u32 {
-                if self.deleted[s as usize] {
+            for s in (0..self.ext_ids.len() as u32).map(Slot) {
+                if self.deleted[s.idx()] {
                     continue;
                 }
                 for nb in self.links.neighbors(s, 0) {
-                    let target = self.ext_ids[nb as usize];
+                    let target = self.ext_ids[nb.idx()];
                     if missed.contains(&target) {
                         in_links
                             .entry(target)
                             .or_default()
-                            .push(self.ext_ids[s as usize]);
+                            .push(self.ext_ids[s.idx()]);
                     }
                 }
             }

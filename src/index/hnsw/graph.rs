@@ -1,7 +1,8 @@
 //! The graph's memory layout, built for speed (as hnswlib lays it out):
 //! vectors contiguous, layer-0 link lists in one array of fixed-size slots
 //! `[count, id × 2M]`, upper-layer lists in a second array reached through a
-//! per-node offset. Ids are internal `u32` slots.
+//! per-node offset. Nodes are internal [`Slot`]s, a type of their own so
+//! they are never mixed up with the external ids users see.
 //!
 //! Links are `AtomicU32`, read and written with relaxed ordering: during a
 //! parallel build a node's list is changed under that node's lock while
@@ -9,6 +10,26 @@
 //! that race well-defined. On x86-64 and aarch64 a relaxed load is a plain load.
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// A node's position in the graph's arrays: internal, reused after cleanup,
+/// never shown to a user (who sees external ids, `ext_ids[slot]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(transparent)]
+pub struct Slot(pub u32);
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "slot {}", self.0)
+    }
+}
+
+impl Slot {
+    /// The slot as an index into per-node arrays.
+    #[inline(always)]
+    pub fn idx(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// No upper layers for this node.
 pub const NO_UPPER: u32 = u32::MAX;
@@ -58,38 +79,38 @@ impl Links {
 
     /// The slot of `node`'s list on `layer` (count first).
     #[inline]
-    pub fn slot(&self, node: u32, layer: usize) -> &[AtomicU32] {
+    pub fn slot(&self, node: Slot, layer: usize) -> &[AtomicU32] {
         if layer == 0 {
-            let s = node as usize * self.stride0;
+            let s = node.idx() * self.stride0;
             &self.layer0[s..s + self.stride0]
         } else {
-            let s = self.upper_offset[node as usize] as usize + (layer - 1) * self.stride_up;
+            let s = self.upper_offset[node.idx()] as usize + (layer - 1) * self.stride_up;
             &self.upper[s..s + self.stride_up]
         }
     }
 
     /// Copies `node`'s links on `layer` into `out` (cleared first).
     #[inline]
-    pub fn read_into(&self, node: u32, layer: usize, out: &mut Vec<u32>) {
+    pub fn read_into(&self, node: Slot, layer: usize, out: &mut Vec<Slot>) {
         out.clear();
         let slot = self.slot(node, layer);
         let count = (slot[0].load(Relaxed) as usize).min(slot.len() - 1);
-        out.extend(slot[1..=count].iter().map(|a| a.load(Relaxed)));
+        out.extend(slot[1..=count].iter().map(|a| Slot(a.load(Relaxed))));
     }
 
     /// `node`'s links on `layer` as a new vector.
-    pub fn neighbors(&self, node: u32, layer: usize) -> Vec<u32> {
+    pub fn neighbors(&self, node: Slot, layer: usize) -> Vec<Slot> {
         let mut v = Vec::new();
         self.read_into(node, layer, &mut v);
         v
     }
 
     /// Replaces `node`'s links on `layer` (the caller holds the node's lock).
-    pub fn write(&self, node: u32, layer: usize, ids: &[u32]) {
+    pub fn write(&self, node: Slot, layer: usize, ids: &[Slot]) {
         let slot = self.slot(node, layer);
         let count = ids.len().min(slot.len() - 1);
         for (a, &id) in slot[1..=count].iter().zip(ids) {
-            a.store(id, Relaxed);
+            a.store(id.0, Relaxed);
         }
         slot[0].store(count as u32, Relaxed);
     }
@@ -102,8 +123,8 @@ impl Links {
     }
 
     /// Grows room for one more node of `level`, returning its id.
-    pub fn push_node(&mut self, level: u8) -> u32 {
-        let id = self.levels.len() as u32;
+    pub fn push_node(&mut self, level: u8) -> Slot {
+        let id = Slot(self.levels.len() as u32);
         self.layer0
             .extend((0..self.stride0).map(|_| AtomicU32::new(0)));
         if level == 0 {
@@ -119,16 +140,16 @@ impl Links {
 
     /// Gives a reused slot a new level: its old upper lists are abandoned
     /// (upper lists are few) and fresh ones appended.
-    pub fn reset_node(&mut self, node: u32, level: u8) {
+    pub fn reset_node(&mut self, node: Slot, level: u8) {
         self.write(node, 0, &[]);
         if level == 0 {
-            self.upper_offset[node as usize] = NO_UPPER;
+            self.upper_offset[node.idx()] = NO_UPPER;
         } else {
-            self.upper_offset[node as usize] = self.upper.len() as u32;
+            self.upper_offset[node.idx()] = self.upper.len() as u32;
             self.upper
                 .extend((0..level as usize * self.stride_up).map(|_| AtomicU32::new(0)));
         }
-        self.levels[node as usize] = level;
+        self.levels[node.idx()] = level;
     }
 }
 
@@ -162,8 +183,8 @@ impl Visited {
 
     /// Marks `id`; true if it was not yet visited.
     #[inline]
-    pub fn insert(&mut self, id: u32) -> bool {
-        let t = &mut self.tags[id as usize];
+    pub fn insert(&mut self, id: Slot) -> bool {
+        let t = &mut self.tags[id.idx()];
         if *t == self.generation {
             false
         } else {
@@ -173,8 +194,8 @@ impl Visited {
     }
 
     #[cfg(test)]
-    pub fn contains(&self, id: u32) -> bool {
-        self.tags[id as usize] == self.generation
+    pub fn contains(&self, id: Slot) -> bool {
+        self.tags[id.idx()] == self.generation
     }
 }
 
@@ -191,23 +212,24 @@ mod tests {
     #[test]
     fn links_round_trip_on_every_layer() {
         let links = Links::new(vec![0, 2, 1], 4);
-        links.write(1, 0, &[0, 2]);
-        links.write(1, 2, &[2]);
-        links.write(2, 1, &[1, 0, 0, 0, 0, 0]); // more than M: cut to M
-        assert_eq!(links.neighbors(1, 0), vec![0, 2]);
-        assert_eq!(links.neighbors(1, 1), Vec::<u32>::new());
-        assert_eq!(links.neighbors(1, 2), vec![2]);
-        assert_eq!(links.neighbors(2, 1).len(), 4);
+        let s = |ids: &[u32]| ids.iter().map(|&i| Slot(i)).collect::<Vec<_>>();
+        links.write(Slot(1), 0, &s(&[0, 2]));
+        links.write(Slot(1), 2, &s(&[2]));
+        links.write(Slot(2), 1, &s(&[1, 0, 0, 0, 0, 0])); // more than M: cut to M
+        assert_eq!(links.neighbors(Slot(1), 0), s(&[0, 2]));
+        assert_eq!(links.neighbors(Slot(1), 1), Vec::<Slot>::new());
+        assert_eq!(links.neighbors(Slot(1), 2), s(&[2]));
+        assert_eq!(links.neighbors(Slot(2), 1).len(), 4);
     }
 
     #[test]
     fn visited_resets_by_generation() {
         let mut v = Visited::new();
         v.reset(10);
-        assert!(v.insert(3));
-        assert!(!v.insert(3));
+        assert!(v.insert(Slot(3)));
+        assert!(!v.insert(Slot(3)));
         v.reset(10);
-        assert!(!v.contains(3));
-        assert!(v.insert(3));
+        assert!(!v.contains(Slot(3)));
+        assert!(v.insert(Slot(3)));
     }
 }

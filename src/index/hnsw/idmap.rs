@@ -1,6 +1,8 @@
 //! External id → slot, as a dense array: ids are row numbers, so they are
 //! dense, and an array lookup is one load where a hash map is a probe.
 
+use super::graph::Slot;
+
 /// No slot for this id.
 const NONE: u32 = u32::MAX;
 
@@ -15,16 +17,20 @@ impl IdMap {
     }
 
     #[inline]
-    pub fn get(&self, ext: u32) -> Option<u32> {
-        self.0.get(ext as usize).copied().filter(|&s| s != NONE)
+    pub fn get(&self, ext: u32) -> Option<Slot> {
+        self.0
+            .get(ext as usize)
+            .copied()
+            .filter(|&s| s != NONE)
+            .map(Slot)
     }
 
-    pub fn insert(&mut self, ext: u32, slot: u32) {
+    pub fn insert(&mut self, ext: u32, slot: Slot) {
         let i = ext as usize;
         if i >= self.0.len() {
             self.0.resize(i + 1, NONE);
         }
-        self.0[i] = slot;
+        self.0[i] = slot.0;
     }
 
     pub fn remove(&mut self, ext: u32) {

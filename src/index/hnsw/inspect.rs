@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::graph::Slot;
 use super::Hnsw;
 
 /// One layer's shape.
@@ -31,24 +32,25 @@ impl Hnsw {
 
     /// The entry point's external id.
     pub fn entry_point(&self) -> u32 {
-        self.ext_ids[self.entry as usize]
+        self.ext_ids[self.entry.idx()]
     }
 
-    fn live_slots(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..self.ext_ids.len() as u32).filter(|&s| !self.deleted[s as usize])
+    fn live_slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        (0..self.ext_ids.len() as u32)
+            .map(Slot)
+            .filter(|&s| !self.deleted[s.idx()])
     }
 
     /// The top layer of a node (by external id).
     pub fn node_level(&self, ext: u32) -> Option<usize> {
-        self.slot(ext)
-            .map(|s| self.links.levels[s as usize] as usize)
+        self.slot(ext).map(|s| self.links.levels[s.idx()] as usize)
     }
 
     /// External ids of the live nodes present on `layer`.
     pub fn layer_nodes(&self, layer: usize) -> Vec<u32> {
         self.live_slots()
-            .filter(|&s| self.links.levels[s as usize] as usize >= layer)
-            .map(|s| self.ext_ids[s as usize])
+            .filter(|&s| self.links.levels[s.idx()] as usize >= layer)
+            .map(|s| self.ext_ids[s.idx()])
             .collect()
     }
 
@@ -56,14 +58,14 @@ impl Hnsw {
     /// on that layer.
     pub fn node_links(&self, ext: u32, layer: usize) -> Option<Vec<u32>> {
         let slot = self.slot(ext)?;
-        if (self.links.levels[slot as usize] as usize) < layer {
+        if (self.links.levels[slot.idx()] as usize) < layer {
             return None;
         }
         Some(
             self.links
                 .neighbors(slot, layer)
                 .into_iter()
-                .map(|s| self.ext_ids[s as usize])
+                .map(|s| self.ext_ids[s.idx()])
                 .collect(),
         )
     }
@@ -81,7 +83,7 @@ impl Hnsw {
                 let (mut nodes, mut sum, mut min, mut max) = (0usize, 0usize, usize::MAX, 0usize);
                 for s in self
                     .live_slots()
-                    .filter(|&s| self.links.levels[s as usize] as usize >= layer)
+                    .filter(|&s| self.links.levels[s.idx()] as usize >= layer)
                 {
                     let d = self.links.neighbors(s, layer).len();
                     hist[d.min(cap)] += 1;
@@ -113,36 +115,36 @@ impl Hnsw {
         let mut out: Vec<u32> = self
             .unreachable_slots()
             .into_iter()
-            .map(|s| self.ext_ids[s as usize])
+            .map(|s| self.ext_ids[s.idx()])
             .collect();
         out.sort_unstable();
         out
     }
 
     /// Live slots not reachable on layer 0 from the entry point.
-    pub(super) fn unreachable_slots(&self) -> Vec<u32> {
+    pub(super) fn unreachable_slots(&self) -> Vec<Slot> {
         self.unreachable_on_layer(0)
     }
 
     /// Live slots on `layer` not reachable on it from the entry point.
-    pub(super) fn unreachable_on_layer(&self, layer: usize) -> Vec<u32> {
+    pub(super) fn unreachable_on_layer(&self, layer: usize) -> Vec<Slot> {
         let n = self.ext_ids.len();
         if self.live_len() == 0 || layer > self.max_level {
             return Vec::new();
         }
         let mut seen = vec![false; n];
         let mut queue = VecDeque::from([self.entry]);
-        seen[self.entry as usize] = true;
+        seen[self.entry.idx()] = true;
         while let Some(s) = queue.pop_front() {
             for nb in self.links.neighbors(s, layer) {
-                if !seen[nb as usize] {
-                    seen[nb as usize] = true;
+                if !seen[nb.idx()] {
+                    seen[nb.idx()] = true;
                     queue.push_back(nb);
                 }
             }
         }
         self.live_slots()
-            .filter(|&s| self.links.levels[s as usize] as usize >= layer && !seen[s as usize])
+            .filter(|&s| self.links.levels[s.idx()] as usize >= layer && !seen[s.idx()])
             .collect()
     }
 }

@@ -38,7 +38,7 @@ use std::sync::Arc;
 pub use params::{BuildPrecision, DynamicEf, HnswParams};
 pub use search::{LayerTrace, SearchTrace, TraceStep};
 
-use graph::Links;
+use graph::{Links, Slot};
 
 use super::{check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams};
 use crate::dataset::Dataset;
@@ -58,13 +58,13 @@ pub struct Hnsw {
     /// External id → slot, for deletes and lookups.
     slot_of: idmap::IdMap,
     links: Links,
-    entry: u32,
+    entry: Slot,
     max_level: usize,
     /// Slot → tombstone.
     deleted: Vec<bool>,
     n_deleted: usize,
     /// Slots freed by cleanup, reused by inserts.
-    free: Vec<u32>,
+    free: Vec<Slot>,
     /// Half-precision copy of `vectors` that searches walk with, when the
     /// parameters ask for an f16 walk (see [`space`]).
     walk: Option<space::HalfSpace>,
@@ -103,7 +103,7 @@ impl Hnsw {
             if map.get(id).is_some() {
                 return Err(Error::InvalidParameter(format!("id {id} appears twice")));
             }
-            map.insert(id, slot as u32);
+            map.insert(id, Slot(slot as u32));
         }
         h.ext_ids = ids.to_vec();
         h.slot_of = map;
@@ -192,14 +192,14 @@ impl Hnsw {
 
     /// The stored vector of a slot.
     #[inline]
-    fn vector(&self, slot: u32) -> &[f32] {
-        let s = slot as usize * self.dim;
+    fn vector(&self, slot: Slot) -> &[f32] {
+        let s = slot.idx() * self.dim;
         &self.vectors[s..s + self.dim]
     }
 
     /// Distance between a prepared query (unit length under cosine) and a slot.
     #[inline]
-    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
         self.metric.prepared_distance(q, self.vector(slot))
     }
 
@@ -213,13 +213,13 @@ impl Hnsw {
     }
 
     /// The slot of an external id, if it is live.
-    pub fn slot(&self, ext: u32) -> Option<u32> {
-        self.slot_of.get(ext).filter(|&s| !self.deleted[s as usize])
+    pub fn slot(&self, ext: u32) -> Option<Slot> {
+        self.slot_of.get(ext).filter(|&s| !self.deleted[s.idx()])
     }
 
     /// The external id of a slot.
-    pub fn external_id(&self, slot: u32) -> u32 {
-        self.ext_ids[slot as usize]
+    pub fn external_id(&self, slot: Slot) -> u32 {
+        self.ext_ids[slot.idx()]
     }
 
     /// Bytes of the graph alone (links and levels), not the vectors or id maps.

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use xxhash_rust::xxh3::Xxh3;
 
 use super::graph::Links;
+use super::graph::Slot;
 use super::{BuildPrecision, DynamicEf, Hnsw, HnswParams};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
@@ -102,7 +103,7 @@ impl Hnsw {
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
             o.u32(self.dynamic_ef.factor as u32)?;
-            o.u32(self.entry)?;
+            o.u32(self.entry.0)?;
             o.u32(self.max_level as u32)?;
             o.u64(self.n_deleted as u64)?;
             o.u64(self.links.upper.len() as u64)?;
@@ -116,7 +117,7 @@ impl Hnsw {
                     .collect::<Vec<_>>(),
             )?;
             o.u32s(self.ext_ids.iter().copied())?;
-            o.u32s(self.free.iter().copied())?;
+            o.u32s(self.free.iter().map(|s| s.0))?;
             o.u32s(self.links.upper_offset.iter().copied())?;
             o.u32s(self.links.layer0.iter().map(|a| a.load(Relaxed)))?;
             o.u32s(self.links.upper.iter().map(|a| a.load(Relaxed)))?;
@@ -204,7 +205,7 @@ impl Hnsw {
             max: r.u32()? as usize,
             factor: r.u32()? as usize,
         };
-        let entry = r.u32()?;
+        let entry = Slot(r.u32()?);
         let max_level = r.u32()? as usize;
         let n_deleted = r.u64()? as usize;
         let n_upper = r.u64()? as usize;
@@ -212,7 +213,7 @@ impl Hnsw {
         let levels = r.bytes(n)?.to_vec();
         let deleted: Vec<bool> = r.bytes(n)?.iter().map(|&b| b != 0).collect();
         let ext_ids = r.u32s(n)?;
-        let free = r.u32s(n_free)?;
+        let free: Vec<Slot> = r.u32s(n_free)?.into_iter().map(Slot).collect();
         let upper_offset = r.u32s(n)?;
         let stride0 = 1 + 2 * params.m;
         let layer0: Vec<AtomicU32> = r
@@ -243,7 +244,7 @@ impl Hnsw {
             upper,
             levels,
         };
-        if n > 0 && (entry as usize >= n || links.levels[entry as usize] as usize != max_level) {
+        if n > 0 && (entry.idx() >= n || links.levels[entry.idx()] as usize != max_level) {
             return Err(bad("entry point is inconsistent with the levels"));
         }
         for s in 0..n {
@@ -258,7 +259,7 @@ impl Hnsw {
                 }
             }
             for layer in 0..=l {
-                let slot = links.slot(s as u32, layer);
+                let slot = links.slot(Slot(s as u32), layer);
                 let count = slot[0].load(Relaxed) as usize;
                 if count >= slot.len()
                     || slot[1..=count]
@@ -269,7 +270,7 @@ impl Hnsw {
                 }
             }
         }
-        if free.iter().any(|&f| f as usize >= n) {
+        if free.iter().any(|f| f.idx() >= n) {
             return Err(bad("free-slot list is out of range"));
         }
         // The id map is dense (4 bytes per id up to the largest): bound it
@@ -281,10 +282,10 @@ impl Hnsw {
                 bytes.len()
             )));
         }
-        let free_set: std::collections::HashSet<u32> = free.iter().copied().collect();
+        let free_set: std::collections::HashSet<Slot> = free.iter().copied().collect();
         let mut slot_of = super::idmap::IdMap::default();
-        for s in (0..n as u32).filter(|s| !free_set.contains(s)) {
-            slot_of.insert(ext_ids[s as usize], s);
+        for s in (0..n as u32).map(Slot).filter(|s| !free_set.contains(s)) {
+            slot_of.insert(ext_ids[s.idx()], s);
         }
         let mut index = Hnsw {
             params,

@@ -9,6 +9,7 @@ use std::collections::BinaryHeap;
 
 use serde::Serialize;
 
+use super::graph::Slot;
 use super::graph::Visited;
 use super::space::Space;
 use super::Hnsw;
@@ -18,7 +19,7 @@ use crate::index::{Neighbors, SearchStats};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scored {
     pub dist: f32,
-    pub id: u32,
+    pub id: Slot,
 }
 impl Eq for Scored {}
 impl PartialOrd for Scored {
@@ -40,10 +41,10 @@ pub(super) struct Scratch {
     pub visited: Visited,
     pub candidates: BinaryHeap<Reverse<Scored>>,
     pub top: BinaryHeap<Scored>,
-    pub links: Vec<u32>,
+    pub links: Vec<Slot>,
     /// Two-hop expansion: the expanded node's links, and a neighbour's.
-    pub around: Vec<u32>,
-    pub hop2: Vec<u32>,
+    pub around: Vec<Slot>,
+    pub hop2: Vec<Slot>,
     pub query: Vec<f32>,
 }
 
@@ -62,17 +63,17 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 
 /// Which nodes may enter the result list.
 pub(super) trait Admit {
-    fn admit(&self, index: &Hnsw, slot: u32) -> bool;
+    fn admit(&self, index: &Hnsw, slot: Slot) -> bool;
 }
 
 /// Every live node.
 pub(super) struct LiveOnly;
 impl Admit for LiveOnly {
     #[inline]
-    fn admit(&self, index: &Hnsw, slot: u32) -> bool {
+    fn admit(&self, index: &Hnsw, slot: Slot) -> bool {
         // Without tombstones or freed slots there is nothing to look up (a
         // random read saved per admitted candidate).
-        (index.n_deleted == 0 && index.free.is_empty()) || !index.deleted[slot as usize]
+        (index.n_deleted == 0 && index.free.is_empty()) || !index.deleted[slot.idx()]
     }
 }
 
@@ -80,8 +81,8 @@ impl Admit for LiveOnly {
 pub(super) struct Allowed<'a>(pub &'a crate::index::AllowList);
 impl Admit for Allowed<'_> {
     #[inline]
-    fn admit(&self, index: &Hnsw, slot: u32) -> bool {
-        !index.deleted[slot as usize] && self.0.contains(index.ext_ids[slot as usize])
+    fn admit(&self, index: &Hnsw, slot: Slot) -> bool {
+        !index.deleted[slot.idx()] && self.0.contains(index.ext_ids[slot.idx()])
     }
 }
 
@@ -89,7 +90,7 @@ impl Admit for Allowed<'_> {
 pub(super) struct Everyone;
 impl Admit for Everyone {
     #[inline]
-    fn admit(&self, _: &Hnsw, _: u32) -> bool {
+    fn admit(&self, _: &Hnsw, _: Slot) -> bool {
         true
     }
 }
@@ -99,7 +100,7 @@ impl Admit for Everyone {
 pub(super) trait Observer {
     /// A distance was computed (the entry point's is not reported).
     #[inline(always)]
-    fn computed(&mut self, _slot: u32, _dist: f32) {}
+    fn computed(&mut self, _slot: Slot, _dist: f32) {}
     /// `node` on `layer` was expanded; `results` is the result list after
     /// it, unordered.
     #[inline(always)]
@@ -117,7 +118,7 @@ pub(super) trait Neighbourhood {
     const ADMITS: bool;
     /// Fills `s.links` with the unvisited nodes to score around `node` on
     /// `layer`, marking them visited.
-    fn gather<A: Admit>(&self, index: &Hnsw, node: u32, layer: usize, admit: &A, s: &mut Scratch);
+    fn gather<A: Admit>(&self, index: &Hnsw, node: Slot, layer: usize, admit: &A, s: &mut Scratch);
 }
 
 /// The node's own links (the paper's search).
@@ -125,7 +126,7 @@ pub(super) struct Direct;
 impl Neighbourhood for Direct {
     const ADMITS: bool = false;
     #[inline(always)]
-    fn gather<A: Admit>(&self, index: &Hnsw, node: u32, layer: usize, _: &A, s: &mut Scratch) {
+    fn gather<A: Admit>(&self, index: &Hnsw, node: Slot, layer: usize, _: &A, s: &mut Scratch) {
         index.links.read_into(node, layer, &mut s.links);
         s.links.retain(|&nb| s.visited.insert(nb));
     }
@@ -140,7 +141,7 @@ pub(super) struct TwoHop {
 }
 impl Neighbourhood for TwoHop {
     const ADMITS: bool = true;
-    fn gather<A: Admit>(&self, index: &Hnsw, node: u32, layer: usize, admit: &A, s: &mut Scratch) {
+    fn gather<A: Admit>(&self, index: &Hnsw, node: Slot, layer: usize, admit: &A, s: &mut Scratch) {
         index.links.read_into(node, layer, &mut s.around);
         s.links.clear();
         for i in 0..s.around.len() {
@@ -170,8 +171,8 @@ impl Neighbourhood for TwoHop {
 impl Hnsw {
     /// Hints the CPU to start loading a slot's vector (first cache lines).
     #[inline(always)]
-    pub(super) fn prefetch_vector(&self, slot: u32) {
-        let start = slot as usize * self.dim;
+    pub(super) fn prefetch_vector(&self, slot: Slot) {
+        let start = slot.idx() * self.dim;
         if let Some(row) = self.vectors.get(start..start + self.dim) {
             super::space::prefetch_row(row);
         }
@@ -382,7 +383,7 @@ impl Hnsw {
         found.sort_unstable();
         found.truncate(k);
         Neighbors {
-            ids: found.iter().map(|c| self.ext_ids[c.id as usize]).collect(),
+            ids: found.iter().map(|c| self.ext_ids[c.id.idx()]).collect(),
             distances: found.iter().map(|c| c.dist).collect(),
             stats: *stats,
         }
@@ -554,7 +555,7 @@ impl Hnsw {
         let mut rec = Recorder {
             ext_ids: &self.ext_ids,
             computed: Vec::new(),
-            visited: std::collections::BTreeSet::from([self.ext_ids[self.entry as usize]]),
+            visited: std::collections::BTreeSet::from([self.ext_ids[self.entry.idx()]]),
             layers: Vec::new(),
         };
         let result = with_scratch(|s| {
@@ -579,7 +580,7 @@ impl Hnsw {
             l.ef = if l.layer == 0 { ef } else { 1 };
         }
         Ok(SearchTrace {
-            entry: self.ext_ids[self.entry as usize],
+            entry: self.ext_ids[self.entry.idx()],
             layers,
             result,
             visited: rec.visited.into_iter().collect(),
@@ -603,8 +604,8 @@ struct Recorder<'a> {
 }
 
 impl Observer for Recorder<'_> {
-    fn computed(&mut self, slot: u32, dist: f32) {
-        let id = self.ext_ids[slot as usize];
+    fn computed(&mut self, slot: Slot, dist: f32) {
+        let id = self.ext_ids[slot.idx()];
         self.computed.push((id, dist));
         self.visited.insert(id);
     }
@@ -613,12 +614,12 @@ impl Observer for Recorder<'_> {
         let mut sorted = results.to_vec();
         sorted.sort_unstable();
         let step = TraceStep {
-            expanded: self.ext_ids[node.id as usize],
+            expanded: self.ext_ids[node.id.idx()],
             expanded_dist: node.dist,
             computed: std::mem::take(&mut self.computed),
             results: sorted
                 .iter()
-                .map(|r| (self.ext_ids[r.id as usize], r.dist))
+                .map(|r| (self.ext_ids[r.id.idx()], r.dist))
                 .collect(),
         };
         match self.layers.last_mut() {

@@ -19,6 +19,7 @@
 
 use rayon::prelude::*;
 
+use super::graph::Slot;
 use super::Hnsw;
 use crate::distance::Metric;
 use crate::index::f16;
@@ -28,14 +29,14 @@ pub(super) trait Space: Sync {
     /// Whether distances are exact (else a search re-scores its results).
     const EXACT: bool;
     /// Distance from a prepared query to `slot`.
-    fn dist(&self, q: &[f32], slot: u32) -> f32;
+    fn dist(&self, q: &[f32], slot: Slot) -> f32;
     /// Distance between two stored nodes; equal to `dist` with `a`'s
     /// [`query`](Space::query) as the query.
-    fn dist_pair(&self, a: u32, b: u32) -> f32;
+    fn dist_pair(&self, a: Slot, b: Slot) -> f32;
     /// Hints the CPU to start loading `slot`'s vector.
-    fn prefetch(&self, slot: u32);
+    fn prefetch(&self, slot: Slot);
     /// `slot`'s vector as this space sees it, as a query (into `out`).
-    fn query(&self, slot: u32, out: &mut Vec<f32>);
+    fn query(&self, slot: Slot, out: &mut Vec<f32>);
     /// Distances at or below this between two nodes mean the vectors are
     /// copies of one another (the rounding of the space, and none for inner
     /// product, where a copy's distance says nothing).
@@ -66,18 +67,18 @@ pub(super) fn prefetch_row<T>(row: &[T]) {
 impl Space for Hnsw {
     const EXACT: bool = true;
     #[inline]
-    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
         Hnsw::dist(self, q, slot)
     }
     #[inline]
-    fn dist_pair(&self, a: u32, b: u32) -> f32 {
+    fn dist_pair(&self, a: Slot, b: Slot) -> f32 {
         Hnsw::dist(self, self.vector(a), b)
     }
     #[inline(always)]
-    fn prefetch(&self, slot: u32) {
+    fn prefetch(&self, slot: Slot) {
         self.prefetch_vector(slot);
     }
-    fn query(&self, slot: u32, out: &mut Vec<f32>) {
+    fn query(&self, slot: Slot, out: &mut Vec<f32>) {
         out.clear();
         out.extend_from_slice(self.vector(slot));
     }
@@ -146,19 +147,19 @@ impl HalfSpace {
     }
 
     #[inline]
-    fn row(&self, slot: u32) -> &[u32] {
-        let s = slot as usize * self.words_per_row;
+    fn row(&self, slot: Slot) -> &[u32] {
+        let s = slot.idx() * self.words_per_row;
         &self.words[s..s + self.words_per_row]
     }
 
     /// Stores `vector` (prepared) at `slot`, growing by one row when `slot`
     /// is the next new one. `false` if a value is out of f16's range: the
     /// copy can then no longer stand for the vectors.
-    pub fn set_row(&mut self, slot: u32, vector: &[f32]) -> bool {
+    pub fn set_row(&mut self, slot: Slot, vector: &[f32]) -> bool {
         if vector.iter().any(|v| v.abs() > HALF_MAX) {
             return false;
         }
-        let s = slot as usize * self.words_per_row;
+        let s = slot.idx() * self.words_per_row;
         if s == self.words.len() {
             self.words.resize(s + self.words_per_row, 0);
         }
@@ -175,18 +176,18 @@ impl HalfSpace {
 impl Space for HalfSpace {
     const EXACT: bool = false;
     #[inline]
-    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
         (self.single)(q, self.row(slot))
     }
     #[inline]
-    fn dist_pair(&self, a: u32, b: u32) -> f32 {
+    fn dist_pair(&self, a: Slot, b: Slot) -> f32 {
         (self.pair)(self.row(a), self.row(b), self.dim)
     }
     #[inline(always)]
-    fn prefetch(&self, slot: u32) {
+    fn prefetch(&self, slot: Slot) {
         prefetch_row(self.row(slot));
     }
-    fn query(&self, slot: u32, out: &mut Vec<f32>) {
+    fn query(&self, slot: Slot, out: &mut Vec<f32>) {
         f16::unpack_into(self.row(slot), self.dim, out);
     }
     fn copy_tolerance(&self) -> Option<f32> {
@@ -227,6 +228,7 @@ mod tests {
             };
             let mut q = Vec::new();
             for (a, b) in [(0u32, 1u32), (5, 200), (17, 17), (299, 0)] {
+                let (a, b) = (Slot(a), Slot(b));
                 half.query(a, &mut q);
                 let (pair, single) = (half.dist_pair(a, b), half.dist(&q, b));
                 assert_eq!(pair.to_bits(), single.to_bits(), "{metric:?} {a}-{b}");
@@ -237,7 +239,7 @@ mod tests {
                 );
             }
             // A vector is its own copy within the tolerance.
-            for a in 0..300 {
+            for a in (0..300).map(Slot) {
                 if let Some(t) = half.copy_tolerance() {
                     assert!(
                         half.dist_pair(a, a) <= t,

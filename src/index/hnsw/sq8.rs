@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use super::graph::Slot;
 use super::space::Space;
 use super::Hnsw;
 use crate::distance::Metric;
@@ -97,6 +98,7 @@ impl Sq8Space {
         if space.metric == Metric::Cosine {
             let inv: Vec<f32> = (0..n as u32)
                 .into_par_iter()
+                .map(Slot)
                 .map(|i| {
                     let norm2: f32 = space.decoded(i).map(|v| v * v).sum();
                     if norm2 > 0.0 {
@@ -112,13 +114,13 @@ impl Sq8Space {
     }
 
     #[inline]
-    fn row(&self, slot: u32) -> &[u8] {
-        let s = slot as usize * self.dim;
+    fn row(&self, slot: Slot) -> &[u8] {
+        let s = slot.idx() * self.dim;
         &self.codes[s..s + self.dim]
     }
 
     /// A row's decoded values (before the cosine rescaling).
-    fn decoded(&self, slot: u32) -> impl Iterator<Item = f32> + '_ {
+    fn decoded(&self, slot: Slot) -> impl Iterator<Item = f32> + '_ {
         self.row(slot)
             .iter()
             .zip(self.scale.iter().zip(&self.offset))
@@ -128,11 +130,11 @@ impl Sq8Space {
     /// The metric's distance from the raw kernel sum and the left side's
     /// inverse norm.
     #[inline]
-    fn finish(&self, raw: f32, inv_a: f32, b: u32) -> f32 {
+    fn finish(&self, raw: f32, inv_a: f32, b: Slot) -> f32 {
         match self.metric {
             Metric::L2 => raw,
             Metric::InnerProduct => -raw,
-            Metric::Cosine => 1.0 - raw * (inv_a * self.inv_norm[b as usize]),
+            Metric::Cosine => 1.0 - raw * (inv_a * self.inv_norm[b.idx()]),
         }
     }
 
@@ -140,7 +142,7 @@ impl Sq8Space {
     /// query or row `a` decoded, element by element as [`Space::query`]
     /// decodes.
     #[inline]
-    fn raw(&self, a: Side<'_>, b: u32) -> f32 {
+    fn raw(&self, a: Side<'_>, b: Slot) -> f32 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a space exists only where avx512f was detected.
         unsafe {
@@ -219,26 +221,26 @@ impl Space for Sq8Space {
     /// `q` is a query made by [`Space::query`] (a build's only queries):
     /// the decoded row and, last, its inverse norm.
     #[inline]
-    fn dist(&self, q: &[f32], slot: u32) -> f32 {
+    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
         let inv_q = q.get(self.dim).copied().unwrap_or(1.0);
         self.finish(self.raw(Side::Query(q), slot), inv_q, slot)
     }
 
     #[inline]
-    fn dist_pair(&self, a: u32, b: u32) -> f32 {
+    fn dist_pair(&self, a: Slot, b: Slot) -> f32 {
         let raw = self.raw(Side::Row(self.row(a)), b);
-        self.finish(raw, self.inv_norm[a as usize], b)
+        self.finish(raw, self.inv_norm[a.idx()], b)
     }
 
     #[inline(always)]
-    fn prefetch(&self, slot: u32) {
+    fn prefetch(&self, slot: Slot) {
         super::space::prefetch_row(self.row(slot));
     }
 
-    fn query(&self, slot: u32, out: &mut Vec<f32>) {
+    fn query(&self, slot: Slot, out: &mut Vec<f32>) {
         out.clear();
         out.extend(self.decoded(slot));
-        out.push(self.inv_norm[slot as usize]);
+        out.push(self.inv_norm[slot.idx()]);
     }
 
     fn copy_tolerance(&self) -> Option<f32> {
@@ -278,6 +280,7 @@ mod tests {
             };
             let mut q = Vec::new();
             for (a, b) in [(0u32, 1u32), (5, 200), (17, 17), (299, 0)] {
+                let (a, b) = (Slot(a), Slot(b));
                 sq.query(a, &mut q);
                 let (pair, single) = (sq.dist_pair(a, b), sq.dist(&q, b));
                 assert_eq!(pair.to_bits(), single.to_bits(), "{metric:?} {a}-{b}");
@@ -294,7 +297,7 @@ mod tests {
                     "{metric:?} {a}-{b}: {pair} vs {exact}"
                 );
             }
-            for a in 0..300 {
+            for a in (0..300).map(Slot) {
                 if let Some(t) = sq.copy_tolerance() {
                     assert!(
                         sq.dist_pair(a, a) <= t,
