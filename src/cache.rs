@@ -171,8 +171,10 @@ mod tests {
         assert_eq!(a.k(), 100, "computed to the cached depth");
     }
 
-    #[test]
-    fn a_damaged_entry_is_recomputed() {
+    /// Computes an entry, lets `spoil` rewrite the stored entry's bytes,
+    /// and asks again: the first and second answers and where the second
+    /// came from.
+    fn ask_again_after(spoil: impl Fn(&GroundTruth, Vec<u8>) -> Vec<u8>) -> [GroundTruth; 2] {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = Arc::new(random_dataset(300, 8, Metric::Cosine, 3));
         let queries = random_dataset(5, 8, Metric::Cosine, 4);
@@ -180,34 +182,37 @@ mod tests {
         let (a, _) = ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("compute");
         for entry in std::fs::read_dir(dir.path()).expect("ls") {
             let p = entry.expect("entry").path();
-            let mut bytes = std::fs::read(&p).expect("read");
-            let mid = bytes.len() / 2;
-            bytes[mid] ^= 0xff;
-            std::fs::write(&p, bytes).expect("damage");
+            let bytes = std::fs::read(&p).expect("read");
+            std::fs::write(&p, spoil(&a, bytes)).expect("spoil");
         }
         let (b, src) =
             ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("recompute");
-        assert_eq!(src, GtSource::Computed);
+        assert_eq!(
+            src,
+            GtSource::Computed,
+            "a spoiled entry must not be trusted"
+        );
+        [a, b]
+    }
+
+    #[test]
+    fn a_damaged_entry_is_recomputed() {
+        let [a, b] = ask_again_after(|_, mut bytes| {
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0xff;
+            bytes
+        });
         assert_eq!(a, b);
     }
 
     #[test]
     fn an_entry_with_a_valid_checksum_but_nan_distances_is_recomputed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = Arc::new(random_dataset(300, 8, Metric::L2, 7));
-        let queries = random_dataset(5, 8, Metric::L2, 8);
-        let ctx = WorkContext::detached();
-        let (a, _) = ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("compute");
-        let (ids, dists) = a.parts();
-        let mut poisoned = dists.to_vec();
-        poisoned[3] = f32::NAN;
-        let bad = GroundTruth::from_parts(a.k(), ids.to_vec(), poisoned).expect("parts");
-        for entry in std::fs::read_dir(dir.path()).expect("ls") {
-            std::fs::write(entry.expect("entry").path(), encode(&bad)).expect("poison");
-        }
-        let (b, src) =
-            ground_truth_in(Some(dir.path()), &base, &queries, 10, &ctx).expect("recompute");
-        assert_eq!(src, GtSource::Computed, "a NaN entry must not be trusted");
+        let [a, b] = ask_again_after(|gt, _| {
+            let (ids, dists) = gt.parts();
+            let mut poisoned = dists.to_vec();
+            poisoned[3] = f32::NAN;
+            encode(&GroundTruth::from_parts(gt.k(), ids.to_vec(), poisoned).expect("parts"))
+        });
         assert_eq!(a, b);
     }
 

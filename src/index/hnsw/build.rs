@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::graph::Links;
 use super::graph::Slot;
-use super::search::{with_scratch, Everyone, Scored, Scratch};
+use super::search::{with_scratch, Direct, Everyone, Quiet, Scored, Scratch};
 use super::space::{HalfSpace, Space};
 use super::sq8::Sq8Space;
 use super::BuildPrecision;
@@ -272,20 +272,22 @@ impl Hnsw {
         let mut q = std::mem::take(&mut s.query);
         space.query(node, &mut q);
         let mut stats = SearchStats::default();
-        let ep = self.descend(space, &q, level, s, &mut stats);
+        let ep = self.descend(space, &q, level, s, &mut stats, &mut Quiet);
         let mut entries = vec![ep];
         let mut chosen = Vec::new();
         let mut cands: Vec<Scored> = Vec::new();
         for layer in (0..=level.min(self.max_level)).rev() {
-            self.search_layer(
+            self.walk(
                 space,
                 &q,
                 &entries,
                 self.params.ef_construction,
                 layer,
                 &Everyone,
+                &Direct,
                 s,
                 &mut stats,
+                &mut Quiet,
             );
             cands.clear();
             cands.extend(s.top.drain().filter(|c| c.id != node));
@@ -537,16 +539,18 @@ impl Hnsw {
                         let q = this.vector(node);
                         with_scratch(|s| {
                             let mut stats = SearchStats::default();
-                            let ep = this.descend(this, q, layer, s, &mut stats);
-                            this.search_layer(
+                            let ep = this.descend(this, q, layer, s, &mut stats, &mut Quiet);
+                            this.walk(
                                 this,
                                 q,
                                 &[ep],
                                 this.params.ef_construction,
                                 layer,
                                 &super::search::LiveOnly,
+                                &Direct,
                                 s,
                                 &mut stats,
+                                &mut Quiet,
                             );
                             pool.extend(s.top.drain().map(|c| c.id).filter(|&x| x != node));
                         });
@@ -622,16 +626,18 @@ impl Hnsw {
                 let q = self.vector(u).to_vec();
                 let mut stats = SearchStats::default();
                 let hosts = with_scratch(|s| {
-                    let ep = self.descend(self, &q, 0, s, &mut stats);
-                    self.search_layer(
+                    let ep = self.descend(self, &q, 0, s, &mut stats, &mut Quiet);
+                    self.walk(
                         self,
                         &q,
                         &[ep],
                         self.params.ef_construction,
                         0,
                         &super::search::LiveOnly,
+                        &Direct,
                         s,
                         &mut stats,
+                        &mut Quiet,
                     );
                     let mut found: Vec<Scored> = s
                         .top

@@ -179,23 +179,10 @@ impl Hnsw {
     }
 
     /// From the entry point, greedy descent through the layers above
-    /// `layer`, with distances from `space`: the entry point for a search
-    /// on `layer`.
+    /// `layer`, with distances from `space`, telling `obs` each step: the
+    /// entry point for a search on `layer`.
     #[inline]
-    pub(super) fn descend<S: Space>(
-        &self,
-        space: &S,
-        q: &[f32],
-        layer: usize,
-        s: &mut Scratch,
-        stats: &mut SearchStats,
-    ) -> Scored {
-        self.descend_observed(space, q, layer, s, stats, &mut Quiet)
-    }
-
-    /// [`Hnsw::descend`], telling `obs` each step.
-    #[inline]
-    pub(super) fn descend_observed<S: Space, O: Observer>(
+    pub(super) fn descend<S: Space, O: Observer>(
         &self,
         space: &S,
         q: &[f32],
@@ -247,27 +234,6 @@ impl Hnsw {
                 return ep;
             }
         }
-    }
-
-    /// Best-first search on `layer` from `entries` with a result list of
-    /// `ef` and distances from `space`. Leaves the results in `s.top` (a
-    /// max-heap).
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    pub(super) fn search_layer<S: Space, A: Admit>(
-        &self,
-        space: &S,
-        q: &[f32],
-        entries: &[Scored],
-        ef: usize,
-        layer: usize,
-        admit: &A,
-        s: &mut Scratch,
-        stats: &mut SearchStats,
-    ) {
-        self.walk(
-            space, q, entries, ef, layer, admit, &Direct, s, stats, &mut Quiet,
-        );
     }
 
     /// The one best-first walk every search, filtered search, build step
@@ -358,8 +324,20 @@ impl Hnsw {
             }
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let ep = self.descend(space, &q, 0, s, &mut stats);
-            self.search_layer(space, &q, &[ep], ef.max(k), 0, &LiveOnly, s, &mut stats);
+            let ep = self.descend(space, &q, 0, s, &mut stats, &mut Quiet);
+            let (entries, quiet) = (&[ep], &mut Quiet);
+            self.walk(
+                space,
+                &q,
+                entries,
+                ef.max(k),
+                0,
+                &LiveOnly,
+                &Direct,
+                s,
+                &mut stats,
+                quiet,
+            );
             let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
             found
@@ -452,7 +430,7 @@ impl Hnsw {
             let mut stats = SearchStats::default();
             let mut q = std::mem::take(&mut s.query);
             self.prepare(query, &mut q);
-            let ep = self.descend(space, &q, 0, s, &mut stats);
+            let ep = self.descend(space, &q, 0, s, &mut stats, &mut Quiet);
             let admit = Allowed(filter);
             if two_hop {
                 let around = TwoHop {
@@ -463,7 +441,10 @@ impl Hnsw {
                     space, &q, entries, ef, 0, &admit, &around, s, &mut stats, quiet,
                 );
             } else {
-                self.search_layer(space, &q, &[ep], ef, 0, &admit, s, &mut stats);
+                let (entries, quiet) = (&[ep], &mut Quiet);
+                self.walk(
+                    space, &q, entries, ef, 0, &admit, &Direct, s, &mut stats, quiet,
+                );
             }
             let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
@@ -560,7 +541,7 @@ impl Hnsw {
         };
         let result = with_scratch(|s| {
             let mut stats = SearchStats::default();
-            let ep = self.descend_observed(space, &q, 0, s, &mut stats, &mut rec);
+            let ep = self.descend(space, &q, 0, s, &mut stats, &mut rec);
             self.walk(
                 space,
                 &q,
