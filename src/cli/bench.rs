@@ -200,6 +200,14 @@ fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
         ),
     };
     check_dims(&base, &queries)?;
+    if a.k > base.len() {
+        anyhow::bail!(
+            "--k {} asks for more neighbours than the base holds ({} vectors in {})",
+            a.k,
+            base.len(),
+            base.display_name()
+        );
+    }
     if let Some(gt_path) = &a.groundtruth {
         file_gt = Some((dataset::read_ivecs(gt_path)?, gt_path.clone()));
     }
@@ -274,6 +282,15 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     }
     for &f in &plan.filters {
         let allow = AllowList::random_fraction(inputs.base.len(), f, a.hnsw.seed);
+        if allow.count() < a.k {
+            anyhow::bail!(
+                "--filter {f} allows {} of the base's {} ids, fewer than --k {}: recall@{} is undefined",
+                allow.count(),
+                inputs.base.len(),
+                a.k,
+                a.k
+            );
+        }
         filters.push(Some(Arc::new(allow)));
     }
     let mut out = PointWriter::new(a.format, std::io::stdout().lock());

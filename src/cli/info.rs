@@ -14,6 +14,11 @@ pub struct InfoArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Read every value and refuse what `bench` would refuse (NaN, Inf,
+    /// overflowing rows, integer data under a float name); without it only
+    /// the headers are read.
+    #[arg(long)]
+    pub validate: bool,
 }
 
 pub(super) fn run(a: &InfoArgs) -> anyhow::Result<()> {
@@ -23,11 +28,21 @@ pub(super) fn run(a: &InfoArgs) -> anyhow::Result<()> {
         dataset::Format::Hdf5 => dataset::hdf5::read_extras(&a.file)?.metric,
         _ => None,
     };
+    if a.validate {
+        let path = a.file.clone();
+        super::io::with_progress("validate", move |ctx| {
+            // Values are checked under l2: a zero vector is only a problem under cosine.
+            dataset::open(&path, crate::distance::Metric::L2, ctx)?.validate(ctx)
+        })?;
+    }
     let mut out = std::io::stdout().lock();
     if a.json {
         let mut v = serde_json::to_value(&info)?;
-        if let (Some(m), Some(obj)) = (metric, v.as_object_mut()) {
-            obj.insert("metric".into(), m.name().into());
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(m) = metric {
+                obj.insert("metric".into(), m.name().into());
+            }
+            obj.insert("validated".into(), a.validate.into());
         }
         writeln!(out, "{v}")?;
     } else {
@@ -45,6 +60,12 @@ pub(super) fn run(a: &InfoArgs) -> anyhow::Result<()> {
         if let Some(m) = metric {
             writeln!(out, "metric   {m}")?;
         }
+        let checked = if a.validate {
+            "every value"
+        } else {
+            "headers only (--validate reads every value, as bench does)"
+        };
+        writeln!(out, "checked  {checked}")?;
     }
     Ok(())
 }

@@ -22,10 +22,25 @@ fn open_file(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| h5err(path, "not a readable HDF5 file", e))
 }
 
+/// Says whether `name` is missing from the file or there but unreadable
+/// (a truncated or damaged file), rather than calling every failure missing.
+fn missing_or_unreadable(path: &Path, file: &File, name: &str, e: impl std::fmt::Display) -> Error {
+    match file.root().datasets() {
+        Ok(names) if !names.iter().any(|n| n == name) => Error::format(
+            path,
+            format!(
+                "no '{name}' dataset (the file has {}; an ann-benchmarks file has train, test, neighbors and distances)",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            ),
+        ),
+        _ => h5err(path, &format!("cannot read dataset '{name}' (is the file truncated?)"), e),
+    }
+}
+
 fn shape2(path: &Path, file: &File, name: &str) -> Result<(usize, usize, H5Type)> {
     let ds = file
         .dataset(name)
-        .map_err(|_| Error::format(path, format!("no '{name}' dataset (an ann-benchmarks file has train, test, neighbors and distances)")))?;
+        .map_err(|e| missing_or_unreadable(path, file, name, e))?;
     let shape = ds.shape().map_err(|e| h5err(path, name, e))?;
     let dtype = ds.dtype().map_err(|e| h5err(path, name, e))?;
     match shape.as_slice() {

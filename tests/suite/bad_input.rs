@@ -296,6 +296,7 @@ fn integer_data_wearing_a_float_name_is_refused_by_every_command() {
         ],
         vec!["bench", "--base", f, "--queries", f, "--metric", "l2"],
         vec!["build", "--base", f, "--metric", "l2", "--out", o_s],
+        vec!["info", f, "--validate"],
     ] {
         let o = annscope(&args, dir.path());
         assert_fails_naming(&o, &fake, "integer data");
@@ -405,4 +406,55 @@ fn a_named_pipe_is_refused_instead_of_hanging() {
         dir.path(),
     );
     assert_fails_naming(&o, &fifo, "not a regular file");
+}
+
+#[test]
+fn a_k_deeper_than_the_data_says_what_is_short() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (base, queries) = (dir.path().join("one.fvecs"), dir.path().join("q.fvecs"));
+    let all = rows(50, 4);
+    write_fvecs(&base, &all[..1]);
+    write_fvecs(&queries, &all[..3]);
+    let (b, q) = (
+        base.to_str().expect("utf-8"),
+        queries.to_str().expect("utf-8"),
+    );
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            b,
+            "--queries",
+            q,
+            "--metric",
+            "l2",
+            "--k",
+            "10",
+        ],
+        dir.path(),
+    );
+    assert_fails_naming(&o, &base, "more neighbours than the base holds (1 vectors");
+    write_fvecs(&base, &all);
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            b,
+            "--queries",
+            q,
+            "--metric",
+            "l2",
+            "--k",
+            "10",
+            "--filter",
+            "0.02",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--filter 0.02 allows 2 of the base's 50 ids, fewer than --k 10"),
+        "{}",
+        stderr(&o)
+    );
 }

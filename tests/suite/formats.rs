@@ -287,6 +287,33 @@ fn hdf5_ann_benchmarks_file() {
 }
 
 #[test]
+fn a_truncated_hdf5_file_is_not_called_a_file_without_train() {
+    use hdf5_pure::{AttrValue, FileBuilder};
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("cut.hdf5");
+    let mut b = FileBuilder::new();
+    b.create_dataset("train")
+        .with_f32_data(&vec![0.5f32; 4000])
+        .with_shape(&[1000, 4]);
+    b.create_dataset("test")
+        .with_f32_data(&[0.0, 1.0, 2.0, 3.5])
+        .with_shape(&[1, 4]);
+    b.set_attr("distance", AttrValue::String("euclidean".into()));
+    b.write(&p).expect("write hdf5");
+    let bytes = std::fs::read(&p).expect("read");
+    // Cut inside the group's header, and inside the data.
+    for cut in [200, bytes.len() / 2] {
+        std::fs::write(&p, &bytes[..cut]).expect("truncate");
+        let Err(e) = dataset::open(&p, Metric::L2, &WorkContext::detached()) else {
+            panic!("a file cut at {cut} of {} bytes opened", bytes.len());
+        };
+        let e = e.to_string();
+        assert!(e.contains("cut.hdf5"), "{e}");
+        assert!(!e.contains("no 'train' dataset"), "cut at {cut}: {e}");
+    }
+}
+
+#[test]
 fn labels_plain_and_projector_metadata() {
     let dir = tempfile::tempdir().expect("tmp");
     let fv = dir.path().join("g.fvecs");
