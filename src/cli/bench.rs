@@ -259,7 +259,7 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
         }
         Obtain::Load(path) => {
             let h = Hnsw::load(&path)?;
-            if let Some(warning) = h.check_base(&path, &base)? {
+            if let Some(warning) = crate::index::check_base(&h, &path, &base)? {
                 eprintln!("annscope: warning: {warning}");
             }
             (IndexSpec::Hnsw(h.params_struct().clone()), Arc::new(h))

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use super::hnsw::inspect::LayerStats;
 use super::spec::{DataSource, IndexSpec};
 use super::AnnIndex;
-use crate::error::Result;
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
 /// A graph index's shape, computed once.
@@ -111,4 +112,56 @@ impl Deref for BuiltIndex {
     fn deref(&self) -> &Self::Target {
         self.index.as_ref()
     }
+}
+
+/// What an index was built on: enough to refuse measuring it against other
+/// data (other vectors, another row order, another size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltOn {
+    /// [`Dataset::content_hash`] of the base (covers n, dim and row order).
+    pub content_hash: u64,
+    pub n: u64,
+}
+
+/// Refuses to measure `index` (read from `index_file`) against `base`
+/// unless `base` is what it was built on. An index file that does not
+/// record its base passes with a warning to show.
+pub fn check_base(
+    index: &dyn AnnIndex,
+    index_file: &std::path::Path,
+    base: &Dataset,
+) -> Result<Option<String>> {
+    if index.metric() != base.metric() || index.dim() != base.dim() {
+        return Err(Error::Mismatch(format!(
+            "{}: the index is {} over dimension {}, but {} is read as {} over dimension {}",
+            index_file.display(),
+            index.metric(),
+            index.dim(),
+            base.display_name(),
+            base.metric(),
+            base.dim()
+        )));
+    }
+    let Some(built) = index.built_on() else {
+        return Ok(Some(format!(
+            "{} does not record the base it was built on (written by an older annscope): \
+             its figures are right only if {} is that base, in the same row order",
+            index_file.display(),
+            base.display_name()
+        )));
+    };
+    let hash = base.content_hash();
+    if built.content_hash != hash || built.n != base.len() as u64 {
+        return Err(Error::Mismatch(format!(
+            "{} was built on {} vectors (content {:016x}), but {} holds {} vectors (content \
+             {hash:016x}): measure an index against the base it was built from, in the same \
+             row order",
+            index_file.display(),
+            built.n,
+            built.content_hash,
+            base.display_name(),
+            base.len()
+        )));
+    }
+    Ok(None)
 }

@@ -13,6 +13,7 @@
 //! index does with a blocked matrix product). Results carry external ids
 //! (row numbers of the dataset), distances, and per-query counters.
 
+pub(crate) mod binio;
 pub mod built;
 pub mod dynamic;
 pub(crate) mod f16;
@@ -35,7 +36,7 @@ use crate::dataset::Vectors;
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 
-pub use built::BuiltIndex;
+pub use built::{check_base, BuiltIndex, BuiltOn};
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
 pub use f16::Precision;
 pub use filter::AllowList;
@@ -148,6 +149,10 @@ pub trait AnnIndex: Send + Sync {
     }
     /// The dynamic index, for its state.
     fn dynamic(&self) -> Option<&DynamicIndex> {
+        None
+    }
+    /// The base it was built on, when known (see [`built::check_base`]).
+    fn built_on(&self) -> Option<built::BuiltOn> {
         None
     }
 }

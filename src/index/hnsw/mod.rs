@@ -40,6 +40,8 @@ pub use search::{LayerTrace, SearchTrace, TraceStep};
 
 use graph::{Links, Slot};
 
+use crate::index::built::BuiltOn;
+
 use super::{check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams};
 use crate::dataset::Dataset;
 use crate::distance::{self, Metric};
@@ -71,15 +73,6 @@ pub struct Hnsw {
     /// The base it was built on (None when built with other ids, or
     /// loaded from a file written before files recorded it).
     built_on: Option<BuiltOn>,
-}
-
-/// What an index was built on: enough to refuse measuring it against other
-/// data (other vectors, another row order, another size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BuiltOn {
-    /// [`Dataset::content_hash`] of the base (covers n, dim and row order).
-    pub content_hash: u64,
-    pub n: u64,
 }
 
 impl Hnsw {
@@ -122,54 +115,6 @@ impl Hnsw {
             n: dataset.len() as u64,
         });
         Ok(h)
-    }
-
-    /// The base this index was built on, when it is known.
-    pub fn built_on(&self) -> Option<BuiltOn> {
-        self.built_on
-    }
-
-    /// Refuses to measure this index (from `index_file`) against `base`
-    /// unless `base` is what it was built on. An index file that does not
-    /// record its base passes with a warning to show.
-    pub fn check_base(
-        &self,
-        index_file: &std::path::Path,
-        base: &Dataset,
-    ) -> Result<Option<String>> {
-        if self.metric != base.metric() || self.dim != base.dim() {
-            return Err(Error::Mismatch(format!(
-                "{}: the index is {} over dimension {}, but {} is read as {} over dimension {}",
-                index_file.display(),
-                self.metric,
-                self.dim,
-                base.display_name(),
-                base.metric(),
-                base.dim()
-            )));
-        }
-        let Some(built) = self.built_on else {
-            return Ok(Some(format!(
-                "{} does not record the base it was built on (written by an older annscope): \
-                 its figures are right only if {} is that base, in the same row order",
-                index_file.display(),
-                base.display_name()
-            )));
-        };
-        let hash = base.content_hash();
-        if built.content_hash != hash || built.n != base.len() as u64 {
-            return Err(Error::Mismatch(format!(
-                "{} was built on {} vectors (content {:016x}), but {} holds {} vectors (content \
-                 {hash:016x}): measure an index against the base it was built from, in the same \
-                 row order",
-                index_file.display(),
-                built.n,
-                built.content_hash,
-                base.display_name(),
-                base.len()
-            )));
-        }
-        Ok(None)
     }
 
     pub fn params_struct(&self) -> &HnswParams {
@@ -256,6 +201,9 @@ impl AnnIndex for Hnsw {
     }
     fn graph(&self) -> Option<&Hnsw> {
         Some(self)
+    }
+    fn built_on(&self) -> Option<BuiltOn> {
+        self.built_on
     }
     fn len(&self) -> usize {
         self.live_len()

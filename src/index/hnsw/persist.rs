@@ -13,8 +13,8 @@ use xxhash_rust::xxh3::Xxh3;
 use super::graph::Links;
 use super::graph::Slot;
 use super::{BuildPrecision, DynamicEf, Hnsw, HnswParams};
-use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::binio::{metric_code, metric_from_code, Out, Reader};
 use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
@@ -30,48 +30,16 @@ fn precision_code(p: Precision) -> u8 {
     }
 }
 
-fn metric_code(m: Metric) -> u8 {
-    match m {
-        Metric::Cosine => 0,
-        Metric::L2 => 1,
-        Metric::InnerProduct => 2,
-    }
-}
-
-/// Appends little-endian values and hashes them as they go.
-struct Out<'a, W: Write> {
-    w: &'a mut W,
-    hash: Xxh3,
-}
-
-impl<W: Write> Out<'_, W> {
-    fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
-        self.hash.update(b);
-        self.w.write_all(b)
-    }
-    fn u32(&mut self, v: u32) -> std::io::Result<()> {
-        self.bytes(&v.to_le_bytes())
-    }
-    fn u64(&mut self, v: u64) -> std::io::Result<()> {
-        self.bytes(&v.to_le_bytes())
-    }
-    fn u32s(&mut self, it: impl Iterator<Item = u32>) -> std::io::Result<()> {
-        let mut buf = Vec::with_capacity(1 << 16);
-        for v in it {
-            buf.extend_from_slice(&v.to_le_bytes());
-            if buf.len() >= 1 << 16 {
-                self.bytes(&buf)?;
-                buf.clear();
-            }
-        }
-        self.bytes(&buf)
-    }
-}
-
 impl Hnsw {
     /// Writes the index to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::fsutil::write_atomic_with(path, |w| {
+        crate::fsutil::write_atomic_with(path, |w| self.write_to(w))
+    }
+
+    /// Writes the whole file format (checksum included) to `w`: how an
+    /// index that holds an HNSW (HFresh's centroids) embeds it.
+    pub(crate) fn write_to<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        {
             let mut o = Out {
                 w,
                 hash: Xxh3::new(),
@@ -124,13 +92,18 @@ impl Hnsw {
             o.u32s(self.vectors.iter().map(|v| v.to_bits()))?;
             let sum = o.hash.digest();
             o.w.write_all(&sum.to_le_bytes())
-        })
+        }
     }
 
     /// Reads an index written by [`save`](Self::save).
     pub fn load(path: &Path) -> Result<Self> {
         crate::fsutil::check_input_file(path)?;
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Reads what [`Hnsw::write_to`] wrote; errors name `path`.
+    pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let bad = |p: &str| Error::format(path, p.to_string());
         if bytes.is_empty() {
             return Err(bad("empty file"));
@@ -160,12 +133,7 @@ impl Hnsw {
                 "checksum mismatch: the index file is truncated or corrupted",
             ));
         }
-        let metric = match r.bytes(1)?[0] {
-            0 => Metric::Cosine,
-            1 => Metric::L2,
-            2 => Metric::InnerProduct,
-            c => return Err(bad(&format!("unknown metric code {c}"))),
-        };
+        let metric = metric_from_code(r.bytes(1)?[0], path)?;
         let dim = r.u32()? as usize;
         let n = r.u64()? as usize;
         let mut params = HnswParams {
@@ -311,44 +279,5 @@ impl Hnsw {
             }
         }
         Ok(index)
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-    path: &'a Path,
-}
-
-impl<'a> Reader<'a> {
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
-        match end {
-            Some(e) => {
-                let s = &self.b[self.at..e];
-                self.at = e;
-                Ok(s)
-            }
-            None => Err(Error::format(self.path, "truncated index file")),
-        }
-    }
-    fn u32(&mut self) -> Result<u32> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        let b = self.bytes(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
-        let len = n
-            .checked_mul(4)
-            .ok_or_else(|| Error::format(self.path, "truncated index file"))?;
-        let b = self.bytes(len)?;
-        Ok(b.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
     }
 }

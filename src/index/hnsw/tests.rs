@@ -473,9 +473,8 @@ fn save_and_load_round_trip_and_refuse_damage() {
     std::fs::write(&path, &v2).expect("v2");
     let v2 = Hnsw::load(&path).expect("a version-2 file loads");
     assert_eq!((v2.built_on(), v2.len()), (None, index.len()));
-    let warning = v2
-        .check_base(&path, &base)
-        .expect("no record: a warning, not a refusal");
+    let warning =
+        crate::index::check_base(&v2, &path, &base).expect("no record: a warning, not a refusal");
     assert!(warning.is_some_and(|w| w.contains("does not record the base")));
 
     // A version-1 file (before the precisions were recorded) still loads,
