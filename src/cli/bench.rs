@@ -19,7 +19,7 @@ use crate::index::param_spec::{self as spec};
 use crate::index::{
     AllowList, AnnIndex, BuiltIndex, DataSource, DynamicConfig, HFresh, HFreshParams,
 };
-use crate::index::{Hnsw, IndexKind, IndexSpec, SearchKnob, SearchParams};
+use crate::index::{IndexKind, IndexSpec, SearchKnob, SearchParams};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 
@@ -35,7 +35,7 @@ pub struct BenchArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value_t = IndexKind::Flat)]
     pub index: IndexKind,
-    /// Measure a saved HNSW index (from `annscope build`) instead of building one.
+    /// Measure a saved index (HNSW or HFresh, from `annscope build`) instead of building one.
     #[arg(long)]
     pub index_file: Option<PathBuf>,
     #[command(flatten)]
@@ -258,11 +258,11 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
             (IndexSpec::HFresh(p), Arc::new(h))
         }
         Obtain::Load(path) => {
-            let h = Hnsw::load(&path)?;
-            if let Some(warning) = crate::index::check_base(&h, &path, &base)? {
+            let (spec, index) = crate::index::load_index(&path)?;
+            if let Some(warning) = crate::index::check_base(&*index, &path, &base)? {
                 eprintln!("annscope: warning: {warning}");
             }
-            (IndexSpec::Hnsw(h.params_struct().clone()), Arc::new(h))
+            (spec, index)
         }
     };
     Ok(BuiltIndex::new(

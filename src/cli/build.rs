@@ -1,4 +1,5 @@
-//! `annscope build`: build an HNSW index and save it to a file.
+//! `annscope build`: build an HNSW or HFresh index and save it to a file
+//! that records the base it was built on.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,10 +7,10 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::args::{check_threads, HnswArgs};
+use super::args::{check_threads, HFreshArgs, HnswArgs};
 use super::io::{open_dataset, with_progress};
 use crate::distance::Metric;
-use crate::index::{AnnIndex, Hnsw, IndexKind};
+use crate::index::{AnnIndex, HFresh, Hnsw, IndexKind};
 use crate::job::with_threads;
 
 #[derive(Args, Debug)]
@@ -23,6 +24,8 @@ pub struct BuildArgs {
     pub index: IndexKind,
     #[command(flatten)]
     pub hnsw: HnswArgs,
+    #[command(flatten)]
+    pub hfresh: HFreshArgs,
     /// Build threads (default: all cores).
     #[arg(long)]
     pub build_threads: Option<usize>,
@@ -35,13 +38,73 @@ pub struct BuildArgs {
 }
 
 pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
-    if a.index != IndexKind::Hnsw {
-        anyhow::bail!(
-            "annscope build writes HNSW indexes: use --index hnsw (a flat index needs no file)"
-        );
-    }
-    let params = a.hnsw.one_build("build")?;
     check_threads("--build-threads", a.build_threads)?;
+    match a.index {
+        IndexKind::Hnsw => build_hnsw(a),
+        IndexKind::Hfresh => build_hfresh(a),
+        other => anyhow::bail!(
+            "annscope build writes hnsw and hfresh indexes, not {}: {}",
+            other.name(),
+            match other {
+                IndexKind::Flat => "a flat index needs no file",
+                _ => "the dynamic index is measured live (bench --index dynamic)",
+            }
+        ),
+    }
+}
+
+fn build_hfresh(a: &BuildArgs) -> anyhow::Result<()> {
+    let params = a.hfresh.params(a.hnsw.seed)?;
+    crate::fsutil::check_output_path(&a.out)?;
+    let base = open_dataset(&a.base, a.metric)?;
+    let (threads, fraction, b) = (a.build_threads, a.hfresh.build_fraction, base.clone());
+    let t0 = Instant::now();
+    let index = with_progress("build", move |ctx| {
+        b.validate(ctx)?;
+        with_threads(threads, || {
+            if fraction < 1.0 {
+                HFresh::build_then_insert(&b, params, fraction, ctx)
+            } else {
+                HFresh::build(&b, params, ctx)
+            }
+        })?
+    })?;
+    let build_s = t0.elapsed().as_secs_f64();
+    index.save(&a.out)?;
+    let file_bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let mem = index.memory();
+    let summary = serde_json::json!({
+        "index": "hfresh",
+        "out": a.out.display().to_string(),
+        "n": index.len(),
+        "dim": index.dim(),
+        "metric": index.metric().name(),
+        "params": index.params(),
+        "lists": index.list_count(),
+        "build_s": build_s,
+        "index_bytes": mem.ram_bytes,
+        "disk_bytes": mem.disk_bytes,
+        "file_bytes": file_bytes,
+    });
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{summary}")?;
+    } else {
+        writeln!(
+            out,
+            "built hfresh over {} x {} in {build_s:.1} s: {} posting lists; wrote {} ({:.1} MB)",
+            index.len(),
+            index.dim(),
+            index.list_count(),
+            a.out.display(),
+            file_bytes as f64 / 1e6
+        )?;
+    }
+    Ok(())
+}
+
+fn build_hnsw(a: &BuildArgs) -> anyhow::Result<()> {
+    let params = a.hnsw.one_build("build")?;
     crate::fsutil::check_output_path(&a.out)?;
     let dynamic = a.hnsw.dynamic_ef()?;
     let base = open_dataset(&a.base, a.metric)?;

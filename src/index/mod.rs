@@ -44,7 +44,7 @@ pub use flat::FlatIndex;
 pub use hfresh::{HFresh, HFreshParams};
 pub use hnsw::{Hnsw, HnswParams};
 pub use knob::{KnobKind, SearchKnob};
-pub use spec::{DataSource, IndexKind, IndexSpec};
+pub use spec::{load_index, DataSource, IndexKind, IndexSpec};
 pub use storage::Storage;
 
 /// Parameters as a report shows them: snake_case keys, JSON values.

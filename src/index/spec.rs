@@ -79,6 +79,31 @@ impl IndexKind {
     }
 }
 
+/// Reads a saved index of any kind that saves (an HNSW or HFresh file),
+/// telling them apart by their first bytes.
+pub fn load_index(path: &std::path::Path) -> Result<(IndexSpec, Arc<dyn AnnIndex>)> {
+    use std::io::Read;
+    crate::fsutil::check_input_file(path)?;
+    let mut magic = [0u8; 8];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .map_err(|e| crate::error::Error::io(path, e))?;
+    match &magic[..read] {
+        b"ANNSHFRS" => {
+            let h = HFresh::load(path)?;
+            Ok((IndexSpec::HFresh(h.hfresh_params().clone()), Arc::new(h)))
+        }
+        b"ANNSHNSW" => {
+            let h = Hnsw::load(path)?;
+            Ok((IndexSpec::Hnsw(h.params_struct().clone()), Arc::new(h)))
+        }
+        _ => Err(crate::error::Error::format(
+            path,
+            "not an annscope index file (written by annscope build --index hnsw|hfresh)",
+        )),
+    }
+}
+
 /// Where an index's vectors come from. Today a loaded dataset; an engine's
 /// collection (which has no local file) joins here.
 #[derive(Clone)]

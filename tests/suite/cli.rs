@@ -442,3 +442,100 @@ fn dynamic_bench_reports_the_switch_and_crossover_recommends_a_threshold() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("threshold = 0"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_hfresh_index_is_built_saved_searched_and_benched_from_its_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let index = dir.path().join("sample.hfresh");
+    let index_s = index.to_str().expect("utf-8");
+    let o = annscope(
+        &[
+            "build",
+            "--base",
+            SAMPLE_BASE,
+            "--metric",
+            "cosine",
+            "--index",
+            "hfresh",
+            "--out",
+            index_s,
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(
+        (summary["index"].as_str(), summary["n"].as_u64()),
+        (Some("hfresh"), Some(4000))
+    );
+    // A new process searches the file.
+    let o = annscope(
+        &[
+            "search",
+            "--index-file",
+            index_s,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--k",
+            "10",
+            "--search-probe",
+            "16",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let oracle = read_ivecs(&project(SAMPLE_GT)).expect("oracle");
+    let mut hits = 0;
+    for (i, line) in stdout(&o).lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        for id in v["ids"].as_array().expect("ids") {
+            hits += usize::from(oracle.row(i)[..10].contains(&(id.as_u64().expect("id") as u32)));
+        }
+    }
+    assert!(
+        hits as f64 / 2000.0 >= 0.9,
+        "recall@10 from the saved HFresh: {}",
+        hits as f64 / 2000.0
+    );
+    // The knob of another kind is refused, naming the file.
+    let o = annscope(
+        &[
+            "search",
+            "--index-file",
+            index_s,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--ef",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert_fails_naming(&o, &index, "takes --search-probe");
+    // bench measures the file, sweeping search_probe.
+    let o = annscope(
+        &[
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+            "--index-file",
+            index_s,
+            "--search-probe",
+            "4,16",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let points: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[1]["index"], "hfresh");
+    assert_eq!(points[1]["params"]["search_probe"], 16);
+    assert!(points[1]["recall"].as_f64().expect("recall") >= 0.9);
+}

@@ -8,7 +8,12 @@ impl HFresh {
     /// Builds over `dataset` (ids are its row numbers).
     pub fn build(dataset: &Dataset, params: HFreshParams, ctx: &WorkContext) -> Result<Self> {
         let ids: Vec<u32> = (0..dataset.len() as u32).collect();
-        Self::build_with_ids(dataset, &ids, params, ctx)
+        let mut h = Self::build_with_ids(dataset, &ids, params, ctx)?;
+        h.built_on = Some(crate::index::BuiltOn {
+            content_hash: dataset.content_hash(),
+            n: dataset.len() as u64,
+        });
+        Ok(h)
     }
 
     /// Builds on the first `fraction` of `dataset`, then inserts the rest
@@ -30,6 +35,11 @@ impl HFresh {
             h.insert(i as u32, dataset.row(i))?;
             ctx.progress.add(1);
         }
+        // Built on part and grown to all of it: it now holds `dataset`.
+        h.built_on = Some(crate::index::BuiltOn {
+            content_hash: dataset.content_hash(),
+            n: dataset.len() as u64,
+        });
         Ok(h)
     }
 
@@ -197,6 +207,7 @@ impl HFresh {
             slot_of,
             n_live: n,
             stats: UpdateStats::default(),
+            built_on: None,
         })
     }
 }

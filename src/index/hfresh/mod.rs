@@ -25,6 +25,7 @@
 
 mod build;
 mod kmeans;
+mod persist;
 mod postings;
 mod search;
 #[cfg(test)]
@@ -155,6 +156,8 @@ pub struct HFresh {
     slot_of: HashMap<u32, u32>,
     n_live: usize,
     stats: UpdateStats,
+    /// The base it was built on (see [`crate::index::check_base`]).
+    built_on: Option<crate::index::BuiltOn>,
 }
 
 const NO_LIST: u32 = u32::MAX;

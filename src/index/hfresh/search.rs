@@ -79,6 +79,9 @@ impl AnnIndex for HFresh {
     fn posting_lists(&self) -> Option<&HFresh> {
         Some(self)
     }
+    fn built_on(&self) -> Option<crate::index::BuiltOn> {
+        self.built_on
+    }
     fn len(&self) -> usize {
         self.n_live
     }

@@ -331,3 +331,60 @@ fn many_splits_keep_the_centroid_graph_clean_and_every_vector_findable() {
         assert_eq!(got.ids, vec![i as u32], "vector {i} lost");
     }
 }
+
+#[test]
+fn a_saved_index_after_updates_loads_and_answers_the_same() {
+    for precision in [Precision::F32, Precision::F16] {
+        let base = clustered(1200, 16, 12, Metric::Cosine, 31);
+        let queries = clustered(40, 16, 12, Metric::Cosine, 32);
+        let mut p = params(48);
+        p.storage.search = precision;
+        let first: Vec<usize> = (0..900).collect();
+        let part = base.subset("part", &first);
+        let mut index = HFresh::build(&part, p, &WorkContext::detached()).unwrap();
+        // Inserts split lists, deletes leave tombstones and dead lists,
+        // an update leaves an id with a deleted older slot.
+        for i in 900..1200 {
+            index.insert(i as u32, base.row(i)).unwrap();
+        }
+        for i in (0..1200).step_by(7) {
+            index.delete(i as u32).unwrap();
+        }
+        index.update(3, base.row(5)).unwrap();
+        assert!(
+            index.update_stats().splits > 0,
+            "the test must cover splits"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.hfresh");
+        index.save(&path).unwrap();
+        let loaded = HFresh::load(&path).unwrap();
+        assert_eq!(
+            (loaded.len(), loaded.list_count()),
+            (index.len(), index.list_count())
+        );
+        assert_eq!(loaded.params(), index.params());
+        assert_eq!(loaded.built_on(), index.built_on());
+        for probe in [1, 4, 16] {
+            let sp = SearchParams::new(10).with_search_probe(probe);
+            for q in queries.vectors().rows() {
+                assert_eq!(
+                    loaded.search(q, &sp).unwrap(),
+                    index.search(q, &sp).unwrap()
+                );
+            }
+        }
+        // Updates go on after a load.
+        let mut loaded = loaded;
+        loaded.insert(5000, base.row(7)).unwrap();
+        loaded.delete(5000).unwrap();
+        // Damage is refused with the file named.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let e = HFresh::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("index.hfresh") && e.contains("checksum"), "{e}");
+    }
+}

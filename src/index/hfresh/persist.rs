@@ -1,0 +1,239 @@
+//! Saving and loading HFresh: its RAM part (parameters, per-vector tables,
+//! centroids, the centroid HNSW) and its posting lists in one versioned file
+//! with an xxh3 checksum, written atomically, so the two parts can never be
+//! separated or half-written. Lists are written compacted (live region
+//! contents only) and re-laid in a fresh memory-mapped posting file on load.
+//! Every id and count read is bounded before it is used, so a crafted file
+//! is refused rather than indexed out of range.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::postings::PostingStore;
+use super::{HFresh, HFreshParams, UpdateStats, NO_LIST};
+use crate::error::{Error, Result};
+use crate::index::binio::{metric_code, metric_from_code, Out, Reader};
+use crate::index::{f16, AnnIndex, BuiltOn, Hnsw, Precision};
+
+const MAGIC: &[u8; 8] = b"ANNSHFRS";
+const VERSION: u32 = 1;
+
+impl HFresh {
+    /// Writes the index to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let params = serde_json::to_vec(&self.params)
+            .map_err(|e| Error::Internal(format!("HFresh parameters: {e}")))?;
+        let mut centroids = Vec::new();
+        self.centroid_index
+            .write_to(&mut centroids)
+            .map_err(|e| Error::io(path, e))?;
+        crate::fsutil::write_atomic_with(path, |w| {
+            let mut o = Out {
+                w,
+                hash: Xxh3::new(),
+            };
+            o.bytes(MAGIC)?;
+            o.u32(VERSION)?;
+            o.bytes(&[metric_code(self.metric)])?;
+            o.u32(self.dim as u32)?;
+            o.u64(params.len() as u64)?;
+            o.bytes(&params)?;
+            match self.built_on {
+                Some(b) => {
+                    o.bytes(&[1])?;
+                    o.u64(b.content_hash)?;
+                    o.u64(b.n)?;
+                }
+                None => o.bytes(&[0])?,
+            }
+            let stats = [
+                self.stats.splits,
+                self.stats.merges,
+                self.stats.moved,
+                self.stats.compactions,
+            ];
+            for v in stats {
+                o.u64(v as u64)?;
+            }
+            o.u64(self.ext_ids.len() as u64)?;
+            o.u32s(self.ext_ids.iter().copied())?;
+            o.u32s(self.versions.iter().copied())?;
+            o.bytes(
+                &self
+                    .deleted
+                    .iter()
+                    .map(|&d| u8::from(d))
+                    .collect::<Vec<_>>(),
+            )?;
+            o.u32s(self.members.iter().copied())?;
+            o.u64(self.alive.len() as u64)?;
+            for l in 0..self.alive.len() {
+                o.bytes(&[u8::from(self.alive[l]), u8::from(self.dirty[l])])?;
+                o.u32(self.live[l])?;
+                o.u32s(self.centroid(l as u32).iter().map(|v| v.to_bits()))?;
+                let words = self.store.list_words(l as u32);
+                o.u64((words.len() / self.store.stride()) as u64)?;
+                o.u32s(words.iter().copied())?;
+            }
+            o.u64(centroids.len() as u64)?;
+            o.bytes(&centroids)?;
+            let sum = o.hash.digest();
+            o.w.write_all(&sum.to_le_bytes())
+        })
+    }
+
+    /// Reads an index written by [`save`](Self::save).
+    pub fn load(path: &Path) -> Result<Self> {
+        crate::fsutil::check_input_file(path)?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |p: &str| Error::format(path, p.to_string());
+        if bytes.len() < 8 || &bytes[..8] != MAGIC {
+            return Err(bad("not an annscope HFresh index file (bad magic)"));
+        }
+        if bytes.len() < 8 + 4 + 8 {
+            return Err(bad("truncated index file"));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 8);
+        let stored = u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
+        if xxhash_rust::xxh3::xxh3_64(body) != stored {
+            return Err(bad(
+                "checksum mismatch: the index file is truncated or corrupted",
+            ));
+        }
+        let mut r = Reader {
+            b: body,
+            at: 8,
+            path,
+        };
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(bad(&format!(
+                "HFresh index format version {version}; this annscope reads version {VERSION}"
+            )));
+        }
+        let metric = metric_from_code(r.bytes(1)?[0], path)?;
+        let dim = r.u32()? as usize;
+        let params_len = r.u64()? as usize;
+        let params: HFreshParams = serde_json::from_slice(r.bytes(params_len)?)
+            .map_err(|e| bad(&format!("parameters: {e}")))?;
+        params.validate().map_err(|e| bad(&e.to_string()))?;
+        let built_on = match r.bytes(1)?[0] {
+            0 => None,
+            1 => Some(BuiltOn {
+                content_hash: r.u64()?,
+                n: r.u64()?,
+            }),
+            c => return Err(bad(&format!("unknown base record code {c}"))),
+        };
+        let mut counts = [0usize; 4];
+        for c in &mut counts {
+            *c = r.u64()? as usize;
+        }
+        let stats = UpdateStats {
+            splits: counts[0],
+            merges: counts[1],
+            moved: counts[2],
+            compactions: counts[3],
+        };
+        let n = r.u64()? as usize;
+        let ext_ids = r.u32s(n)?;
+        let versions = r.u32s(n)?;
+        let deleted: Vec<bool> = r.bytes(n)?.iter().map(|&b| b != 0).collect();
+        let members = r.u32s(
+            n.checked_mul(params.replicas)
+                .ok_or_else(|| bad("truncated index file"))?,
+        )?;
+        let lists = r.u64()? as usize;
+        if members.iter().any(|&m| m != NO_LIST && m as usize >= lists) {
+            return Err(bad("a vector names a posting list out of range"));
+        }
+        let entry_words = 2 + match params.storage.search {
+            Precision::F32 => dim,
+            Precision::F16 => f16::words_for(dim),
+        };
+        // Lists are re-laid from their entries; the file bounds every count.
+        let mut store = PostingStore::new(
+            dim,
+            (body.len() / (entry_words * 4)).max(1),
+            params.storage.search,
+        )?;
+        let (mut alive, mut dirty, mut live) = (Vec::new(), Vec::new(), Vec::new());
+        let mut centroids = Vec::new();
+        for l in 0..lists {
+            let flags = r.bytes(2)?;
+            alive.push(flags[0] != 0);
+            dirty.push(flags[1] != 0);
+            live.push(r.u32()?);
+            centroids.extend(r.u32s(dim)?.into_iter().map(f32::from_bits));
+            let entries = r.u64()? as usize;
+            let words = r.u32s(
+                entries
+                    .checked_mul(entry_words)
+                    .ok_or_else(|| bad("truncated index file"))?,
+            )?;
+            let id = store.create(entries)?;
+            debug_assert_eq!(id as usize, l);
+            for e in words.chunks_exact(entry_words) {
+                if e[0] as usize >= n {
+                    return Err(bad("a posting entry names a vector out of range"));
+                }
+                let vector = match params.storage.search {
+                    Precision::F32 => e[2..].iter().map(|&w| f32::from_bits(w)).collect(),
+                    Precision::F16 => f16::unpack(&e[2..], dim),
+                };
+                store.push(id, e[0], e[1], &vector)?;
+            }
+            if !alive[l] {
+                store.remove(id);
+            }
+        }
+        let hnsw_len = r.u64()? as usize;
+        let centroid_index = Hnsw::from_bytes(r.bytes(hnsw_len)?, path)?;
+        if r.at != body.len() {
+            return Err(bad("trailing bytes after the index data"));
+        }
+        if centroid_index.dim() != dim
+            || centroid_index.metric() != metric
+            || (0..lists as u32)
+                .filter(|&l| centroid_index.slot(l).is_some())
+                .count()
+                != centroid_index.len()
+        {
+            return Err(bad("the centroid graph does not match the posting lists"));
+        }
+        // An id deleted and inserted again has older, deleted slots: the
+        // map holds its latest slot, and only one slot per id may be live.
+        let mut slot_of: HashMap<u32, u32> = HashMap::with_capacity(n);
+        for (s, &e) in ext_ids.iter().enumerate() {
+            if let Some(&prev) = slot_of.get(&e) {
+                if !deleted[prev as usize] {
+                    return Err(bad(&format!("external id {e} is live twice")));
+                }
+            }
+            slot_of.insert(e, s as u32);
+        }
+        Ok(HFresh {
+            live_lists: alive.iter().filter(|&&a| a).count(),
+            n_live: deleted.iter().filter(|&&d| !d).count(),
+            params,
+            metric,
+            dim,
+            centroids,
+            alive,
+            live,
+            dirty,
+            centroid_index,
+            store,
+            ext_ids,
+            versions,
+            deleted,
+            members,
+            slot_of,
+            stats,
+            built_on,
+        })
+    }
+}
