@@ -79,7 +79,7 @@ impl IndexKind {
     }
 }
 
-/// Reads a saved index of any kind that saves (an HNSW or HFresh file),
+/// Reads a saved index of any kind that saves (HNSW, HFresh, dynamic),
 /// telling them apart by their first bytes.
 pub fn load_index(path: &std::path::Path) -> Result<(IndexSpec, Arc<dyn AnnIndex>)> {
     use std::io::Read;
@@ -93,13 +93,17 @@ pub fn load_index(path: &std::path::Path) -> Result<(IndexSpec, Arc<dyn AnnIndex
             let h = HFresh::load(path)?;
             Ok((IndexSpec::HFresh(h.hfresh_params().clone()), Arc::new(h)))
         }
+        b"ANNSDYNA" => {
+            let d = DynamicIndex::load(path)?;
+            Ok((IndexSpec::Dynamic(d.config().clone()), d))
+        }
         b"ANNSHNSW" => {
             let h = Hnsw::load(path)?;
             Ok((IndexSpec::Hnsw(h.params_struct().clone()), Arc::new(h)))
         }
         _ => Err(crate::error::Error::format(
             path,
-            "not an annscope index file (written by annscope build --index hnsw|hfresh)",
+            "not an annscope index file (written by annscope build --index hnsw|hfresh|dynamic)",
         )),
     }
 }

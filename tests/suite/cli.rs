@@ -539,3 +539,50 @@ fn an_hfresh_index_is_built_saved_searched_and_benched_from_its_file() {
     assert_eq!(points[1]["params"]["search_probe"], 16);
     assert!(points[1]["recall"].as_f64().expect("recall") >= 0.9);
 }
+
+#[test]
+fn a_dynamic_index_is_saved_switched_and_searched_with_ef() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let index = dir.path().join("sample.dyn");
+    let index_s = index.to_str().expect("utf-8");
+    let o = annscope(
+        &[
+            "build",
+            "--base",
+            SAMPLE_BASE,
+            "--metric",
+            "cosine",
+            "--index",
+            "dynamic",
+            "--threshold",
+            "1000",
+            "--m",
+            "8",
+            "--ef-construction",
+            "64",
+            "--out",
+            index_s,
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(summary["state"]["switched"]["at"], 1001, "{summary}");
+    let o = annscope(
+        &[
+            "search",
+            "--index-file",
+            index_s,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--k",
+            "10",
+            "--ef",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 200);
+}

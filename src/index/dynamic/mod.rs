@@ -10,6 +10,8 @@
 //! queries never do), adds the last stragglers, installs the HNSW and flips
 //! the switch. The switch is one-way, as in Weaviate.
 
+mod persist;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -89,6 +91,8 @@ pub struct DynamicIndex {
     gate: Mutex<()>,
     builder: Mutex<Option<std::thread::JoinHandle<Result<()>>>>,
     live: AtomicUsize,
+    /// The base it was built on (see [`crate::index::check_base`]).
+    built_on: Option<crate::index::BuiltOn>,
 }
 
 impl DynamicIndex {
@@ -111,6 +115,7 @@ impl DynamicIndex {
             gate: Mutex::new(()),
             builder: Mutex::new(None),
             live: AtomicUsize::new(0),
+            built_on: None,
         }))
     }
 
@@ -121,7 +126,13 @@ impl DynamicIndex {
         config: DynamicConfig,
         ctx: &WorkContext,
     ) -> Result<Arc<Self>> {
-        let index = Self::new(config, dataset.dim(), dataset.metric())?;
+        let mut index = Self::new(config, dataset.dim(), dataset.metric())?;
+        if let Some(me) = Arc::get_mut(&mut index) {
+            me.built_on = Some(crate::index::BuiltOn {
+                content_hash: dataset.content_hash(),
+                n: dataset.len() as u64,
+            });
+        }
         ctx.progress
             .stage("inserting in order", dataset.len() as u64);
         for (i, row) in dataset.vectors().rows().enumerate() {
@@ -377,6 +388,9 @@ impl AnnIndex for DynamicIndex {
     fn dynamic(&self) -> Option<&DynamicIndex> {
         Some(self)
     }
+    fn built_on(&self) -> Option<crate::index::BuiltOn> {
+        self.built_on
+    }
     fn len(&self) -> usize {
         self.live.load(Ordering::Relaxed)
     }
@@ -585,5 +599,44 @@ mod tests {
         index.insert(1, &[0.0; 4]).expect("insert");
         assert!(index.insert(1, &[1.0; 4]).is_err(), "duplicate id");
         assert!(index.delete(99).is_err(), "unknown id");
+    }
+
+    #[test]
+    fn saved_flat_and_switched_indexes_load_and_answer_the_same() {
+        let ds = random_dataset(400, 12, Metric::Cosine, 21);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.dyn");
+        // Below the threshold (flat, with a delete), and past it (switched).
+        for threshold in [1000, 150] {
+            let index =
+                DynamicIndex::from_dataset(&ds, config(threshold), &WorkContext::detached())
+                    .unwrap();
+            index.delete(7).unwrap();
+            index.save(&path).unwrap();
+            let loaded = DynamicIndex::load(&path).unwrap();
+            assert_eq!(loaded.state(), index.state(), "threshold {threshold}");
+            assert_eq!(
+                (loaded.len(), loaded.built_on()),
+                (index.len(), index.built_on())
+            );
+            assert!(!loaded.contains(7));
+            let p = SearchParams::new(5).with_ef(32);
+            for q in ds.vectors().rows().take(40) {
+                assert_eq!(loaded.search(q, &p).unwrap(), index.search(q, &p).unwrap());
+            }
+            // It goes on: inserts after a load (a flat one switches when it passes).
+            for i in 400..(400 + threshold.min(700)) {
+                loaded.insert(i as u32, ds.row(i % 400)).unwrap();
+            }
+            loaded.wait_for_switch().unwrap();
+            assert!(matches!(loaded.state(), DynamicState::Switched { .. }));
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let e = DynamicIndex::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("index.dyn") && e.contains("checksum"), "{e}");
     }
 }
