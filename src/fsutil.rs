@@ -1,8 +1,8 @@
 //! Reading and writing files safely. Every file annscope writes goes to a
 //! temporary file in the same folder first and is renamed over the target,
 //! so a crash or a full disk never leaves a half-written file under the
-//! real name; temporaries a killed run left behind are removed by the next
-//! save into that folder; a new file gets the permissions the umask gives
+//! real name; temporaries a killed run left behind (no process holds their
+//! lock any more) are removed by the next save into that folder; a new file gets the permissions the umask gives
 //! (a replaced one keeps its own). Inputs are checked to be regular files
 //! before anything opens them: opening a named pipe would block forever.
 
@@ -14,9 +14,37 @@ use crate::error::{Error, Result};
 /// Prefix and suffix of the temporary files saves write.
 const TMP_PREFIX: &str = ".annscope-";
 const TMP_SUFFIX: &str = ".tmp";
-/// A temporary untouched this long belongs to a save that died: a live save
-/// writes to it continuously.
+/// Where locks cannot tell (not unix), a temporary untouched this long
+/// belongs to a save that died: a live save writes to it continuously.
+#[cfg(not(unix))]
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Holds an exclusive advisory lock on a save's temporary while it is being
+/// written; the OS drops it when the process dies, however it dies.
+#[cfg(unix)]
+fn lock_exclusive(file: &std::fs::File, wait: bool) -> bool {
+    use std::os::unix::io::AsRawFd;
+    let flags = libc::LOCK_EX | if wait { 0 } else { libc::LOCK_NB };
+    // SAFETY: a valid open file descriptor; flock only reads its arguments.
+    unsafe { libc::flock(file.as_raw_fd(), flags) == 0 }
+}
+
+/// Whether a temporary belongs to a save that is no longer running.
+fn is_abandoned(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        // Its writer holds a lock until it dies: taking it means nobody writes.
+        std::fs::File::open(path).is_ok_and(|f| lock_exclusive(&f, false))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER)
+    }
+}
 
 /// Refuses an input that is missing, a folder, or not a regular file (a
 /// pipe, socket or device), before anything opens it.
@@ -74,13 +102,7 @@ fn remove_stale_temporaries(dir: &Path) {
         if !(name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX)) {
             continue;
         }
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STALE_AFTER);
-        if stale {
+        if is_abandoned(&entry.path()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -118,6 +140,8 @@ pub fn write_atomic_with(
         .suffix(TMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    lock_exclusive(tmp.as_file(), true);
     {
         let file = tmp.as_file_mut();
         let mut w = std::io::BufWriter::new(file);
@@ -158,20 +182,20 @@ mod tests {
     #[test]
     fn a_dead_save_s_temporary_is_removed_and_new_files_follow_the_umask() {
         let dir = tempfile::tempdir().expect("tempdir");
+        // A killed save's temporary: nobody holds its lock.
         let dead = dir.path().join(".annscope-dead.tmp");
-        let fresh = dir.path().join(".annscope-live.tmp");
         std::fs::write(&dead, b"half").expect("dead");
+        // A save in progress (here, in this process): its lock is held.
+        let fresh = dir.path().join(".annscope-live.tmp");
         std::fs::write(&fresh, b"writing").expect("live");
-        let old = std::time::SystemTime::now() - STALE_AFTER * 2;
-        std::fs::File::options()
-            .write(true)
-            .open(&dead)
-            .and_then(|f| f.set_modified(old))
-            .expect("age it");
+        let live = std::fs::File::open(&fresh).expect("open");
+        #[cfg(unix)]
+        assert!(lock_exclusive(&live, true));
         let p = dir.path().join("out.bin");
         write_atomic(&p, b"data").expect("write");
         assert!(!dead.exists(), "the dead save's temporary is gone");
         assert!(fresh.exists(), "a live save's temporary is left alone");
+        drop(live);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
