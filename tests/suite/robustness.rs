@@ -1,0 +1,191 @@
+//! For any bytes, a reader returns data or an error, never a panic: every
+//! reader and index loader is handed seeded mutants of a small valid file
+//! (truncated, bytes flipped, bytes inserted, header words set to extremes),
+//! and what opens is validated and, for an index, searched. A stable
+//! stand-in for fuzzing that runs as an ordinary test.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use annscope::dataset::{self, npy};
+use annscope::distance::Metric;
+use annscope::index::{load_index, IndexSpec, SearchParams};
+use annscope::progress::WorkContext;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::common::*;
+
+/// Mutants of `seed` per file.
+const MUTANTS: usize = 150;
+
+/// One seeded mutation of `bytes`.
+fn mutate(bytes: &[u8], rng: &mut StdRng) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    match rng.random_range(0..5) {
+        0 => b.truncate(rng.random_range(0..b.len().max(1))),
+        1 => {
+            for _ in 0..rng.random_range(1..8) {
+                let i = rng.random_range(0..b.len().max(1));
+                if let Some(x) = b.get_mut(i) {
+                    *x ^= 1 << rng.random_range(0..8);
+                }
+            }
+        }
+        2 => {
+            let i = rng.random_range(0..=b.len());
+            let junk: Vec<u8> = (0..rng.random_range(1..64)).map(|_| rng.random()).collect();
+            b.splice(i..i, junk);
+        }
+        3 => {
+            // A 32-bit word set to an extreme: counts and sizes that lie.
+            let i = rng.random_range(0..b.len().saturating_sub(4).max(1)) & !3;
+            let v: u32 = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000][rng.random_range(0..5)];
+            if i + 4 <= b.len() {
+                b[i..i + 4].copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        _ => {
+            let i = rng.random_range(0..b.len().max(1));
+            b.truncate(i);
+            b.extend_from_slice(&bytes[..bytes.len().min(i)]);
+        }
+    }
+    b
+}
+
+/// Runs `read` on every mutant of `valid`, written to `path`; a panic fails
+/// the test naming the mutant's seed.
+fn survives(path: &Path, valid: &[u8], seed: u64, read: impl Fn(&Path)) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    for m in 0..MUTANTS {
+        let bytes = mutate(valid, &mut rng);
+        std::fs::write(path, &bytes).expect("write mutant");
+        let outcome = catch_unwind(AssertUnwindSafe(|| read(path)));
+        assert!(
+            outcome.is_ok(),
+            "{} mutant {m} (seed {seed}) panicked",
+            path.display()
+        );
+    }
+}
+
+/// Opens as a dataset and validates: data or an error.
+fn open_and_validate(path: &Path) {
+    let ctx = WorkContext::detached();
+    let _ = dataset::file_info(path);
+    if let Ok(d) = dataset::open(path, Metric::Cosine, &ctx) {
+        let _ = d.validate(&ctx);
+    }
+}
+
+#[test]
+fn vector_readers_never_panic_on_damaged_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rows = rows(12, 6);
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    let seeds: Vec<(&str, Vec<u8>)> = {
+        let fv = dir.path().join("seed.fvecs");
+        write_fvecs(&fv, &rows);
+        let np = dir.path().join("seed.npy");
+        npy::write_f32(&np, &flat, 12, 6).expect("npy");
+        let csv: String = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let ids = dataset::IdRows {
+            n: 12,
+            k: 3,
+            ids: (0..36u32).collect(),
+        };
+        let iv = dir.path().join("seed.ivecs");
+        dataset::write_ivecs(&iv, &ids).expect("ivecs");
+        let h5 = dir.path().join("seed.hdf5");
+        let mut b = hdf5_pure::FileBuilder::new();
+        b.create_dataset("train")
+            .with_f32_data(&flat)
+            .with_shape(&[12, 6]);
+        b.create_dataset("test")
+            .with_f32_data(&flat[..12])
+            .with_shape(&[2, 6]);
+        b.set_attr("distance", hdf5_pure::AttrValue::String("angular".into()));
+        b.write(&h5).expect("hdf5");
+        vec![
+            ("hdf5", std::fs::read(&h5).expect("read")),
+            ("fvecs", std::fs::read(&fv).expect("read")),
+            ("npy", std::fs::read(&np).expect("read")),
+            ("csv", format!("a,b,c,d,e,f\n{csv}\n").into_bytes()),
+            ("tsv", csv.replace(',', "\t").into_bytes()),
+            ("ivecs", std::fs::read(&iv).expect("read")),
+        ]
+    };
+    for (i, (ext, valid)) in seeds.iter().enumerate() {
+        let path = dir.path().join(format!("mutant.{ext}"));
+        survives(&path, valid, 100 + i as u64, |p| {
+            open_and_validate(p);
+            let _ = dataset::read_ivecs(p);
+            let _ = dataset::read_labels(p);
+            let _ = dataset::hdf5::read_extras(p);
+        });
+    }
+}
+
+#[test]
+fn index_loaders_never_panic_and_what_loads_can_be_searched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = std::sync::Arc::new(
+        dataset::open(
+            &project(SAMPLE_BASE),
+            Metric::Cosine,
+            &WorkContext::detached(),
+        )
+        .expect("sample")
+        .subset("small", &(0..300).collect::<Vec<_>>()),
+    );
+    let ctx = WorkContext::detached();
+    let mut kinds: Vec<(&str, Vec<u8>)> = Vec::new();
+    let hnsw = IndexSpec::Hnsw(annscope::index::HnswParams {
+        m: 4,
+        ..Default::default()
+    });
+    let built = hnsw.build(base.clone(), &ctx).expect("hnsw");
+    let p = dir.path().join("seed.hnsw");
+    built.graph().expect("graph").save(&p).expect("save");
+    kinds.push(("hnsw", std::fs::read(&p).expect("read")));
+    let mut hp = annscope::index::HFreshParams::default();
+    hp.max_posting_size = 32;
+    hp.min_posting_size = 2;
+    let built = IndexSpec::HFresh(hp)
+        .build(base.clone(), &ctx)
+        .expect("hfresh");
+    let p = dir.path().join("seed.hfresh");
+    built
+        .posting_lists()
+        .expect("lists")
+        .save(&p)
+        .expect("save");
+    kinds.push(("hfresh", std::fs::read(&p).expect("read")));
+    let config = annscope::index::DynamicConfig {
+        threshold: 1000,
+        ..Default::default()
+    };
+    let d = annscope::index::DynamicIndex::from_dataset(&base, config, &ctx).expect("dynamic");
+    let p = dir.path().join("seed.dyn");
+    d.save(&p).expect("save");
+    kinds.push(("dyn", std::fs::read(&p).expect("read")));
+    let query = base.row(0).to_vec();
+    for (i, (ext, valid)) in kinds.iter().enumerate() {
+        let path = dir.path().join(format!("mutant.{ext}"));
+        survives(&path, valid, 200 + i as u64, |p| {
+            if let Ok((_, index)) = load_index(p) {
+                let _ = index.search(&query, &SearchParams::new(5));
+            }
+        });
+    }
+}
