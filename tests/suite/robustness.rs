@@ -158,9 +158,11 @@ fn index_loaders_never_panic_and_what_loads_can_be_searched() {
     let p = dir.path().join("seed.hnsw");
     built.graph().expect("graph").save(&p).expect("save");
     kinds.push(("hnsw", std::fs::read(&p).expect("read")));
-    let mut hp = annscope::index::HFreshParams::default();
-    hp.max_posting_size = 32;
-    hp.min_posting_size = 2;
+    let hp = annscope::index::HFreshParams {
+        max_posting_size: 32,
+        min_posting_size: 2,
+        ..Default::default()
+    };
     let built = IndexSpec::HFresh(hp)
         .build(base.clone(), &ctx)
         .expect("hfresh");
