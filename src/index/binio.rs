@@ -11,6 +11,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::BuiltOn;
 
 pub(crate) fn metric_code(m: Metric) -> u8 {
     match m {
@@ -96,5 +97,130 @@ impl<'a> Reader<'a> {
         Ok(b.chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
+    }
+}
+
+/// What every index file starts with, after its magic.
+pub(crate) struct Head {
+    pub version: u32,
+    pub metric: Metric,
+    pub dim: usize,
+}
+
+/// Writes one checksummed file to `w`: what `body` writes after the head
+/// (magic, `version`, metric, dimension), then the xxh3 of it all.
+pub(crate) fn write_checked<W: Write>(
+    w: &mut W,
+    magic: &[u8; 8],
+    head: &Head,
+    body: impl FnOnce(&mut Out<'_, W>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut o = Out {
+        w,
+        hash: Xxh3::new(),
+    };
+    o.bytes(magic)?;
+    o.u32(head.version)?;
+    o.bytes(&[metric_code(head.metric)])?;
+    o.u32(head.dim as u32)?;
+    body(&mut o)?;
+    let sum = o.hash.digest();
+    o.w.write_all(&sum.to_le_bytes())
+}
+
+/// Checks a file's magic (`what` names the kind in the refusal), format
+/// version (at most `newest`) and checksum, and reads its head: the reader
+/// is left at the body.
+pub(crate) fn read_checked<'a>(
+    bytes: &'a [u8],
+    path: &'a Path,
+    magic: &[u8; 8],
+    what: &str,
+    newest: u32,
+) -> Result<(Reader<'a>, Head)> {
+    let bad = |p: String| Error::format(path, p);
+    if bytes.is_empty() {
+        return Err(bad("empty file".into()));
+    }
+    if bytes.len() < 8 || &bytes[..8] != magic {
+        return Err(bad(format!(
+            "not an annscope {what} index file (bad magic)"
+        )));
+    }
+    if bytes.len() < 8 + 4 + 8 {
+        return Err(bad("truncated index file".into()));
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 8);
+    let mut r = Reader {
+        b: body,
+        at: 8,
+        path,
+    };
+    let version = r.u32()?;
+    if !(1..=newest).contains(&version) {
+        return Err(bad(format!(
+            "{what} index format version {version}; this annscope reads up to version {newest}"
+        )));
+    }
+    let stored = u64::from_le_bytes(
+        sum.try_into()
+            .map_err(|_| bad("truncated index file".into()))?,
+    );
+    if xxhash_rust::xxh3::xxh3_64(body) != stored {
+        return Err(bad(
+            "checksum mismatch: the index file is truncated or corrupted".into(),
+        ));
+    }
+    let metric = metric_from_code(r.bytes(1)?[0], path)?;
+    let dim = r.u32()? as usize;
+    Ok((
+        r,
+        Head {
+            version,
+            metric,
+            dim,
+        },
+    ))
+}
+
+impl<W: Write> Out<'_, W> {
+    /// The base an index was built on, if known.
+    pub fn built_on(&mut self, b: Option<BuiltOn>) -> std::io::Result<()> {
+        match b {
+            Some(b) => {
+                self.bytes(&[1])?;
+                self.u64(b.content_hash)?;
+                self.u64(b.n)
+            }
+            None => self.bytes(&[0]),
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// What [`Out::built_on`] wrote.
+    pub fn built_on(&mut self) -> Result<Option<BuiltOn>> {
+        match self.bytes(1)?[0] {
+            0 => Ok(None),
+            1 => Ok(Some(BuiltOn {
+                content_hash: self.u64()?,
+                n: self.u64()?,
+            })),
+            c => Err(Error::format(
+                self.path,
+                format!("unknown base record code {c}"),
+            )),
+        }
+    }
+
+    /// Fails unless every byte of the body was read.
+    pub fn expect_end(&self) -> Result<()> {
+        if self.at != self.b.len() {
+            return Err(Error::format(
+                self.path,
+                "trailing bytes after the index data",
+            ));
+        }
+        Ok(())
     }
 }

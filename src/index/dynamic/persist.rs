@@ -3,18 +3,15 @@
 //! insertion order, deleted ones marked, so the switch comes at the same
 //! count after a load) or, once switched, the HNSW that replaced it.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::Xxh3;
-
 use super::{DynamicConfig, DynamicIndex};
 use crate::error::{Error, Result};
-use crate::index::binio::{metric_code, metric_from_code, Out, Reader};
+use crate::index::binio::{read_checked, write_checked, Head};
 use crate::index::hnsw::DynamicEf;
-use crate::index::{AnnIndex, BuiltOn, Hnsw};
+use crate::index::{AnnIndex, Hnsw};
 
 const MAGIC: &[u8; 8] = b"ANNSDYNA";
 const VERSION: u32 = 1;
@@ -33,51 +30,42 @@ impl DynamicIndex {
             h.write_to(&mut graph).map_err(|e| Error::io(path, e))?;
         }
         let switched = self.switched.load(Ordering::Acquire);
+        let head = Head {
+            version: VERSION,
+            metric: self.metric,
+            dim: self.dim,
+        };
         crate::fsutil::write_atomic_with(path, |w| {
-            let mut o = Out {
-                w,
-                hash: Xxh3::new(),
-            };
-            o.bytes(MAGIC)?;
-            o.u32(VERSION)?;
-            o.bytes(&[metric_code(self.metric)])?;
-            o.u32(self.dim as u32)?;
-            o.u64(config.len() as u64)?;
-            o.bytes(&config)?;
-            for v in [
-                self.dynamic_ef.min,
-                self.dynamic_ef.max,
-                self.dynamic_ef.factor,
-            ] {
-                o.u32(v as u32)?;
-            }
-            match self.built_on {
-                Some(b) => {
-                    o.bytes(&[1])?;
-                    o.u64(b.content_hash)?;
-                    o.u64(b.n)?;
+            write_checked(w, MAGIC, &head, |o| {
+                o.u64(config.len() as u64)?;
+                o.bytes(&config)?;
+                for v in [
+                    self.dynamic_ef.min,
+                    self.dynamic_ef.max,
+                    self.dynamic_ef.factor,
+                ] {
+                    o.u32(v as u32)?;
                 }
-                None => o.bytes(&[0])?,
-            }
-            if switched {
-                o.bytes(&[1])?;
-                o.u64(self.switched_at.load(Ordering::Relaxed) as u64)?;
-                o.u64(graph.len() as u64)?;
-                o.bytes(&graph)?;
-            } else {
-                o.bytes(&[0])?;
-                o.u64(flat.ids.len() as u64)?;
-                o.u32s(flat.ids.iter().copied())?;
-                o.u32s(flat.vectors.iter().map(|v| v.to_bits()))?;
-                let deleted: Vec<u8> = flat
-                    .ids
-                    .iter()
-                    .map(|id| u8::from(flat.deleted.contains(id)))
-                    .collect();
-                o.bytes(&deleted)?;
-            }
-            let sum = o.hash.digest();
-            o.w.write_all(&sum.to_le_bytes())
+                o.built_on(self.built_on)?;
+                if switched {
+                    o.bytes(&[1])?;
+                    o.u64(self.switched_at.load(Ordering::Relaxed) as u64)?;
+                    o.u64(graph.len() as u64)?;
+                    o.bytes(&graph)?;
+                } else {
+                    o.bytes(&[0])?;
+                    o.u64(flat.ids.len() as u64)?;
+                    o.u32s(flat.ids.iter().copied())?;
+                    o.u32s(flat.vectors.iter().map(|v| v.to_bits()))?;
+                    let deleted: Vec<u8> = flat
+                        .ids
+                        .iter()
+                        .map(|id| u8::from(flat.deleted.contains(id)))
+                        .collect();
+                    o.bytes(&deleted)?;
+                }
+                Ok(())
+            })
         })
     }
 
@@ -86,30 +74,8 @@ impl DynamicIndex {
         crate::fsutil::check_input_file(path)?;
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |p: &str| Error::format(path, p.to_string());
-        if bytes.len() < 8 + 4 + 8 || &bytes[..8] != MAGIC {
-            return Err(bad(
-                "not an annscope dynamic index file (bad magic or truncated)",
-            ));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 8);
-        let stored = u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
-        if xxhash_rust::xxh3::xxh3_64(body) != stored {
-            return Err(bad(
-                "checksum mismatch: the index file is truncated or corrupted",
-            ));
-        }
-        let mut r = Reader {
-            b: body,
-            at: 8,
-            path,
-        };
-        if r.u32()? != VERSION {
-            return Err(bad(&format!(
-                "dynamic index format: this annscope reads version {VERSION}"
-            )));
-        }
-        let metric = metric_from_code(r.bytes(1)?[0], path)?;
-        let dim = r.u32()? as usize;
+        let (mut r, Head { metric, dim, .. }) =
+            read_checked(&bytes, path, MAGIC, "dynamic", VERSION)?;
         let config_len = r.u64()? as usize;
         let config: DynamicConfig = serde_json::from_slice(r.bytes(config_len)?)
             .map_err(|e| bad(&format!("configuration: {e}")))?;
@@ -119,14 +85,7 @@ impl DynamicIndex {
             factor: r.u32()? as usize,
         };
         dynamic_ef.validate().map_err(|e| bad(&e.to_string()))?;
-        let built_on = match r.bytes(1)?[0] {
-            0 => None,
-            1 => Some(BuiltOn {
-                content_hash: r.u64()?,
-                n: r.u64()?,
-            }),
-            c => return Err(bad(&format!("unknown base record code {c}"))),
-        };
+        let built_on = r.built_on()?;
         let mut index = DynamicIndex::new(config, dim, metric).map_err(|e| bad(&e.to_string()))?;
         let me =
             Arc::get_mut(&mut index).ok_or_else(|| Error::Internal("fresh index shared".into()))?;
@@ -149,7 +108,7 @@ impl DynamicIndex {
                 *me.hnsw
                     .get_mut()
                     .map_err(|_| Error::Internal("hnsw lock".into()))? = Some(h);
-                expect_end(&r, path)?;
+                r.expect_end()?;
                 Ok(index)
             }
             0 => {
@@ -163,7 +122,7 @@ impl DynamicIndex {
                         .ok_or_else(|| bad("truncated index file"))?,
                 )?;
                 let deleted = r.bytes(n)?;
-                expect_end(&r, path)?;
+                r.expect_end()?;
                 // The entries as they were, in insertion order and already
                 // prepared, deleted ones marked: the count that decides the
                 // switch is the same as before the save.
@@ -188,11 +147,4 @@ impl DynamicIndex {
             c => Err(bad(&format!("unknown state code {c}"))),
         }
     }
-}
-
-fn expect_end(r: &Reader<'_>, path: &Path) -> Result<()> {
-    if r.at != r.b.len() {
-        return Err(Error::format(path, "trailing bytes after the index data"));
-    }
-    Ok(())
 }

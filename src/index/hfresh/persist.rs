@@ -10,13 +10,11 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use xxhash_rust::xxh3::Xxh3;
-
 use super::postings::PostingStore;
 use super::{HFresh, HFreshParams, UpdateStats, NO_LIST};
 use crate::error::{Error, Result};
-use crate::index::binio::{metric_code, metric_from_code, Out, Reader};
-use crate::index::{f16, AnnIndex, BuiltOn, Hnsw, Precision};
+use crate::index::binio::{read_checked, write_checked, Head, Out};
+use crate::index::{f16, AnnIndex, Hnsw, Precision};
 
 const MAGIC: &[u8; 8] = b"ANNSHFRS";
 const VERSION: u32 = 1;
@@ -30,25 +28,26 @@ impl HFresh {
         self.centroid_index
             .write_to(&mut centroids)
             .map_err(|e| Error::io(path, e))?;
+        let head = Head {
+            version: VERSION,
+            metric: self.metric,
+            dim: self.dim,
+        };
         crate::fsutil::write_atomic_with(path, |w| {
-            let mut o = Out {
-                w,
-                hash: Xxh3::new(),
-            };
-            o.bytes(MAGIC)?;
-            o.u32(VERSION)?;
-            o.bytes(&[metric_code(self.metric)])?;
-            o.u32(self.dim as u32)?;
+            write_checked(w, MAGIC, &head, |o| self.write_body(o, &params, &centroids))
+        })
+    }
+
+    fn write_body<W: Write>(
+        &self,
+        o: &mut Out<'_, W>,
+        params: &[u8],
+        centroids: &[u8],
+    ) -> std::io::Result<()> {
+        {
             o.u64(params.len() as u64)?;
-            o.bytes(&params)?;
-            match self.built_on {
-                Some(b) => {
-                    o.bytes(&[1])?;
-                    o.u64(b.content_hash)?;
-                    o.u64(b.n)?;
-                }
-                None => o.bytes(&[0])?,
-            }
+            o.bytes(params)?;
+            o.built_on(self.built_on)?;
             let stats = [
                 self.stats.splits,
                 self.stats.merges,
@@ -79,10 +78,8 @@ impl HFresh {
                 o.u32s(words.iter().copied())?;
             }
             o.u64(centroids.len() as u64)?;
-            o.bytes(&centroids)?;
-            let sum = o.hash.digest();
-            o.w.write_all(&sum.to_le_bytes())
-        })
+            o.bytes(centroids)
+        }
     }
 
     /// Reads an index written by [`save`](Self::save).
@@ -90,44 +87,13 @@ impl HFresh {
         crate::fsutil::check_input_file(path)?;
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bad = |p: &str| Error::format(path, p.to_string());
-        if bytes.len() < 8 || &bytes[..8] != MAGIC {
-            return Err(bad("not an annscope HFresh index file (bad magic)"));
-        }
-        if bytes.len() < 8 + 4 + 8 {
-            return Err(bad("truncated index file"));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 8);
-        let stored = u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
-        if xxhash_rust::xxh3::xxh3_64(body) != stored {
-            return Err(bad(
-                "checksum mismatch: the index file is truncated or corrupted",
-            ));
-        }
-        let mut r = Reader {
-            b: body,
-            at: 8,
-            path,
-        };
-        let version = r.u32()?;
-        if version != VERSION {
-            return Err(bad(&format!(
-                "HFresh index format version {version}; this annscope reads version {VERSION}"
-            )));
-        }
-        let metric = metric_from_code(r.bytes(1)?[0], path)?;
-        let dim = r.u32()? as usize;
+        let (mut r, Head { metric, dim, .. }) =
+            read_checked(&bytes, path, MAGIC, "HFresh", VERSION)?;
         let params_len = r.u64()? as usize;
         let params: HFreshParams = serde_json::from_slice(r.bytes(params_len)?)
             .map_err(|e| bad(&format!("parameters: {e}")))?;
         params.validate().map_err(|e| bad(&e.to_string()))?;
-        let built_on = match r.bytes(1)?[0] {
-            0 => None,
-            1 => Some(BuiltOn {
-                content_hash: r.u64()?,
-                n: r.u64()?,
-            }),
-            c => return Err(bad(&format!("unknown base record code {c}"))),
-        };
+        let built_on = r.built_on()?;
         let mut counts = [0usize; 4];
         for c in &mut counts {
             *c = r.u64()? as usize;
@@ -157,7 +123,7 @@ impl HFresh {
         // Lists are re-laid from their entries; the file bounds every count.
         let mut store = PostingStore::new(
             dim,
-            (body.len() / (entry_words * 4)).max(1),
+            (bytes.len() / (entry_words * 4)).max(1),
             params.storage.search,
         )?;
         let (mut alive, mut dirty, mut live) = (Vec::new(), Vec::new(), Vec::new());
@@ -192,9 +158,7 @@ impl HFresh {
         }
         let hnsw_len = r.u64()? as usize;
         let centroid_index = Hnsw::from_bytes(r.bytes(hnsw_len)?, path)?;
-        if r.at != body.len() {
-            return Err(bad("trailing bytes after the index data"));
-        }
+        r.expect_end()?;
         if centroid_index.dim() != dim
             || centroid_index.metric() != metric
             || (0..lists as u32)

@@ -8,13 +8,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-use xxhash_rust::xxh3::Xxh3;
-
 use super::graph::Links;
 use super::graph::Slot;
 use super::{BuildPrecision, DynamicEf, Hnsw, HnswParams};
 use crate::error::{Error, Result};
-use crate::index::binio::{metric_code, metric_from_code, Out, Reader};
+use crate::index::binio::{read_checked, write_checked, Head};
 use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
@@ -39,15 +37,12 @@ impl Hnsw {
     /// Writes the whole file format (checksum included) to `w`: how an
     /// index that holds an HNSW (HFresh's centroids) embeds it.
     pub(crate) fn write_to<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
-        {
-            let mut o = Out {
-                w,
-                hash: Xxh3::new(),
-            };
-            o.bytes(MAGIC)?;
-            o.u32(VERSION)?;
-            o.bytes(&[metric_code(self.metric)])?;
-            o.u32(self.dim as u32)?;
+        let head = Head {
+            version: VERSION,
+            metric: self.metric,
+            dim: self.dim,
+        };
+        write_checked(w, MAGIC, &head, |o| {
             o.u64(self.ext_ids.len() as u64)?;
             o.u32(self.params.m as u32)?;
             o.u32(self.params.ef_construction as u32)?;
@@ -60,14 +55,7 @@ impl Hnsw {
                 },
                 precision_code(self.params.storage.search),
             ])?;
-            match self.built_on {
-                Some(b) => {
-                    o.bytes(&[1])?;
-                    o.u64(b.content_hash)?;
-                    o.u64(b.n)?;
-                }
-                None => o.bytes(&[0])?,
-            }
+            o.built_on(self.built_on)?;
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
             o.u32(self.dynamic_ef.factor as u32)?;
@@ -89,10 +77,8 @@ impl Hnsw {
             o.u32s(self.links.upper_offset.iter().copied())?;
             o.u32s(self.links.layer0.iter().map(|a| a.load(Relaxed)))?;
             o.u32s(self.links.upper.iter().map(|a| a.load(Relaxed)))?;
-            o.u32s(self.vectors.iter().map(|v| v.to_bits()))?;
-            let sum = o.hash.digest();
-            o.w.write_all(&sum.to_le_bytes())
-        }
+            o.u32s(self.vectors.iter().map(|v| v.to_bits()))
+        })
     }
 
     /// Reads an index written by [`save`](Self::save).
@@ -105,36 +91,14 @@ impl Hnsw {
     /// Reads what [`Hnsw::write_to`] wrote; errors name `path`.
     pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let bad = |p: &str| Error::format(path, p.to_string());
-        if bytes.is_empty() {
-            return Err(bad("empty file"));
-        }
-        if bytes.len() < 8 || &bytes[..8] != MAGIC {
-            return Err(bad("not an annscope HNSW index file (bad magic)"));
-        }
-        if bytes.len() < 8 + 8 {
-            return Err(bad("truncated index file"));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 8);
-        let mut r = Reader {
-            b: body,
-            at: 8,
-            path,
-        };
-        let version = r.u32()?;
-        if !(1..=VERSION).contains(&version) {
-            return Err(bad(&format!(
-                "index format version {version}; this annscope reads version {VERSION}"
-            )));
-        }
-        let stored_sum =
-            u64::from_le_bytes(sum.try_into().map_err(|_| bad("truncated index file"))?);
-        if xxhash_rust::xxh3::xxh3_64(body) != stored_sum {
-            return Err(bad(
-                "checksum mismatch: the index file is truncated or corrupted",
-            ));
-        }
-        let metric = metric_from_code(r.bytes(1)?[0], path)?;
-        let dim = r.u32()? as usize;
+        let (
+            mut r,
+            Head {
+                version,
+                metric,
+                dim,
+            },
+        ) = read_checked(bytes, path, MAGIC, "HNSW", VERSION)?;
         let n = r.u64()? as usize;
         let mut params = HnswParams {
             m: r.u32()? as usize,
@@ -156,18 +120,7 @@ impl Hnsw {
             };
         }
         params.validate().map_err(|e| bad(&e.to_string()))?;
-        let built_on = if version >= 3 {
-            match r.bytes(1)?[0] {
-                0 => None,
-                1 => Some(super::BuiltOn {
-                    content_hash: r.u64()?,
-                    n: r.u64()?,
-                }),
-                c => return Err(bad(&format!("unknown base record code {c}"))),
-            }
-        } else {
-            None
-        };
+        let built_on = if version >= 3 { r.built_on()? } else { None };
         let dynamic_ef = DynamicEf {
             min: r.u32()? as usize,
             max: r.u32()? as usize,
@@ -200,9 +153,7 @@ impl Hnsw {
         for (v, b) in vectors.iter_mut().zip(raw.chunks_exact(4)) {
             *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
-        if r.at != body.len() {
-            return Err(bad("trailing bytes after the index data"));
-        }
+        r.expect_end()?;
         // Structural checks, so a crafted file cannot make a search index out of bounds.
         let links = Links {
             stride0,
