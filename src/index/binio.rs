@@ -183,7 +183,25 @@ pub(crate) fn read_checked<'a>(
     ))
 }
 
+/// A whole index file's bytes, once it is known to be a regular file.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    crate::fsutil::check_input_file(path)?;
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
 impl<W: Write> Out<'_, W> {
+    /// Flags, a byte each.
+    pub fn bools(&mut self, flags: &[bool]) -> std::io::Result<()> {
+        self.bytes(&flags.iter().map(|&f| u8::from(f)).collect::<Vec<_>>())
+    }
+
+    /// A value as length-prefixed JSON (parameters, which grow fields).
+    pub fn json<T: serde::Serialize>(&mut self, value: &T) -> std::io::Result<()> {
+        let text = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+        self.u64(text.len() as u64)?;
+        self.bytes(&text)
+    }
+
     /// The base an index was built on, if known.
     pub fn built_on(&mut self, b: Option<BuiltOn>) -> std::io::Result<()> {
         match b {
@@ -198,6 +216,13 @@ impl<W: Write> Out<'_, W> {
 }
 
 impl Reader<'_> {
+    /// What [`Out::json`] wrote; `what` names it in the refusal.
+    pub fn json<T: serde::de::DeserializeOwned>(&mut self, what: &str) -> Result<T> {
+        let len = self.u64()? as usize;
+        serde_json::from_slice(self.bytes(len)?)
+            .map_err(|e| Error::format(self.path, format!("{what}: {e}")))
+    }
+
     /// What [`Out::built_on`] wrote.
     pub fn built_on(&mut self) -> Result<Option<BuiltOn>> {
         match self.bytes(1)?[0] {

@@ -123,6 +123,16 @@ pub struct BuiltOn {
     pub n: u64,
 }
 
+impl BuiltOn {
+    /// The record of `base`.
+    pub fn of(base: &Dataset) -> BuiltOn {
+        BuiltOn {
+            content_hash: base.content_hash(),
+            n: base.len() as u64,
+        }
+    }
+}
+
 /// Refuses to measure `index` (read from `index_file`) against `base`
 /// unless `base` is what it was built on. An index file that does not
 /// record its base passes with a warning to show.

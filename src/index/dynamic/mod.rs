@@ -128,10 +128,7 @@ impl DynamicIndex {
     ) -> Result<Arc<Self>> {
         let mut index = Self::new(config, dataset.dim(), dataset.metric())?;
         if let Some(me) = Arc::get_mut(&mut index) {
-            me.built_on = Some(crate::index::BuiltOn {
-                content_hash: dataset.content_hash(),
-                n: dataset.len() as u64,
-            });
+            me.built_on = Some(crate::index::BuiltOn::of(dataset));
         }
         ctx.progress
             .stage("inserting in order", dataset.len() as u64);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::{DynamicConfig, DynamicIndex};
 use crate::error::{Error, Result};
-use crate::index::binio::{read_checked, write_checked, Head};
+use crate::index::binio::{read_checked, read_file, write_checked, Head};
 use crate::index::hnsw::DynamicEf;
 use crate::index::{AnnIndex, Hnsw};
 
@@ -20,8 +20,6 @@ impl DynamicIndex {
     /// Writes the index to `path` atomically (after a switch in progress).
     pub fn save(&self, path: &Path) -> Result<()> {
         self.wait_for_switch()?;
-        let config = serde_json::to_vec(&self.config)
-            .map_err(|e| Error::Internal(format!("dynamic configuration: {e}")))?;
         let lock = |what: &str| Error::Internal(format!("{what} lock"));
         let flat = self.flat.read().map_err(|_| lock("flat"))?;
         let hnsw = self.hnsw.read().map_err(|_| lock("hnsw"))?;
@@ -37,8 +35,7 @@ impl DynamicIndex {
         };
         crate::fsutil::write_atomic_with(path, |w| {
             write_checked(w, MAGIC, &head, |o| {
-                o.u64(config.len() as u64)?;
-                o.bytes(&config)?;
+                o.json(&self.config)?;
                 for v in [
                     self.dynamic_ef.min,
                     self.dynamic_ef.max,
@@ -71,14 +68,11 @@ impl DynamicIndex {
 
     /// Reads an index written by [`save`](Self::save).
     pub fn load(path: &Path) -> Result<Arc<Self>> {
-        crate::fsutil::check_input_file(path)?;
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_file(path)?;
         let bad = |p: &str| Error::format(path, p.to_string());
         let (mut r, Head { metric, dim, .. }) =
             read_checked(&bytes, path, MAGIC, "dynamic", VERSION)?;
-        let config_len = r.u64()? as usize;
-        let config: DynamicConfig = serde_json::from_slice(r.bytes(config_len)?)
-            .map_err(|e| bad(&format!("configuration: {e}")))?;
+        let config: DynamicConfig = r.json("configuration")?;
         let dynamic_ef = DynamicEf {
             min: r.u32()? as usize,
             max: r.u32()? as usize,

@@ -9,10 +9,7 @@ impl HFresh {
     pub fn build(dataset: &Dataset, params: HFreshParams, ctx: &WorkContext) -> Result<Self> {
         let ids: Vec<u32> = (0..dataset.len() as u32).collect();
         let mut h = Self::build_with_ids(dataset, &ids, params, ctx)?;
-        h.built_on = Some(crate::index::BuiltOn {
-            content_hash: dataset.content_hash(),
-            n: dataset.len() as u64,
-        });
+        h.built_on = Some(crate::index::BuiltOn::of(dataset));
         Ok(h)
     }
 
@@ -36,10 +33,7 @@ impl HFresh {
             ctx.progress.add(1);
         }
         // Built on part and grown to all of it: it now holds `dataset`.
-        h.built_on = Some(crate::index::BuiltOn {
-            content_hash: dataset.content_hash(),
-            n: dataset.len() as u64,
-        });
+        h.built_on = Some(crate::index::BuiltOn::of(dataset));
         Ok(h)
     }
 

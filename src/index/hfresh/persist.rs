@@ -13,7 +13,7 @@ use std::path::Path;
 use super::postings::PostingStore;
 use super::{HFresh, HFreshParams, UpdateStats, NO_LIST};
 use crate::error::{Error, Result};
-use crate::index::binio::{read_checked, write_checked, Head, Out};
+use crate::index::binio::{read_checked, read_file, write_checked, Head, Out};
 use crate::index::{f16, AnnIndex, Hnsw, Precision};
 
 const MAGIC: &[u8; 8] = b"ANNSHFRS";
@@ -22,8 +22,6 @@ const VERSION: u32 = 1;
 impl HFresh {
     /// Writes the index to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let params = serde_json::to_vec(&self.params)
-            .map_err(|e| Error::Internal(format!("HFresh parameters: {e}")))?;
         let mut centroids = Vec::new();
         self.centroid_index
             .write_to(&mut centroids)
@@ -34,19 +32,13 @@ impl HFresh {
             dim: self.dim,
         };
         crate::fsutil::write_atomic_with(path, |w| {
-            write_checked(w, MAGIC, &head, |o| self.write_body(o, &params, &centroids))
+            write_checked(w, MAGIC, &head, |o| self.write_body(o, &centroids))
         })
     }
 
-    fn write_body<W: Write>(
-        &self,
-        o: &mut Out<'_, W>,
-        params: &[u8],
-        centroids: &[u8],
-    ) -> std::io::Result<()> {
+    fn write_body<W: Write>(&self, o: &mut Out<'_, W>, centroids: &[u8]) -> std::io::Result<()> {
         {
-            o.u64(params.len() as u64)?;
-            o.bytes(params)?;
+            o.json(&self.params)?;
             o.built_on(self.built_on)?;
             let stats = [
                 self.stats.splits,
@@ -60,13 +52,7 @@ impl HFresh {
             o.u64(self.ext_ids.len() as u64)?;
             o.u32s(self.ext_ids.iter().copied())?;
             o.u32s(self.versions.iter().copied())?;
-            o.bytes(
-                &self
-                    .deleted
-                    .iter()
-                    .map(|&d| u8::from(d))
-                    .collect::<Vec<_>>(),
-            )?;
+            o.bools(&self.deleted)?;
             o.u32s(self.members.iter().copied())?;
             o.u64(self.alive.len() as u64)?;
             for l in 0..self.alive.len() {
@@ -84,14 +70,11 @@ impl HFresh {
 
     /// Reads an index written by [`save`](Self::save).
     pub fn load(path: &Path) -> Result<Self> {
-        crate::fsutil::check_input_file(path)?;
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_file(path)?;
         let bad = |p: &str| Error::format(path, p.to_string());
         let (mut r, Head { metric, dim, .. }) =
             read_checked(&bytes, path, MAGIC, "HFresh", VERSION)?;
-        let params_len = r.u64()? as usize;
-        let params: HFreshParams = serde_json::from_slice(r.bytes(params_len)?)
-            .map_err(|e| bad(&format!("parameters: {e}")))?;
+        let params: HFreshParams = r.json("parameters")?;
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let built_on = r.built_on()?;
         let mut counts = [0usize; 4];

@@ -110,10 +110,7 @@ impl Hnsw {
         ctx: &crate::progress::WorkContext,
     ) -> Result<Self> {
         let mut h = build::build(dataset, params, ctx)?;
-        h.built_on = Some(BuiltOn {
-            content_hash: dataset.content_hash(),
-            n: dataset.len() as u64,
-        });
+        h.built_on = Some(crate::index::BuiltOn::of(dataset));
         Ok(h)
     }
 

@@ -12,7 +12,7 @@ use super::graph::Links;
 use super::graph::Slot;
 use super::{BuildPrecision, DynamicEf, Hnsw, HnswParams};
 use crate::error::{Error, Result};
-use crate::index::binio::{read_checked, write_checked, Head};
+use crate::index::binio::{read_checked, read_file, write_checked, Head};
 use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
@@ -65,13 +65,7 @@ impl Hnsw {
             o.u64(self.links.upper.len() as u64)?;
             o.u64(self.free.len() as u64)?;
             o.bytes(&self.links.levels)?;
-            o.bytes(
-                &self
-                    .deleted
-                    .iter()
-                    .map(|&d| u8::from(d))
-                    .collect::<Vec<_>>(),
-            )?;
+            o.bools(&self.deleted)?;
             o.u32s(self.ext_ids.iter().copied())?;
             o.u32s(self.free.iter().map(|s| s.0))?;
             o.u32s(self.links.upper_offset.iter().copied())?;
@@ -83,9 +77,7 @@ impl Hnsw {
 
     /// Reads an index written by [`save`](Self::save).
     pub fn load(path: &Path) -> Result<Self> {
-        crate::fsutil::check_input_file(path)?;
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&bytes, path)
+        Self::from_bytes(&read_file(path)?, path)
     }
 
     /// Reads what [`Hnsw::write_to`] wrote; errors name `path`.
