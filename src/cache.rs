@@ -63,7 +63,7 @@ fn encode(gt: &GroundTruth) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Option<GroundTruth> {
+pub(crate) fn decode(bytes: &[u8]) -> Option<GroundTruth> {
     if bytes.len() < 32 || &bytes[..8] != MAGIC {
         return None;
     }

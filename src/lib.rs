@@ -28,6 +28,8 @@ pub mod distance;
 pub mod error;
 pub mod eval;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hugepages;
 pub mod index;
 pub mod job;

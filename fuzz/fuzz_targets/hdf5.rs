@@ -1,0 +1,3 @@
+//! Fuzz target `hdf5`: see annscope::fuzzing.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| annscope::fuzzing::run("hdf5", data));

@@ -1,0 +1,3 @@
+//! Fuzz target `text`: see annscope::fuzzing.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| annscope::fuzzing::run("text", data));

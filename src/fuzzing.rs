@@ -1,0 +1,75 @@
+//! One entry point per fuzz target: hands arbitrary bytes to a reader or an
+//! index loader the way a user's file would reach it, and uses whatever
+//! opens (validates a dataset, searches an index). The `fuzz/` targets call
+//! these; the robustness tests replay the committed corpus through them on
+//! stable. Each returns normally for any input: a panic is the bug.
+
+use std::path::PathBuf;
+
+use crate::dataset;
+use crate::distance::Metric;
+use crate::index::{load_index, SearchParams};
+use crate::progress::WorkContext;
+
+/// The fuzz targets, by name (the folder names under `fuzz/corpus/`).
+pub const TARGETS: [&str; 6] = ["vecs", "npy", "text", "hdf5", "index", "cache"];
+
+/// Runs `target` on `bytes`.
+pub fn run(target: &str, bytes: &[u8]) {
+    match target {
+        "vecs" => {
+            // The first byte picks the format, the rest is the file.
+            let (pick, body) = bytes.split_first().unwrap_or((&0, &[]));
+            let ext = ["fvecs", "ivecs", "bvecs"][*pick as usize % 3];
+            with_file(ext, body, |p| {
+                open_and_use(p);
+                let _ = dataset::read_ivecs(p);
+            });
+        }
+        "npy" => with_file("npy", bytes, open_and_use),
+        "text" => {
+            let (pick, body) = bytes.split_first().unwrap_or((&0, &[]));
+            let ext = ["csv", "tsv", "txt"][*pick as usize % 3];
+            with_file(ext, body, |p| {
+                open_and_use(p);
+                let _ = dataset::read_labels(p);
+            });
+        }
+        "hdf5" => with_file("hdf5", bytes, |p| {
+            open_and_use(p);
+            let _ = dataset::hdf5::read_extras(p);
+        }),
+        "index" => with_file("index", bytes, |p| {
+            if let Ok((_, index)) = load_index(p) {
+                let query = vec![0.5; index.dim().min(4096)];
+                let _ = index.search(&query, &SearchParams::new(5));
+            }
+        }),
+        "cache" => {
+            if let Some(gt) = crate::cache::decode(bytes) {
+                let _ = gt.to_id_rows(gt.k());
+            }
+        }
+        other => panic!("no fuzz target {other}"),
+    }
+}
+
+/// Writes `bytes` to a file of this process named with `ext`, and reads it.
+fn with_file(ext: &str, bytes: &[u8], read: impl FnOnce(&std::path::Path)) {
+    let path: PathBuf =
+        std::env::temp_dir().join(format!("annscope-fuzz-{}.{ext}", std::process::id()));
+    if std::fs::write(&path, bytes).is_ok() {
+        read(&path);
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Opens as a dataset (the format detected from content and name), and
+/// validates what opens, as every command does.
+fn open_and_use(path: &std::path::Path) {
+    let ctx = WorkContext::detached();
+    let _ = dataset::file_info(path);
+    if let Ok(d) = dataset::open(path, Metric::Cosine, &ctx) {
+        let _ = d.validate(&ctx);
+    }
+}
