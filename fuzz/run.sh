@@ -34,7 +34,8 @@ for t in "${targets[@]}"; do
     -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 2>&1 \
     | grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)|ERROR|SUMMARY|==[0-9]+==|panicked|Done" || true
   # grep hides the exit status: a crash leaves an artifact.
-  if ls fuzz/artifacts/"$t"/crash-* fuzz/artifacts/"$t"/oom-* fuzz/artifacts/"$t"/leak-* >/dev/null 2>&1; then
+  if compgen -G "fuzz/artifacts/$t/crash-*" >/dev/null || compgen -G "fuzz/artifacts/$t/oom-*" >/dev/null \
+    || compgen -G "fuzz/artifacts/$t/leak-*" >/dev/null; then
     echo "fuzz: $t found a crash: fuzz/artifacts/$t/" >&2
     exit 1
   fi

@@ -94,7 +94,9 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
         .ok_or_else(|| {
             bad("header 'descr' is not a string (structured dtypes are not supported)".into())
         })?;
-    let (order, code) = descr.split_at(descr.len().min(1));
+    // The byte-order mark is one character (found by fuzzing: a multi-byte
+    // first character used to split inside it and panic).
+    let (order, code) = descr.split_at(descr.chars().next().map_or(0, char::len_utf8));
     let big_endian = match order {
         "<" | "|" | "=" => false,
         ">" => true,
