@@ -538,6 +538,57 @@ fn an_hfresh_index_is_built_saved_searched_and_benched_from_its_file() {
     assert_eq!(points[1]["index"], "hfresh");
     assert_eq!(points[1]["params"]["search_probe"], 16);
     assert!(points[1]["recall"].as_f64().expect("recall") >= 0.9);
+
+    // Saved, loaded in another process and searched: the same results as the
+    // index had before it was saved (a single-threaded build is
+    // reproducible, so a bench that builds it shows what it answered).
+    let single = ["--build-threads", "1", "--search-probe", "4,16"];
+    let measure = |source: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--metric",
+            "cosine",
+        ];
+        args.extend_from_slice(source);
+        args.extend_from_slice(&single);
+        let o = annscope(&args, dir.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| {
+                let p: serde_json::Value = serde_json::from_str(l).expect("json");
+                (
+                    p["recall"].as_f64().expect("recall"),
+                    p["dist_comps"].as_f64().expect("comps"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let o = annscope(
+        &[
+            "build",
+            "--base",
+            SAMPLE_BASE,
+            "--metric",
+            "cosine",
+            "--index",
+            "hfresh",
+            "--build-threads",
+            "1",
+            "--out",
+            index_s,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        measure(&["--index-file", index_s]),
+        measure(&["--index", "hfresh"])
+    );
 }
 
 #[test]
