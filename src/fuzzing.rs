@@ -17,24 +17,15 @@ pub const TARGETS: [&str; 6] = ["vecs", "npy", "text", "hdf5", "index", "cache"]
 /// Runs `target` on `bytes`.
 pub fn run(target: &str, bytes: &[u8]) {
     match target {
-        "vecs" => {
-            // The first byte picks the format, the rest is the file.
-            let (pick, body) = bytes.split_first().unwrap_or((&0, &[]));
-            let ext = ["fvecs", "ivecs", "bvecs"][*pick as usize % 3];
-            with_file(ext, body, |p| {
-                open_and_use(p);
-                let _ = dataset::read_ivecs(p);
-            });
-        }
+        "vecs" => picked(bytes, &["fvecs", "ivecs", "bvecs"], |p| {
+            open_and_use(p);
+            let _ = dataset::read_ivecs(p);
+        }),
         "npy" => with_file("npy", bytes, open_and_use),
-        "text" => {
-            let (pick, body) = bytes.split_first().unwrap_or((&0, &[]));
-            let ext = ["csv", "tsv", "txt"][*pick as usize % 3];
-            with_file(ext, body, |p| {
-                open_and_use(p);
-                let _ = dataset::read_labels(p);
-            });
-        }
+        "text" => picked(bytes, &["csv", "tsv", "txt"], |p| {
+            open_and_use(p);
+            let _ = dataset::read_labels(p);
+        }),
         "hdf5" => with_file("hdf5", bytes, |p| {
             open_and_use(p);
             let _ = dataset::hdf5::read_extras(p);
@@ -52,6 +43,12 @@ pub fn run(target: &str, bytes: &[u8]) {
         }
         other => panic!("no fuzz target {other}"),
     }
+}
+
+/// The first byte picks the file's extension from `exts`; the rest is the file.
+fn picked(bytes: &[u8], exts: &[&str], read: impl FnOnce(&std::path::Path)) {
+    let (pick, body) = bytes.split_first().unwrap_or((&0, &[]));
+    with_file(exts[*pick as usize % exts.len()], body, read);
 }
 
 /// Writes `bytes` to a file of this process named with `ext`, and reads it.
