@@ -25,7 +25,7 @@ pub(super) fn run(a: &InfoArgs) -> anyhow::Result<()> {
     let info = dataset::file_info(&a.file)?;
     // An ann-benchmarks file names its metric.
     let metric = match info.format {
-        dataset::Format::Hdf5 => dataset::hdf5::read_extras(&a.file)?.metric,
+        dataset::Format::Hdf5 => dataset::hdf5::read_metric(&a.file)?,
         _ => None,
     };
     if a.validate {

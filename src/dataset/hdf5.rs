@@ -126,10 +126,13 @@ pub struct Extras {
     pub distances: Option<Vec<f32>>,
 }
 
-/// Reads the `distance` attribute, the `test` queries and, when present,
-/// the `neighbors`/`distances` ground truth.
-pub fn read_extras(path: &Path) -> Result<Extras> {
-    let file = open_file(path)?;
+/// The metric the `distance` attribute names (ann-benchmarks' `euclidean`
+/// is l2, `angular` cosine), if the file has one: read alone, for `info`.
+pub fn read_metric(path: &Path) -> Result<Option<Metric>> {
+    metric_of(path, &open_file(path)?)
+}
+
+fn metric_of(path: &Path, file: &File) -> Result<Option<Metric>> {
     let metric = match file
         .root()
         .attrs()
@@ -154,6 +157,14 @@ pub fn read_extras(path: &Path) -> Result<Extras> {
         ),
         _ => None,
     };
+    Ok(metric)
+}
+
+/// Reads the `distance` attribute, the `test` queries and, when present,
+/// the `neighbors`/`distances` ground truth.
+pub fn read_extras(path: &Path) -> Result<Extras> {
+    let file = open_file(path)?;
+    let metric = metric_of(path, &file)?;
     let (queries, _) = read_f32_set(path, &file, "test")?;
     let neighbors = if file.dataset("neighbors").is_ok() {
         let (n, k, _) = shape2(path, &file, "neighbors")?;

@@ -16,6 +16,17 @@ use rand::{Rng, SeedableRng};
 
 use crate::common::*;
 
+/// Rows as comma-separated lines.
+fn csv_of(rows: &[Vec<f32>]) -> String {
+    let line = |r: &Vec<f32>| {
+        r.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    rows.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
 /// Mutants of `seed` per file.
 const MUTANTS: usize = 150;
 
@@ -89,16 +100,7 @@ fn vector_readers_never_panic_on_damaged_files() {
         write_fvecs(&fv, &rows);
         let np = dir.path().join("seed.npy");
         npy::write_f32(&np, &flat, 12, 6).expect("npy");
-        let csv: String = rows
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+        let csv = csv_of(&rows);
         let ids = dataset::IdRows {
             n: 12,
             k: 3,
@@ -242,16 +244,7 @@ fn write_the_fuzz_seed_corpus() {
     let np = dir.path().join("s.npy");
     npy::write_f32(&np, &flat, 8, 4).expect("npy");
     put("npy", "f32", &std::fs::read(&np).expect("read"));
-    let csv: String = seed_rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let csv = csv_of(&seed_rows);
     put("text", "csv", format!("\0a,b,c,d\n{csv}\n").as_bytes());
     put(
         "text",
