@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+use rand::rngs::StdRng;
+use rand::Rng;
+
 use crate::dataset;
 use crate::distance::Metric;
 use crate::index::{load_index, SearchParams};
@@ -69,4 +72,41 @@ fn open_and_use(path: &std::path::Path) {
     if let Ok(d) = dataset::open(path, Metric::Cosine, &ctx) {
         let _ = d.validate(&ctx);
     }
+}
+
+/// One seeded mutation of `bytes` (truncated, bits flipped, junk inserted, a
+/// 32-bit word set to an extreme, a prefix repeated): the stable stand-in for
+/// a fuzzer's mutations, used by the robustness and memory tests.
+pub fn mutate(bytes: &[u8], rng: &mut StdRng) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    match rng.random_range(0..5) {
+        0 => b.truncate(rng.random_range(0..b.len().max(1))),
+        1 => {
+            for _ in 0..rng.random_range(1..8) {
+                let i = rng.random_range(0..b.len().max(1));
+                if let Some(x) = b.get_mut(i) {
+                    *x ^= 1 << rng.random_range(0..8);
+                }
+            }
+        }
+        2 => {
+            let i = rng.random_range(0..=b.len());
+            let junk: Vec<u8> = (0..rng.random_range(1..64)).map(|_| rng.random()).collect();
+            b.splice(i..i, junk);
+        }
+        3 => {
+            // A 32-bit word set to an extreme: counts and sizes that lie.
+            let i = rng.random_range(0..b.len().saturating_sub(4).max(1)) & !3;
+            let v: u32 = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000][rng.random_range(0..5)];
+            if i + 4 <= b.len() {
+                b[i..i + 4].copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        _ => {
+            let i = rng.random_range(0..b.len().max(1));
+            b.truncate(i);
+            b.extend_from_slice(&bytes[..bytes.len().min(i)]);
+        }
+    }
+    b
 }

@@ -12,7 +12,7 @@ use annscope::distance::Metric;
 use annscope::index::{load_index, IndexSpec, SearchParams};
 use annscope::progress::WorkContext;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use crate::common::*;
 
@@ -30,47 +30,12 @@ fn csv_of(rows: &[Vec<f32>]) -> String {
 /// Mutants of `seed` per file.
 const MUTANTS: usize = 150;
 
-/// One seeded mutation of `bytes`.
-fn mutate(bytes: &[u8], rng: &mut StdRng) -> Vec<u8> {
-    let mut b = bytes.to_vec();
-    match rng.random_range(0..5) {
-        0 => b.truncate(rng.random_range(0..b.len().max(1))),
-        1 => {
-            for _ in 0..rng.random_range(1..8) {
-                let i = rng.random_range(0..b.len().max(1));
-                if let Some(x) = b.get_mut(i) {
-                    *x ^= 1 << rng.random_range(0..8);
-                }
-            }
-        }
-        2 => {
-            let i = rng.random_range(0..=b.len());
-            let junk: Vec<u8> = (0..rng.random_range(1..64)).map(|_| rng.random()).collect();
-            b.splice(i..i, junk);
-        }
-        3 => {
-            // A 32-bit word set to an extreme: counts and sizes that lie.
-            let i = rng.random_range(0..b.len().saturating_sub(4).max(1)) & !3;
-            let v: u32 = [0, 1, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000][rng.random_range(0..5)];
-            if i + 4 <= b.len() {
-                b[i..i + 4].copy_from_slice(&v.to_le_bytes());
-            }
-        }
-        _ => {
-            let i = rng.random_range(0..b.len().max(1));
-            b.truncate(i);
-            b.extend_from_slice(&bytes[..bytes.len().min(i)]);
-        }
-    }
-    b
-}
-
 /// Runs `read` on every mutant of `valid`, written to `path`; a panic fails
 /// the test naming the mutant's seed.
 fn survives(path: &Path, valid: &[u8], seed: u64, read: impl Fn(&Path)) {
     let mut rng = StdRng::seed_from_u64(seed);
     for m in 0..MUTANTS {
-        let bytes = mutate(valid, &mut rng);
+        let bytes = annscope::fuzzing::mutate(valid, &mut rng);
         std::fs::write(path, &bytes).expect("write mutant");
         let outcome = catch_unwind(AssertUnwindSafe(|| read(path)));
         assert!(
