@@ -35,6 +35,13 @@ pub enum Error {
     /// A bug or an OS failure inside annscope, reported rather than panicking.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An engine (a database annscope measures) refused or failed; the
+    /// problem never carries a password.
+    #[error("{engine}: {problem}")]
+    Engine {
+        engine: &'static str,
+        problem: String,
+    },
     /// The work was cancelled through its cancel token.
     #[error("cancelled")]
     Cancelled,

@@ -25,6 +25,7 @@ pub mod cache;
 pub mod cli;
 pub mod dataset;
 pub mod distance;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod fsutil;

@@ -127,6 +127,9 @@ impl Settings {
                 threshold: self.threshold,
                 hnsw: self.hnsw.clone(),
             }),
+            // The panel offers `IndexKind::ALL` only; a settings file naming an
+            // engine's index (which needs a server) opens on the exact index.
+            IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat => IndexSpec::Flat,
         }
     }
 }

@@ -17,7 +17,7 @@ pub struct DataArgs {
     /// Base vectors (.fvecs, .ivecs, .bvecs, .npy, .csv, .tsv; an
     /// ann-benchmarks .hdf5 brings its own queries, ground truth and metric).
     #[arg(long)]
-    pub base: PathBuf,
+    pub base: Option<PathBuf>,
     /// Query vectors.
     #[arg(long)]
     pub queries: Option<PathBuf>,
@@ -27,6 +27,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The base file, which every command but an engine's `--table` needs.
+    pub fn base(&self) -> anyhow::Result<&PathBuf> {
+        self.base
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("--base is required"))
+    }
     /// The metric, which this command needs on the command line.
     pub fn metric(&self) -> anyhow::Result<Metric> {
         self.metric

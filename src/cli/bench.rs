@@ -66,6 +66,8 @@ pub struct BenchArgs {
     pub runs: usize,
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub format: ReportFormat,
+    #[command(flatten)]
+    pub engine: super::engine::EngineArgs,
 }
 
 /// How one index of the bench comes to be.
@@ -123,6 +125,9 @@ impl BenchArgs {
                     _ => vec![Obtain::Build(IndexSpec::HFresh(p))],
                 }
             }
+            (None, kind @ (IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat)) => {
+                anyhow::bail!("{} is measured with --engine pgvector", kind.name())
+            }
             (None, IndexKind::Dynamic) => {
                 let mut specs = Vec::new();
                 for hnsw in self.hnsw.builds()? {
@@ -155,15 +160,15 @@ impl BenchArgs {
 }
 
 /// Base, queries and ground truth, however they were given.
-struct BenchInputs {
-    base: Arc<Dataset>,
-    queries: Arc<Dataset>,
-    gt: GroundTruth,
-    gt_note: &'static str,
+pub(super) struct BenchInputs {
+    pub base: Arc<Dataset>,
+    pub queries: Arc<Dataset>,
+    pub gt: GroundTruth,
+    pub gt_note: &'static str,
 }
 
-fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
-    let base_path = &a.data.base;
+pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
+    let base_path = a.data.base()?;
     let is_hdf5 = dataset::detect_format(base_path)? == dataset::Format::Hdf5;
     let extras = if is_hdf5 {
         Some(dataset::hdf5::read_extras(base_path)?)
@@ -274,6 +279,10 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    a.engine.check_unused()?;
+    if a.engine.engine.is_some() {
+        return super::engine::run(a);
+    }
     let plan = a.plan()?;
     let inputs = bench_inputs(a)?;
     let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();
@@ -346,7 +355,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                 }
                 let m = eval::measure(
                     &*index,
-                    &inputs.base,
+                    Some(&inputs.base),
                     inputs.queries.vectors(),
                     gt,
                     &params,

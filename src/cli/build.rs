@@ -85,6 +85,10 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
             let text = format!("{} posting lists", index.list_count());
             report(a, &index, build_s, extra, &text)
         }
+        kind @ (IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat) => anyhow::bail!(
+            "{} lives in a PostgreSQL server: measure it with `annscope bench --engine pgvector`",
+            kind.name()
+        ),
         IndexKind::Dynamic => {
             let config = DynamicConfig {
                 threshold: a.threshold,

@@ -29,7 +29,7 @@ pub(super) fn run(a: &CrossoverArgs) -> anyhow::Result<()> {
     let params = a.hnsw.one_build("crossover")?;
     check_k(a.k)?;
     let metric = a.data.metric()?;
-    let base = open_dataset(&a.data.base, metric)?;
+    let base = open_dataset(a.data.base()?, metric)?;
     let queries = open_dataset(a.data.queries()?, metric)?;
     check_dims(&base, &queries)?;
     let sizes = if a.sizes.is_empty() {

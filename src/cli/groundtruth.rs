@@ -32,7 +32,7 @@ pub(super) fn run(a: &GroundtruthArgs) -> anyhow::Result<()> {
     crate::fsutil::check_output_path(&a.out)?;
     let metric = a.data.metric()?;
     let queries_path = a.data.queries()?;
-    let base = open_dataset(&a.data.base, metric)?;
+    let base = open_dataset(a.data.base()?, metric)?;
     let queries = open_dataset(queries_path, metric)?;
     check_dims(&base, &queries)?;
     let (k, threads) = (a.k, a.threads);

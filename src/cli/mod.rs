@@ -10,6 +10,7 @@ pub mod args;
 mod bench;
 mod build;
 mod crossover;
+mod engine;
 mod groundtruth;
 #[cfg(feature = "gui")]
 mod gui;
@@ -47,7 +48,7 @@ pub enum Command {
     /// Compute exact top-k neighbours of each query and write them as .ivecs.
     Groundtruth(GroundtruthArgs),
     /// Build an index, then measure recall, QPS and latency per search setting.
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
     /// Build an HNSW index and save it to a file.
     Build(BuildArgs),
     /// Search a saved index: one JSON line per query.

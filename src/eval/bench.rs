@@ -42,11 +42,13 @@ pub struct Measurement {
 }
 
 /// Runs every query through `index` `runs` times (keeping the fastest run)
-/// on `threads` threads, and scores the results against `gt`.
+/// on `threads` threads, and scores the results against `gt`: with the
+/// returned ids' distances recomputed from `base`, or, without a local base
+/// (an engine's collection), the distances the index reported.
 #[allow(clippy::too_many_arguments)]
 pub fn measure(
     index: &dyn AnnIndex,
-    base: &Dataset,
+    base: Option<&Dataset>,
     queries: &Vectors,
     gt: &GroundTruth,
     params: &SearchParams,
@@ -93,11 +95,14 @@ fn summarize(
     wall_secs: f64,
     gt: &GroundTruth,
     k: usize,
-    base: &Dataset,
+    base: Option<&Dataset>,
     queries: &Vectors,
 ) -> Measurement {
     let nq = results.len().max(1);
-    let (recall, per_query_recall) = recall_at_k(gt, k, &results, base, queries);
+    let (recall, per_query_recall) = match base {
+        Some(base) => recall_at_k(gt, k, &results, base, queries),
+        None => super::recall_from_reported(gt, k, &results),
+    };
     let mean = |f: fn(&Neighbors) -> u64| {
         let total: u64 = results.iter().map(f).sum();
         (total > 0).then(|| total as f64 / nq as f64)
@@ -152,7 +157,13 @@ pub fn measure_prefix(
     }
     let wall = start.elapsed().as_secs_f64();
     Ok(summarize(
-        results, &times, wall, gt, params.k, base, queries,
+        results,
+        &times,
+        wall,
+        gt,
+        params.k,
+        Some(base),
+        queries,
     ))
 }
 

@@ -81,7 +81,7 @@ pub fn measure_crossover(
         let flat = FlatIndex::build(sub.clone(), ctx)?;
         let fm = measure(
             &flat,
-            &sub,
+            Some(&sub),
             q.vectors(),
             &gt,
             &SearchParams::new(k),
@@ -98,7 +98,7 @@ pub fn measure_crossover(
             let p = SearchParams::new(k).with_ef(ef);
             let m = measure(
                 &hnsw as &dyn AnnIndex,
-                &sub,
+                Some(&sub),
                 q.vectors(),
                 &gt,
                 &p,

@@ -14,6 +14,6 @@ pub mod sweep;
 pub use bench::{measure, measure_prefix, Measurement, OperatingPoint, QueryMode};
 pub use groundtruth::GroundTruth;
 pub use latency::LatencyStats;
-pub use recall::{recall_at_k, RECALL_EPSILON};
+pub use recall::{recall_at_k, recall_from_reported, RECALL_EPSILON};
 pub use report::{PointWriter, ReportFormat};
 pub use sweep::{plan_sweep, SweepPlan};

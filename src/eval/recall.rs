@@ -51,6 +51,38 @@ pub fn recall_at_k(
     (mean, per_query)
 }
 
+/// Mean recall@k by the same rule, from the distances the index reported:
+/// for an engine's collection that is not on this machine, whose server
+/// computed each returned distance exactly from its stored vector.
+pub fn recall_from_reported(gt: &GroundTruth, k: usize, results: &[Neighbors]) -> (f64, Vec<f32>) {
+    let k = k.min(gt.k()).max(1);
+    let per_query: Vec<f32> = results
+        .iter()
+        .enumerate()
+        .map(|(qi, r)| {
+            let threshold = gt.distances(qi)[k - 1] + RECALL_EPSILON;
+            let mut seen: Vec<u32> = Vec::with_capacity(k);
+            let mut hits = 0usize;
+            for (&id, &d) in r.ids.iter().zip(&r.distances).take(k) {
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                if d <= threshold {
+                    hits += 1;
+                }
+            }
+            hits as f32 / k as f32
+        })
+        .collect();
+    let mean = if per_query.is_empty() {
+        0.0
+    } else {
+        per_query.iter().map(|&r| f64::from(r)).sum::<f64>() / per_query.len() as f64
+    };
+    (mean, per_query)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +117,22 @@ mod tests {
         // Too few results are misses.
         let (r, per) = recall_at_k(&gt, 2, &[neighbors(&[1])], &base, &queries);
         assert_eq!((r, per), (0.5, vec![0.5]));
+    }
+
+    #[test]
+    fn reported_distances_follow_the_same_rule() {
+        let gt = GroundTruth::from_parts(2, vec![0, 1], vec![0.0, 1.0]).expect("gt");
+        let with = |ids: &[u32], d: &[f32]| Neighbors {
+            ids: ids.to_vec(),
+            distances: d.to_vec(),
+            ..Neighbors::default()
+        };
+        // A tie with the k-th distance (within 1e-3) is a hit; beyond, a miss.
+        let (r, _) = recall_from_reported(&gt, 2, &[with(&[0, 5], &[0.0, 1.0005])]);
+        assert_eq!(r, 1.0);
+        let (r, _) = recall_from_reported(&gt, 2, &[with(&[0, 2], &[0.0, 4.0])]);
+        assert_eq!(r, 0.5);
+        let (r, _) = recall_from_reported(&gt, 2, &[with(&[0, 0], &[0.0, 0.0])]);
+        assert_eq!(r, 0.5);
     }
 }

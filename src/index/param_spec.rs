@@ -95,6 +95,28 @@ pub const EPSILON: ParamSpec<f32> = ParamSpec::new(
     "Closure rule: a replica's centroid is at most (1 + epsilon) times as far as the nearest one.",
 );
 
+/// pgvector's HNSW: links per node (its `m`; pgvector's range and default).
+pub const PG_M: ParamSpec<usize> = ParamSpec::new(
+    "m",
+    (2, 100),
+    16,
+    (8, 48),
+    &[8, 16, 32],
+    "pgvector HNSW `m`: links per node (layer 0 keeps 2·m). pgvector allows 2–100, default 16.",
+);
+
+pub const PG_EF_CONSTRUCTION: ParamSpec<usize> =
+    ParamSpec::new("ef_construction", (4, 1000), 64, (32, 400), &[64, 128, 200], "pgvector HNSW `ef_construction`: candidate list size while building; at least 2·m. pgvector allows 4–1000, default 64.");
+
+pub const PG_EF_SEARCH: ParamSpec<usize> =
+    ParamSpec::new("ef_search", (1, 1000), 40, (10, 400), &[10, 20, 40, 80, 120, 200, 400], "pgvector `hnsw.ef_search`: candidate list size per query, set with SET LOCAL. A query returns at most ef_search rows. pgvector allows 1–1000, default 40.");
+
+pub const PG_LISTS: ParamSpec<usize> =
+    ParamSpec::new("lists", (1, 32_768), 100, (10, 4_000), &[100, 316, 1000], "pgvector IVFFlat `lists`: clusters the table is split into (pgvector suggests rows/1000 up to 1M rows, sqrt(rows) above). Built from the rows present when the index is created.");
+
+pub const PG_PROBES: ParamSpec<usize> =
+    ParamSpec::new("probes", (1, 32_768), 1, (1, 200), &[1, 2, 4, 8, 16, 32, 64], "pgvector `ivfflat.probes`: lists scanned per query, set with SET LOCAL (at most lists). pgvector's default is 1.");
+
 /// Help of the parameters that have no range (seeds, precisions).
 pub const SEED_HELP: &str = "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.";
 pub const SEARCH_PRECISION_HELP: &str = "Vectors a search walks the graph with: f16 reads half the bytes per distance (faster queries) and re-scores the final candidates in f32, so results are exact; it keeps a half-precision copy of the vectors. f32 walks as hnswlib does.";
@@ -126,6 +148,11 @@ mod tests {
             THRESHOLD,
             MAX_POSTING_SIZE,
             REPLICAS,
+            PG_M,
+            PG_EF_CONSTRUCTION,
+            PG_EF_SEARCH,
+            PG_LISTS,
+            PG_PROBES,
         ] {
             spec.check(spec.default).expect(spec.name);
             for &v in spec.sweep {

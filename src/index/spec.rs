@@ -38,6 +38,14 @@ pub enum IndexKind {
     /// Posting lists with an HNSW over their centroids (Weaviate's HFresh).
     #[serde(alias = "HFresh")]
     Hfresh,
+    /// pgvector's HNSW in a PostgreSQL server (built by `bench --engine pgvector`).
+    #[serde(rename = "pgvector-hnsw")]
+    #[value(skip)]
+    PgvectorHnsw,
+    /// pgvector's IVFFlat in a PostgreSQL server.
+    #[serde(rename = "pgvector-ivfflat")]
+    #[value(skip)]
+    PgvectorIvfflat,
 }
 
 impl IndexKind {
@@ -56,6 +64,8 @@ impl IndexKind {
             IndexKind::Hnsw => "hnsw",
             IndexKind::Dynamic => "dynamic",
             IndexKind::Hfresh => "hfresh",
+            IndexKind::PgvectorHnsw => "pgvector-hnsw",
+            IndexKind::PgvectorIvfflat => "pgvector-ivfflat",
         }
     }
 
@@ -66,14 +76,23 @@ impl IndexKind {
             IndexKind::Hnsw => "HNSW",
             IndexKind::Dynamic => "Dynamic (flat, then HNSW)",
             IndexKind::Hfresh => "HFresh (posting lists)",
+            IndexKind::PgvectorHnsw => "pgvector HNSW (PostgreSQL)",
+            IndexKind::PgvectorIvfflat => "pgvector IVFFlat (PostgreSQL)",
         }
+    }
+
+    /// True for an engine's index (built and searched in a database server).
+    pub fn is_engine(self) -> bool {
+        matches!(self, IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat)
     }
 
     /// The search-time knob this kind turns, if any.
     pub fn knob(self) -> Option<super::KnobKind> {
         match self {
-            IndexKind::Hnsw | IndexKind::Dynamic => Some(super::KnobKind::Ef),
-            IndexKind::Hfresh => Some(super::KnobKind::Probe),
+            IndexKind::Hnsw | IndexKind::Dynamic | IndexKind::PgvectorHnsw => {
+                Some(super::KnobKind::Ef)
+            }
+            IndexKind::Hfresh | IndexKind::PgvectorIvfflat => Some(super::KnobKind::Probe),
             IndexKind::Flat => None,
         }
     }

@@ -25,7 +25,7 @@ fn flat_index_scores_perfect_recall_against_the_oracle() {
     for mode in [QueryMode::Single, QueryMode::Batch] {
         let m = measure(
             &*index,
-            &base,
+            Some(&base),
             queries.vectors(),
             &gt,
             &SearchParams::new(10),

@@ -1,0 +1,604 @@
+//! `annscope bench --engine pgvector`: the engine users deploy, measured as
+//! annscope measures its own indexes (same ground truth, recall rule and
+//! JSON lines). Two ways in: `--base` loads a file into a new table
+//! (dropped at the end unless `--keep`) and builds the engine's index with
+//! each setting; `--table` measures the index an existing table already
+//! has, creating nothing, with exact answers from the engine's own scan
+//! unless `--groundtruth` is given, so the collection never leaves the
+//! server.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::bench::{bench_inputs, BenchArgs};
+use super::io::with_progress;
+use crate::dataset::{self, Dataset, Vectors};
+use crate::distance::Metric;
+use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgSearcher, PgVector, Target};
+use crate::engine::{EngineBackend, EngineIndex, EngineIndexKind, EngineIndexSpec, EngineKind};
+use crate::eval::{self, GroundTruth, OperatingPoint, PointWriter, QueryMode};
+use crate::index::param_spec::{PG_LISTS, PG_PROBES};
+use crate::index::{AnnIndex, SearchKnob, SearchParams};
+use crate::progress::WorkContext;
+
+/// Where `--engine-url` falls back to.
+pub const URL_ENV: &str = "ANNSCOPE_PG_URL";
+
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    /// Measure an engine's index instead of annscope's: pgvector (PostgreSQL).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+    /// The engine's connection URL, e.g. postgresql://user:password@host:5432/db
+    /// (default: $ANNSCOPE_PG_URL). The password is never printed.
+    #[arg(long)]
+    pub engine_url: Option<String>,
+    /// The engine's index kind: hnsw (--m, --ef-construction; swept by --ef as
+    /// hnsw.ef_search) or ivfflat (--lists; swept by --probes).
+    #[arg(long, value_enum, default_value_t = EngineIndexKind::Hnsw)]
+    pub engine_index: EngineIndexKind,
+    /// pgvector IVFFlat lists, one build each.
+    #[arg(long, value_delimiter = ',', default_values_t = [PG_LISTS.default], long_help = PG_LISTS.help)]
+    pub lists: Vec<usize>,
+    /// pgvector IVFFlat probes to sweep (no rebuild).
+    #[arg(long, value_delimiter = ',', default_values_t = PG_PROBES.sweep.to_vec(), long_help = PG_PROBES.help)]
+    pub probes: Vec<usize>,
+    /// Store the vectors as halfvec (2 bytes per value) instead of vector.
+    #[arg(long)]
+    pub halfvec: bool,
+    /// Keep the table annscope loaded (its name is printed) instead of dropping it.
+    #[arg(long)]
+    pub keep: bool,
+    /// Measure the index an existing table already has (no --base; nothing is created).
+    #[arg(long, conflicts_with = "base")]
+    pub table: Option<String>,
+    /// The table's vector column (found by itself when there is one).
+    #[arg(long, requires = "table")]
+    pub column: Option<String>,
+    /// The table's id column (default: its primary key). Ids are the
+    /// ground truth's row numbers.
+    #[arg(long, requires = "table")]
+    pub id_column: Option<String>,
+    /// Sample this many queries from the table (seeded by --seed); each is
+    /// left out of its own results and ground truth.
+    #[arg(long, requires = "table", conflicts_with = "queries")]
+    pub sample_queries: Option<usize>,
+    /// How rows are loaded: copy (binary COPY) or insert (row by row, to compare).
+    #[arg(long, value_enum, default_value_t = LoadMethod::Copy)]
+    pub load_method: LoadMethod,
+}
+
+impl EngineArgs {
+    /// Refuses engine flags given without `--engine`.
+    pub fn check_unused(&self) -> anyhow::Result<()> {
+        if self.engine.is_none()
+            && (self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec)
+        {
+            anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
+        }
+        Ok(())
+    }
+
+    fn url(&self) -> anyhow::Result<String> {
+        match &self.engine_url {
+            Some(u) => Ok(u.clone()),
+            None => std::env::var(URL_ENV).map_err(|_| {
+                anyhow::anyhow!("--engine-url is required (or set {URL_ENV}), e.g. postgresql://user:password@127.0.0.1:5432/postgres")
+            }),
+        }
+    }
+}
+
+/// The builds and knobs asked for, checked before anything connects.
+struct EnginePlan {
+    builds: Vec<EngineIndexSpec>,
+    knobs: Vec<SearchKnob>,
+}
+
+fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
+    let e = &a.engine;
+    if a.batch {
+        anyhow::bail!("--batch: an engine answers one query per request; use --threads for concurrent clients");
+    }
+    if !a.filter.is_empty() {
+        anyhow::bail!("--filter is not measured on an engine yet");
+    }
+    if a.index_file.is_some() {
+        anyhow::bail!("--index-file and --engine: measure one or the other");
+    }
+    let builds: Vec<EngineIndexSpec> = match e.engine_index {
+        EngineIndexKind::Hnsw => {
+            let mut b = Vec::new();
+            for &m in &a.hnsw.m {
+                for &ef_construction in &a.hnsw.ef_construction {
+                    b.push(EngineIndexSpec::Hnsw { m, ef_construction });
+                }
+            }
+            b
+        }
+        EngineIndexKind::Ivfflat => e
+            .lists
+            .iter()
+            .map(|&lists| EngineIndexSpec::Ivfflat { lists })
+            .collect(),
+    };
+    for b in &builds {
+        b.validate()?;
+    }
+    let knobs = knobs(e.engine_index, a)?;
+    Ok(EnginePlan { builds, knobs })
+}
+
+/// The search settings to sweep on an index of `kind`: `--ef` as
+/// hnsw.ef_search, `--probes` as ivfflat.probes.
+fn knobs(kind: EngineIndexKind, a: &BenchArgs) -> anyhow::Result<Vec<SearchKnob>> {
+    match kind {
+        EngineIndexKind::Hnsw => {
+            a.ef.iter()
+                .map(|&ef| match usize::try_from(ef) {
+                    Ok(ef) if ef >= 1 => {
+                        crate::index::param_spec::PG_EF_SEARCH.check(ef)?;
+                        Ok(SearchKnob::Ef(ef))
+                    }
+                    _ => anyhow::bail!(
+                        "--ef {ef}: pgvector's hnsw.ef_search takes 1 to 1000 (no dynamic ef)"
+                    ),
+                })
+                .collect()
+        }
+        EngineIndexKind::Ivfflat => a
+            .engine
+            .probes
+            .iter()
+            .map(|&p| {
+                PG_PROBES.check(p)?;
+                Ok(SearchKnob::Probe(p))
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    if a.engine.table.is_some() {
+        return run_on_table(a);
+    }
+    let plan = plan(a)?;
+    let inputs = bench_inputs(a)?;
+    let pg = PgVector::connect(&a.engine.url()?)?;
+    eprintln!(
+        "annscope: connected to {} (pgvector {})",
+        pg.shown_url(),
+        pg.extension_version
+    );
+    let column = if a.engine.halfvec {
+        check_half_range(&inputs.base)?;
+        ColumnType::Halfvec
+    } else {
+        ColumnType::Vector
+    };
+    let (method, base) = (a.engine.load_method, inputs.base.clone());
+    let (mut pg, target, load) = with_progress("load", move |ctx| {
+        let mut pg = pg;
+        let (target, load) = pg.load(&base, column, method, ctx)?;
+        Ok((pg, target, load))
+    })?;
+    eprintln!(
+        "annscope: loaded {} rows into {} in {:.2} s ({:.0} rows/s, {})",
+        load.rows,
+        target.table_name,
+        load.seconds,
+        load.rows as f64 / load.seconds.max(1e-9),
+        match a.engine.load_method {
+            LoadMethod::Copy => "binary COPY",
+            LoadMethod::Insert => "row-by-row INSERT",
+        }
+    );
+    let metric = inputs.base.metric();
+    let searcher = pg.searcher(target.clone(), metric);
+    let mut out = PointWriter::new(a.format, std::io::stdout().lock());
+    out.header(Some(&format!(
+        "{} ({} x {}) in pgvector {} ({}), {} queries, metric {metric}, ground truth {}",
+        inputs.base.display_name(),
+        inputs.base.len(),
+        inputs.base.dim(),
+        pg.extension_version,
+        column.name(),
+        inputs.queries.len(),
+        inputs.gt_note
+    )))?;
+    for spec in plan.builds {
+        let t = target.clone();
+        let (pg_back, index_name, build_secs, bytes) = with_progress("CREATE INDEX", move |ctx| {
+            let (name, secs, bytes) = pg.create_index(&t, spec, metric, ctx)?;
+            Ok((pg, name, secs, bytes))
+        })?;
+        pg = pg_back;
+        let index = engine_index(&searcher, spec, metric, bytes, build_secs);
+        for &knob in knobs_for(&plan.knobs, spec) {
+            let m = eval::measure(
+                &index,
+                Some(&inputs.base),
+                inputs.queries.vectors(),
+                &inputs.gt,
+                &SearchParams::new(a.k).with_knob(knob),
+                QueryMode::Single,
+                a.threads,
+                a.runs,
+            )?;
+            write_point(
+                &mut out,
+                a,
+                &index,
+                &*searcher,
+                knob,
+                &m,
+                &inputs.base.display_name(),
+            )?;
+        }
+        searcher.release()?;
+        pg.drop_index(&index_name)?;
+    }
+    searcher.release()?;
+    if a.engine.keep {
+        for t in pg.keep_tables() {
+            eprintln!("annscope: kept table {t} (--keep)");
+        }
+    }
+    pg.cleanup()?;
+    Ok(())
+}
+
+/// IVFFlat probes above the build's lists measure nothing new: skipped.
+fn knobs_for(knobs: &[SearchKnob], spec: EngineIndexSpec) -> impl Iterator<Item = &SearchKnob> {
+    knobs.iter().filter(move |k| match (k, spec) {
+        (SearchKnob::Probe(p), EngineIndexSpec::Ivfflat { lists }) => *p <= lists,
+        _ => true,
+    })
+}
+
+fn engine_index(
+    searcher: &Arc<PgSearcher>,
+    spec: EngineIndexSpec,
+    metric: Metric,
+    bytes: u64,
+    build_secs: f64,
+) -> EngineIndex {
+    let target = searcher.target();
+    EngineIndex::new(
+        searcher.clone(),
+        spec.kind(),
+        spec.params(),
+        target.rows,
+        target.dim,
+        metric,
+        bytes,
+        build_secs,
+    )
+}
+
+fn write_point(
+    out: &mut PointWriter<std::io::StdoutLock<'static>>,
+    a: &BenchArgs,
+    index: &EngineIndex,
+    backend: &dyn EngineBackend,
+    knob: SearchKnob,
+    m: &eval::Measurement,
+    dataset: &str,
+) -> anyhow::Result<()> {
+    let mut shown = knob.report(a.k);
+    // annscope raises ef to k; pgvector does not (ef_search < k returns
+    // fewer rows): the engine's value is the effective one.
+    shown.remove("ef_effective");
+    shown.extend(backend.search_report(knob));
+    let point = OperatingPoint::new(
+        index,
+        shown,
+        a.k,
+        m,
+        index.build_secs,
+        QueryMode::Single,
+        a.threads,
+        dataset,
+    );
+    let label = format!(
+        "{} {}",
+        index.kind().name(),
+        index
+            .params()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    out.point(&label, &point)?;
+    Ok(())
+}
+
+/// `--table`: the existing table's index, measured as it is.
+fn run_on_table(a: &BenchArgs) -> anyhow::Result<()> {
+    let e = &a.engine;
+    let table = e.table.as_deref().unwrap_or_default();
+    if a.data.base.is_some() {
+        anyhow::bail!("--table measures a table already in the server: leave out --base");
+    }
+    if e.keep || e.halfvec {
+        anyhow::bail!("--keep and --halfvec apply to a table annscope loads (--base), not --table");
+    }
+    super::args::check_k(a.k)?;
+    let mut pg = PgVector::connect(&e.url()?)?;
+    let (target, existing) =
+        pg.describe_table(table, e.column.as_deref(), e.id_column.as_deref())?;
+    let metric = match a.data.metric {
+        Some(m) if m != existing.metric => anyhow::bail!(
+            "--metric {m}, but {} serves {} ({}): its index cannot answer {m} queries",
+            existing.name_sql,
+            existing.metric,
+            crate::engine::pgvector::sql::opclass(existing.metric, target.column_type)
+        ),
+        _ => existing.metric,
+    };
+    eprintln!(
+        "annscope: {} in {}: {} rows x {}, index {} ({}), metric {metric}; nothing will be created or changed",
+        target.table_name,
+        pg.shown_url(),
+        target.rows,
+        target.dim,
+        existing.name_sql,
+        existing.spec.label()
+    );
+    if a.k > target.rows {
+        anyhow::bail!(
+            "--k {} asks for more neighbours than {} holds ({} rows)",
+            a.k,
+            target.table_name,
+            target.rows
+        );
+    }
+    let searcher = pg.searcher(target.clone(), metric);
+    let (queries, excluded) = table_queries(a, &searcher, &target, metric)?;
+    let (gt, gt_note) = match &a.groundtruth {
+        Some(path) => {
+            let rows = dataset::read_ivecs(path)?;
+            (
+                gt_from_file(rows, path, &searcher, queries.vectors(), a.k)?,
+                "from file",
+            )
+        }
+        None => {
+            let (s, q, ex, k) = (searcher.clone(), queries.clone(), excluded.clone(), a.k);
+            let gt = with_progress("exact scan in the server", move |ctx| {
+                engine_ground_truth(&*s, q.vectors(), ex.as_ref().map(|e| e.as_slice()), k, ctx)
+            })?;
+            (gt, "from the engine's exact scan")
+        }
+    };
+    let spec = existing.spec;
+    let plan = knobs(
+        match spec {
+            EngineIndexSpec::Hnsw { .. } => EngineIndexKind::Hnsw,
+            EngineIndexSpec::Ivfflat { .. } => EngineIndexKind::Ivfflat,
+        },
+        a,
+    )?;
+    let index = engine_index(&searcher, spec, metric, existing.bytes, 0.0);
+    let mut out = PointWriter::new(a.format, std::io::stdout().lock());
+    out.header(Some(&format!(
+        "{} ({} x {}) in pgvector {}, {} queries, metric {metric}, ground truth {gt_note}",
+        target.table_name,
+        target.rows,
+        target.dim,
+        pg.extension_version,
+        queries.len(),
+    )))?;
+    let dataset = format!("pgvector:{}", target.table_name);
+    for &knob in knobs_for(&plan, spec) {
+        let params = SearchParams::new(a.k).with_knob(knob);
+        let m = match &excluded {
+            Some(ex) => {
+                let wrapped = Excluding {
+                    inner: &index,
+                    excluded: ex,
+                    queries: queries.vectors(),
+                };
+                eval::measure(
+                    &wrapped,
+                    None,
+                    queries.vectors(),
+                    &gt,
+                    &params,
+                    QueryMode::Single,
+                    a.threads,
+                    a.runs,
+                )?
+            }
+            None => eval::measure(
+                &index,
+                None,
+                queries.vectors(),
+                &gt,
+                &params,
+                QueryMode::Single,
+                a.threads,
+                a.runs,
+            )?,
+        };
+        write_point(&mut out, a, &index, &*searcher, knob, &m, &dataset)?;
+    }
+    Ok(())
+}
+
+/// Each sampled query's own id, to leave out of its answer (None: queries
+/// from a file).
+type SampledIds = Option<Arc<Vec<u32>>>;
+
+/// Queries for `--table`: a file, or a seeded sample of the table's rows
+/// (their ids returned, to be left out of their own answers).
+fn table_queries(
+    a: &BenchArgs,
+    searcher: &PgSearcher,
+    target: &Target,
+    metric: Metric,
+) -> anyhow::Result<(Arc<Dataset>, SampledIds)> {
+    match (&a.data.queries, a.engine.sample_queries) {
+        (Some(path), _) => {
+            let q = super::io::open_dataset(path, metric)?;
+            if q.dim() != target.dim {
+                anyhow::bail!(
+                    "{} has dimension {}, but {} holds vectors of dimension {}",
+                    path.display(),
+                    q.dim(),
+                    target.table_name,
+                    target.dim
+                );
+            }
+            Ok((q, None))
+        }
+        (None, Some(0)) => anyhow::bail!("--sample-queries must be at least 1"),
+        (None, Some(n)) => {
+            let (ids, rows) = searcher.sample_rows(n, a.hnsw.seed)?;
+            let flat: Vec<f32> = rows.into_iter().flatten().collect();
+            let v = Vectors::from_vec(flat, target.dim)?;
+            // Cosine queries are compared as the server compares them; a
+            // zero vector has no direction.
+            let checked = Dataset::from_vectors("sampled queries", v, metric);
+            let ctx = WorkContext::detached();
+            checked.validate(&ctx)?;
+            Ok((Arc::new(checked), Some(Arc::new(ids))))
+        }
+        (None, None) => anyhow::bail!("--table needs --queries FILE or --sample-queries N"),
+    }
+}
+
+/// Each query's exact top-k by the server's own scan.
+fn engine_ground_truth(
+    backend: &dyn EngineBackend,
+    queries: &Vectors,
+    exclude: Option<&[u32]>,
+    k: usize,
+    ctx: &WorkContext,
+) -> crate::error::Result<GroundTruth> {
+    ctx.progress
+        .stage("exact scan in the server", queries.len() as u64);
+    let mut ids = Vec::with_capacity(queries.len() * k);
+    let mut distances = Vec::with_capacity(queries.len() * k);
+    for i in 0..queries.len() {
+        ctx.cancel.check()?;
+        let r = backend.exact(queries.row(i), k, exclude.map(|e| e[i]))?;
+        if r.ids.len() < k {
+            return Err(crate::error::Error::Mismatch(format!(
+                "the exact scan found {} rows for query {i}, fewer than k = {k}",
+                r.ids.len()
+            )));
+        }
+        ids.extend_from_slice(&r.ids[..k]);
+        distances.extend_from_slice(&r.distances[..k]);
+        ctx.progress.add(1);
+    }
+    GroundTruth::from_parts(k, ids, distances)
+}
+
+/// Ground truth from an .ivecs file for `--table`: the file's ids, each
+/// one's distance computed by the server (nothing is pulled).
+fn gt_from_file(
+    rows: dataset::IdRows,
+    path: &std::path::Path,
+    searcher: &PgSearcher,
+    queries: &Vectors,
+    k: usize,
+) -> anyhow::Result<GroundTruth> {
+    if rows.n != queries.len() {
+        anyhow::bail!(
+            "{} has {} rows, but there are {} queries",
+            path.display(),
+            rows.n,
+            queries.len()
+        );
+    }
+    if rows.k < k {
+        anyhow::bail!(
+            "{} holds {} neighbours per query, fewer than --k {k}",
+            path.display(),
+            rows.k
+        );
+    }
+    let mut ids = Vec::with_capacity(rows.n * k);
+    let mut distances = Vec::with_capacity(rows.n * k);
+    for qi in 0..rows.n {
+        let row = rows.row(qi);
+        let d = searcher.distances_to(queries.row(qi), &row[..k])?;
+        for (&id, dist) in row[..k].iter().zip(d) {
+            let dist = dist.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: row {qi} names id {id}, which the table does not hold",
+                    path.display()
+                )
+            })?;
+            ids.push(id);
+            distances.push(dist);
+        }
+    }
+    Ok(GroundTruth::from_parts(k, ids, distances)?)
+}
+
+/// An index that leaves each sampled query's own row out of its answer.
+struct Excluding<'a> {
+    inner: &'a EngineIndex,
+    excluded: &'a [u32],
+    queries: &'a Vectors,
+}
+
+impl AnnIndex for Excluding<'_> {
+    fn kind(&self) -> crate::index::IndexKind {
+        self.inner.kind()
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn metric(&self) -> Metric {
+        self.inner.metric()
+    }
+    fn search(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+    ) -> crate::error::Result<crate::index::Neighbors> {
+        // The query's row: found by identity of the slice among the queries.
+        let qi = (0..self.queries.len())
+            .find(|&i| std::ptr::eq(self.queries.row(i).as_ptr(), query.as_ptr()));
+        let mut p = params.clone();
+        p.k = params.k + 1;
+        let mut r = self.inner.search(query, &p)?;
+        if let Some(own) = qi.map(|i| self.excluded[i]) {
+            if let Some(pos) = r.ids.iter().position(|&id| id == own) {
+                r.ids.remove(pos);
+                r.distances.remove(pos);
+            }
+        }
+        r.ids.truncate(params.k);
+        r.distances.truncate(params.k);
+        Ok(r)
+    }
+    fn memory(&self) -> crate::index::MemoryUsage {
+        self.inner.memory()
+    }
+    fn params(&self) -> crate::index::ParamMap {
+        self.inner.params()
+    }
+}
+
+/// Refuses values a halfvec cannot hold (|x| > 65504).
+fn check_half_range(base: &Dataset) -> anyhow::Result<()> {
+    for (i, row) in base.vectors().rows().enumerate() {
+        if let Some(v) = row.iter().find(|v| v.abs() > 65504.0) {
+            anyhow::bail!(
+                "{}: row {i}: value {v} does not fit a halfvec (at most 65504): leave out --halfvec",
+                base.display_name()
+            );
+        }
+    }
+    Ok(())
+}

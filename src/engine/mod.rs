@@ -1,0 +1,200 @@
+//! Engine backends: the vector databases users deploy (PostgreSQL with
+//! pgvector today), measured exactly as annscope measures its own indexes.
+//!
+//! Why an engine is an [`AnnIndex`]: the bench's `measure`, its ground truth,
+//! ann-benchmarks' recall rule (distances recomputed from the vectors) and
+//! the bench JSON then apply unchanged, so an engine's points sit beside
+//! annscope's HNSW on the same chart. Its latency is what a client sees per
+//! query, the wire included; `--threads N` is N concurrent clients.
+//!
+//! A backend ([`pgvector::PgVector`]) loads a dataset into a table it
+//! creates (ids are annscope's external ids: row numbers), builds the
+//! engine's own index and times it, reports the index's size as the engine
+//! reports it, searches with the engine's search-time settings, answers
+//! exactly with the engine's own exact scan (the ground truth of a
+//! collection that is never pulled onto this machine), and drops only
+//! what it created.
+
+pub mod pgvector;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::distance::Metric;
+use crate::error::Result;
+use crate::index::{
+    AnnIndex, IndexKind, KnobKind, MemoryUsage, Neighbors, ParamMap, SearchKnob, SearchParams,
+};
+
+/// Which engine `bench --engine` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    /// PostgreSQL with the pgvector extension, through a connection URL.
+    Pgvector,
+}
+
+/// Which of the engine's index kinds (`--engine-index`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineIndexKind {
+    /// A graph: `m`, `ef_construction`; searched with ef_search.
+    Hnsw,
+    /// Inverted lists: `lists`; searched with probes.
+    Ivfflat,
+}
+
+/// One build of an engine's index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineIndexSpec {
+    Hnsw { m: usize, ef_construction: usize },
+    Ivfflat { lists: usize },
+}
+
+impl EngineIndexSpec {
+    /// Its kind in annscope's vocabulary (the bench JSON's `index`).
+    pub fn kind(self) -> IndexKind {
+        match self {
+            EngineIndexSpec::Hnsw { .. } => IndexKind::PgvectorHnsw,
+            EngineIndexSpec::Ivfflat { .. } => IndexKind::PgvectorIvfflat,
+        }
+    }
+
+    /// Checks each value against the engine's own range.
+    pub fn validate(self) -> Result<()> {
+        use crate::index::param_spec::{PG_EF_CONSTRUCTION, PG_LISTS, PG_M};
+        match self {
+            EngineIndexSpec::Hnsw { m, ef_construction } => {
+                PG_M.check(m)?;
+                PG_EF_CONSTRUCTION.check(ef_construction)?;
+                if ef_construction < 2 * m {
+                    return Err(crate::error::Error::InvalidParameter(format!(
+                        "ef_construction = {ef_construction} must be at least 2·m = {} (pgvector's rule)",
+                        2 * m
+                    )));
+                }
+                Ok(())
+            }
+            EngineIndexSpec::Ivfflat { lists } => PG_LISTS.check(lists),
+        }
+    }
+
+    /// Build parameters as reports show them.
+    pub fn params(self) -> ParamMap {
+        let mut p = ParamMap::new();
+        match self {
+            EngineIndexSpec::Hnsw { m, ef_construction } => {
+                p.insert("m".into(), m.into());
+                p.insert("ef_construction".into(), ef_construction.into());
+            }
+            EngineIndexSpec::Ivfflat { lists } => {
+                p.insert("lists".into(), lists.into());
+            }
+        }
+        p
+    }
+
+    /// A short name for progress lines and table rows.
+    pub fn label(self) -> String {
+        match self {
+            EngineIndexSpec::Hnsw { m, ef_construction } => {
+                format!("pgvector hnsw m={m} efC={ef_construction}")
+            }
+            EngineIndexSpec::Ivfflat { lists } => format!("pgvector ivfflat lists={lists}"),
+        }
+    }
+}
+
+/// What a backend does; `search` and `exact` may run on several threads at
+/// once (each on its own connection).
+pub trait EngineBackend: Send + Sync {
+    /// The engine's name in messages.
+    fn name(&self) -> &'static str;
+    /// The top-k through the engine's index, tuned by `params.knob`
+    /// (ef_search for HNSW, probes for IVFFlat).
+    fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors>;
+    /// The exact top-k by the engine's own scan (index scans off); `exclude`
+    /// leaves one id out (a query sampled from the collection itself).
+    fn exact(&self, query: &[f32], k: usize, exclude: Option<u32>) -> Result<Neighbors>;
+    /// The engine's own names and values of a search setting, for reports
+    /// (e.g. `ef_search`), beside annscope's.
+    fn search_report(&self, knob: SearchKnob) -> ParamMap;
+}
+
+/// An engine's built index as annscope measures it.
+pub struct EngineIndex {
+    backend: Arc<dyn EngineBackend>,
+    kind: IndexKind,
+    params: ParamMap,
+    len: usize,
+    dim: usize,
+    metric: Metric,
+    /// The index's size as the engine reports it.
+    pub index_bytes: u64,
+    /// Seconds the engine took to build it (CREATE INDEX).
+    pub build_secs: f64,
+}
+
+impl EngineIndex {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        backend: Arc<dyn EngineBackend>,
+        kind: IndexKind,
+        params: ParamMap,
+        len: usize,
+        dim: usize,
+        metric: Metric,
+        index_bytes: u64,
+        build_secs: f64,
+    ) -> Self {
+        EngineIndex {
+            backend,
+            kind,
+            params,
+            len,
+            dim,
+            metric,
+            index_bytes,
+            build_secs,
+        }
+    }
+
+    pub fn backend(&self) -> &Arc<dyn EngineBackend> {
+        &self.backend
+    }
+
+    /// The knob this index turns.
+    pub fn knob_kind(&self) -> KnobKind {
+        self.kind.knob().unwrap_or(KnobKind::Ef)
+    }
+}
+
+impl AnnIndex for EngineIndex {
+    fn kind(&self) -> IndexKind {
+        self.kind
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+    fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
+        crate::index::check_query_dim(self.dim, query)?;
+        self.backend.search(query, params)
+    }
+    /// The engine's index lives in the server: its size as the engine
+    /// reports it, in `ram_bytes` (the bench JSON's `index_bytes`).
+    fn memory(&self) -> MemoryUsage {
+        MemoryUsage {
+            ram_bytes: self.index_bytes,
+            disk_bytes: 0,
+        }
+    }
+    fn params(&self) -> ParamMap {
+        self.params.clone()
+    }
+}
