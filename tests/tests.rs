@@ -8,6 +8,7 @@ mod suite {
     mod bad_input;
     mod cli;
     mod formats;
+    mod pgvector;
     mod robustness;
     mod sample;
     #[cfg(feature = "gui")]

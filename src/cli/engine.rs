@@ -373,6 +373,7 @@ fn run_on_table(a: &BenchArgs) -> anyhow::Result<()> {
             (gt, "from the engine's exact scan")
         }
     };
+    eprintln!("annscope: ground truth {gt_note}");
     let spec = existing.spec;
     let plan = knobs(
         match spec {

