@@ -393,37 +393,31 @@ fn run_on_table(a: &BenchArgs) -> anyhow::Result<()> {
         queries.len(),
     )))?;
     let dataset = format!("pgvector:{}", target.table_name);
+    // Sampled queries leave their own row out of the answer.
+    let wrapped;
+    let measured: &dyn AnnIndex = match &excluded {
+        Some(ex) => {
+            wrapped = Excluding {
+                inner: &index,
+                excluded: ex,
+                queries: queries.vectors(),
+            };
+            &wrapped
+        }
+        None => &index,
+    };
     for &knob in knobs_for(&plan, spec) {
         let params = SearchParams::new(a.k).with_knob(knob);
-        let m = match &excluded {
-            Some(ex) => {
-                let wrapped = Excluding {
-                    inner: &index,
-                    excluded: ex,
-                    queries: queries.vectors(),
-                };
-                eval::measure(
-                    &wrapped,
-                    None,
-                    queries.vectors(),
-                    &gt,
-                    &params,
-                    QueryMode::Single,
-                    a.threads,
-                    a.runs,
-                )?
-            }
-            None => eval::measure(
-                &index,
-                None,
-                queries.vectors(),
-                &gt,
-                &params,
-                QueryMode::Single,
-                a.threads,
-                a.runs,
-            )?,
-        };
+        let m = eval::measure(
+            measured,
+            None,
+            queries.vectors(),
+            &gt,
+            &params,
+            QueryMode::Single,
+            a.threads,
+            a.runs,
+        )?;
         write_point(&mut out, a, &index, &*searcher, knob, &m, &dataset)?;
     }
     Ok(())

@@ -22,39 +22,30 @@ pub fn recall_at_k(
     queries: &Vectors,
 ) -> (f64, Vec<f32>) {
     let metric = base.metric();
-    let k = k.min(gt.k()).max(1);
-    let per_query: Vec<f32> = results
-        .iter()
-        .enumerate()
-        .map(|(qi, r)| {
-            let threshold = gt.distances(qi)[k - 1] + RECALL_EPSILON;
-            let q = queries.row(qi);
-            let mut seen: Vec<u32> = Vec::with_capacity(k);
-            let mut hits = 0usize;
-            for &id in r.ids.iter().take(k) {
-                if seen.contains(&id) || id as usize >= base.len() {
-                    continue;
-                }
-                seen.push(id);
-                if metric.distance(q, base.row(id as usize)) <= threshold {
-                    hits += 1;
-                }
-            }
-            hits as f32 / k as f32
-        })
-        .collect();
-    let mean = if per_query.is_empty() {
-        0.0
-    } else {
-        per_query.iter().map(|&r| f64::from(r)).sum::<f64>() / per_query.len() as f64
-    };
-    (mean, per_query)
+    score(gt, k, results, |qi, _, id| {
+        ((id as usize) < base.len())
+            .then(|| metric.distance(queries.row(qi), base.row(id as usize)))
+    })
 }
 
 /// Mean recall@k by the same rule, from the distances the index reported:
 /// for an engine's collection that is not on this machine, whose server
 /// computed each returned distance exactly from its stored vector.
 pub fn recall_from_reported(gt: &GroundTruth, k: usize, results: &[Neighbors]) -> (f64, Vec<f32>) {
+    score(gt, k, results, |qi, j, _| {
+        results[qi].distances.get(j).copied()
+    })
+}
+
+/// The rule itself: the `j`-th returned id of query `qi` is a hit when its
+/// true distance (`distance(qi, j, id)`; None: not a row) is within the
+/// k-th true distance plus epsilon; repeated ids count once.
+fn score(
+    gt: &GroundTruth,
+    k: usize,
+    results: &[Neighbors],
+    distance: impl Fn(usize, usize, u32) -> Option<f32>,
+) -> (f64, Vec<f32>) {
     let k = k.min(gt.k()).max(1);
     let per_query: Vec<f32> = results
         .iter()
@@ -63,12 +54,12 @@ pub fn recall_from_reported(gt: &GroundTruth, k: usize, results: &[Neighbors]) -
             let threshold = gt.distances(qi)[k - 1] + RECALL_EPSILON;
             let mut seen: Vec<u32> = Vec::with_capacity(k);
             let mut hits = 0usize;
-            for (&id, &d) in r.ids.iter().zip(&r.distances).take(k) {
+            for (j, &id) in r.ids.iter().enumerate().take(k) {
                 if seen.contains(&id) {
                     continue;
                 }
                 seen.push(id);
-                if d <= threshold {
+                if distance(qi, j, id).is_some_and(|d| d <= threshold) {
                     hits += 1;
                 }
             }
