@@ -19,7 +19,7 @@ use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgSearcher, PgVector,
 use crate::engine::{EngineBackend, EngineIndex, EngineIndexKind, EngineIndexSpec, EngineKind};
 use crate::eval::{self, GroundTruth, OperatingPoint, PointWriter, QueryMode};
 use crate::index::param_spec::{PG_LISTS, PG_PROBES};
-use crate::index::{AnnIndex, SearchKnob, SearchParams};
+use crate::index::{AllowList, AnnIndex, ParamMap, SearchKnob, SearchParams};
 use crate::progress::WorkContext;
 
 /// Where `--engine-url` falls back to.
@@ -101,8 +101,10 @@ fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
     if a.batch {
         anyhow::bail!("--batch: an engine answers one query per request; use --threads for concurrent clients");
     }
-    if !a.filter.is_empty() {
-        anyhow::bail!("--filter is not measured on an engine yet");
+    for &f in &a.filter {
+        if !(f > 0.0 && f <= 1.0) {
+            anyhow::bail!("--filter {f}: give the share of ids allowed, above 0 and at most 1");
+        }
     }
     if a.index_file.is_some() {
         anyhow::bail!("--index-file and --engine: measure one or the other");
@@ -196,6 +198,39 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     );
     let metric = inputs.base.metric();
     let searcher = pg.searcher(target.clone(), metric);
+    // Filtered search: each share of ids marked in a column of its own
+    // before any index exists; exact answers among the allowed ids.
+    let mut cases: Vec<(Option<Arc<AllowList>>, GroundTruth)> = Vec::new();
+    if a.filter.is_empty() {
+        cases.push((None, inputs.gt.clone()));
+    }
+    for &f in &a.filter {
+        let allow = Arc::new(AllowList::random_fraction(
+            inputs.base.len(),
+            f,
+            a.hnsw.seed,
+        ));
+        if allow.count() < a.k {
+            anyhow::bail!(
+                "--filter {f} allows {} of the base's {} ids, fewer than --k {}",
+                allow.count(),
+                inputs.base.len(),
+                a.k
+            );
+        }
+        let (base, queries, f2, k) = (
+            inputs.base.clone(),
+            inputs.queries.clone(),
+            allow.clone(),
+            a.k,
+        );
+        let gt = with_progress("filtered groundtruth", move |ctx| {
+            GroundTruth::compute_filtered(&base, queries.vectors(), k, Some(&f2), ctx)
+        })?;
+        cases.push((Some(allow), gt));
+    }
+    let marked: Vec<Arc<AllowList>> = cases.iter().filter_map(|(f, _)| f.clone()).collect();
+    pg.mark_allowed(&searcher, &marked)?;
     let mut out = PointWriter::new(a.format, std::io::stdout().lock());
     out.header(Some(&format!(
         "{} ({} x {}) in pgvector {} ({}), {} queries, metric {metric}, ground truth {}",
@@ -215,26 +250,29 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         })?;
         pg = pg_back;
         let index = engine_index(&searcher, spec, metric, bytes, build_secs);
-        for &knob in knobs_for(&plan.knobs, spec) {
-            let m = eval::measure(
-                &index,
-                Some(&inputs.base),
-                inputs.queries.vectors(),
-                &inputs.gt,
-                &SearchParams::new(a.k).with_knob(knob),
-                QueryMode::Single,
-                a.threads,
-                a.runs,
-            )?;
-            write_point(
-                &mut out,
-                a,
-                &index,
-                &*searcher,
-                knob,
-                &m,
-                &inputs.base.display_name(),
-            )?;
+        for (filter, gt) in &cases {
+            for &knob in knobs_for(&plan.knobs, spec) {
+                let mut params = SearchParams::new(a.k).with_knob(knob);
+                let mut extra = ParamMap::new();
+                if let Some(f) = filter {
+                    params = params.with_filter(f.clone());
+                    extra.insert("filter_fraction".into(), f.fraction().into());
+                    extra.insert("filter_allowed".into(), f.count().into());
+                    extra.insert("iterative_scan".into(), "relaxed_order".into());
+                }
+                let m = eval::measure(
+                    &index,
+                    Some(&inputs.base),
+                    inputs.queries.vectors(),
+                    gt,
+                    &params,
+                    QueryMode::Single,
+                    a.threads,
+                    a.runs,
+                )?;
+                let dataset = inputs.base.display_name();
+                write_point(&mut out, a, &index, &*searcher, knob, extra, &m, &dataset)?;
+            }
         }
         searcher.release()?;
         pg.drop_index(&index_name)?;
@@ -277,12 +315,14 @@ fn engine_index(
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_point(
     out: &mut PointWriter<std::io::StdoutLock<'static>>,
     a: &BenchArgs,
     index: &EngineIndex,
     backend: &dyn EngineBackend,
     knob: SearchKnob,
+    extra: ParamMap,
     m: &eval::Measurement,
     dataset: &str,
 ) -> anyhow::Result<()> {
@@ -291,6 +331,7 @@ fn write_point(
     // fewer rows): the engine's value is the effective one.
     shown.remove("ef_effective");
     shown.extend(backend.search_report(knob));
+    shown.extend(extra);
     let point = OperatingPoint::new(
         index,
         shown,
@@ -324,6 +365,12 @@ fn run_on_table(a: &BenchArgs) -> anyhow::Result<()> {
     }
     if e.keep || e.halfvec {
         anyhow::bail!("--keep and --halfvec apply to a table annscope loads (--base), not --table");
+    }
+    if !a.filter.is_empty() {
+        anyhow::bail!(
+            "--filter marks a random share of rows in a table annscope loads (--base); \
+             an existing table is filtered by its own columns, which annscope does not choose"
+        );
     }
     super::args::check_k(a.k)?;
     let mut pg = PgVector::connect(&e.url()?)?;
@@ -418,7 +465,16 @@ fn run_on_table(a: &BenchArgs) -> anyhow::Result<()> {
             a.threads,
             a.runs,
         )?;
-        write_point(&mut out, a, &index, &*searcher, knob, &m, &dataset)?;
+        write_point(
+            &mut out,
+            a,
+            &index,
+            &*searcher,
+            knob,
+            ParamMap::new(),
+            &m,
+            &dataset,
+        )?;
     }
     Ok(())
 }

@@ -208,6 +208,71 @@ impl PgVector {
         Ok((name_sql, secs, bytes))
     }
 
+    /// Marks the rows each allow list lets through, one boolean column per
+    /// list (`annscope_allowed_0`, …), in a table annscope created, before
+    /// any vector index exists (so no index entry is rewritten), then
+    /// vacuums and analyses it; `searcher`'s filtered searches use them.
+    pub fn mark_allowed(
+        &mut self,
+        searcher: &PgSearcher,
+        filters: &[Arc<crate::index::AllowList>],
+    ) -> Result<()> {
+        let target = searcher.target();
+        if !self.created_tables.contains(&target.table_sql) {
+            return Err(Error::InvalidParameter(format!(
+                "--filter marks rows in a table annscope loaded; {} is the user's: filter with its own columns",
+                target.table_name
+            )));
+        }
+        if filters.is_empty() {
+            return Ok(());
+        }
+        let columns: Vec<String> = (0..filters.len())
+            .map(|i| format!("{}_{i}", search::ALLOWED_COLUMN))
+            .collect();
+        let adds: Vec<String> = columns
+            .iter()
+            .map(|c| format!("ADD COLUMN {} boolean NOT NULL DEFAULT false", ident(c)))
+            .collect();
+        self.client
+            .batch_execute(&format!(
+                "ALTER TABLE {} {}",
+                target.table_sql,
+                adds.join(", ")
+            ))
+            .map_err(|e| self.err("adding the filter columns", e))?;
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "{} = ({} = ANY(${}::bigint[]))",
+                    ident(c),
+                    target.id_sql,
+                    i + 1
+                )
+            })
+            .collect();
+        let ids: Vec<Vec<i64>> = filters
+            .iter()
+            .map(|f| f.ids().map(i64::from).collect())
+            .collect();
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = ids
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        self.client
+            .execute(
+                &format!("UPDATE {} SET {}", target.table_sql, sets.join(", ")),
+                &params,
+            )
+            .map_err(|e| self.err("marking the allowed rows", e))?;
+        self.client
+            .batch_execute(&format!("VACUUM ANALYZE {}", target.table_sql))
+            .map_err(|e| self.err("VACUUM ANALYZE", e))?;
+        searcher.set_allowed(filters.iter().cloned().zip(columns).collect())
+    }
+
     /// Drops an index annscope created.
     pub fn drop_index(&mut self, name_sql: &str) -> Result<()> {
         if let Some(i) = self.created_indexes.iter().position(|n| n == name_sql) {

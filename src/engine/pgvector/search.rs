@@ -3,7 +3,7 @@
 //! LOCAL` (so the connection is never left changed), and prepared
 //! statements: a query is one round trip, as a client sees it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use postgres::{Client, Config, Statement};
 
@@ -14,13 +14,15 @@ use crate::distance::Metric;
 use crate::engine::EngineBackend;
 use crate::error::{Error, Result};
 use crate::index::param_spec::{PG_EF_SEARCH, PG_PROBES};
-use crate::index::{Neighbors, ParamMap, SearchKnob, SearchParams, SearchStats};
+use crate::index::{AllowList, Neighbors, ParamMap, SearchKnob, SearchParams, SearchStats};
 
 /// What a connection's open transaction is set up for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     /// Through the index, with this setting.
     Index(SearchKnob),
+    /// Through the index, only allowed rows, with pgvector's iterative scan.
+    Filtered(SearchKnob),
     /// The exact scan: index scans off.
     Exact,
 }
@@ -29,8 +31,14 @@ struct Conn {
     client: Client,
     mode: Option<Mode>,
     search: Option<Statement>,
+    /// Per allowed column.
+    filtered: Vec<(String, Statement)>,
     exact: Option<Statement>,
 }
+
+/// The prefix of the columns a filtered bench marks allowed rows in
+/// (tables annscope created only).
+pub const ALLOWED_COLUMN: &str = "annscope_allowed";
 
 /// Searches one table; shared by threads (see the module doc).
 pub struct PgSearcher {
@@ -40,6 +48,10 @@ pub struct PgSearcher {
     target: Target,
     metric: Metric,
     pool: Mutex<Vec<Conn>>,
+    /// The allow lists marked in the table and their columns (set by
+    /// [`super::PgVector::mark_allowed`]): a filtered search with a list not
+    /// marked is refused, never answered for the wrong rows.
+    allowed: Mutex<Vec<(Arc<AllowList>, String)>>,
 }
 
 impl PgSearcher {
@@ -57,6 +69,7 @@ impl PgSearcher {
             target,
             metric,
             pool: Mutex::new(Vec::new()),
+            allowed: Mutex::new(Vec::new()),
         }
     }
 
@@ -78,6 +91,7 @@ impl PgSearcher {
                 client: connect_with(&self.config, &self.shown_url, self.password.as_deref())?,
                 mode: None,
                 search: None,
+                filtered: Vec::new(),
                 exact: None,
             },
         };
@@ -88,23 +102,41 @@ impl PgSearcher {
         out
     }
 
+    /// Records which allow list each allowed column holds.
+    pub(super) fn set_allowed(&self, marked: Vec<(Arc<AllowList>, String)>) -> Result<()> {
+        *self.allowed.lock().map_err(|_| poisoned())? = marked;
+        Ok(())
+    }
+
     /// The `SET LOCAL` statements of a mode.
     fn settings(&self, mode: Mode) -> Result<String> {
+        let knob = |knob: SearchKnob| -> Result<String> {
+            Ok(match knob {
+                SearchKnob::Default => String::new(),
+                SearchKnob::Ef(ef) => {
+                    PG_EF_SEARCH.check(ef)?;
+                    format!("SET LOCAL hnsw.ef_search = {ef}; ")
+                }
+                SearchKnob::Probe(p) => {
+                    PG_PROBES.check(p)?;
+                    format!("SET LOCAL ivfflat.probes = {p}; ")
+                }
+                SearchKnob::DynamicEf(_) => {
+                    return Err(Error::InvalidParameter(
+                        "pgvector has no dynamic ef: give ef_search values (--ef 10,40,…)".into(),
+                    ))
+                }
+            })
+        };
         Ok(match mode {
-            Mode::Index(SearchKnob::Default) => String::new(),
-            Mode::Index(SearchKnob::Ef(ef)) => {
-                PG_EF_SEARCH.check(ef)?;
-                format!("SET LOCAL hnsw.ef_search = {ef}; ")
-            }
-            Mode::Index(SearchKnob::Probe(p)) => {
-                PG_PROBES.check(p)?;
-                format!("SET LOCAL ivfflat.probes = {p}; ")
-            }
-            Mode::Index(SearchKnob::DynamicEf(_)) => {
-                return Err(Error::InvalidParameter(
-                    "pgvector has no dynamic ef: give ef_search values (--ef 10,40,…)".into(),
-                ))
-            }
+            Mode::Index(k) => knob(k)?,
+            // pgvector 0.8's iterative scans: keep scanning the index until
+            // enough allowed rows are found (relaxed order, re-sorted below).
+            Mode::Filtered(k) => format!(
+                "{}SET LOCAL hnsw.iterative_scan = relaxed_order; \
+                 SET LOCAL ivfflat.iterative_scan = relaxed_order; ",
+                knob(k)?
+            ),
             Mode::Exact => "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; \
                             SET LOCAL enable_indexonlyscan = off; "
                 .into(),
@@ -124,6 +156,21 @@ impl PgSearcher {
             .map_err(|e| self.fail("setting the search parameters", e))?;
         conn.mode = Some(mode);
         Ok(())
+    }
+
+    /// The filtered search: allowed rows only; pgvector's relaxed order
+    /// re-sorted in a materialised CTE, as its documentation does it.
+    fn filtered_sql(&self, column: &str) -> String {
+        let t = &self.target;
+        format!(
+            "WITH relaxed AS MATERIALIZED (SELECT {id}::bigint AS id, ({col} {op} $1)::float8 AS d \
+             FROM {table} WHERE {allowed} ORDER BY {col} {op} $1 LIMIT $2) SELECT id, d FROM relaxed ORDER BY d",
+            id = t.id_sql,
+            col = t.column_sql,
+            op = operator(self.metric),
+            table = t.table_sql,
+            allowed = super::sql::ident(column),
+        )
     }
 
     fn statement_sql(&self, exclude: bool) -> String {
@@ -291,10 +338,35 @@ impl EngineBackend for PgSearcher {
     }
 
     fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
-        if params.filter.is_some() {
-            return Err(Error::InvalidParameter(
-                "filtered search is not measured on pgvector yet".into(),
-            ));
+        if let Some(filter) = &params.filter {
+            let column = self
+                .allowed
+                .lock()
+                .map_err(|_| poisoned())?
+                .iter()
+                .find(|(marked, _)| Arc::ptr_eq(marked, filter))
+                .map(|(_, column)| column.clone())
+                .ok_or_else(|| {
+                    Error::Internal(
+                        "a filtered pgvector search needs its allow list marked in the table first"
+                            .into(),
+                    )
+                })?;
+            return self.with_conn(|conn| {
+                self.enter(conn, Mode::Filtered(params.knob))?;
+                let stmt = match conn.filtered.iter().find(|(c, _)| *c == column) {
+                    Some((_, stmt)) => stmt.clone(),
+                    None => {
+                        let stmt = conn
+                            .client
+                            .prepare(&self.filtered_sql(&column))
+                            .map_err(|e| self.fail("preparing the filtered search", e))?;
+                        conn.filtered.push((column.clone(), stmt.clone()));
+                        stmt
+                    }
+                };
+                self.run(conn, &stmt, query, params.k, None)
+            });
         }
         self.with_conn(|conn| {
             self.enter(conn, Mode::Index(params.knob))?;
