@@ -21,11 +21,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::dataset::Vectors;
 use crate::distance::Metric;
 use crate::error::Result;
+use crate::eval::GroundTruth;
 use crate::index::{
     AnnIndex, IndexKind, KnobKind, MemoryUsage, Neighbors, ParamMap, SearchKnob, SearchParams,
 };
+use crate::progress::WorkContext;
 
 /// Which engine `bench --engine` measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -197,4 +200,34 @@ impl AnnIndex for EngineIndex {
     fn params(&self) -> ParamMap {
         self.params.clone()
     }
+}
+
+/// Each query's exact top-k by the engine's own exact scan (`exclude`:
+/// each query's own id, left out): ground truth for a collection that is
+/// never pulled onto this machine.
+pub fn exact_ground_truth(
+    backend: &dyn EngineBackend,
+    queries: &Vectors,
+    exclude: Option<&[u32]>,
+    k: usize,
+    ctx: &WorkContext,
+) -> Result<GroundTruth> {
+    ctx.progress
+        .stage("exact scan in the server", queries.len() as u64);
+    let mut ids = Vec::with_capacity(queries.len() * k);
+    let mut distances = Vec::with_capacity(queries.len() * k);
+    for i in 0..queries.len() {
+        ctx.cancel.check()?;
+        let r = backend.exact(queries.row(i), k, exclude.map(|e| e[i]))?;
+        if r.ids.len() < k {
+            return Err(crate::error::Error::Mismatch(format!(
+                "the exact scan found {} rows for query {i}, fewer than k = {k}",
+                r.ids.len()
+            )));
+        }
+        ids.extend_from_slice(&r.ids[..k]);
+        distances.extend_from_slice(&r.distances[..k]);
+        ctx.progress.add(1);
+    }
+    GroundTruth::from_parts(k, ids, distances)
 }
