@@ -231,3 +231,22 @@ pub fn exact_ground_truth(
     }
     GroundTruth::from_parts(k, ids, distances)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_settings_follow_pgvectors_rules() {
+        let hnsw = |m, ef_construction| EngineIndexSpec::Hnsw { m, ef_construction };
+        assert!(hnsw(16, 64).validate().is_ok());
+        let e = hnsw(16, 20).validate().expect_err("efC < 2m");
+        assert!(e.to_string().contains("at least 2·m = 32"), "{e}");
+        assert!(hnsw(1, 64).validate().is_err());
+        assert!(hnsw(16, 1001).validate().is_err());
+        assert!(EngineIndexSpec::Ivfflat { lists: 0 }.validate().is_err());
+        assert!(EngineIndexSpec::Ivfflat { lists: 100 }.validate().is_ok());
+        assert_eq!(hnsw(16, 64).kind(), IndexKind::PgvectorHnsw);
+        assert_eq!(hnsw(16, 64).params()["ef_construction"], 64);
+    }
+}

@@ -33,6 +33,11 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
              an existing table is filtered by its own columns, which annscope does not choose"
         );
     }
+    if e.sample_queries.is_some() && a.groundtruth.is_some() {
+        anyhow::bail!(
+            "--groundtruth answers the queries of a file; sampled queries get theirs from the server's exact scan"
+        );
+    }
     crate::cli::args::check_k(a.k)?;
     let mut pg = PgVector::connect(&e.url()?)?;
     let (target, existing) =
