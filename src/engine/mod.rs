@@ -48,7 +48,8 @@ pub enum EngineIndexKind {
 }
 
 /// One build of an engine's index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EngineIndexSpec {
     Hnsw { m: usize, ef_construction: usize },
     Ivfflat { lists: usize },

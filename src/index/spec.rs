@@ -127,13 +127,16 @@ pub fn load_index(path: &std::path::Path) -> Result<(IndexSpec, Arc<dyn AnnIndex
     }
 }
 
-/// Where an index's vectors come from. Today a loaded dataset; an engine's
-/// collection (which has no local file) joins here.
+/// Where an index's vectors come from: a dataset in this process, or a
+/// table in a PostgreSQL server that annscope loaded it into (which also
+/// keeps the local copy, for annscope's own kinds and for ground truth).
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum DataSource {
     /// Vectors loaded into this process.
     Dataset(Arc<Dataset>),
+    /// The same vectors in a pgvector table.
+    Pgvector(Arc<crate::engine::pgvector::PgCollection>),
 }
 
 impl From<Arc<Dataset>> for DataSource {
@@ -145,17 +148,20 @@ impl From<Arc<Dataset>> for DataSource {
 impl DataSource {
     /// Vectors in the source.
     pub fn len(&self) -> usize {
+        self.local().len()
+    }
+    /// The vectors as this process holds them.
+    pub fn local(&self) -> &Arc<Dataset> {
         match self {
-            DataSource::Dataset(d) => d.len(),
+            DataSource::Dataset(d) => d,
+            DataSource::Pgvector(c) => c.base(),
         }
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     pub fn dim(&self) -> usize {
-        match self {
-            DataSource::Dataset(d) => d.dim(),
-        }
+        self.local().dim()
     }
 }
 
@@ -168,6 +174,9 @@ pub enum IndexSpec {
     Hnsw(HnswParams),
     Dynamic(DynamicConfig),
     HFresh(HFreshParams),
+    /// pgvector's index in a PostgreSQL server (built from a
+    /// [`DataSource::Pgvector`]).
+    Pgvector(crate::engine::EngineIndexSpec),
 }
 
 impl IndexSpec {
@@ -177,6 +186,7 @@ impl IndexSpec {
             IndexSpec::Hnsw(_) => IndexKind::Hnsw,
             IndexSpec::Dynamic(_) => IndexKind::Dynamic,
             IndexSpec::HFresh(_) => IndexKind::Hfresh,
+            IndexSpec::Pgvector(p) => p.kind(),
         }
     }
 
@@ -187,13 +197,14 @@ impl IndexSpec {
             IndexSpec::Hnsw(p) => p.validate(),
             IndexSpec::Dynamic(c) => c.validate(),
             IndexSpec::HFresh(p) => p.validate(),
+            IndexSpec::Pgvector(p) => p.validate(),
         }
     }
 
     /// How the index holds and reads its vectors (a flat index scans f32).
     pub fn storage(&self) -> super::Storage {
         match self {
-            IndexSpec::Flat => super::Storage::EXACT,
+            IndexSpec::Flat | IndexSpec::Pgvector(_) => super::Storage::EXACT,
             IndexSpec::Hnsw(p) => p.storage,
             IndexSpec::Dynamic(c) => c.hnsw.storage,
             IndexSpec::HFresh(p) => p.storage,
@@ -213,6 +224,7 @@ impl IndexSpec {
                 "Dynamic t={} M={} efC={}",
                 c.threshold, c.hnsw.m, c.hnsw.ef_construction
             ),
+            IndexSpec::Pgvector(p) => p.label(),
         }
     }
 
@@ -227,7 +239,8 @@ impl IndexSpec {
                 Some(Hnsw::estimated_bytes(n, dim, &c.hnsw))
             }
             IndexSpec::Dynamic(_) => Some((n * (dim + 1) * 4) as u64),
-            IndexSpec::HFresh(_) => None,
+            // In the server: its size is what the server reports.
+            IndexSpec::HFresh(_) | IndexSpec::Pgvector(_) => None,
         }
     }
 
@@ -237,13 +250,27 @@ impl IndexSpec {
         source: &DataSource,
         ctx: &WorkContext,
     ) -> Result<Arc<dyn AnnIndex>> {
-        let DataSource::Dataset(dataset) = source;
-        dataset.validate(ctx)?;
+        // annscope's own kinds build from the local vectors, validated first.
+        let local = || -> Result<&Arc<Dataset>> {
+            let dataset = source.local();
+            dataset.validate(ctx)?;
+            Ok(dataset)
+        };
         Ok(match self {
-            IndexSpec::Flat => Arc::new(FlatIndex::build(dataset.clone(), ctx)?),
-            IndexSpec::Hnsw(p) => Arc::new(Hnsw::build(dataset, p.clone(), ctx)?),
-            IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(dataset, c.clone(), ctx)?,
-            IndexSpec::HFresh(p) => Arc::new(HFresh::build(dataset, p.clone(), ctx)?),
+            IndexSpec::Flat => Arc::new(FlatIndex::build(local()?.clone(), ctx)?),
+            IndexSpec::Hnsw(p) => Arc::new(Hnsw::build(local()?, p.clone(), ctx)?),
+            IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(local()?, c.clone(), ctx)?,
+            IndexSpec::HFresh(p) => Arc::new(HFresh::build(local()?, p.clone(), ctx)?),
+            IndexSpec::Pgvector(spec) => match source {
+                DataSource::Pgvector(collection) => Arc::new(collection.build(*spec, ctx)?),
+                DataSource::Dataset(d) => {
+                    return Err(crate::error::Error::InvalidParameter(format!(
+                        "{} lives in a PostgreSQL server: load {} into one first",
+                        spec.label(),
+                        d.display_name()
+                    )))
+                }
+            },
         })
     }
 }

@@ -501,3 +501,60 @@ fn filtered_search_finds_allowed_rows_through_iterative_scans() {
         assert!(r >= 0.9, "filtered recall {r}: {p}");
     }
 }
+
+#[test]
+fn a_collection_builds_like_any_kind_and_an_old_build_stops_answering() {
+    use annscope::engine::pgvector::{sql::ColumnType, PgCollection};
+    use annscope::engine::EngineIndexSpec;
+    use annscope::index::{DataSource, IndexSpec, SearchParams};
+    use std::sync::Arc;
+    let Some(url) = fresh_database("annscope_t_collection") else {
+        return;
+    };
+    let ctx = annscope::progress::WorkContext::detached();
+    let base = Arc::new(
+        annscope::dataset::open(
+            &project(SAMPLE_BASE),
+            annscope::distance::Metric::Cosine,
+            &ctx,
+        )
+        .expect("sample"),
+    );
+    let collection =
+        Arc::new(PgCollection::load(&url, base.clone(), ColumnType::Vector, &ctx).expect("load"));
+    let source = DataSource::Pgvector(collection.clone());
+    let hnsw =
+        |m, ef_construction| IndexSpec::Pgvector(EngineIndexSpec::Hnsw { m, ef_construction });
+    let first = hnsw(8, 32).build(source.clone(), &ctx).expect("build");
+    let query = base.row(7);
+    let hit = first
+        .search(query, &SearchParams::new(5).with_ef(40))
+        .expect("search");
+    assert_eq!(hit.ids[0], 7, "a base row finds itself");
+    assert!(hit.distances[0].abs() < 1e-4);
+    // annscope's own kinds build from the same source's local vectors.
+    let flat = IndexSpec::Flat.build(source.clone(), &ctx).expect("flat");
+    assert_eq!(flat.len(), base.len());
+    // A second engine build replaces the first: the first refuses to answer.
+    let second = hnsw(12, 48).build(source, &ctx).expect("rebuild");
+    assert!(second
+        .search(query, &SearchParams::new(5).with_ef(40))
+        .is_ok());
+    let e = first
+        .search(query, &SearchParams::new(5).with_ef(40))
+        .expect_err("replaced");
+    assert!(e.to_string().contains("replaced by a newer build"), "{e}");
+    // A pgvector spec without a server is refused, not built locally.
+    let e = hnsw(8, 32).build(base, &ctx).err().expect("no server");
+    assert!(
+        e.to_string().contains("lives in a PostgreSQL server"),
+        "{e}"
+    );
+    drop((first, second, flat));
+    drop(collection);
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    assert!(
+        tables(&mut c).is_empty(),
+        "dropping the collection drops its table"
+    );
+}

@@ -11,6 +11,7 @@
 //! round trip.
 
 mod catalog;
+mod collection;
 mod load;
 mod search;
 pub mod sql;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, Config, NoTls};
 
 pub use catalog::TableIndex;
+pub use collection::PgCollection;
 pub use load::LoadMethod;
 pub use search::PgSearcher;
 use sql::{ident, ColumnType};

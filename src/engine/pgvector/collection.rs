@@ -1,0 +1,152 @@
+//! A dataset loaded into a pgvector table that annscope created, kept while
+//! a user tunes it: the app connects and loads once, then builds, measures,
+//! rebuilds with other settings. It is a [`crate::index::DataSource`], so
+//! `IndexSpec::Pgvector(…).build(collection)` builds in the server like any
+//! other kind, and annscope's own kinds built from it use its local copy of
+//! the vectors (the reference beside the engine).
+//!
+//! One engine index at a time: with several on one column, PostgreSQL's
+//! planner would pick which one answers, not annscope, so a new build drops
+//! the previous one first (its points stay on the chart; measuring it again
+//! is refused). Dropping the collection drops the table.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::sql::ColumnType;
+use super::{LoadMethod, PgSearcher, PgVector, ENGINE};
+use crate::dataset::Dataset;
+use crate::engine::{EngineBackend, EngineIndex, EngineIndexSpec};
+use crate::error::{Error, Result};
+use crate::index::{Neighbors, ParamMap, SearchKnob, SearchParams};
+use crate::progress::WorkContext;
+
+/// A loaded table and the connection that created it (and drops it).
+pub struct PgCollection {
+    base: Arc<Dataset>,
+    column: ColumnType,
+    /// Declared before `admin`: its connections close (releasing their
+    /// locks) before the admin connection drops the table.
+    searcher: Arc<PgSearcher>,
+    admin: Mutex<PgVector>,
+    /// The engine index now in the table.
+    current: Mutex<Option<String>>,
+    /// Counts builds; an index answers only while it is the latest.
+    generation: Arc<AtomicU64>,
+}
+
+impl PgCollection {
+    /// Connects to `url` and loads `base` into a new table, with progress
+    /// and cancel through `ctx`.
+    pub fn load(
+        url: &str,
+        base: Arc<Dataset>,
+        column: ColumnType,
+        ctx: &WorkContext,
+    ) -> Result<Self> {
+        let mut admin = PgVector::connect(url)?;
+        let (target, _) = admin.load(&base, column, LoadMethod::Copy, ctx)?;
+        let searcher = admin.searcher(target, base.metric());
+        Ok(PgCollection {
+            base,
+            column,
+            searcher,
+            admin: Mutex::new(admin),
+            current: Mutex::new(None),
+            generation: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The vectors loaded (annscope's copy, for ground truth and recall).
+    pub fn base(&self) -> &Arc<Dataset> {
+        &self.base
+    }
+
+    /// The server, password masked.
+    pub fn shown_url(&self) -> String {
+        self.admin
+            .lock()
+            .map(|a| a.shown_url().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn column(&self) -> ColumnType {
+        self.column
+    }
+
+    /// Builds the engine's index (dropping the previous one) and returns it
+    /// ready to search.
+    pub fn build(&self, spec: EngineIndexSpec, ctx: &WorkContext) -> Result<EngineIndex> {
+        let mut admin = self.admin.lock().map_err(|_| poisoned())?;
+        let mut current = self.current.lock().map_err(|_| poisoned())?;
+        self.searcher.release()?;
+        // From here on, earlier builds' indexes refuse to answer.
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(name) = current.take() {
+            admin.drop_index(&name)?;
+        }
+        let metric = self.base.metric();
+        let (name, secs, bytes) = admin.create_index(self.searcher.target(), spec, metric, ctx)?;
+        *current = Some(name);
+        let target = self.searcher.target();
+        let mut params = spec.params();
+        params.insert("column".into(), self.column.name().into());
+        Ok(EngineIndex::new(
+            Arc::new(Latest {
+                searcher: self.searcher.clone(),
+                built: generation,
+                now: self.generation.clone(),
+            }),
+            spec.kind(),
+            params,
+            target.rows,
+            target.dim,
+            metric,
+            bytes,
+            secs,
+        ))
+    }
+}
+
+/// The searcher of one build, answering only while that build's index is
+/// the table's index.
+struct Latest {
+    searcher: Arc<PgSearcher>,
+    built: u64,
+    now: Arc<AtomicU64>,
+}
+
+impl Latest {
+    fn check(&self) -> Result<()> {
+        if self.now.load(Ordering::SeqCst) != self.built {
+            return Err(Error::Engine {
+                engine: ENGINE,
+                problem:
+                    "this pgvector index was replaced by a newer build (one index per table): \
+                          build it again to measure it"
+                        .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl EngineBackend for Latest {
+    fn name(&self) -> &'static str {
+        ENGINE
+    }
+    fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
+        self.check()?;
+        self.searcher.search(query, params)
+    }
+    fn exact(&self, query: &[f32], k: usize, exclude: Option<u32>) -> Result<Neighbors> {
+        self.searcher.exact(query, k, exclude)
+    }
+    fn search_report(&self, knob: SearchKnob) -> ParamMap {
+        self.searcher.search_report(knob)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Internal("a pgvector collection lock was poisoned".into())
+}
