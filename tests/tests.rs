@@ -5,6 +5,8 @@ mod common;
 mod suite {
     #[cfg(feature = "gui")]
     mod app;
+    #[cfg(feature = "gui")]
+    mod app_engine;
     mod bad_input;
     mod cli;
     mod formats;

@@ -35,6 +35,9 @@ pub enum Command {
     PickFile,
     Build,
     CancelBuild,
+    /// Load the data into a pgvector table on the configured server.
+    ConnectEngine,
+    CancelEngine,
     /// Measure the current build over the standard ef sweep.
     Sweep,
     /// Measure the flat/HNSW latency crossover (the dynamic index's threshold).
@@ -332,6 +335,12 @@ impl AnnscopeApp {
                 self.session.build(spec, self.settings.build_threads);
             }
             Command::CancelBuild => self.session.cancel_build(),
+            Command::ConnectEngine => self.session.connect_engine(
+                self.settings.engine_url.clone(),
+                self.settings.engine_password.clone(),
+                self.settings.pg_column(),
+            ),
+            Command::CancelEngine => self.session.cancel_engine(),
             Command::Sweep => self.session.sweep(self.settings.k),
             Command::Crossover => self.session.measure_crossover(
                 self.settings.k,

@@ -143,7 +143,7 @@ pub fn index_ui(
     egui::ComboBox::from_label("Kind")
         .selected_text(settings.index.label())
         .show_ui(ui, |ui| {
-            for c in IndexKind::ALL {
+            for c in IndexKind::IN_APP {
                 ui.selectable_value(&mut settings.index, c, c.label());
             }
         });
@@ -210,6 +210,9 @@ pub fn index_ui(
             )
             .on_hover_text(param_spec::EF_CONSTRUCTION.help);
         rebuild |= efc.drag_stopped() || (efc.changed() && !efc.dragged());
+    }
+    if settings.index.knob() == Some(KnobKind::Ef) && !settings.index.is_engine() {
+        let p = &mut settings.hnsw;
         ui.horizontal(|ui| {
             let label = ui.label("Seed");
             ui.add(egui::DragValue::new(&mut p.seed))
@@ -278,6 +281,9 @@ pub fn index_ui(
             .on_hover_text(param_spec::EPSILON.help);
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
     }
+    if settings.index.is_engine() {
+        rebuild |= engine_ui(ui, session, settings, commands);
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Threads");
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -288,7 +294,8 @@ pub fn index_ui(
             ui.label(RichText::new(format!("auto: {}", super::session::build_threads())).small());
         }
     });
-    let can_build = session.loaded.is_some();
+    let can_build =
+        session.loaded.is_some() && (!settings.index.is_engine() || session.work.engine.is_some());
     ui.horizontal(|ui| {
         if ui
             .add_enabled(can_build, egui::Button::new("Build"))
@@ -360,6 +367,81 @@ pub fn index_ui(
     }
 }
 
+/// pgvector: the server, loading the data into it, and its build settings.
+/// Returns whether a build setting was changed (a rebuild).
+fn engine_ui(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &mut Settings,
+    commands: &mut Vec<Command>,
+) -> bool {
+    let mut rebuild = false;
+    ui.horizontal(|ui| {
+        let label = ui.label("PostgreSQL URL");
+        ui.add(egui::TextEdit::singleline(&mut settings.engine_url).desired_width(220.0))
+            .labelled_by(label.id)
+            .on_hover_text("postgresql://user@host:5432/database. The password goes in the field below; it is never written to the settings file.");
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Password");
+        ui.add(
+            egui::TextEdit::singleline(&mut settings.engine_password)
+                .password(true)
+                .desired_width(160.0),
+        )
+        .labelled_by(label.id);
+    });
+    ui.checkbox(&mut settings.pg_halfvec, "halfvec")
+        .on_hover_text("Store the vectors as halfvec (2 bytes per value): half the table and index. Takes effect at the next load.");
+    ui.horizontal(|ui| {
+        let loading = session.work.engine_job.is_some();
+        if ui
+            .add_enabled(session.loaded.is_some() && !loading, egui::Button::new("Connect and load"))
+            .on_hover_text("Load this data into a new table annscope_… (binary COPY); it is dropped when annscope closes or other data is opened.")
+            .clicked()
+        {
+            commands.push(Command::ConnectEngine);
+        }
+        if loading && ui.button("Cancel loading").clicked() {
+            commands.push(Command::CancelEngine);
+        }
+    });
+    if let Some(job) = &session.work.engine_job {
+        let p = job.progress();
+        ui.add(egui::ProgressBar::new(p.fraction()).text(p.stage));
+    }
+    match &session.work.engine {
+        Some(c) => {
+            ui.label(
+                RichText::new(format!(
+                    "Table {} ({}) on {}",
+                    c.table_name(),
+                    c.column().name(),
+                    c.shown_url()
+                ))
+                .small(),
+            );
+        }
+        None => {
+            ui.label(RichText::new("Not loaded into PostgreSQL yet.").small());
+        }
+    }
+    if settings.index == IndexKind::PgvectorIvfflat {
+        ui.horizontal(|ui| {
+            let label = ui.label("lists");
+            let r = ui
+                .add(
+                    egui::DragValue::new(&mut settings.pg_lists)
+                        .range(param_spec::PG_LISTS.usual.0..=param_spec::PG_LISTS.usual.1),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(param_spec::PG_LISTS.help);
+            rebuild |= r.drag_stopped() || r.lost_focus();
+        });
+    }
+    rebuild
+}
+
 pub fn tuning_ui(
     ui: &mut Ui,
     session: &Session,
@@ -377,6 +459,15 @@ pub fn tuning_ui(
                 .text("ef"),
         )
         .on_hover_text(param_spec::EF.help);
+    }
+    if settings.index == IndexKind::PgvectorIvfflat {
+        settings.search_probe = settings.search_probe.clamp(1, settings.pg_lists.max(1));
+        ui.add(
+            egui::Slider::new(&mut settings.search_probe, 1..=settings.pg_lists.max(1))
+                .logarithmic(true)
+                .text("probes"),
+        )
+        .on_hover_text(param_spec::PG_PROBES.help);
     }
     if settings.index == IndexKind::Hfresh {
         let lists = session

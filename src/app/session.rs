@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use super::loading::{load, LoadRequest, Loaded};
 use crate::cache;
+use crate::engine::pgvector::{sql::ColumnType, PgCollection};
 use crate::error::Error;
 use crate::eval::plan_sweep;
 use crate::eval::{measure_prefix, GroundTruth, Measurement, OperatingPoint, QueryMode};
 use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
-use crate::index::{param_spec, AnnIndex, BuiltIndex, Hnsw, HnswParams, IndexSpec, KnobKind};
+use crate::index::{
+    param_spec, AnnIndex, BuiltIndex, DataSource, Hnsw, HnswParams, IndexSpec, KnobKind,
+};
 use crate::index::{SearchKnob, SearchParams};
 use crate::job::{with_threads, Job, Latest};
 use crate::projection::Projection;
@@ -180,6 +183,9 @@ pub struct DataWork {
     pub search_path: Latest<PathKey, SearchPath>,
     /// Per-query recall of the latest full measurement.
     pub query_recall: std::collections::HashMap<RecallKey, Arc<Vec<f32>>>,
+    /// This data loaded into a pgvector table (dropped with the data).
+    pub engine: Option<Arc<PgCollection>>,
+    pub engine_job: Option<Job<PgCollection>>,
 }
 
 impl Session {
@@ -206,14 +212,46 @@ impl Session {
         self.load_job = Some(Job::spawn_notify("load", move |ctx| load(req, ctx), notify));
     }
 
+    /// Connects to a PostgreSQL server and loads the data into a new
+    /// pgvector table, in the background (the previous table is dropped
+    /// once the new one is ready).
+    pub fn connect_engine(&mut self, url: String, password: String, column: ColumnType) {
+        let Some(loaded) = &self.loaded else {
+            self.error = Some("Open a dataset before loading it into PostgreSQL.".into());
+            return;
+        };
+        let base = loaded.base.clone();
+        let notify = self.notifier();
+        self.work.engine_job = Some(Job::spawn_notify(
+            "load into PostgreSQL",
+            move |ctx| PgCollection::load(&url, Some(&password), base, column, ctx),
+            notify,
+        ));
+    }
+
+    /// Cancels loading into PostgreSQL (the half-loaded table is dropped).
+    pub fn cancel_engine(&mut self) {
+        if let Some(job) = &self.work.engine_job {
+            job.cancel();
+        }
+    }
+
     /// Starts a build of `spec` on `threads` threads (0: [`build_threads`]);
-    /// the current index stays usable meanwhile.
+    /// the current index stays usable meanwhile. An engine's index is built
+    /// in the server, on the table the data was loaded into.
     pub fn build(&mut self, spec: IndexSpec, threads: usize) {
         let Some(loaded) = &self.loaded else {
             self.error = Some("Open a dataset before building.".into());
             return;
         };
-        let base = loaded.base.clone();
+        let source = match (&spec, &self.work.engine) {
+            (IndexSpec::Pgvector(_), Some(c)) => DataSource::Pgvector(c.clone()),
+            (IndexSpec::Pgvector(_), None) => {
+                self.error = Some("Load the data into PostgreSQL first (Connect and load).".into());
+                return;
+            }
+            _ => DataSource::Dataset(loaded.base.clone()),
+        };
         let id = self.next_build_id;
         self.next_build_id += 1;
         let notify = self.notifier();
@@ -226,8 +264,8 @@ impl Session {
         let job = Job::spawn_notify(
             "build",
             move |ctx| {
-                let rows = base.len();
-                let index = with_threads(threads, || s.build(base, ctx))??;
+                let rows = source.len();
+                let index = with_threads(threads, || s.build(source, ctx))??;
                 Ok(Built {
                     id,
                     index: index.with_overviews(rows, ctx),
@@ -406,6 +444,26 @@ impl Session {
 
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
+        if let Some(job) = &mut self.work.engine_job {
+            if let Some(r) = job.try_take() {
+                self.work.engine_job = None;
+                match r {
+                    Ok(c) => {
+                        self.notice = Some(format!(
+                            "Loaded {} rows into {} on {}",
+                            c.base().len(),
+                            c.table_name(),
+                            c.shown_url()
+                        ));
+                        self.work.engine = Some(Arc::new(c));
+                    }
+                    Err(e) if e.is_cancelled() => {
+                        self.notice = Some("Loading into PostgreSQL cancelled.".into())
+                    }
+                    Err(e) => self.error = Some(format!("PostgreSQL: {e}")),
+                }
+            }
+        }
         if let Some(job) = &mut self.work.crossover_job {
             if let Some(r) = job.try_take() {
                 self.work.crossover_job = None;
@@ -468,7 +526,11 @@ impl Session {
                         }
                     }
                     Err(e) if e.is_cancelled() => {}
-                    Err(e) => self.error = Some(format!("Evaluation failed: {e}")),
+                    Err(e) => {
+                        // A failing index (a lost server) fails every setting: stop the sweep.
+                        self.work.sweep.clear();
+                        self.error = Some(format!("Evaluation failed: {e}"));
+                    }
                 }
             }
         }
@@ -606,7 +668,7 @@ impl Session {
         let Some(built) = self.work.builds.iter().find(|b| b.id == req.build_id) else {
             return;
         };
-        let search = req.knob.report(req.k);
+        let search = req.knob.report_on(&*built.index, req.k);
         let dataset = self
             .loaded
             .as_ref()
@@ -655,6 +717,7 @@ impl Session {
             || self.work.eval_job.is_some()
             || !self.work.sweep.is_empty()
             || self.work.crossover_job.is_some()
+            || self.work.engine_job.is_some()
             || self.projection.is_running()
             || self.work.layer_view.is_running()
             || self.work.node_detail.is_running()

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::loading::{sample_request, LoadRequest};
+use crate::engine::EngineIndexSpec;
 use crate::index::{param_spec, DynamicConfig, HnswParams, IndexKind, IndexSpec, SearchKnob};
 
 /// The central area's tabs.
@@ -84,6 +85,21 @@ pub struct Settings {
     pub view_tab: Tab,
     /// How the projection colours its points.
     pub colour_by: ColourBy,
+    /// The PostgreSQL server for pgvector, kept without its password.
+    #[serde(serialize_with = "url_without_password")]
+    pub engine_url: String,
+    /// Typed in the panel, never written to the settings file.
+    #[serde(skip)]
+    pub engine_password: String,
+    /// pgvector: store halfvec instead of vector.
+    pub pg_halfvec: bool,
+    /// pgvector IVFFlat lists.
+    pub pg_lists: usize,
+}
+
+/// A URL is written to the settings file without its password.
+fn url_without_password<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::engine::pgvector::sql::without_password(url))
 }
 
 impl Default for Settings {
@@ -103,6 +119,10 @@ impl Default for Settings {
             show_results: true,
             view_tab: Tab::Charts,
             colour_by: ColourBy::Nothing,
+            engine_url: "postgresql://postgres@127.0.0.1:5432/postgres".into(),
+            engine_password: String::new(),
+            pg_halfvec: false,
+            pg_lists: param_spec::PG_LISTS.default,
         }
     }
 }
@@ -117,6 +137,15 @@ impl Settings {
         }
     }
 
+    /// The column type pgvector stores the vectors in.
+    pub fn pg_column(&self) -> crate::engine::pgvector::sql::ColumnType {
+        if self.pg_halfvec {
+            crate::engine::pgvector::sql::ColumnType::Halfvec
+        } else {
+            crate::engine::pgvector::sql::ColumnType::Vector
+        }
+    }
+
     /// The index the panel describes, with its build parameters.
     pub fn spec(&self) -> IndexSpec {
         match self.index {
@@ -127,9 +156,13 @@ impl Settings {
                 threshold: self.threshold,
                 hnsw: self.hnsw.clone(),
             }),
-            // The panel offers `IndexKind::ALL` only; a settings file naming an
-            // engine's index (which needs a server) opens on the exact index.
-            IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat => IndexSpec::Flat,
+            IndexKind::PgvectorHnsw => IndexSpec::Pgvector(EngineIndexSpec::Hnsw {
+                m: self.hnsw.m,
+                ef_construction: self.hnsw.ef_construction,
+            }),
+            IndexKind::PgvectorIvfflat => IndexSpec::Pgvector(EngineIndexSpec::Ivfflat {
+                lists: self.pg_lists,
+            }),
         }
     }
 }

@@ -201,6 +201,9 @@ impl AnnIndex for EngineIndex {
     fn params(&self) -> ParamMap {
         self.params.clone()
     }
+    fn knob_report(&self, knob: SearchKnob) -> ParamMap {
+        self.backend.search_report(knob)
+    }
 }
 
 /// Each query's exact top-k by the engine's own exact scan (`exclude`:

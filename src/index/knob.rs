@@ -139,6 +139,19 @@ impl SearchKnob {
         }
         shown
     }
+
+    /// The knob as a report shows it for `index`: annscope's keys and the
+    /// index's own names for it (an engine's `ef_search`, `probes`). An
+    /// engine does not raise ef to k, so it has no `ef_effective`.
+    pub fn report_on(self, index: &dyn super::AnnIndex, k: usize) -> ParamMap {
+        let mut shown = self.report(k);
+        let own = index.knob_report(self);
+        if !own.is_empty() {
+            shown.remove("ef_effective");
+        }
+        shown.extend(own);
+        shown
+    }
 }
 
 #[cfg(test)]

@@ -138,6 +138,11 @@ pub trait AnnIndex: Send + Sync {
     fn memory(&self) -> MemoryUsage;
     /// Build parameters, for reports.
     fn params(&self) -> ParamMap;
+    /// The index's own names and values of a search setting, beside
+    /// annscope's (an engine's `ef_search`); empty for annscope's kinds.
+    fn knob_report(&self, _knob: SearchKnob) -> ParamMap {
+        ParamMap::new()
+    }
 
     /// The HNSW graph this index searches, for layer views and traces.
     fn graph(&self) -> Option<&Hnsw> {

@@ -57,6 +57,16 @@ impl IndexKind {
         IndexKind::Hfresh,
     ];
 
+    /// The kinds the app's Kind menu offers: annscope's, then the engines'.
+    pub const IN_APP: [IndexKind; 6] = [
+        IndexKind::Flat,
+        IndexKind::Hnsw,
+        IndexKind::Dynamic,
+        IndexKind::Hfresh,
+        IndexKind::PgvectorHnsw,
+        IndexKind::PgvectorIvfflat,
+    ];
+
     /// The name in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {

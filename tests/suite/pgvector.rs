@@ -47,16 +47,57 @@ fn server() -> Result<&'static str, &'static str> {
     found.as_deref().map_err(|e| e.as_str())
 }
 
+/// Why the pgvector tests cannot run, said loudly; a failure under
+/// `ANNSCOPE_REQUIRE_PG=1`.
+fn skip(name: &str, why: &str) {
+    if std::env::var("ANNSCOPE_REQUIRE_PG").is_ok_and(|v| v == "1") {
+        panic!("ANNSCOPE_REQUIRE_PG=1 but the pgvector tests cannot run: {why}");
+    }
+    eprintln!("\n*** SKIPPED pgvector test {name}: {why} ***\n");
+}
+
+/// A server of the test's own (one it may stop), from `tests/pg/server.sh`;
+/// its URL and data folder. None when the tests are skipped.
+pub(super) fn own_server(name: &str) -> Option<(String, std::path::PathBuf)> {
+    let dir = std::env::temp_dir().join(format!("annscope-{name}-{}", std::process::id()));
+    let out = std::process::Command::new("bash")
+        .arg(project("tests/pg/server.sh"))
+        .arg("start")
+        .arg(&dir)
+        .env("ANNSCOPE_PG_WATCH", std::process::id().to_string())
+        .output()
+        .expect("run tests/pg/server.sh");
+    if !out.status.success() {
+        skip(
+            name,
+            &format!(
+                "tests/pg/server.sh start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        );
+        return None;
+    }
+    Some((String::from_utf8_lossy(&out.stdout).trim().to_string(), dir))
+}
+
+/// Stops a server started by [`own_server`].
+pub(super) fn stop_server(dir: &std::path::Path) {
+    let ok = std::process::Command::new("bash")
+        .arg(project("tests/pg/server.sh"))
+        .arg("stop")
+        .arg(dir)
+        .status()
+        .expect("run tests/pg/server.sh");
+    assert!(ok.success(), "stopping the test server");
+}
+
 /// A new database of this name on the server (dropped first if a previous
 /// run left it), and its URL; None when the tests are skipped.
-fn fresh_database(name: &str) -> Option<String> {
+pub(super) fn fresh_database(name: &str) -> Option<String> {
     let url = match server() {
         Ok(url) => url,
         Err(why) => {
-            if std::env::var("ANNSCOPE_REQUIRE_PG").is_ok_and(|v| v == "1") {
-                panic!("ANNSCOPE_REQUIRE_PG=1 but the pgvector tests cannot run: {why}");
-            }
-            eprintln!("\n*** SKIPPED pgvector test {name}: {why} ***\n");
+            skip(name, why);
             return None;
         }
     };
@@ -520,8 +561,9 @@ fn a_collection_builds_like_any_kind_and_an_old_build_stops_answering() {
         )
         .expect("sample"),
     );
-    let collection =
-        Arc::new(PgCollection::load(&url, base.clone(), ColumnType::Vector, &ctx).expect("load"));
+    let collection = Arc::new(
+        PgCollection::load(&url, None, base.clone(), ColumnType::Vector, &ctx).expect("load"),
+    );
     let source = DataSource::Pgvector(collection.clone());
     let hnsw =
         |m, ef_construction| IndexSpec::Pgvector(EngineIndexSpec::Hnsw { m, ef_construction });

@@ -18,7 +18,7 @@ use super::io::with_progress;
 use crate::dataset::Dataset;
 use crate::distance::Metric;
 use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgSearcher, PgVector};
-use crate::engine::{EngineBackend, EngineIndex, EngineIndexKind, EngineIndexSpec, EngineKind};
+use crate::engine::{EngineIndex, EngineIndexKind, EngineIndexSpec, EngineKind};
 use crate::eval::{self, GroundTruth, OperatingPoint, PointWriter, QueryMode};
 use crate::index::param_spec::{PG_LISTS, PG_PROBES};
 use crate::index::{AllowList, AnnIndex, ParamMap, SearchKnob, SearchParams};
@@ -272,7 +272,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     a.runs,
                 )?;
                 let dataset = inputs.base.display_name();
-                write_point(&mut out, a, &index, &*searcher, knob, extra, &m, &dataset)?;
+                write_point(&mut out, a, &index, knob, extra, &m, &dataset)?;
             }
         }
         searcher.release()?;
@@ -321,17 +321,12 @@ fn write_point(
     out: &mut PointWriter<std::io::StdoutLock<'static>>,
     a: &BenchArgs,
     index: &EngineIndex,
-    backend: &dyn EngineBackend,
     knob: SearchKnob,
     extra: ParamMap,
     m: &eval::Measurement,
     dataset: &str,
 ) -> anyhow::Result<()> {
-    let mut shown = knob.report(a.k);
-    // annscope raises ef to k; pgvector does not (ef_search < k returns
-    // fewer rows): the engine's value is the effective one.
-    shown.remove("ef_effective");
-    shown.extend(backend.search_report(knob));
+    let mut shown = knob.report_on(index, a.k);
     shown.extend(extra);
     let point = OperatingPoint::new(
         index,

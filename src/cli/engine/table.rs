@@ -131,16 +131,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
             a.threads,
             a.runs,
         )?;
-        write_point(
-            &mut out,
-            a,
-            &index,
-            &*searcher,
-            knob,
-            ParamMap::new(),
-            &m,
-            &dataset,
-        )?;
+        write_point(&mut out, a, &index, knob, ParamMap::new(), &m, &dataset)?;
     }
     Ok(())
 }

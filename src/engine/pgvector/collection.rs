@@ -36,15 +36,16 @@ pub struct PgCollection {
 }
 
 impl PgCollection {
-    /// Connects to `url` and loads `base` into a new table, with progress
-    /// and cancel through `ctx`.
+    /// Connects to `url` (with `password` when given apart from it) and
+    /// loads `base` into a new table, with progress and cancel through `ctx`.
     pub fn load(
         url: &str,
+        password: Option<&str>,
         base: Arc<Dataset>,
         column: ColumnType,
         ctx: &WorkContext,
     ) -> Result<Self> {
-        let mut admin = PgVector::connect(url)?;
+        let mut admin = PgVector::connect_with(url, password)?;
         let (target, _) = admin.load(&base, column, LoadMethod::Copy, ctx)?;
         let searcher = admin.searcher(target, base.metric());
         Ok(PgCollection {
@@ -72,6 +73,11 @@ impl PgCollection {
 
     pub fn column(&self) -> ColumnType {
         self.column
+    }
+
+    /// The table's name in the server.
+    pub fn table_name(&self) -> &str {
+        &self.searcher.target().table_name
     }
 
     /// Builds the engine's index (dropping the previous one) and returns it

@@ -78,6 +78,12 @@ impl PgVector {
     /// Connects to `url` (a `postgresql://` URL or a key-value string) and
     /// makes sure pgvector is there (creating the extension if the user may).
     pub fn connect(url: &str) -> Result<PgVector> {
+        Self::connect_with(url, None)
+    }
+
+    /// [`PgVector::connect`] with a password given apart from the URL (the
+    /// app's password field), which wins over one in the URL.
+    pub fn connect_with(url: &str, password: Option<&str>) -> Result<PgVector> {
         let shown_url = sql::mask_url(url);
         let mut config = Config::from_str(url).map_err(|e| Error::Engine {
             engine: ENGINE,
@@ -90,6 +96,9 @@ impl PgVector {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("annscope");
+        if let Some(p) = password.filter(|p| !p.is_empty()) {
+            config.password(p);
+        }
         let password = config
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned());
@@ -363,7 +372,16 @@ fn scrubbed(e: &postgres::Error, password: Option<&str>) -> String {
 
 pub(crate) fn driver_error(doing: &str, e: &postgres::Error, password: Option<&str>) -> Error {
     let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
-    let problem = if e.is_closed() || io {
+    // 57P01..57P03: administrator, crash or startup shutdown.
+    let shutdown = e
+        .as_db_error()
+        .is_some_and(|db| db.code().code().starts_with("57P0"));
+    let problem = if shutdown {
+        format!(
+            "{doing}: the server ended the connection ({})",
+            scrubbed(e, password)
+        )
+    } else if e.is_closed() || io {
         format!(
             "{doing}: the connection to the server was lost ({})",
             scrubbed(e, password)

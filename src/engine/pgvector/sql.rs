@@ -133,6 +133,19 @@ pub fn mask_url(url: &str) -> String {
     mask_key_values(&out)
 }
 
+/// The URL without its password (`user:secret@` becomes `user@`;
+/// `password=…` parameters are removed): what a settings file may keep.
+pub fn without_password(url: &str) -> String {
+    let masked = mask_url(url);
+    let mut out = masked.replace(":***@", "@");
+    for sep in ["?", "&", " "] {
+        out = out.replace(&format!("{sep}password=***"), sep);
+    }
+    out.replace("?&", "?")
+        .trim_end_matches(['?', '&', ' '])
+        .to_string()
+}
+
 /// `password=…` (a query parameter or a key-value connection string) masked.
 fn mask_key_values(s: &str) -> String {
     let lower = s.to_ascii_lowercase();
@@ -197,6 +210,18 @@ mod tests {
             "host=h user=u password=*** dbname=d"
         );
         assert_eq!(mask_url("postgresql://h/db"), "postgresql://h/db");
+        assert_eq!(
+            without_password("postgresql://ann:s3cret@127.0.0.1:5432/db"),
+            "postgresql://ann@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            without_password("postgres://ann@h/db?password=x&sslmode=disable"),
+            "postgres://ann@h/db?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("postgres://ann@h/db?password=x"),
+            "postgres://ann@h/db"
+        );
         assert_eq!(
             mask_url("postgresql://u:p%40ss@h/db"),
             "postgresql://u:***@h/db"
