@@ -85,6 +85,8 @@ pub struct AnnscopeApp {
     pub ready_after_secs: Option<f64>,
     /// Build as soon as the data is ready, then sweep ef (`annscope gui --build`).
     pub auto_build: bool,
+    /// After that: the same in pgvector (`annscope gui --build --engine-url …`).
+    pub auto_engine: bool,
     /// Print timings to stderr (`ANNSCOPE_LOG_TIMING=1`): data ready, frame times.
     log_timing: bool,
     /// When `run` was called, before the window existed (for the first-frame time).
@@ -113,6 +115,7 @@ impl AnnscopeApp {
             started: Instant::now(),
             ready_after_secs: None,
             auto_build: false,
+            auto_engine: false,
             log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
             last_timing_log: Instant::now(),
             tried_sample: false,
@@ -165,6 +168,7 @@ impl AnnscopeApp {
         }
         self.poll_dialogs();
         self.auto_build_step();
+        self.auto_engine_step();
         self.take_dropped_files(ui);
         let mut commands = Vec::new();
         self.draw(ui, &mut commands);
@@ -430,6 +434,30 @@ impl AnnscopeApp {
         }
     }
 
+    /// With `auto_engine`, once annscope's build is swept: load the data
+    /// into PostgreSQL, build pgvector's HNSW with the same M and
+    /// efConstruction, and sweep it. An error stops it (and is shown).
+    fn auto_engine_step(&mut self) {
+        if !self.auto_engine || self.auto_build || self.session.busy() {
+            return;
+        }
+        if self.session.error.is_some() {
+            self.auto_engine = false;
+            return;
+        }
+        let work = &self.session.work;
+        let engine_built = work.builds.iter().any(|b| b.index.kind().is_engine());
+        if work.engine.is_none() {
+            self.settings.index = IndexKind::PgvectorHnsw;
+            self.apply(Command::ConnectEngine);
+        } else if !engine_built {
+            self.apply(Command::Build);
+        } else {
+            self.auto_engine = false;
+            self.apply(Command::Sweep);
+        }
+    }
+
     fn take_dropped_files(&mut self, ui: &egui::Ui) {
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
             i.raw
@@ -470,6 +498,10 @@ pub struct LaunchOptions {
     pub step: Option<usize>,
     pub colour_by: Option<ColourBy>,
     pub ef: Option<usize>,
+    /// With `auto_build`: then load the data into this PostgreSQL server,
+    /// build pgvector's HNSW with the same M and efConstruction, and sweep
+    /// it too, so both curves share the chart.
+    pub engine_url: Option<String>,
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
@@ -506,10 +538,17 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             if let Some(ef) = launch.ef {
                 settings.ef = ef.clamp(param_spec::EF.usual.0, param_spec::EF.usual.1);
             }
+            if let Some(url) = &launch.engine_url {
+                // The URL field shows no password; the password field holds it.
+                let (without, password) = crate::engine::pgvector::sql::split_password(url);
+                settings.engine_url = without;
+                settings.engine_password = password.unwrap_or_default();
+            }
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = AnnscopeApp::new(settings, request, repaint);
             app.auto_build = launch.auto_build;
+            app.auto_engine = launch.auto_build && launch.engine_url.is_some();
             app.views
                 .start_on(launch.select, launch.layer, launch.query, launch.step);
             app.launched = Some(launched);

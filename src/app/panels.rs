@@ -324,6 +324,9 @@ pub fn index_ui(
         ));
         let mem = b.index.memory();
         match b.index.estimated_bytes {
+            _ if b.index.kind().is_engine() => ui
+                .label(format!("Index: {} in the server", human_bytes(mem.ram_bytes)))
+                .on_hover_text("The index's size as PostgreSQL reports it (pg_relation_size), not annscope's RAM."),
             Some(est) => ui.label(format!(
                 "Memory: {} measured, {} by formula",
                 human_bytes(mem.ram_bytes),

@@ -166,3 +166,28 @@ impl Settings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_never_written_to_the_settings_file() {
+        let settings = Settings {
+            engine_url: "postgresql://ann:in-url-secret@db.example:5432/vectors".into(),
+            engine_password: "typed-secret".into(),
+            ..Settings::default()
+        };
+        let saved = serde_json::to_string(&settings).expect("json");
+        assert!(
+            !saved.contains("in-url-secret") && !saved.contains("typed-secret"),
+            "{saved}"
+        );
+        assert!(
+            saved.contains("postgresql://ann@db.example:5432/vectors"),
+            "{saved}"
+        );
+        let read: Settings = serde_json::from_str(&saved).expect("read back");
+        assert_eq!(read.engine_password, "");
+    }
+}

@@ -58,6 +58,10 @@ pub struct GuiArgs {
     /// The search's ef (default: the last one used).
     #[arg(long)]
     pub ef: Option<usize>,
+    /// With --build: then load the data into this PostgreSQL server, build
+    /// pgvector's HNSW with the same M and efConstruction and sweep it too.
+    #[arg(long, requires = "build")]
+    pub engine_url: Option<String>,
 }
 
 impl GuiArgs {
@@ -87,6 +91,7 @@ impl GuiArgs {
             step: self.step,
             ef: self.ef,
             colour_by: self.colour_by,
+            engine_url: self.engine_url.clone(),
         }
     }
 }

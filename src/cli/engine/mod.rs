@@ -15,7 +15,6 @@ mod table;
 
 use super::bench::{bench_inputs, BenchArgs};
 use super::io::with_progress;
-use crate::dataset::Dataset;
 use crate::distance::Metric;
 use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgSearcher, PgVector};
 use crate::engine::{EngineIndex, EngineIndexKind, EngineIndexSpec, EngineKind};
@@ -175,7 +174,6 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         pg.extension_version
     );
     let column = if a.engine.halfvec {
-        check_half_range(&inputs.base)?;
         ColumnType::Halfvec
     } else {
         ColumnType::Vector
@@ -349,18 +347,5 @@ fn write_point(
             .join(" ")
     );
     out.point(&label, &point)?;
-    Ok(())
-}
-
-/// Refuses values a halfvec cannot hold (|x| > 65504).
-fn check_half_range(base: &Dataset) -> anyhow::Result<()> {
-    for (i, row) in base.vectors().rows().enumerate() {
-        if let Some(v) = row.iter().find(|v| v.abs() > 65504.0) {
-            anyhow::bail!(
-                "{}: row {i}: value {v} does not fit a halfvec (at most 65504): leave out --halfvec",
-                base.display_name()
-            );
-        }
-    }
     Ok(())
 }

@@ -57,6 +57,11 @@ impl PgVector {
                 ),
             });
         }
+        // NaN, infinities, zero vectors under cosine: refused as for every index.
+        base.validate(ctx)?;
+        if column == ColumnType::Halfvec {
+            check_half_range(base)?;
+        }
         let name = format!("annscope_{}", unique_suffix());
         let target = Target {
             table_sql: ident(&name),
@@ -207,4 +212,18 @@ pub(super) fn encode(column: ColumnType, row: &[f32]) -> Encoded {
         ColumnType::Vector => Encoded::Vector(Vector::from(row.to_vec())),
         ColumnType::Halfvec => Encoded::Halfvec(HalfVector::from_f32_slice(row)),
     }
+}
+
+/// Refuses values a halfvec cannot hold (|x| > 65504), naming the row,
+/// before anything is created.
+fn check_half_range(base: &Dataset) -> Result<()> {
+    for (i, row) in base.vectors().rows().enumerate() {
+        if let Some(v) = row.iter().find(|v| v.abs() > 65504.0) {
+            return Err(Error::InvalidParameter(format!(
+                "{}: row {i}: value {v} does not fit a halfvec (at most 65504): store vector instead",
+                base.display_name()
+            )));
+        }
+    }
+    Ok(())
 }

@@ -146,6 +146,17 @@ pub fn without_password(url: &str) -> String {
         .to_string()
 }
 
+/// The URL without its password, and the password (as the driver reads it).
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let password = std::str::FromStr::from_str(url)
+        .ok()
+        .and_then(|c: postgres::Config| {
+            c.get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+        });
+    (without_password(url), password)
+}
+
 /// `password=…` (a query parameter or a key-value connection string) masked.
 fn mask_key_values(s: &str) -> String {
     let lower = s.to_ascii_lowercase();
