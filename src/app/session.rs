@@ -245,7 +245,7 @@ impl Session {
             return;
         };
         let source = match (&spec, &self.work.engine) {
-            (IndexSpec::Pgvector(_), Some(c)) => DataSource::Pgvector(c.clone()),
+            (IndexSpec::Pgvector(_), Some(c)) => DataSource::Engine(c.clone()),
             (IndexSpec::Pgvector(_), None) => {
                 self.error = Some("Load the data into PostgreSQL first (Connect and load).".into());
                 return;

@@ -1,5 +1,6 @@
 //! Argument groups several subcommands share, defined once: the data
-//! (base, queries, metric) and each index kind's build options. Their help
+//! (base, queries, metric), each index kind's build options, and an
+//! engine's connection and settings. Their help
 //! text and defaults come from the engine's parameter specs.
 
 use std::path::PathBuf;
@@ -7,6 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::distance::Metric;
+use crate::engine::pgvector::LoadMethod;
+use crate::engine::{EngineIndexKind, EngineKind};
 use crate::index::hnsw::{BuildPrecision, DynamicEf};
 use crate::index::param_spec::{self as spec, ParamSpec};
 use crate::index::{HFreshParams, HnswParams, Precision, Storage};
@@ -195,4 +198,72 @@ impl HFreshArgs {
 pub fn check_flag(spec: &ParamSpec<usize>, flag: &str, value: usize) -> anyhow::Result<()> {
     spec.check(value)
         .map_err(|e| anyhow::anyhow!("{flag} {value}: {e}"))
+}
+
+/// Where `--engine-url` falls back to.
+pub const URL_ENV: &str = "ANNSCOPE_PG_URL";
+
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    /// Measure an engine's index instead of annscope's: pgvector (PostgreSQL).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+    /// The engine's connection URL, e.g. postgresql://user:password@host:5432/db
+    /// (default: $ANNSCOPE_PG_URL). The password is never printed.
+    #[arg(long)]
+    pub engine_url: Option<String>,
+    /// The engine's index kind: hnsw (--m, --ef-construction; swept by --ef as
+    /// hnsw.ef_search) or ivfflat (--lists; swept by --probes).
+    #[arg(long, value_enum, default_value_t = EngineIndexKind::Hnsw)]
+    pub engine_index: EngineIndexKind,
+    /// pgvector IVFFlat lists, one build each.
+    #[arg(long, value_delimiter = ',', default_values_t = [spec::PG_LISTS.default], long_help = spec::PG_LISTS.help)]
+    pub lists: Vec<usize>,
+    /// pgvector IVFFlat probes to sweep (no rebuild).
+    #[arg(long, value_delimiter = ',', default_values_t = spec::PG_PROBES.sweep.to_vec(), long_help = spec::PG_PROBES.help)]
+    pub probes: Vec<usize>,
+    /// Store the vectors as halfvec (2 bytes per value) instead of vector.
+    #[arg(long)]
+    pub halfvec: bool,
+    /// Keep the table annscope loaded (its name is printed) instead of dropping it.
+    #[arg(long)]
+    pub keep: bool,
+    /// Measure the index an existing table already has (no --base; nothing is created).
+    #[arg(long, conflicts_with = "base")]
+    pub table: Option<String>,
+    /// The table's vector column (found by itself when there is one).
+    #[arg(long, requires = "table")]
+    pub column: Option<String>,
+    /// The table's id column (default: its primary key). Ids are the
+    /// ground truth's row numbers.
+    #[arg(long, requires = "table")]
+    pub id_column: Option<String>,
+    /// Sample this many queries from the table (seeded by --seed); each is
+    /// left out of its own results and ground truth.
+    #[arg(long, requires = "table", conflicts_with = "queries")]
+    pub sample_queries: Option<usize>,
+    /// How rows are loaded: copy (binary COPY) or insert (row by row, to compare).
+    #[arg(long, value_enum, default_value_t = LoadMethod::Copy)]
+    pub load_method: LoadMethod,
+}
+
+impl EngineArgs {
+    /// Refuses engine flags given without `--engine`.
+    pub fn check_unused(&self) -> anyhow::Result<()> {
+        if self.engine.is_none()
+            && (self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec)
+        {
+            anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
+        }
+        Ok(())
+    }
+
+    pub fn url(&self) -> anyhow::Result<String> {
+        match &self.engine_url {
+            Some(u) => Ok(u.clone()),
+            None => std::env::var(URL_ENV).map_err(|_| {
+                anyhow::anyhow!("--engine-url is required (or set {URL_ENV}), e.g. postgresql://user:password@127.0.0.1:5432/postgres")
+            }),
+        }
+    }
 }

@@ -67,7 +67,7 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub format: ReportFormat,
     #[command(flatten)]
-    pub engine: super::engine::EngineArgs,
+    pub engine: super::args::EngineArgs,
 }
 
 /// How one index of the bench comes to be.
@@ -280,9 +280,6 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     a.engine.check_unused()?;
-    if a.engine.engine.is_some() {
-        return super::engine::run(a);
-    }
     let plan = a.plan()?;
     let inputs = bench_inputs(a)?;
     let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();

@@ -17,6 +17,8 @@
 
 pub mod pgvector;
 
+pub use crate::index::engine_spec::EngineIndexSpec;
+
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -45,68 +47,6 @@ pub enum EngineIndexKind {
     Hnsw,
     /// Inverted lists: `lists`; searched with probes.
     Ivfflat,
-}
-
-/// One build of an engine's index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineIndexSpec {
-    Hnsw { m: usize, ef_construction: usize },
-    Ivfflat { lists: usize },
-}
-
-impl EngineIndexSpec {
-    /// Its kind in annscope's vocabulary (the bench JSON's `index`).
-    pub fn kind(self) -> IndexKind {
-        match self {
-            EngineIndexSpec::Hnsw { .. } => IndexKind::PgvectorHnsw,
-            EngineIndexSpec::Ivfflat { .. } => IndexKind::PgvectorIvfflat,
-        }
-    }
-
-    /// Checks each value against the engine's own range.
-    pub fn validate(self) -> Result<()> {
-        use crate::index::param_spec::{PG_EF_CONSTRUCTION, PG_LISTS, PG_M};
-        match self {
-            EngineIndexSpec::Hnsw { m, ef_construction } => {
-                PG_M.check(m)?;
-                PG_EF_CONSTRUCTION.check(ef_construction)?;
-                if ef_construction < 2 * m {
-                    return Err(crate::error::Error::InvalidParameter(format!(
-                        "ef_construction = {ef_construction} must be at least 2·m = {} (pgvector's rule)",
-                        2 * m
-                    )));
-                }
-                Ok(())
-            }
-            EngineIndexSpec::Ivfflat { lists } => PG_LISTS.check(lists),
-        }
-    }
-
-    /// Build parameters as reports show them.
-    pub fn params(self) -> ParamMap {
-        let mut p = ParamMap::new();
-        match self {
-            EngineIndexSpec::Hnsw { m, ef_construction } => {
-                p.insert("m".into(), m.into());
-                p.insert("ef_construction".into(), ef_construction.into());
-            }
-            EngineIndexSpec::Ivfflat { lists } => {
-                p.insert("lists".into(), lists.into());
-            }
-        }
-        p
-    }
-
-    /// A short name for progress lines and table rows.
-    pub fn label(self) -> String {
-        match self {
-            EngineIndexSpec::Hnsw { m, ef_construction } => {
-                format!("pgvector hnsw m={m} efC={ef_construction}")
-            }
-            EngineIndexSpec::Ivfflat { lists } => format!("pgvector ivfflat lists={lists}"),
-        }
-    }
 }
 
 /// What a backend does; `search` and `exact` may run on several threads at

@@ -16,6 +16,7 @@
 pub(crate) mod binio;
 pub mod built;
 pub mod dynamic;
+pub mod engine_spec;
 pub(crate) mod f16;
 pub mod filter;
 pub mod flat;
@@ -38,6 +39,7 @@ use crate::error::{Error, Result};
 
 pub use built::{check_base, BuiltIndex, BuiltOn};
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
+pub use engine_spec::{EngineCollection, EngineIndexSpec};
 pub use f16::Precision;
 pub use filter::AllowList;
 pub use flat::FlatIndex;

@@ -145,8 +145,8 @@ pub fn load_index(path: &std::path::Path) -> Result<(IndexSpec, Arc<dyn AnnIndex
 pub enum DataSource {
     /// Vectors loaded into this process.
     Dataset(Arc<Dataset>),
-    /// The same vectors in a pgvector table.
-    Pgvector(Arc<crate::engine::pgvector::PgCollection>),
+    /// The same vectors in an engine's server (a pgvector table).
+    Engine(Arc<dyn super::EngineCollection>),
 }
 
 impl From<Arc<Dataset>> for DataSource {
@@ -164,7 +164,7 @@ impl DataSource {
     pub fn local(&self) -> &Arc<Dataset> {
         match self {
             DataSource::Dataset(d) => d,
-            DataSource::Pgvector(c) => c.base(),
+            DataSource::Engine(c) => c.local(),
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -185,8 +185,8 @@ pub enum IndexSpec {
     Dynamic(DynamicConfig),
     HFresh(HFreshParams),
     /// pgvector's index in a PostgreSQL server (built from a
-    /// [`DataSource::Pgvector`]).
-    Pgvector(crate::engine::EngineIndexSpec),
+    /// [`DataSource::Engine`]).
+    Pgvector(super::EngineIndexSpec),
 }
 
 impl IndexSpec {
@@ -272,7 +272,7 @@ impl IndexSpec {
             IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(local()?, c.clone(), ctx)?,
             IndexSpec::HFresh(p) => Arc::new(HFresh::build(local()?, p.clone(), ctx)?),
             IndexSpec::Pgvector(spec) => match source {
-                DataSource::Pgvector(collection) => Arc::new(collection.build(*spec, ctx)?),
+                DataSource::Engine(collection) => collection.build(*spec, ctx)?,
                 DataSource::Dataset(d) => {
                     return Err(crate::error::Error::InvalidParameter(format!(
                         "{} lives in a PostgreSQL server: load {} into one first",

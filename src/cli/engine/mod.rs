@@ -9,86 +9,17 @@
 
 use std::sync::Arc;
 
-use clap::Args;
-
+mod sweep;
 mod table;
+
+use sweep::{engine_index, knobs, knobs_for, write_point};
 
 use super::bench::{bench_inputs, BenchArgs};
 use super::io::with_progress;
-use crate::distance::Metric;
-use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgSearcher, PgVector};
-use crate::engine::{EngineIndex, EngineIndexKind, EngineIndexSpec, EngineKind};
-use crate::eval::{self, GroundTruth, OperatingPoint, PointWriter, QueryMode};
-use crate::index::param_spec::{PG_LISTS, PG_PROBES};
-use crate::index::{AllowList, AnnIndex, ParamMap, SearchKnob, SearchParams};
-
-/// Where `--engine-url` falls back to.
-pub const URL_ENV: &str = "ANNSCOPE_PG_URL";
-
-#[derive(Args, Debug)]
-pub struct EngineArgs {
-    /// Measure an engine's index instead of annscope's: pgvector (PostgreSQL).
-    #[arg(long, value_enum)]
-    pub engine: Option<EngineKind>,
-    /// The engine's connection URL, e.g. postgresql://user:password@host:5432/db
-    /// (default: $ANNSCOPE_PG_URL). The password is never printed.
-    #[arg(long)]
-    pub engine_url: Option<String>,
-    /// The engine's index kind: hnsw (--m, --ef-construction; swept by --ef as
-    /// hnsw.ef_search) or ivfflat (--lists; swept by --probes).
-    #[arg(long, value_enum, default_value_t = EngineIndexKind::Hnsw)]
-    pub engine_index: EngineIndexKind,
-    /// pgvector IVFFlat lists, one build each.
-    #[arg(long, value_delimiter = ',', default_values_t = [PG_LISTS.default], long_help = PG_LISTS.help)]
-    pub lists: Vec<usize>,
-    /// pgvector IVFFlat probes to sweep (no rebuild).
-    #[arg(long, value_delimiter = ',', default_values_t = PG_PROBES.sweep.to_vec(), long_help = PG_PROBES.help)]
-    pub probes: Vec<usize>,
-    /// Store the vectors as halfvec (2 bytes per value) instead of vector.
-    #[arg(long)]
-    pub halfvec: bool,
-    /// Keep the table annscope loaded (its name is printed) instead of dropping it.
-    #[arg(long)]
-    pub keep: bool,
-    /// Measure the index an existing table already has (no --base; nothing is created).
-    #[arg(long, conflicts_with = "base")]
-    pub table: Option<String>,
-    /// The table's vector column (found by itself when there is one).
-    #[arg(long, requires = "table")]
-    pub column: Option<String>,
-    /// The table's id column (default: its primary key). Ids are the
-    /// ground truth's row numbers.
-    #[arg(long, requires = "table")]
-    pub id_column: Option<String>,
-    /// Sample this many queries from the table (seeded by --seed); each is
-    /// left out of its own results and ground truth.
-    #[arg(long, requires = "table", conflicts_with = "queries")]
-    pub sample_queries: Option<usize>,
-    /// How rows are loaded: copy (binary COPY) or insert (row by row, to compare).
-    #[arg(long, value_enum, default_value_t = LoadMethod::Copy)]
-    pub load_method: LoadMethod,
-}
-
-impl EngineArgs {
-    /// Refuses engine flags given without `--engine`.
-    pub fn check_unused(&self) -> anyhow::Result<()> {
-        if self.engine.is_none()
-            && (self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec)
-        {
-            anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
-        }
-        Ok(())
-    }
-
-    fn url(&self) -> anyhow::Result<String> {
-        match &self.engine_url {
-            Some(u) => Ok(u.clone()),
-            None => std::env::var(URL_ENV).map_err(|_| {
-                anyhow::anyhow!("--engine-url is required (or set {URL_ENV}), e.g. postgresql://user:password@127.0.0.1:5432/postgres")
-            }),
-        }
-    }
-}
+use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgVector};
+use crate::engine::{EngineIndexKind, EngineIndexSpec};
+use crate::eval::{self, GroundTruth, PointWriter, QueryMode};
+use crate::index::{AllowList, ParamMap, SearchKnob, SearchParams};
 
 /// The builds and knobs asked for, checked before anything connects.
 struct EnginePlan {
@@ -130,35 +61,6 @@ fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
     }
     let knobs = knobs(e.engine_index, a)?;
     Ok(EnginePlan { builds, knobs })
-}
-
-/// The search settings to sweep on an index of `kind`: `--ef` as
-/// hnsw.ef_search, `--probes` as ivfflat.probes.
-fn knobs(kind: EngineIndexKind, a: &BenchArgs) -> anyhow::Result<Vec<SearchKnob>> {
-    match kind {
-        EngineIndexKind::Hnsw => {
-            a.ef.iter()
-                .map(|&ef| match usize::try_from(ef) {
-                    Ok(ef) if ef >= 1 => {
-                        crate::index::param_spec::PG_EF_SEARCH.check(ef)?;
-                        Ok(SearchKnob::Ef(ef))
-                    }
-                    _ => anyhow::bail!(
-                        "--ef {ef}: pgvector's hnsw.ef_search takes 1 to 1000 (no dynamic ef)"
-                    ),
-                })
-                .collect()
-        }
-        EngineIndexKind::Ivfflat => a
-            .engine
-            .probes
-            .iter()
-            .map(|&p| {
-                PG_PROBES.check(p)?;
-                Ok(SearchKnob::Probe(p))
-            })
-            .collect(),
-    }
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
@@ -283,69 +185,5 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     pg.cleanup()?;
-    Ok(())
-}
-
-/// IVFFlat probes above the build's lists measure nothing new: skipped.
-fn knobs_for(knobs: &[SearchKnob], spec: EngineIndexSpec) -> impl Iterator<Item = &SearchKnob> {
-    knobs.iter().filter(move |k| match (k, spec) {
-        (SearchKnob::Probe(p), EngineIndexSpec::Ivfflat { lists }) => *p <= lists,
-        _ => true,
-    })
-}
-
-fn engine_index(
-    searcher: &Arc<PgSearcher>,
-    spec: EngineIndexSpec,
-    metric: Metric,
-    bytes: u64,
-    build_secs: f64,
-) -> EngineIndex {
-    let target = searcher.target();
-    EngineIndex::new(
-        searcher.clone(),
-        spec.kind(),
-        spec.params(),
-        target.rows,
-        target.dim,
-        metric,
-        bytes,
-        build_secs,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_point(
-    out: &mut PointWriter<std::io::StdoutLock<'static>>,
-    a: &BenchArgs,
-    index: &EngineIndex,
-    knob: SearchKnob,
-    extra: ParamMap,
-    m: &eval::Measurement,
-    dataset: &str,
-) -> anyhow::Result<()> {
-    let mut shown = knob.report_on(index, a.k);
-    shown.extend(extra);
-    let point = OperatingPoint::new(
-        index,
-        shown,
-        a.k,
-        m,
-        index.build_secs,
-        QueryMode::Single,
-        a.threads,
-        dataset,
-    );
-    let label = format!(
-        "{} {}",
-        index.kind().name(),
-        index
-            .params()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    out.point(&label, &point)?;
     Ok(())
 }

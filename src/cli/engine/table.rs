@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{engine_index, knobs, knobs_for, write_point};
+use super::sweep::{engine_index, knobs, knobs_for, write_point};
 use crate::cli::bench::BenchArgs;
 use crate::cli::io::with_progress;
 use crate::dataset::{self, Dataset, Vectors};

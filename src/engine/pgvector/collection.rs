@@ -1,7 +1,7 @@
 //! A dataset loaded into a pgvector table that annscope created, kept while
 //! a user tunes it: the app connects and loads once, then builds, measures,
-//! rebuilds with other settings. It is a [`crate::index::DataSource`], so
-//! `IndexSpec::Pgvector(…).build(collection)` builds in the server like any
+//! rebuilds with other settings. As an [`EngineCollection`] it is a
+//! `DataSource::Engine`, so `IndexSpec::Pgvector(…).build(…)` builds in the server like any
 //! other kind, and annscope's own kinds built from it use its local copy of
 //! the vectors (the reference beside the engine).
 //!
@@ -18,7 +18,7 @@ use super::{LoadMethod, PgSearcher, PgVector, ENGINE};
 use crate::dataset::Dataset;
 use crate::engine::{EngineBackend, EngineIndex, EngineIndexSpec};
 use crate::error::{Error, Result};
-use crate::index::{Neighbors, ParamMap, SearchKnob, SearchParams};
+use crate::index::{AnnIndex, EngineCollection, Neighbors, ParamMap, SearchKnob, SearchParams};
 use crate::progress::WorkContext;
 
 /// A loaded table and the connection that created it (and drops it).
@@ -150,6 +150,15 @@ impl EngineBackend for Latest {
     }
     fn search_report(&self, knob: SearchKnob) -> ParamMap {
         self.searcher.search_report(knob)
+    }
+}
+
+impl EngineCollection for PgCollection {
+    fn local(&self) -> &Arc<Dataset> {
+        &self.base
+    }
+    fn build(&self, spec: EngineIndexSpec, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
+        Ok(Arc::new(PgCollection::build(self, spec, ctx)?))
     }
 }
 
