@@ -217,6 +217,8 @@ fn ivfflat_probes_and_a_kept_halfvec_table() {
             "1,40",
             "--halfvec",
             "--keep",
+            "--threads",
+            "2",
             "--base",
             SAMPLE_BASE,
             "--queries",
@@ -233,6 +235,8 @@ fn ivfflat_probes_and_a_kept_halfvec_table() {
     assert_eq!(pts.len(), 2);
     assert_eq!(pts[0]["index"], "pgvector-ivfflat");
     assert_eq!(pts[0]["params"]["probes"], 1);
+    // Two concurrent clients, each on its own pooled connection.
+    assert_eq!(pts[0]["threads"], 2);
     // Every list probed is an exact scan (of half-precision vectors).
     assert!(pts[1]["recall"].as_f64().expect("recall") >= 0.99);
     assert!(pts[0]["recall"].as_f64() < pts[1]["recall"].as_f64());
