@@ -18,7 +18,7 @@ pub mod views;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use loading::{sample_request, LoadRequest};
 pub use session::Session;
@@ -555,5 +555,8 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))?;
+    // The app is gone: let a pgvector table it loaded finish being dropped.
+    crate::engine::pgvector::wait_for_cleanups(Duration::from_secs(10));
+    Ok(())
 }

@@ -598,6 +598,8 @@ fn a_collection_builds_like_any_kind_and_an_old_build_stops_answering() {
     );
     drop((first, second, flat));
     drop(collection);
+    // The table is dropped off this thread; wait for it as an exiting app does.
+    annscope::engine::pgvector::wait_for_cleanups(std::time::Duration::from_secs(30));
     let mut c = Client::connect(&url, NoTls).expect("connect");
     assert!(
         tables(&mut c).is_empty(),

@@ -25,10 +25,11 @@ use crate::progress::WorkContext;
 pub struct PgCollection {
     base: Arc<Dataset>,
     column: ColumnType,
-    /// Declared before `admin`: its connections close (releasing their
-    /// locks) before the admin connection drops the table.
     searcher: Arc<PgSearcher>,
-    admin: Mutex<PgVector>,
+    /// Held while a build runs in the server; taken by `Drop`.
+    admin: Mutex<Option<PgVector>>,
+    /// The server, password masked (read every frame: never behind `admin`).
+    shown_url: String,
     /// The engine index now in the table.
     current: Mutex<Option<String>>,
     /// Counts builds; an index answers only while it is the latest.
@@ -52,7 +53,8 @@ impl PgCollection {
             base,
             column,
             searcher,
-            admin: Mutex::new(admin),
+            shown_url: admin.shown_url().to_string(),
+            admin: Mutex::new(Some(admin)),
             current: Mutex::new(None),
             generation: Arc::new(AtomicU64::new(0)),
         })
@@ -64,11 +66,8 @@ impl PgCollection {
     }
 
     /// The server, password masked.
-    pub fn shown_url(&self) -> String {
-        self.admin
-            .lock()
-            .map(|a| a.shown_url().to_string())
-            .unwrap_or_default()
+    pub fn shown_url(&self) -> &str {
+        &self.shown_url
     }
 
     pub fn column(&self) -> ColumnType {
@@ -84,6 +83,7 @@ impl PgCollection {
     /// ready to search.
     pub fn build(&self, spec: EngineIndexSpec, ctx: &WorkContext) -> Result<EngineIndex> {
         let mut admin = self.admin.lock().map_err(|_| poisoned())?;
+        let admin = admin.as_mut().ok_or_else(poisoned)?;
         let mut current = self.current.lock().map_err(|_| poisoned())?;
         self.searcher.release()?;
         // From here on, earlier builds' indexes refuse to answer.
@@ -159,6 +159,45 @@ impl EngineCollection for PgCollection {
     }
     fn build(&self, spec: EngineIndexSpec, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
         Ok(Arc::new(PgCollection::build(self, spec, ctx)?))
+    }
+}
+
+/// Tables being dropped off the thread that let go of their collection.
+static CLEANUPS: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+impl Drop for PgCollection {
+    /// Drops the table without making the dropping thread (the app's UI
+    /// thread, when other data opens) wait on the server: open search
+    /// transactions are ended first (their locks would hold DROP TABLE
+    /// back), then the admin connection drops the table on a thread of its
+    /// own; [`wait_for_cleanups`] lets an exiting process finish them.
+    fn drop(&mut self) {
+        let _ = self.searcher.release();
+        if let Some(admin) = self.admin.get_mut().ok().and_then(Option::take) {
+            let handle = std::thread::spawn(move || drop(admin));
+            if let Ok(mut running) = CLEANUPS.lock() {
+                running.retain(|h| !h.is_finished());
+                running.push(handle);
+            }
+        }
+    }
+}
+
+/// Waits (at most `limit`) for tables still being dropped: call before
+/// the process exits.
+pub fn wait_for_cleanups(limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    let running = CLEANUPS
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    for handle in running {
+        while !handle.is_finished() && started.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if handle.is_finished() {
+            let _ = handle.join();
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, Config, NoTls};
 
 pub use catalog::TableIndex;
-pub use collection::PgCollection;
+pub use collection::{wait_for_cleanups, PgCollection};
 pub use load::LoadMethod;
 pub use search::PgSearcher;
 use sql::{ident, ColumnType};
