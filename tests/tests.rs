@@ -11,6 +11,8 @@ mod suite {
     mod cli;
     mod formats;
     mod pgvector;
+    #[cfg(feature = "qdrant")]
+    mod qdrant;
     mod robustness;
     mod sample;
     #[cfg(feature = "gui")]

@@ -87,6 +87,9 @@ pub struct AnnscopeApp {
     pub auto_build: bool,
     /// After that: the same in pgvector (`annscope gui --build --engine-url …`).
     pub auto_engine: bool,
+    /// With `auto_build`, then (after pgvector, if asked) build Qdrant's
+    /// HNSW with the same M and efConstruction and sweep it.
+    pub auto_qdrant: bool,
     /// Print timings to stderr (`ANNSCOPE_LOG_TIMING=1`): data ready, frame times.
     log_timing: bool,
     /// When `run` was called, before the window existed (for the first-frame time).
@@ -116,6 +119,7 @@ impl AnnscopeApp {
             ready_after_secs: None,
             auto_build: false,
             auto_engine: false,
+            auto_qdrant: false,
             log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
             last_timing_log: Instant::now(),
             tried_sample: false,
@@ -336,7 +340,9 @@ impl AnnscopeApp {
                     self.session.error = Some(e.to_string());
                     return;
                 }
-                self.session.build(spec, self.settings.build_threads);
+                let rescoring = self.settings.qdrant_rescoring();
+                self.session
+                    .build(spec, self.settings.build_threads, rescoring);
             }
             Command::CancelBuild => self.session.cancel_build(),
             Command::ConnectEngine => self.session.connect_engine(
@@ -438,15 +444,30 @@ impl AnnscopeApp {
     /// into PostgreSQL, build pgvector's HNSW with the same M and
     /// efConstruction, and sweep it. An error stops it (and is shown).
     fn auto_engine_step(&mut self) {
-        if !self.auto_engine || self.auto_build || self.session.busy() {
+        if !(self.auto_engine || self.auto_qdrant) || self.auto_build || self.session.busy() {
             return;
         }
         if self.session.error.is_some() {
             self.auto_engine = false;
+            self.auto_qdrant = false;
             return;
         }
         let work = &self.session.work;
-        let engine_built = work.builds.iter().any(|b| b.index.kind().is_engine());
+        if !self.auto_engine {
+            if work
+                .builds
+                .iter()
+                .any(|b| b.index.kind() == IndexKind::QdrantHnsw)
+            {
+                self.auto_qdrant = false;
+                self.apply(Command::Sweep);
+            } else {
+                self.settings.index = IndexKind::QdrantHnsw;
+                self.apply(Command::Build);
+            }
+            return;
+        }
+        let engine_built = work.builds.iter().any(|b| b.index.kind().needs_server());
         if work.engine.is_none() {
             self.settings.index = IndexKind::PgvectorHnsw;
             self.apply(Command::ConnectEngine);
@@ -502,6 +523,8 @@ pub struct LaunchOptions {
     /// build pgvector's HNSW with the same M and efConstruction, and sweep
     /// it too, so both curves share the chart.
     pub engine_url: Option<String>,
+    /// With `auto_build`: then build Qdrant's HNSW (in-process) too.
+    pub qdrant: bool,
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
@@ -549,6 +572,7 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             let mut app = AnnscopeApp::new(settings, request, repaint);
             app.auto_build = launch.auto_build;
             app.auto_engine = launch.auto_build && launch.engine_url.is_some();
+            app.auto_qdrant = launch.auto_build && launch.qdrant;
             app.views
                 .start_on(launch.select, launch.layer, launch.query, launch.step);
             app.launched = Some(launched);

@@ -143,7 +143,7 @@ pub fn index_ui(
     egui::ComboBox::from_label("Kind")
         .selected_text(settings.index.label())
         .show_ui(ui, |ui| {
-            for c in IndexKind::IN_APP {
+            for &c in IndexKind::IN_APP {
                 ui.selectable_value(&mut settings.index, c, c.label());
             }
         });
@@ -281,8 +281,11 @@ pub fn index_ui(
             .on_hover_text(param_spec::EPSILON.help);
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
     }
-    if settings.index.is_engine() {
+    if settings.index.needs_server() {
         rebuild |= engine_ui(ui, session, settings, commands);
+    }
+    if settings.index == IndexKind::QdrantHnsw {
+        rebuild |= qdrant_ui(ui, settings);
     }
     ui.horizontal(|ui| {
         let label = ui.label("Threads");
@@ -294,8 +297,8 @@ pub fn index_ui(
             ui.label(RichText::new(format!("auto: {}", super::session::build_threads())).small());
         }
     });
-    let can_build =
-        session.loaded.is_some() && (!settings.index.is_engine() || session.work.engine.is_some());
+    let can_build = session.loaded.is_some()
+        && (!settings.index.needs_server() || session.work.engine.is_some());
     ui.horizontal(|ui| {
         if ui
             .add_enabled(can_build, egui::Button::new("Build"))
@@ -324,6 +327,9 @@ pub fn index_ui(
         ));
         let mem = b.index.memory();
         match b.index.estimated_bytes {
+            _ if b.index.kind() == IndexKind::QdrantHnsw => ui
+                .label(format!("Qdrant segments: {}", human_bytes(mem.ram_bytes)))
+                .on_hover_text("The shard's segment files as Qdrant wrote them: vectors, HNSW graph, quantized codes and id maps, all held in RAM (nothing configured on disk)."),
             _ if b.index.kind().is_engine() => ui
                 .label(format!("Index: {} in the server", human_bytes(mem.ram_bytes)))
                 .on_hover_text("The index's size as PostgreSQL reports it (pg_relation_size), not annscope's RAM."),
@@ -443,6 +449,49 @@ fn engine_ui(
         });
     }
     rebuild
+}
+
+/// Qdrant (in this process): the codes its HNSW walks on, and how their
+/// candidates are re-ranked. Returns whether a setting asks for a rebuild.
+fn qdrant_ui(ui: &mut Ui, settings: &mut Settings) -> bool {
+    let before = (
+        settings.qdrant_quantization,
+        settings.qdrant_oversample.to_bits(),
+        settings.qdrant_rescore,
+    );
+    egui::ComboBox::from_label("Quantization")
+        .selected_text(settings.qdrant_quantization.name())
+        .show_ui(ui, |ui| {
+            for q in crate::engine::QdrantQuantization::ALL {
+                ui.selectable_value(&mut settings.qdrant_quantization, q, q.name());
+            }
+        })
+        .response
+        .on_hover_text("Qdrant's quantization: the HNSW walks on these codes (scalar: 1 byte per value; binary: 1 or 2 bits; product: 16 or 32x smaller; turbo: 4 or 2 bits), kept in RAM beside the original vectors.");
+    let mut released = false;
+    if settings.qdrant_quantization != crate::engine::QdrantQuantization::None {
+        let r = ui
+            .add(
+                egui::Slider::new(
+                    &mut settings.qdrant_oversample,
+                    param_spec::QD_OVERSAMPLING.usual.0..=param_spec::QD_OVERSAMPLING.usual.1,
+                )
+                .text("oversampling"),
+            )
+            .on_hover_text(format!("{} In the app it is set per build; `annscope bench --engine qdrant-edge --oversample 1,2,4` sweeps it on one build.", param_spec::QD_OVERSAMPLING.help));
+        released = r.drag_stopped() || (r.changed() && !r.dragged());
+        ui.checkbox(&mut settings.qdrant_rescore, "rescore")
+            .on_hover_text(
+                "Re-rank the oversampled candidates on the original vectors (Qdrant's default).",
+            );
+    }
+    let after = (
+        settings.qdrant_quantization,
+        settings.qdrant_oversample.to_bits(),
+        settings.qdrant_rescore,
+    );
+    // A dragged slider rebuilds when released, not on every step.
+    (before.0 != after.0 || before.2 != after.2) || released
 }
 
 pub fn tuning_ui(

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::loading::{load, LoadRequest, Loaded};
 use crate::cache;
+use crate::dataset::Dataset;
 use crate::engine::pgvector::{sql::ColumnType, PgCollection};
 use crate::error::Error;
 use crate::eval::plan_sweep;
@@ -19,7 +20,7 @@ use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
 use crate::index::{
     param_spec, AnnIndex, BuiltIndex, DataSource, Hnsw, HnswParams, IndexSpec, KnobKind,
 };
-use crate::index::{SearchKnob, SearchParams};
+use crate::index::{Rescoring, SearchKnob, SearchParams};
 use crate::job::{with_threads, Job, Latest};
 use crate::projection::Projection;
 
@@ -239,14 +240,27 @@ impl Session {
     /// Starts a build of `spec` on `threads` threads (0: [`build_threads`]);
     /// the current index stays usable meanwhile. An engine's index is built
     /// in the server, on the table the data was loaded into.
-    pub fn build(&mut self, spec: IndexSpec, threads: usize) {
+    /// `rescoring`: what searches of a Qdrant build over quantized codes use.
+    pub fn build(&mut self, spec: IndexSpec, threads: usize, rescoring: Option<Rescoring>) {
         let Some(loaded) = &self.loaded else {
             self.error = Some("Open a dataset before building.".into());
             return;
         };
         let source = match (&spec, &self.work.engine) {
-            (IndexSpec::Pgvector(_), Some(c)) => DataSource::Engine(c.clone()),
-            (IndexSpec::Pgvector(_), None) => {
+            (IndexSpec::Engine(s), _) if s.in_process() => {
+                match in_process_engine(loaded.base.clone(), rescoring) {
+                    Some(source) => source,
+                    None => {
+                        self.error = Some(format!(
+                            "{}: this annscope was built without Qdrant (cargo build --features qdrant).",
+                            s.label()
+                        ));
+                        return;
+                    }
+                }
+            }
+            (IndexSpec::Engine(_), Some(c)) => DataSource::Engine(c.clone()),
+            (IndexSpec::Engine(_), None) => {
                 self.error = Some("Load the data into PostgreSQL first (Connect and load).".into());
                 return;
             }
@@ -736,4 +750,18 @@ impl Session {
         }
         true
     }
+}
+
+/// An engine that runs in this process (Qdrant edge), over the local
+/// vectors; None when this annscope was built without it.
+#[cfg(feature = "qdrant")]
+fn in_process_engine(base: Arc<Dataset>, rescoring: Option<Rescoring>) -> Option<DataSource> {
+    Some(DataSource::Engine(Arc::new(
+        crate::engine::qdrant::QdrantCollection::new(base, rescoring),
+    )))
+}
+
+#[cfg(not(feature = "qdrant"))]
+fn in_process_engine(_base: Arc<Dataset>, _rescoring: Option<Rescoring>) -> Option<DataSource> {
+    None
 }

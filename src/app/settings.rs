@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::loading::{sample_request, LoadRequest};
-use crate::engine::EngineIndexSpec;
+use crate::engine::{EngineIndexSpec, QdrantQuantization};
 use crate::index::{param_spec, DynamicConfig, HnswParams, IndexKind, IndexSpec, SearchKnob};
 
 /// The central area's tabs.
@@ -95,6 +95,13 @@ pub struct Settings {
     pub pg_halfvec: bool,
     /// pgvector IVFFlat lists.
     pub pg_lists: usize,
+    /// Qdrant: the codes its HNSW walks on.
+    pub qdrant_quantization: QdrantQuantization,
+    /// Qdrant: oversampling over quantized codes, and whether the
+    /// candidates are re-ranked on the original vectors (set per build in
+    /// the app; `bench` sweeps it without rebuilding).
+    pub qdrant_oversample: f64,
+    pub qdrant_rescore: bool,
 }
 
 /// A URL is written to the settings file without its password.
@@ -123,11 +130,22 @@ impl Default for Settings {
             engine_password: String::new(),
             pg_halfvec: false,
             pg_lists: param_spec::PG_LISTS.default,
+            qdrant_quantization: QdrantQuantization::None,
+            qdrant_oversample: param_spec::QD_OVERSAMPLING.default,
+            qdrant_rescore: true,
         }
     }
 }
 
 impl Settings {
+    /// Qdrant's rescoring for a build over quantized codes.
+    pub fn qdrant_rescoring(&self) -> Option<crate::index::Rescoring> {
+        (self.qdrant_quantization != QdrantQuantization::None).then_some(crate::index::Rescoring {
+            oversample: self.qdrant_oversample,
+            rescore: self.qdrant_rescore,
+        })
+    }
+
     /// The current kind's search knob at its slider's value.
     pub fn knob(&self) -> SearchKnob {
         match self.index.knob() {
@@ -156,12 +174,17 @@ impl Settings {
                 threshold: self.threshold,
                 hnsw: self.hnsw.clone(),
             }),
-            IndexKind::PgvectorHnsw => IndexSpec::Pgvector(EngineIndexSpec::Hnsw {
+            IndexKind::PgvectorHnsw => IndexSpec::Engine(EngineIndexSpec::Hnsw {
                 m: self.hnsw.m,
                 ef_construction: self.hnsw.ef_construction,
             }),
-            IndexKind::PgvectorIvfflat => IndexSpec::Pgvector(EngineIndexSpec::Ivfflat {
+            IndexKind::PgvectorIvfflat => IndexSpec::Engine(EngineIndexSpec::Ivfflat {
                 lists: self.pg_lists,
+            }),
+            IndexKind::QdrantHnsw => IndexSpec::Engine(EngineIndexSpec::QdrantHnsw {
+                m: self.hnsw.m,
+                ef_construct: self.hnsw.ef_construction,
+                quantization: self.qdrant_quantization,
             }),
         }
     }

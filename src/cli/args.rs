@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::distance::Metric;
 use crate::engine::pgvector::LoadMethod;
-use crate::engine::{EngineIndexKind, EngineKind};
+use crate::engine::{EngineIndexKind, EngineKind, QdrantQuantization};
 use crate::index::hnsw::{BuildPrecision, DynamicEf};
 use crate::index::param_spec::{self as spec, ParamSpec};
 use crate::index::{HFreshParams, HnswParams, Precision, Storage};
@@ -205,7 +205,9 @@ pub const URL_ENV: &str = "ANNSCOPE_PG_URL";
 
 #[derive(Args, Debug)]
 pub struct EngineArgs {
-    /// Measure an engine's index instead of annscope's: pgvector (PostgreSQL).
+    /// Measure an engine's index instead of annscope's: pgvector (PostgreSQL
+    /// server) or qdrant-edge (Qdrant's engine in-process; needs annscope
+    /// built with --features qdrant).
     #[arg(long, value_enum)]
     pub engine: Option<EngineKind>,
     /// The engine's connection URL, e.g. postgresql://user:password@host:5432/db
@@ -245,15 +247,32 @@ pub struct EngineArgs {
     /// How rows are loaded: copy (binary COPY) or insert (row by row, to compare).
     #[arg(long, value_enum, default_value_t = LoadMethod::Copy)]
     pub load_method: LoadMethod,
+    /// Qdrant: the codes its HNSW walks on, one build each (none, scalar,
+    /// binary, binary-2bit, product-x16, product-x32, turbo-4bit,
+    /// turbo-2bit); the original vectors are kept for rescoring.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [QdrantQuantization::None])]
+    pub quantization: Vec<QdrantQuantization>,
+    /// Qdrant: oversampling over quantized codes to sweep (no rebuild).
+    #[arg(long, value_delimiter = ',', default_values_t = spec::QD_OVERSAMPLING.sweep.to_vec(), long_help = spec::QD_OVERSAMPLING.help)]
+    pub oversample: Vec<f64>,
+    /// Qdrant: re-rank the oversampled candidates on the original vectors.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub rescore: bool,
 }
 
 impl EngineArgs {
-    /// Refuses engine flags given without `--engine`.
+    /// Refuses engine flags given without their engine.
     pub fn check_unused(&self) -> anyhow::Result<()> {
-        if self.engine.is_none()
-            && (self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec)
-        {
+        let pg_flags =
+            self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec;
+        let qdrant_flags = self.quantization != [QdrantQuantization::None]
+            || self.oversample != spec::QD_OVERSAMPLING.sweep
+            || !self.rescore;
+        if self.engine != Some(EngineKind::Pgvector) && pg_flags {
             anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
+        }
+        if self.engine != Some(EngineKind::QdrantEdge) && qdrant_flags {
+            anyhow::bail!("--quantization, --oversample and --rescore need --engine qdrant-edge");
         }
         Ok(())
     }

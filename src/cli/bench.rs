@@ -128,6 +128,9 @@ impl BenchArgs {
             (None, kind @ (IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat)) => {
                 anyhow::bail!("{} is measured with --engine pgvector", kind.name())
             }
+            (None, kind @ IndexKind::QdrantHnsw) => {
+                anyhow::bail!("{} is measured with --engine qdrant-edge", kind.name())
+            }
             (None, IndexKind::Dynamic) => {
                 let mut specs = Vec::new();
                 for hnsw in self.hnsw.builds()? {

@@ -89,6 +89,10 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
             "{} lives in a PostgreSQL server: measure it with `annscope bench --engine pgvector`",
             kind.name()
         ),
+        kind @ IndexKind::QdrantHnsw => anyhow::bail!(
+            "{} is built in Qdrant's engine, not saved by annscope: measure it with `annscope bench --engine qdrant-edge`",
+            kind.name()
+        ),
         IndexKind::Dynamic => {
             let config = DynamicConfig {
                 threshold: a.threshold,

@@ -62,6 +62,11 @@ pub struct GuiArgs {
     /// pgvector's HNSW with the same M and efConstruction and sweep it too.
     #[arg(long, requires = "build")]
     pub engine_url: Option<String>,
+    /// With --build: then build Qdrant's HNSW in this process with the same
+    /// M and efConstruction and sweep it too (annscope built with
+    /// --features qdrant).
+    #[arg(long, requires = "build")]
+    pub qdrant: bool,
 }
 
 impl GuiArgs {
@@ -92,6 +97,7 @@ impl GuiArgs {
             ef: self.ef,
             colour_by: self.colour_by,
             engine_url: self.engine_url.clone(),
+            qdrant: self.qdrant,
         }
     }
 }

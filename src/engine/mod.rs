@@ -1,5 +1,6 @@
 //! Engine backends: the vector databases users deploy (PostgreSQL with
-//! pgvector today), measured exactly as annscope measures its own indexes.
+//! pgvector as a server; Qdrant's engine in-process, feature `qdrant`),
+//! measured exactly as annscope measures its own indexes.
 //!
 //! Why an engine is an [`AnnIndex`]: the bench's `measure`, its ground truth,
 //! ann-benchmarks' recall rule (distances recomputed from the vectors) and
@@ -16,8 +17,10 @@
 //! what it created.
 
 pub mod pgvector;
+#[cfg(feature = "qdrant")]
+pub mod qdrant;
 
-pub use crate::index::engine_spec::EngineIndexSpec;
+pub use crate::index::engine_spec::{EngineIndexSpec, QdrantQuantization};
 
 use std::sync::Arc;
 
@@ -37,6 +40,19 @@ use crate::progress::WorkContext;
 pub enum EngineKind {
     /// PostgreSQL with the pgvector extension, through a connection URL.
     Pgvector,
+    /// Qdrant's engine in this process (qdrant-edge; annscope built with
+    /// `--features qdrant`).
+    QdrantEdge,
+}
+
+impl EngineKind {
+    /// Whether this build of annscope has it.
+    pub fn available(self) -> bool {
+        match self {
+            EngineKind::Pgvector => true,
+            EngineKind::QdrantEdge => cfg!(feature = "qdrant"),
+        }
+    }
 }
 
 /// Which of the engine's index kinds (`--engine-index`).

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 
 pub use built::{check_base, BuiltIndex, BuiltOn};
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
-pub use engine_spec::{EngineCollection, EngineIndexSpec};
+pub use engine_spec::{EngineCollection, EngineIndexSpec, QdrantQuantization};
 pub use f16::Precision;
 pub use filter::AllowList;
 pub use flat::FlatIndex;
@@ -62,6 +62,18 @@ pub struct SearchParams {
     pub knob: SearchKnob,
     /// Only these ids may be returned (filtered search).
     pub filter: Option<Arc<AllowList>>,
+    /// How a walk over quantized codes is re-ranked (Qdrant's
+    /// `oversampling` and `rescore`); None: the index's default. Only an
+    /// index over quantized codes reads it.
+    pub rescoring: Option<Rescoring>,
+}
+
+/// A search over quantized codes collects `oversample × k` candidates and,
+/// with `rescore`, re-ranks them on the original vectors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rescoring {
+    pub oversample: f64,
+    pub rescore: bool,
 }
 
 impl SearchParams {
@@ -71,7 +83,12 @@ impl SearchParams {
             k,
             knob: SearchKnob::Default,
             filter: None,
+            rescoring: None,
         }
+    }
+    pub fn with_rescoring(mut self, rescoring: Rescoring) -> Self {
+        self.rescoring = Some(rescoring);
+        self
     }
     pub fn with_filter(mut self, filter: Arc<AllowList>) -> Self {
         self.filter = Some(filter);

@@ -117,6 +117,24 @@ pub const PG_LISTS: ParamSpec<usize> =
 pub const PG_PROBES: ParamSpec<usize> =
     ParamSpec::new("probes", (1, 32_768), 1, (1, 200), &[1, 2, 4, 8, 16, 32, 64], "pgvector `ivfflat.probes`: lists scanned per query, set with SET LOCAL (at most lists). pgvector's default is 1.");
 
+pub const QD_M: ParamSpec<usize> = ParamSpec::new(
+    "m",
+    (2, 128),
+    16,
+    (8, 48),
+    &[8, 16, 32],
+    "Qdrant HNSW `m`: edges per node (layer 0 keeps 2·m). Qdrant's default is 16; m = 0 would turn the index off, which annscope does not measure.",
+);
+
+pub const QD_EF_CONSTRUCT: ParamSpec<usize> =
+    ParamSpec::new("ef_construct", (4, 1000), 100, (32, 400), &[100, 200], "Qdrant HNSW `ef_construct`: candidate list size while building (at least 4). Qdrant's default is 100.");
+
+pub const QD_HNSW_EF: ParamSpec<usize> =
+    ParamSpec::new("hnsw_ef", (1, 10_000), 128, (10, 400), &[10, 20, 40, 80, 120, 200, 400], "Qdrant search `hnsw_ef`: candidate list size per query (Qdrant searches with max(hnsw_ef, limit)). Without it Qdrant uses ef_construct.");
+
+pub const QD_OVERSAMPLING: ParamSpec<f64> =
+    ParamSpec::new("oversampling", (1.0, 100.0), 1.0, (1.0, 10.0), &[1.0, 2.0, 4.0], "Qdrant search `quantization.oversampling`: the walk on quantized codes collects oversampling × limit candidates, which `rescore` re-ranks on the original vectors. A search-time setting: no rebuild.");
+
 /// Help of the parameters that have no range (seeds, precisions).
 pub const SEED_HELP: &str = "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.";
 pub const SEARCH_PRECISION_HELP: &str = "Vectors a search walks the graph with: f16 reads half the bytes per distance (faster queries) and re-scores the final candidates in f32, so results are exact; it keeps a half-precision copy of the vectors. f32 walks as hnswlib does.";
@@ -153,6 +171,9 @@ mod tests {
             PG_EF_SEARCH,
             PG_LISTS,
             PG_PROBES,
+            QD_M,
+            QD_EF_CONSTRUCT,
+            QD_HNSW_EF,
         ] {
             spec.check(spec.default).expect(spec.name);
             for &v in spec.sweep {

@@ -46,6 +46,10 @@ pub enum IndexKind {
     #[serde(rename = "pgvector-ivfflat")]
     #[value(skip)]
     PgvectorIvfflat,
+    /// Qdrant's HNSW, in this process (qdrant-edge; feature `qdrant`).
+    #[serde(rename = "qdrant-hnsw")]
+    #[value(skip)]
+    QdrantHnsw,
 }
 
 impl IndexKind {
@@ -57,14 +61,26 @@ impl IndexKind {
         IndexKind::Hfresh,
     ];
 
-    /// The kinds the app's Kind menu offers: annscope's, then the engines'.
-    pub const IN_APP: [IndexKind; 6] = [
+    /// The kinds the app's Kind menu offers: annscope's, then the engines'
+    /// (Qdrant when built with the `qdrant` feature).
+    #[cfg(not(feature = "qdrant"))]
+    pub const IN_APP: &[IndexKind] = &[
         IndexKind::Flat,
         IndexKind::Hnsw,
         IndexKind::Dynamic,
         IndexKind::Hfresh,
         IndexKind::PgvectorHnsw,
         IndexKind::PgvectorIvfflat,
+    ];
+    #[cfg(feature = "qdrant")]
+    pub const IN_APP: &[IndexKind] = &[
+        IndexKind::Flat,
+        IndexKind::Hnsw,
+        IndexKind::Dynamic,
+        IndexKind::Hfresh,
+        IndexKind::PgvectorHnsw,
+        IndexKind::PgvectorIvfflat,
+        IndexKind::QdrantHnsw,
     ];
 
     /// The name in reports and on the command line.
@@ -76,6 +92,7 @@ impl IndexKind {
             IndexKind::Hfresh => "hfresh",
             IndexKind::PgvectorHnsw => "pgvector-hnsw",
             IndexKind::PgvectorIvfflat => "pgvector-ivfflat",
+            IndexKind::QdrantHnsw => "qdrant-hnsw",
         }
     }
 
@@ -88,20 +105,31 @@ impl IndexKind {
             IndexKind::Hfresh => "HFresh (posting lists)",
             IndexKind::PgvectorHnsw => "pgvector HNSW (PostgreSQL)",
             IndexKind::PgvectorIvfflat => "pgvector IVFFlat (PostgreSQL)",
+            IndexKind::QdrantHnsw => "Qdrant HNSW (edge, in-process)",
         }
     }
 
-    /// True for an engine's index (built and searched in a database server).
+    /// True for an engine's index (built and searched by a vector
+    /// database, not by annscope).
     pub fn is_engine(self) -> bool {
+        matches!(
+            self,
+            IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat | IndexKind::QdrantHnsw
+        )
+    }
+
+    /// True for an engine that needs its data loaded into a server first.
+    pub fn needs_server(self) -> bool {
         matches!(self, IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat)
     }
 
     /// The search-time knob this kind turns, if any.
     pub fn knob(self) -> Option<super::KnobKind> {
         match self {
-            IndexKind::Hnsw | IndexKind::Dynamic | IndexKind::PgvectorHnsw => {
-                Some(super::KnobKind::Ef)
-            }
+            IndexKind::Hnsw
+            | IndexKind::Dynamic
+            | IndexKind::PgvectorHnsw
+            | IndexKind::QdrantHnsw => Some(super::KnobKind::Ef),
             IndexKind::Hfresh | IndexKind::PgvectorIvfflat => Some(super::KnobKind::Probe),
             IndexKind::Flat => None,
         }
@@ -184,9 +212,10 @@ pub enum IndexSpec {
     Hnsw(HnswParams),
     Dynamic(DynamicConfig),
     HFresh(HFreshParams),
-    /// pgvector's index in a PostgreSQL server (built from a
-    /// [`DataSource::Engine`]).
-    Pgvector(super::EngineIndexSpec),
+    /// An engine's index: pgvector's in a PostgreSQL server, Qdrant's in
+    /// this process (built from a [`DataSource::Engine`]).
+    #[serde(alias = "Pgvector")]
+    Engine(super::EngineIndexSpec),
 }
 
 impl IndexSpec {
@@ -196,7 +225,7 @@ impl IndexSpec {
             IndexSpec::Hnsw(_) => IndexKind::Hnsw,
             IndexSpec::Dynamic(_) => IndexKind::Dynamic,
             IndexSpec::HFresh(_) => IndexKind::Hfresh,
-            IndexSpec::Pgvector(p) => p.kind(),
+            IndexSpec::Engine(p) => p.kind(),
         }
     }
 
@@ -207,14 +236,14 @@ impl IndexSpec {
             IndexSpec::Hnsw(p) => p.validate(),
             IndexSpec::Dynamic(c) => c.validate(),
             IndexSpec::HFresh(p) => p.validate(),
-            IndexSpec::Pgvector(p) => p.validate(),
+            IndexSpec::Engine(p) => p.validate(),
         }
     }
 
     /// How the index holds and reads its vectors (a flat index scans f32).
     pub fn storage(&self) -> super::Storage {
         match self {
-            IndexSpec::Flat | IndexSpec::Pgvector(_) => super::Storage::EXACT,
+            IndexSpec::Flat | IndexSpec::Engine(_) => super::Storage::EXACT,
             IndexSpec::Hnsw(p) => p.storage,
             IndexSpec::Dynamic(c) => c.hnsw.storage,
             IndexSpec::HFresh(p) => p.storage,
@@ -234,7 +263,7 @@ impl IndexSpec {
                 "Dynamic t={} M={} efC={}",
                 c.threshold, c.hnsw.m, c.hnsw.ef_construction
             ),
-            IndexSpec::Pgvector(p) => p.label(),
+            IndexSpec::Engine(p) => p.label(),
         }
     }
 
@@ -250,7 +279,7 @@ impl IndexSpec {
             }
             IndexSpec::Dynamic(_) => Some((n * (dim + 1) * 4) as u64),
             // In the server: its size is what the server reports.
-            IndexSpec::HFresh(_) | IndexSpec::Pgvector(_) => None,
+            IndexSpec::HFresh(_) | IndexSpec::Engine(_) => None,
         }
     }
 
@@ -271,8 +300,15 @@ impl IndexSpec {
             IndexSpec::Hnsw(p) => Arc::new(Hnsw::build(local()?, p.clone(), ctx)?),
             IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(local()?, c.clone(), ctx)?,
             IndexSpec::HFresh(p) => Arc::new(HFresh::build(local()?, p.clone(), ctx)?),
-            IndexSpec::Pgvector(spec) => match source {
+            IndexSpec::Engine(spec) => match source {
                 DataSource::Engine(collection) => collection.build(*spec, ctx)?,
+                DataSource::Dataset(d) if spec.in_process() => {
+                    return Err(crate::error::Error::InvalidParameter(format!(
+                        "{} runs in Qdrant's engine: open {} as a Qdrant collection (annscope built with --features qdrant)",
+                        spec.label(),
+                        d.display_name()
+                    )))
+                }
                 DataSource::Dataset(d) => {
                     return Err(crate::error::Error::InvalidParameter(format!(
                         "{} lives in a PostgreSQL server: load {} into one first",

@@ -637,3 +637,29 @@ fn a_dynamic_index_is_saved_switched_and_searched_with_ef() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 200);
 }
+
+/// Without the `qdrant` feature, asking for Qdrant says how to get it
+/// (after checking the flags, so a typo is still named first).
+#[cfg(not(feature = "qdrant"))]
+#[test]
+fn qdrant_without_the_feature_says_how_to_build_it() {
+    let cache = tempfile::tempdir().expect("tmp");
+    let args = [
+        "bench",
+        "--engine",
+        "qdrant-edge",
+        "--base",
+        SAMPLE_BASE,
+        "--queries",
+        SAMPLE_QUERIES,
+        "--metric",
+        "cosine",
+    ];
+    let o = annscope(&args, cache.path());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--features qdrant"), "{}", stderr(&o));
+    let mut bad = args.to_vec();
+    bad.extend(["--ef", "0"]);
+    let o = annscope(&bad, cache.path());
+    assert!(stderr(&o).contains("hnsw_ef"), "{}", stderr(&o));
+}

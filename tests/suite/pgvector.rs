@@ -561,8 +561,7 @@ fn a_collection_builds_like_any_kind_and_an_old_build_stops_answering() {
         PgCollection::load(&url, None, base.clone(), ColumnType::Vector, &ctx).expect("load"),
     );
     let source = DataSource::Engine(collection.clone());
-    let hnsw =
-        |m, ef_construction| IndexSpec::Pgvector(EngineIndexSpec::Hnsw { m, ef_construction });
+    let hnsw = |m, ef_construction| IndexSpec::Engine(EngineIndexSpec::Hnsw { m, ef_construction });
     let first = hnsw(8, 32).build(source.clone(), &ctx).expect("build");
     let query = base.row(7);
     let hit = first

@@ -1,4 +1,5 @@
-//! `annscope bench --engine pgvector`: the engine users deploy, measured as
+//! `annscope bench --engine pgvector` (and `qdrant-edge`, in [`qdrant`]):
+//! the engines users deploy, measured as
 //! annscope measures its own indexes (same ground truth, recall rule and
 //! JSON lines). Two ways in: `--base` loads a file into a new table
 //! (dropped at the end unless `--keep`) and builds the engine's index with
@@ -9,6 +10,7 @@
 
 use std::sync::Arc;
 
+mod qdrant;
 mod sweep;
 mod table;
 
@@ -64,6 +66,10 @@ fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    a.engine.check_unused()?;
+    if a.engine.engine == Some(crate::engine::EngineKind::QdrantEdge) {
+        return qdrant::run(a);
+    }
     if a.engine.table.is_some() {
         return table::run(a);
     }

@@ -92,6 +92,9 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         match spec {
             EngineIndexSpec::Hnsw { .. } => EngineIndexKind::Hnsw,
             EngineIndexSpec::Ivfflat { .. } => EngineIndexKind::Ivfflat,
+            EngineIndexSpec::QdrantHnsw { .. } => {
+                anyhow::bail!("a pgvector table's index is never Qdrant's")
+            }
         },
         a,
     )?;

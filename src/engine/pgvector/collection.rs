@@ -1,7 +1,7 @@
 //! A dataset loaded into a pgvector table that annscope created, kept while
 //! a user tunes it: the app connects and loads once, then builds, measures,
 //! rebuilds with other settings. As an [`EngineCollection`] it is a
-//! `DataSource::Engine`, so `IndexSpec::Pgvector(…).build(…)` builds in the server like any
+//! `DataSource::Engine`, so `IndexSpec::Engine(…).build(…)` builds in the server like any
 //! other kind, and annscope's own kinds built from it use its local copy of
 //! the vectors (the reference beside the engine).
 //!

@@ -196,6 +196,12 @@ impl PgVector {
                 format!("m = {m}, ef_construction = {ef_construction}"),
             ),
             EngineIndexSpec::Ivfflat { lists } => ("ivfflat", format!("lists = {lists}")),
+            EngineIndexSpec::QdrantHnsw { .. } => {
+                return Err(Error::InvalidParameter(format!(
+                    "{} is built by Qdrant, not in PostgreSQL",
+                    spec.label()
+                )))
+            }
         };
         let statement = format!(
             "CREATE INDEX {} ON {} USING {method} ({} {}) WITH ({with})",
