@@ -19,14 +19,16 @@ cargo build --release --quiet --features qdrant
 a=./target/release/annscope
 files=(--base "$data.base.fvecs" --queries "$data.query.fvecs" --groundtruth "$data.groundtruth.ivecs" --metric cosine)
 efs=10,20,40,80,120,200,400
+# Each point: the fastest of three runs (the machine is noisy).
+runs=${RUNS:-3}
 efcs=${EFCS:-100,200}
 
 echo "Qdrant HNSW: none, scalar, binary; oversampling 1, 2, 4 with rescore" >&2
 $a bench --engine qdrant-edge "${files[@]}" --m 16 --ef-construction "$efcs" \
-    --quantization none,scalar,binary --oversample 1,2,4 --ef $efs \
+    --quantization none,scalar,binary --oversample 1,2,4 --ef $efs --runs "$runs" \
     >"$out/qdrant.jsonl" 2>"$out/qdrant.err"
 echo "annscope HNSW, same m/ef_construction" >&2
-$a bench --index hnsw "${files[@]}" --m 16 --ef-construction "$efcs" --ef $efs \
+$a bench --index hnsw "${files[@]}" --m 16 --ef-construction "$efcs" --ef $efs --runs "$runs" \
     >"$out/annscope.jsonl" 2>"$out/annscope.err"
 if [ -z "${SKIP_PG:-}" ]; then
     if [ -z "${ANNSCOPE_PG_URL:-}" ]; then
@@ -37,7 +39,7 @@ if [ -z "${SKIP_PG:-}" ]; then
         export ANNSCOPE_PG_URL
     fi
     echo "pgvector HNSW, same m/ef_construction" >&2
-    $a bench --engine pgvector "${files[@]}" --m 16 --ef-construction "$efcs" --ef $efs \
+    $a bench --engine pgvector "${files[@]}" --m 16 --ef-construction "$efcs" --ef $efs --runs "$runs" \
         >"$out/pgvector.jsonl" 2>"$out/pgvector.err"
 fi
 

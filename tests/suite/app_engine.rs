@@ -170,3 +170,63 @@ fn pgvector_is_tuned_live_beside_annscope_and_a_lost_server_is_survived() {
         h.state().session.error
     );
 }
+
+/// Qdrant in the app (annscope built with `--features qdrant`): chosen in
+/// the Kind menu, built on the loaded data with no server, its ef slider
+/// live; choosing a quantization rebuilds over codes.
+#[cfg(feature = "qdrant")]
+#[test]
+fn qdrant_is_built_in_process_and_tuned_live() {
+    let mut h = harness_with(
+        sample_request(),
+        Settings {
+            index: IndexKind::Hnsw,
+            ..Settings::default()
+        },
+    );
+    step_until(&mut h, "the sample and its ground truth", 4000, ready);
+    h.get_by_role_and_label(Role::ComboBox, "Kind").click();
+    h.run();
+    h.get_by_label("Qdrant HNSW (edge, in-process)").click();
+    h.run();
+    assert_eq!(h.state().settings.index, IndexKind::QdrantHnsw);
+    assert!(
+        !h.get_by_label("Build").accesskit_node().is_disabled(),
+        "nothing to connect to: Build is ready"
+    );
+    h.get_by_label("Build").click();
+    step_until(&mut h, "Qdrant's build and a full point", 4000, |a| {
+        a.session.work.builds.len() == 1
+            && a.session
+                .work
+                .points
+                .iter()
+                .any(|p| p.op.index == "qdrant-hnsw" && !p.estimate)
+    });
+    assert!(h.query_all_by_label_contains("Qdrant segments").count() >= 1);
+    h.get_by_role_and_label(Role::Slider, "ef")
+        .set_value_accesskit(100.0);
+    step_until(&mut h, "Qdrant at hnsw_ef 100", 4000, |a| {
+        a.session
+            .work
+            .points
+            .iter()
+            .any(|p| p.op.index == "qdrant-hnsw" && !p.estimate && p.op.params["hnsw_ef"] == 100)
+    });
+    // A quantization is a rebuild, over binary codes.
+    h.get_by_role_and_label(Role::ComboBox, "Quantization")
+        .click();
+    h.run();
+    h.get_by_label("binary").click();
+    h.run();
+    step_until(&mut h, "the binary build measured", 4000, |a| {
+        a.session.work.points.iter().any(|p| {
+            p.op.index == "qdrant-hnsw" && !p.estimate && p.op.params["quantization"] == "binary"
+        })
+    });
+    assert!(
+        h.state().session.error.is_none(),
+        "{:?}",
+        h.state().session.error
+    );
+}

@@ -14,13 +14,13 @@ mod qdrant;
 mod sweep;
 mod table;
 
-use sweep::{engine_index, knobs, knobs_for, write_point};
+use sweep::{engine_index, knobs, knobs_for, measure_and_write, Against};
 
 use super::bench::{bench_inputs, BenchArgs};
 use super::io::with_progress;
 use crate::engine::pgvector::{sql::ColumnType, LoadMethod, PgVector};
 use crate::engine::{EngineIndexKind, EngineIndexSpec};
-use crate::eval::{self, GroundTruth, PointWriter, QueryMode};
+use crate::eval::{GroundTruth, PointWriter};
 use crate::index::{AllowList, ParamMap, SearchKnob, SearchParams};
 
 /// The builds and knobs asked for, checked before anything connects.
@@ -149,6 +149,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         inputs.queries.len(),
         inputs.gt_note
     )))?;
+    let dataset = inputs.base.display_name();
     for spec in plan.builds {
         let t = target.clone();
         let (pg_back, index_name, build_secs, bytes) = with_progress("CREATE INDEX", move |ctx| {
@@ -167,18 +168,13 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     extra.insert("filter_allowed".into(), f.count().into());
                     extra.insert("iterative_scan".into(), "relaxed_order".into());
                 }
-                let m = eval::measure(
-                    &index,
-                    Some(&inputs.base),
-                    inputs.queries.vectors(),
+                let against = Against {
+                    base: Some(&inputs.base),
+                    queries: inputs.queries.vectors(),
                     gt,
-                    &params,
-                    QueryMode::Single,
-                    a.threads,
-                    a.runs,
-                )?;
-                let dataset = inputs.base.display_name();
-                write_point(&mut out, a, &index, knob, extra, &m, &dataset)?;
+                    dataset: &dataset,
+                };
+                measure_and_write(&mut out, a, &index, &index, &against, &params, extra)?;
             }
         }
         searcher.release()?;

@@ -96,9 +96,9 @@ pub(super) fn rescorings_for(plan: &QdrantPlan, spec: EngineIndexSpec) -> Vec<Op
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     use super::super::bench::bench_inputs;
     use super::super::io::with_progress;
-    use super::sweep::write_point;
+    use super::sweep::{measure_and_write, Against};
     use crate::engine::qdrant;
-    use crate::eval::{self, PointWriter, QueryMode};
+    use crate::eval::PointWriter;
     use crate::index::{AnnIndex, ParamMap, SearchParams};
 
     let plan = plan(a)?;
@@ -113,6 +113,13 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         inputs.queries.len(),
         inputs.gt_note
     )))?;
+    let dataset = inputs.base.display_name();
+    let against = Against {
+        base: Some(&inputs.base),
+        queries: inputs.queries.vectors(),
+        gt: &inputs.gt,
+        dataset: &dataset,
+    };
     for spec in &plan.builds {
         let (base, spec) = (inputs.base.clone(), *spec);
         let index = with_progress("Qdrant build", move |ctx| {
@@ -134,18 +141,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     extra.insert("oversampling".into(), r.oversample.into());
                     extra.insert("rescore".into(), r.rescore.into());
                 }
-                let m = eval::measure(
-                    &index,
-                    Some(&inputs.base),
-                    inputs.queries.vectors(),
-                    &inputs.gt,
-                    &params,
-                    QueryMode::Single,
-                    a.threads,
-                    a.runs,
-                )?;
-                let dataset = inputs.base.display_name();
-                write_point(&mut out, a, &index, knob, extra, &m, &dataset)?;
+                measure_and_write(&mut out, a, &index, &index, &against, &params, extra)?;
             }
         }
     }

@@ -72,6 +72,41 @@ pub(super) fn engine_index(
     )
 }
 
+/// What every point of one engine bench is measured against.
+pub(super) struct Against<'a> {
+    /// The base, for ann-benchmarks' recall rule (None: distances as the
+    /// ground truth holds them, for a collection never pulled here).
+    pub base: Option<&'a crate::dataset::Dataset>,
+    pub queries: &'a crate::dataset::Vectors,
+    pub gt: &'a eval::GroundTruth,
+    /// The `dataset` field of each point.
+    pub dataset: &'a str,
+}
+
+/// Measures `measured` (the index itself, or a wrapper of it) with
+/// `params` and writes the point as `index`'s, with `extra` settings.
+pub(super) fn measure_and_write(
+    out: &mut PointWriter<std::io::StdoutLock<'static>>,
+    a: &BenchArgs,
+    index: &EngineIndex,
+    measured: &dyn AnnIndex,
+    against: &Against<'_>,
+    params: &crate::index::SearchParams,
+    extra: ParamMap,
+) -> anyhow::Result<()> {
+    let m = eval::measure(
+        measured,
+        against.base,
+        against.queries,
+        against.gt,
+        params,
+        QueryMode::Single,
+        a.threads,
+        a.runs,
+    )?;
+    write_point(out, a, index, params.knob, extra, &m, against.dataset)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_point(
     out: &mut PointWriter<std::io::StdoutLock<'static>>,

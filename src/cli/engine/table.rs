@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use super::sweep::{engine_index, knobs, knobs_for, write_point};
+use super::sweep::{engine_index, knobs, knobs_for, measure_and_write, Against};
 use crate::cli::bench::BenchArgs;
 use crate::cli::io::with_progress;
 use crate::dataset::{self, Dataset, Vectors};
 use crate::distance::Metric;
 use crate::engine::pgvector::{PgSearcher, PgVector, Target};
 use crate::engine::{exact_ground_truth, EngineIndex, EngineIndexKind, EngineIndexSpec};
-use crate::eval::{self, GroundTruth, PointWriter, QueryMode};
+use crate::eval::{GroundTruth, PointWriter};
 use crate::index::{AnnIndex, ParamMap, SearchParams};
 use crate::progress::WorkContext;
 
@@ -124,17 +124,21 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     };
     for &knob in knobs_for(&plan, spec) {
         let params = SearchParams::new(a.k).with_knob(knob);
-        let m = eval::measure(
+        let against = Against {
+            base: None,
+            queries: queries.vectors(),
+            gt: &gt,
+            dataset: &dataset,
+        };
+        measure_and_write(
+            &mut out,
+            a,
+            &index,
             measured,
-            None,
-            queries.vectors(),
-            &gt,
+            &against,
             &params,
-            QueryMode::Single,
-            a.threads,
-            a.runs,
+            ParamMap::new(),
         )?;
-        write_point(&mut out, a, &index, knob, ParamMap::new(), &m, &dataset)?;
     }
     Ok(())
 }
