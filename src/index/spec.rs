@@ -63,7 +63,6 @@ impl IndexKind {
 
     /// The kinds the app's Kind menu offers: annscope's, then the engines'
     /// (Qdrant when built with the `qdrant` feature).
-    #[cfg(not(feature = "qdrant"))]
     pub const IN_APP: &[IndexKind] = &[
         IndexKind::Flat,
         IndexKind::Hnsw,
@@ -71,15 +70,7 @@ impl IndexKind {
         IndexKind::Hfresh,
         IndexKind::PgvectorHnsw,
         IndexKind::PgvectorIvfflat,
-    ];
-    #[cfg(feature = "qdrant")]
-    pub const IN_APP: &[IndexKind] = &[
-        IndexKind::Flat,
-        IndexKind::Hnsw,
-        IndexKind::Dynamic,
-        IndexKind::Hfresh,
-        IndexKind::PgvectorHnsw,
-        IndexKind::PgvectorIvfflat,
+        #[cfg(feature = "qdrant")]
         IndexKind::QdrantHnsw,
     ];
 

@@ -61,6 +61,7 @@ fn skip(name: &str, why: &str) {
 
 /// A server of the test's own (one it may stop), from `tests/pg/server.sh`;
 /// its URL and data folder. None when the tests are skipped.
+#[cfg_attr(not(feature = "gui"), allow(dead_code))] // used by the app tests
 pub(super) fn own_server(name: &str) -> Option<(String, std::path::PathBuf)> {
     let dir = std::env::temp_dir().join(format!("annscope-{name}-{}", std::process::id()));
     match start_server(&dir) {
@@ -73,6 +74,7 @@ pub(super) fn own_server(name: &str) -> Option<(String, std::path::PathBuf)> {
 }
 
 /// Stops a server started by [`own_server`].
+#[cfg_attr(not(feature = "gui"), allow(dead_code))] // used by the app tests
 pub(super) fn stop_server(dir: &std::path::Path) {
     let ok = std::process::Command::new("bash")
         .arg(project("tests/pg/server.sh"))
