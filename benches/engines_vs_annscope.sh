@@ -86,5 +86,5 @@ for build, pts in rows.items():
     top = pts[-1][1]["recall"]
     print(f"| {build} | {p0['build_s']:.1f} | {p0['index_bytes']/1e6:.0f} MB | {knobs} | {lat} | {qps} | {top:.3f} |")
 EOF
-grep -h "built by optimize" "$out/qdrant.err" >&2 || true
+grep -h "indexed by optimize" "$out/qdrant.err" >&2 || true
 echo "results in $out" >&2

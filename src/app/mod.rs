@@ -442,7 +442,8 @@ impl AnnscopeApp {
 
     /// With `auto_engine`, once annscope's build is swept: load the data
     /// into PostgreSQL, build pgvector's HNSW with the same M and
-    /// efConstruction, and sweep it. An error stops it (and is shown).
+    /// efConstruction, and sweep it; then, with `auto_qdrant`, the same in
+    /// Qdrant. An error stops both (and is shown).
     fn auto_engine_step(&mut self) {
         if !(self.auto_engine || self.auto_qdrant) || self.auto_build || self.session.busy() {
             return;

@@ -454,11 +454,7 @@ fn engine_ui(
 /// Qdrant (in this process): the codes its HNSW walks on, and how their
 /// candidates are re-ranked. Returns whether a setting asks for a rebuild.
 fn qdrant_ui(ui: &mut Ui, settings: &mut Settings) -> bool {
-    let before = (
-        settings.qdrant_quantization,
-        settings.qdrant_oversample.to_bits(),
-        settings.qdrant_rescore,
-    );
+    let before = (settings.qdrant_quantization, settings.qdrant_rescore);
     egui::ComboBox::from_label("Quantization")
         .selected_text(settings.qdrant_quantization.name())
         .show_ui(ui, |ui| {
@@ -485,13 +481,8 @@ fn qdrant_ui(ui: &mut Ui, settings: &mut Settings) -> bool {
                 "Re-rank the oversampled candidates on the original vectors (Qdrant's default).",
             );
     }
-    let after = (
-        settings.qdrant_quantization,
-        settings.qdrant_oversample.to_bits(),
-        settings.qdrant_rescore,
-    );
     // A dragged slider rebuilds when released, not on every step.
-    (before.0 != after.0 || before.2 != after.2) || released
+    released || before != (settings.qdrant_quantization, settings.qdrant_rescore)
 }
 
 pub fn tuning_ui(

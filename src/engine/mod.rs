@@ -45,16 +45,6 @@ pub enum EngineKind {
     QdrantEdge,
 }
 
-impl EngineKind {
-    /// Whether this build of annscope has it.
-    pub fn available(self) -> bool {
-        match self {
-            EngineKind::Pgvector => true,
-            EngineKind::QdrantEdge => cfg!(feature = "qdrant"),
-        }
-    }
-}
-
 /// Which of the engine's index kinds (`--engine-index`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -51,9 +51,10 @@ fn engine_error(what: &str, e: OperationError) -> Error {
 
 /// One Qdrant shard with its HNSW built, searched from any thread.
 pub struct QdrantShard {
-    // Declared before `dir`: the shard flushes into its folder when dropped.
+    // Declared before `_dir`: the shard flushes into its folder when
+    // dropped, then the folder is removed.
     shard: EdgeShard,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     metric: Metric,
     k_max: usize,
     /// Used when a search gives no rescoring of its own (the app sets it
@@ -185,7 +186,7 @@ impl QdrantShard {
         let files = shard_files(dir.path());
         Ok(QdrantShard {
             shard,
-            dir,
+            _dir: dir,
             metric,
             k_max: n,
             default_rescoring: None,
@@ -193,11 +194,6 @@ impl QdrantShard {
             upsert_secs,
             optimize_secs,
         })
-    }
-
-    /// The shard's folder (removed when the shard is dropped).
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 
     fn query(
@@ -368,45 +364,48 @@ impl EngineBackend for QdrantShard {
     }
 }
 
-/// Builds `spec` on `base` in Qdrant and wraps it as an index annscope
-/// measures; `index_bytes` is the shard's segment files (vectors, graph
-/// and codes, all resident).
+impl QdrantShard {
+    /// Wraps the shard as an index annscope measures, built by `spec` on
+    /// `base`; `index_bytes` is the segment files (vectors, graph and
+    /// codes, all resident), `build_secs` optimize(). Every search that
+    /// gives no rescoring of its own uses `rescoring` (shown in the
+    /// index's parameters; its oversampling checked here).
+    pub fn into_index(
+        mut self,
+        base: &Dataset,
+        spec: EngineIndexSpec,
+        rescoring: Option<Rescoring>,
+    ) -> Result<EngineIndex> {
+        let mut params = spec.params();
+        if let Some(r) = rescoring {
+            crate::index::param_spec::QD_OVERSAMPLING.check(r.oversample)?;
+            self.default_rescoring = Some(r);
+            params.insert("oversampling".into(), r.oversample.into());
+            params.insert("rescore".into(), r.rescore.into());
+        }
+        params.insert("graph_bytes".into(), self.files.graph_bytes.into());
+        params.insert("quantized_bytes".into(), self.files.quantized_bytes.into());
+        let (bytes, secs) = (self.files.segment_bytes, self.optimize_secs);
+        Ok(EngineIndex::new(
+            Arc::new(self),
+            spec.kind(),
+            params,
+            base.len(),
+            base.dim(),
+            base.metric(),
+            bytes,
+            secs,
+        ))
+    }
+}
+
+/// Builds `spec` on `base` in Qdrant, as an index annscope measures.
 pub fn build_index(
     base: &Arc<Dataset>,
     spec: EngineIndexSpec,
     ctx: &WorkContext,
 ) -> Result<EngineIndex> {
-    build_with_rescoring(base, spec, None, ctx)
-}
-
-/// As [`build_index`], every search without its own rescoring using
-/// `rescoring` (shown in the index's parameters).
-fn build_with_rescoring(
-    base: &Arc<Dataset>,
-    spec: EngineIndexSpec,
-    rescoring: Option<Rescoring>,
-    ctx: &WorkContext,
-) -> Result<EngineIndex> {
-    let mut shard = QdrantShard::build(base, spec, ctx)?;
-    let mut params = spec.params();
-    if let Some(r) = rescoring {
-        shard.default_rescoring = Some(r);
-        params.insert("oversampling".into(), r.oversample.into());
-        params.insert("rescore".into(), r.rescore.into());
-    }
-    params.insert("graph_bytes".into(), shard.files.graph_bytes.into());
-    params.insert("quantized_bytes".into(), shard.files.quantized_bytes.into());
-    let (bytes, secs) = (shard.files.segment_bytes, shard.optimize_secs);
-    Ok(EngineIndex::new(
-        Arc::new(shard),
-        spec.kind(),
-        params,
-        base.len(),
-        base.dim(),
-        base.metric(),
-        bytes,
-        secs,
-    ))
+    QdrantShard::build(base, spec, ctx)?.into_index(base, spec, None)
 }
 
 /// A dataset opened for Qdrant builds: nothing to load first (the engine
@@ -430,11 +429,11 @@ impl EngineCollection for QdrantCollection {
     }
 
     fn build(&self, spec: EngineIndexSpec, ctx: &WorkContext) -> Result<Arc<dyn AnnIndex>> {
-        Ok(Arc::new(build_with_rescoring(
+        let shard = QdrantShard::build(&self.base, spec, ctx)?;
+        Ok(Arc::new(shard.into_index(
             &self.base,
             spec,
             self.rescoring,
-            ctx,
         )?))
     }
 }

@@ -99,7 +99,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     use super::sweep::{measure_and_write, Against};
     use crate::engine::qdrant;
     use crate::eval::PointWriter;
-    use crate::index::{AnnIndex, ParamMap, SearchParams};
+    use crate::index::{ParamMap, SearchParams};
 
     let plan = plan(a)?;
     let inputs = bench_inputs(a)?;
@@ -122,16 +122,18 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     };
     for spec in &plan.builds {
         let (base, spec) = (inputs.base.clone(), *spec);
-        let index = with_progress("Qdrant build", move |ctx| {
-            qdrant::build_index(&base, spec, ctx)
+        let shard = with_progress("Qdrant build", move |ctx| {
+            qdrant::QdrantShard::build(&base, spec, ctx)
         })?;
         eprintln!(
-            "annscope: {} built by optimize() in {:.2} s, all {} vectors indexed, {} bytes in segments",
+            "annscope: {}: {} vectors upserted in {:.2} s, all indexed by optimize() in {:.2} s, {} bytes in segments",
             spec.label(),
-            index.build_secs,
-            index.len(),
-            index.index_bytes
+            inputs.base.len(),
+            shard.upsert_secs,
+            shard.optimize_secs,
+            shard.files.segment_bytes
         );
+        let index = shard.into_index(&inputs.base, spec, None)?;
         for &knob in &plan.knobs {
             for rescoring in rescorings_for(&plan, spec) {
                 let mut params = SearchParams::new(a.k).with_knob(knob);
