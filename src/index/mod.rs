@@ -24,6 +24,7 @@ pub mod hfresh;
 pub mod hnsw;
 pub mod knob;
 pub mod param_spec;
+pub mod quant;
 pub mod spec;
 pub mod storage;
 pub mod topk;

@@ -1,0 +1,403 @@
+//! The inner loops of every quantizer: the dot product of an f32 query
+//! (already scaled or rotated by the quantizer) with one row of packed
+//! codes, for codes of 8, 4 and 1 bits. Each quantizer turns its distance
+//! into one of these plus per-row constants, so three kernels serve them
+//! all.
+//!
+//! Layouts (a row is padded to a multiple of [`BLOCK`] dimensions; the
+//! query is padded with zeros, so padded codes never count):
+//! - 8 bits: one byte per dimension.
+//! - 4 bits: per block of 32 dimensions, 16 bytes; byte `i` holds dimension
+//!   `i` in its low nibble and `i + 16` in its high one, so one 16-byte load
+//!   widens to two vectors of 16 lanes without shuffles.
+//! - 1 bit: bit `i` of byte `b` is dimension `8b + i`.
+//!
+//! Chosen at run time like the float kernels: AVX-512 where present, AVX2
+//! (+FMA) otherwise, portable last; `ANNSCOPE_NO_SIMD` forces portable.
+//! Each is tested against a scalar reference on random codes.
+
+use std::sync::OnceLock;
+
+/// Rows are padded to a multiple of this many dimensions.
+pub const BLOCK: usize = 32;
+
+/// A query–codes dot product: `(query, codes) -> Σ query[j] · code[j]`.
+pub type CodeKernel = fn(&[f32], &[u8]) -> f32;
+
+/// The three kernels in use and their name.
+pub struct CodeKernels {
+    pub u8: CodeKernel,
+    pub u4: CodeKernel,
+    pub u1: CodeKernel,
+    pub name: &'static str,
+}
+
+/// The fastest kernels this CPU runs.
+pub fn kernels() -> &'static CodeKernels {
+    static K: OnceLock<CodeKernels> = OnceLock::new();
+    K.get_or_init(|| {
+        let all = available();
+        all.into_iter().next().unwrap_or(PORTABLE)
+    })
+}
+
+const PORTABLE: CodeKernels = CodeKernels {
+    u8: portable::dot_u8,
+    u4: portable::dot_u4,
+    u1: portable::dot_u1,
+    name: "portable",
+};
+
+/// Every kernel set this CPU runs, fastest first (portable last).
+pub fn available() -> Vec<CodeKernels> {
+    let mut out = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    if std::env::var_os("ANNSCOPE_NO_SIMD").is_none() {
+        if is_x86_feature_detected!("avx512f") {
+            out.push(CodeKernels {
+                u8: x86::dot_u8_avx512_entry,
+                u4: x86::dot_u4_avx512_entry,
+                u1: x86::dot_u1_avx512_entry,
+                name: "avx512",
+            });
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            out.push(CodeKernels {
+                u8: x86::dot_u8_avx2_entry,
+                u4: x86::dot_u4_avx2_entry,
+                u1: x86::dot_u1_avx2_entry,
+                name: "avx2+fma",
+            });
+        }
+    }
+    out.push(PORTABLE);
+    out
+}
+
+/// Dimensions once padded to whole blocks.
+pub fn padded(dim: usize) -> usize {
+    dim.div_ceil(BLOCK) * BLOCK
+}
+
+/// Bytes of one row of `bits`-bit codes over `dim` dimensions.
+pub fn row_bytes(dim: usize, bits: u8) -> usize {
+    padded(dim) * bits as usize / 8
+}
+
+/// Writes `values` (each below 2^bits) into a row of `bits`-bit codes.
+pub fn pack(values: &[u8], bits: u8, row: &mut [u8]) {
+    row.fill(0);
+    match bits {
+        8 => row[..values.len()].copy_from_slice(values),
+        4 => {
+            for (j, &v) in values.iter().enumerate() {
+                let (block, i) = (j / BLOCK, j % BLOCK);
+                let byte = block * 16 + i % 16;
+                row[byte] |= (v & 0xF) << if i < 16 { 0 } else { 4 };
+            }
+        }
+        1 => {
+            for (j, &v) in values.iter().enumerate() {
+                row[j / 8] |= (v & 1) << (j % 8);
+            }
+        }
+        _ => unreachable!("codes are 8, 4 or 1 bits"),
+    }
+}
+
+/// The value of dimension `j` in a row of `bits`-bit codes.
+pub fn unpack(row: &[u8], bits: u8, j: usize) -> u8 {
+    match bits {
+        8 => row[j],
+        4 => {
+            let (block, i) = (j / BLOCK, j % BLOCK);
+            let b = row[block * 16 + i % 16];
+            if i < 16 {
+                b & 0xF
+            } else {
+                b >> 4
+            }
+        }
+        1 => (row[j / 8] >> (j % 8)) & 1,
+        _ => unreachable!("codes are 8, 4 or 1 bits"),
+    }
+}
+
+mod portable {
+    use super::BLOCK;
+
+    pub fn dot_u8(q: &[f32], codes: &[u8]) -> f32 {
+        let mut acc = [0.0f32; 8];
+        for (qc, cc) in q.chunks_exact(8).zip(codes.chunks_exact(8)) {
+            for l in 0..8 {
+                acc[l] += qc[l] * f32::from(cc[l]);
+            }
+        }
+        acc.iter().sum()
+    }
+
+    pub fn dot_u4(q: &[f32], codes: &[u8]) -> f32 {
+        let mut acc = [0.0f32; 16];
+        for (qb, cb) in q.chunks_exact(BLOCK).zip(codes.chunks_exact(16)) {
+            for i in 0..16 {
+                acc[i] += qb[i] * f32::from(cb[i] & 0xF) + qb[i + 16] * f32::from(cb[i] >> 4);
+            }
+        }
+        acc.iter().sum()
+    }
+
+    pub fn dot_u1(q: &[f32], codes: &[u8]) -> f32 {
+        let mut acc = [0.0f32; 8];
+        for (qc, &byte) in q.chunks_exact(8).zip(codes) {
+            for l in 0..8 {
+                acc[l] += qc[l] * f32::from((byte >> l) & 1);
+            }
+        }
+        acc.iter().sum()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    // The entries: each is selected only after its features were detected;
+    // every row and query holds whole blocks (checked in debug builds).
+    pub fn dot_u8_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(c.len() >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        // SAFETY: selected only after `is_x86_feature_detected!("avx512f")`.
+        unsafe { dot_u8_avx512(q, c) }
+    }
+    pub fn dot_u4_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(c.len() * 2 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        // SAFETY: as above.
+        unsafe { dot_u4_avx512(q, c) }
+    }
+    pub fn dot_u1_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(c.len() * 8 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        // SAFETY: as above.
+        unsafe { dot_u1_avx512(q, c) }
+    }
+    pub fn dot_u8_avx2_entry(q: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(c.len() >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        // SAFETY: selected only after detecting avx2 and fma.
+        unsafe { dot_u8_avx2(q, c) }
+    }
+    pub fn dot_u4_avx2_entry(q: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(c.len() * 2 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        // SAFETY: as above.
+        unsafe { dot_u4_avx2(q, c) }
+    }
+    pub fn dot_u1_avx2_entry(q: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(c.len() * 8 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        // SAFETY: as above.
+        unsafe { dot_u1_avx2(q, c) }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dot_u8_avx512(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        // SAFETY: i + 32 <= n <= c.len(): every load is inside both slices.
+        unsafe {
+            while i + 32 <= n {
+                let c0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                    pc.add(i) as *const __m128i
+                )));
+                let c1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                    pc.add(i + 16) as *const __m128i
+                )));
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i)), c0, a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i + 16)), c1, a1);
+                i += 32;
+            }
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(a0, a1))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dot_u4_avx512(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let low = _mm512_set1_epi32(0xF);
+        let mut i = 0;
+        // SAFETY: block i/32 has 16 bytes at i/2, inside c; q has i + 32 floats.
+        unsafe {
+            while i + 32 <= n {
+                let w = _mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i / 2) as *const __m128i));
+                let lo = _mm512_cvtepi32_ps(_mm512_and_si512(w, low));
+                let hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(w, 4));
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i)), lo, a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(pq.add(i + 16)), hi, a1);
+                i += 32;
+            }
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(a0, a1))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dot_u1_avx512(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut a0, mut a1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        // SAFETY: 32 dimensions are 4 bytes at i/8, inside c; q has i + 32 floats.
+        unsafe {
+            while i + 32 <= n {
+                let bits = (pc.add(i / 8) as *const u32).read_unaligned();
+                a0 = _mm512_mask_add_ps(a0, bits as u16, a0, _mm512_loadu_ps(pq.add(i)));
+                a1 = _mm512_mask_add_ps(
+                    a1,
+                    (bits >> 16) as u16,
+                    a1,
+                    _mm512_loadu_ps(pq.add(i + 16)),
+                );
+                i += 32;
+            }
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(a0, a1))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_u8_avx2(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        // SAFETY: i + 16 <= n <= c.len().
+        unsafe {
+            while i + 16 <= n {
+                let c0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
+                    pc.add(i) as *const __m128i
+                )));
+                let c1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(
+                    pc.add(i + 8) as *const __m128i
+                )));
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i)), c0, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i + 8)), c1, a1);
+                i += 16;
+            }
+        }
+        hsum(_mm256_add_ps(a0, a1))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_u4_avx2(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let low = _mm256_set1_epi32(0xF);
+        let mut i = 0;
+        // SAFETY: block i/32 has 16 bytes at i/2, inside c; q has i + 32 floats.
+        unsafe {
+            while i + 32 <= n {
+                for half in 0..2 {
+                    let w = _mm256_cvtepu8_epi32(_mm_loadl_epi64(
+                        pc.add(i / 2 + 8 * half) as *const __m128i
+                    ));
+                    let lo = _mm256_cvtepi32_ps(_mm256_and_si256(w, low));
+                    let hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(w, 4));
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i + 8 * half)), lo, a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(pq.add(i + 16 + 8 * half)), hi, a1);
+                }
+                i += 32;
+            }
+        }
+        hsum(_mm256_add_ps(a0, a1))
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_u1_avx2(q: &[f32], c: &[u8]) -> f32 {
+        let n = q.len();
+        let (pq, pc) = (q.as_ptr(), c.as_ptr());
+        let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        let mut i = 0;
+        // SAFETY: 16 dimensions are 2 bytes at i/8, inside c; q has i + 16 floats.
+        unsafe {
+            while i + 16 <= n {
+                for (half, acc) in [&mut a0, &mut a1].into_iter().enumerate() {
+                    let byte = _mm256_set1_epi32(i32::from(*pc.add(i / 8 + half)));
+                    let on = _mm256_cmpeq_epi32(_mm256_and_si256(byte, lanes), lanes);
+                    let v = _mm256_and_ps(
+                        _mm256_loadu_ps(pq.add(i + 8 * half)),
+                        _mm256_castsi256_ps(on),
+                    );
+                    *acc = _mm256_add_ps(*acc, v);
+                }
+                i += 16;
+            }
+        }
+        hsum(_mm256_add_ps(a0, a1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// The scalar reference, in f64: Σ q[j] · value of dimension j.
+    fn reference(q: &[f32], row: &[u8], bits: u8) -> f64 {
+        q.iter()
+            .enumerate()
+            .map(|(j, &x)| f64::from(x) * f64::from(unpack(row, bits, j)))
+            .sum()
+    }
+
+    #[test]
+    fn every_kernel_matches_the_scalar_reference() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for dim in [32, 64, 96, 384, 1024] {
+            for bits in [8u8, 4, 1] {
+                for _ in 0..20 {
+                    let q: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+                    let values: Vec<u8> = (0..dim)
+                        .map(|_| rng.random_range(0..=((1u16 << bits) - 1) as u8))
+                        .collect();
+                    let mut row = vec![0u8; row_bytes(dim, bits)];
+                    pack(&values, bits, &mut row);
+                    for (j, &v) in values.iter().enumerate() {
+                        assert_eq!(unpack(&row, bits, j), v, "pack/unpack {bits} bits dim {j}");
+                    }
+                    let want = reference(&q, &row, bits);
+                    let scale: f64 = q.iter().map(|x| f64::from(x.abs())).sum::<f64>()
+                        * f64::from((1u16 << bits) - 1);
+                    for k in available() {
+                        let got = match bits {
+                            8 => (k.u8)(&q, &row),
+                            4 => (k.u4)(&q, &row),
+                            _ => (k.u1)(&q, &row),
+                        };
+                        assert!(
+                            (f64::from(got) - want).abs() <= 1e-5 * scale.max(1.0),
+                            "{} {bits} bits, dim {dim}: {got} vs {want}",
+                            k.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn padding_rounds_up_to_whole_blocks() {
+        assert_eq!(padded(384), 384);
+        assert_eq!(padded(100), 128);
+        assert_eq!(row_bytes(100, 4), 64);
+        assert_eq!(row_bytes(384, 1), 48);
+        assert_eq!(row_bytes(384, 8), 384);
+    }
+}

@@ -1,0 +1,343 @@
+//! Quantizers: compact codes of the vectors that a graph walk or a scan
+//! reads instead of the f32 vectors, with the f32 vectors (in RAM or on
+//! disk) read only to re-score the last candidates. The first rungs of the
+//! memory ladder: 8-bit and 4-bit scalar codes (per-dimension ranges) and
+//! RaBitQ (Gao & Long, SIGMOD 2024: a random rotation, then one bit per
+//! dimension; multi-bit codes as in extended RaBitQ, Gao et al. 2024), whose
+//! estimates come with an error bound that decides which candidates need
+//! an exact re-score at all.
+//!
+//! Every quantizer's distance is one of three kernels ([`kernels`]: the dot
+//! product of a prepared f32 query with 8-, 4- or 1-bit codes) plus
+//! per-row constants, so the hot loop is the same shape for all of them.
+//! A prepared query is a flat `Vec<f32>`: the padded query the kernel reads,
+//! then [`CONSTS`] query constants.
+//!
+//! Training is seeded and reads the vectors as the index holds them (unit
+//! length under cosine).
+
+pub mod kernels;
+mod rabitq;
+mod scalar;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+
+/// Which codes an index walks or scans (`none`: the index's own precision).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Quantizer {
+    #[default]
+    None,
+    /// One byte per dimension over its range.
+    Sq8,
+    /// Four bits per dimension over its range.
+    Sq4,
+    /// A random rotation, then `bits` (1, 4 or 8) per dimension.
+    RaBitQ { bits: u8 },
+}
+
+/// Bit counts RaBitQ codes come in (packed as bits, nibbles or bytes).
+pub const RABITQ_BITS: [u8; 3] = [1, 4, 8];
+
+impl Quantizer {
+    /// Bits each dimension's code takes.
+    pub fn bits(self) -> Option<u8> {
+        match self {
+            Quantizer::None => None,
+            Quantizer::Sq8 => Some(8),
+            Quantizer::Sq4 => Some(4),
+            Quantizer::RaBitQ { bits } => Some(bits),
+        }
+    }
+
+    pub fn is_none(self) -> bool {
+        self == Quantizer::None
+    }
+}
+
+impl fmt::Display for Quantizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Quantizer::None => f.write_str("none"),
+            Quantizer::Sq8 => f.write_str("sq8"),
+            Quantizer::Sq4 => f.write_str("sq4"),
+            Quantizer::RaBitQ { bits } => write!(f, "rabitq:{bits}"),
+        }
+    }
+}
+
+impl FromStr for Quantizer {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "none" => return Ok(Quantizer::None),
+            "sq8" => return Ok(Quantizer::Sq8),
+            "sq4" => return Ok(Quantizer::Sq4),
+            "rabitq" => return Ok(Quantizer::RaBitQ { bits: 1 }),
+            _ => {}
+        }
+        if let Some(bits) = s.strip_prefix("rabitq:") {
+            let bits: u8 = bits
+                .parse()
+                .map_err(|_| format!("rabitq:{bits}: give the bits per dimension, 1, 4 or 8"))?;
+            if !RABITQ_BITS.contains(&bits) {
+                return Err(format!(
+                    "rabitq:{bits}: RaBitQ codes take 1, 4 or 8 bits per dimension (packed as bits, nibbles or bytes)"
+                ));
+            }
+            return Ok(Quantizer::RaBitQ { bits });
+        }
+        if s.starts_with("pq") || s == "bq" {
+            return Err(format!(
+                "{s}: product and binary codes are not built yet; use none, sq8, sq4 or rabitq:1|4|8"
+            ));
+        }
+        Err(format!(
+            "{s}: unknown quantizer; use none, sq8, sq4 or rabitq:BITS (1, 4 or 8)"
+        ))
+    }
+}
+
+impl Serialize for Quantizer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantizer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Query constants after the padded query in a prepared query.
+pub const CONSTS: usize = 3;
+
+/// How codes decode, per quantizer.
+enum Model {
+    /// value = lo + step · code, per dimension.
+    Scalar(scalar::ScalarModel),
+    RaBitQ(rabitq::RaBitQModel),
+}
+
+/// A trained quantizer and the codes of every row.
+pub struct Codes {
+    quantizer: Quantizer,
+    metric: Metric,
+    dim: usize,
+    padded: usize,
+    bits: u8,
+    row_bytes: usize,
+    codes: Vec<u8>,
+    /// `factors_per_row` per row (see each model).
+    factors: Vec<f32>,
+    factors_per_row: usize,
+    model: Model,
+    kernel: kernels::CodeKernel,
+}
+
+impl Codes {
+    /// Trains `quantizer` on `vectors` (`n × dim`, row-major, as the index
+    /// holds them) and encodes every row. `seed` fixes RaBitQ's rotation.
+    pub fn train(
+        quantizer: Quantizer,
+        vectors: &[f32],
+        dim: usize,
+        metric: Metric,
+        seed: u64,
+    ) -> Result<Self> {
+        let bits = quantizer.bits().ok_or_else(|| {
+            Error::InvalidParameter("quantizer none has no codes to train".into())
+        })?;
+        if dim == 0 || vectors.is_empty() || !vectors.len().is_multiple_of(dim) {
+            return Err(Error::InvalidParameter(format!(
+                "cannot train {quantizer} on {} floats of dimension {dim}",
+                vectors.len()
+            )));
+        }
+        let (model, factors_per_row) = match quantizer {
+            Quantizer::RaBitQ { .. } => (
+                Model::RaBitQ(rabitq::RaBitQModel::train(vectors, dim, bits, seed)),
+                rabitq::FACTORS,
+            ),
+            _ => (
+                Model::Scalar(scalar::ScalarModel::train(vectors, dim, bits)),
+                scalar::FACTORS,
+            ),
+        };
+        let kernel = match bits {
+            8 => kernels::kernels().u8,
+            4 => kernels::kernels().u4,
+            _ => kernels::kernels().u1,
+        };
+        let mut codes = Codes {
+            quantizer,
+            metric,
+            dim,
+            padded: kernels::padded(dim),
+            bits,
+            row_bytes: kernels::row_bytes(dim, bits),
+            codes: Vec::new(),
+            factors: Vec::new(),
+            factors_per_row,
+            model,
+            kernel,
+        };
+        let n = vectors.len() / dim;
+        let mut rows = vec![0u8; n * codes.row_bytes];
+        let mut factors = vec![0f32; n * factors_per_row];
+        rows.par_chunks_mut(codes.row_bytes)
+            .zip(factors.par_chunks_mut(factors_per_row))
+            .zip(vectors.par_chunks(dim))
+            .for_each(|((row, f), v)| codes.encode(v, row, f));
+        codes.codes = rows;
+        codes.factors = factors;
+        Ok(codes)
+    }
+
+    /// Encodes one vector into a code row and its factors.
+    fn encode(&self, v: &[f32], row: &mut [u8], factors: &mut [f32]) {
+        match &self.model {
+            Model::Scalar(m) => m.encode(v, self.metric, row, factors),
+            Model::RaBitQ(m) => m.encode(v, self.metric, row, factors),
+        }
+    }
+
+    /// Appends the codes of one more vector (an insert after the build);
+    /// values outside the trained ranges are clamped.
+    pub fn push(&mut self, v: &[f32]) {
+        let mut row = vec![0u8; self.row_bytes];
+        let mut f = vec![0f32; self.factors_per_row];
+        self.encode(v, &mut row, &mut f);
+        self.codes.extend_from_slice(&row);
+        self.factors.extend_from_slice(&f);
+    }
+
+    /// Re-encodes row `i` (an update in place).
+    pub fn set(&mut self, i: usize, v: &[f32]) {
+        let mut row = vec![0u8; self.row_bytes];
+        let mut f = vec![0f32; self.factors_per_row];
+        self.encode(v, &mut row, &mut f);
+        self.codes[i * self.row_bytes..(i + 1) * self.row_bytes].copy_from_slice(&row);
+        self.factors[i * self.factors_per_row..(i + 1) * self.factors_per_row].copy_from_slice(&f);
+    }
+
+    pub fn quantizer(&self) -> Quantizer {
+        self.quantizer
+    }
+    pub fn len(&self) -> usize {
+        self.codes.len() / self.row_bytes.max(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Bytes held: codes, per-row factors and the model.
+    pub fn bytes(&self) -> usize {
+        let model = match &self.model {
+            Model::Scalar(m) => m.bytes(),
+            Model::RaBitQ(m) => m.bytes(),
+        };
+        self.codes.capacity() + self.factors.capacity() * 4 + model
+    }
+
+    /// Resident bytes per row (codes and factors).
+    pub fn bytes_per_row(&self) -> usize {
+        self.row_bytes + 4 * self.factors_per_row
+    }
+
+    /// Whether estimates come with an error bound ([`Codes::bound`]).
+    pub fn has_bound(&self) -> bool {
+        matches!(self.model, Model::RaBitQ(_))
+    }
+
+    /// Prepares `q` (as the index prepares queries: unit under cosine) for
+    /// [`Codes::estimate`], into `out`.
+    pub fn prepare(&self, q: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(self.padded + CONSTS, 0.0);
+        let (lut, consts) = out.split_at_mut(self.padded);
+        match &self.model {
+            Model::Scalar(m) => m.prepare(q, lut, consts),
+            Model::RaBitQ(m) => m.prepare(q, self.metric, lut, consts),
+        }
+    }
+
+    #[inline]
+    pub fn row(&self, i: usize) -> &[u8] {
+        &self.codes[i * self.row_bytes..(i + 1) * self.row_bytes]
+    }
+
+    #[inline]
+    fn row_factors(&self, i: usize) -> &[f32] {
+        &self.factors[i * self.factors_per_row..(i + 1) * self.factors_per_row]
+    }
+
+    /// The estimated distance (annscope's convention for the metric) from a
+    /// prepared query to row `i`.
+    #[inline]
+    pub fn estimate(&self, prepared: &[f32], i: usize) -> f32 {
+        let (lut, consts) = prepared.split_at(self.padded);
+        let dot = (self.kernel)(lut, self.row(i));
+        let f = self.row_factors(i);
+        match &self.model {
+            Model::Scalar(_) => scalar::distance(self.metric, dot, consts, f),
+            Model::RaBitQ(_) => rabitq::distance(self.metric, dot, consts, f),
+        }
+    }
+
+    /// How far the true distance may lie from [`Codes::estimate`] (RaBitQ's
+    /// bound, which holds with high probability); infinite when the
+    /// quantizer gives none.
+    #[inline]
+    pub fn bound(&self, prepared: &[f32], i: usize) -> f32 {
+        match &self.model {
+            Model::RaBitQ(_) => {
+                rabitq::bound(self.metric, &prepared[self.padded..], self.row_factors(i))
+            }
+            Model::Scalar(_) => f32::INFINITY,
+        }
+    }
+
+    /// Row `i` decoded back to a vector (approximate), for the rare paths
+    /// that need a vector rather than a distance.
+    pub fn decode(&self, i: usize) -> Vec<f32> {
+        let values: Vec<u8> = (0..self.dim)
+            .map(|j| kernels::unpack(self.row(i), self.bits, j))
+            .collect();
+        match &self.model {
+            Model::Scalar(m) => m.decode(&values),
+            Model::RaBitQ(m) => m.decode(&values, self.row_factors(i)),
+        }
+    }
+
+    /// Whether the stored codes are those of `vectors` (row-major, as the
+    /// index holds them), checked on up to `sample` rows spread over the set.
+    pub fn matches(&self, vectors: &[f32], sample: usize) -> bool {
+        let n = vectors.len() / self.dim.max(1);
+        if n != self.len() {
+            return false;
+        }
+        let step = (n / sample.max(1)).max(1);
+        let mut row = vec![0u8; self.row_bytes];
+        let mut f = vec![0f32; self.factors_per_row];
+        (0..n).step_by(step).all(|i| {
+            self.encode(&vectors[i * self.dim..(i + 1) * self.dim], &mut row, &mut f);
+            row == self.row(i)
+                && f.iter()
+                    .zip(self.row_factors(i))
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
