@@ -12,7 +12,8 @@ use crate::engine::pgvector::LoadMethod;
 use crate::engine::{EngineIndexKind, EngineKind, QdrantQuantization};
 use crate::index::hnsw::{BuildPrecision, DynamicEf};
 use crate::index::param_spec::{self as spec, ParamSpec};
-use crate::index::{HFreshParams, HnswParams, Precision, Storage};
+use crate::index::quant::Quantizer;
+use crate::index::{HFreshParams, HnswParams, Precision, Storage, VectorPlace};
 
 /// The vectors a command reads.
 #[derive(Args, Debug, Clone)]
@@ -93,6 +94,14 @@ pub struct HnswArgs {
     /// results; keeps a half-precision copy of the vectors); f32 as hnswlib.
     #[arg(long, value_enum, default_value_t = Precision::F16, long_help = spec::SEARCH_PRECISION_HELP)]
     pub search_precision: Precision,
+    /// Codes an HNSW search walks instead (none, sq8, sq4, rabitq:1,
+    /// rabitq:4, rabitq:8), re-scored from the f32 vectors (--oversample).
+    #[arg(long, default_value_t = Quantizer::None, long_help = spec::QUANTIZER_HELP)]
+    pub quantizer: Quantizer,
+    /// Where the f32 vectors live after the build: ram, or disk (read from
+    /// the mapped base file when re-scoring; needs --quantizer).
+    #[arg(long, value_enum, default_value_t = VectorPlace::Ram, long_help = spec::VECTORS_HELP)]
+    pub vectors: VectorPlace,
 }
 
 impl HnswArgs {
@@ -106,6 +115,18 @@ impl HnswArgs {
         Ok(d)
     }
 
+    /// The storage the flags name, checked.
+    pub fn storage(&self) -> anyhow::Result<Storage> {
+        let s = Storage {
+            build: self.build_precision,
+            search: self.search_precision,
+            quantizer: self.quantizer,
+            vectors: self.vectors,
+        };
+        s.check_quantized()?;
+        Ok(s)
+    }
+
     /// One parameter set per (M, efConstruction) pair, checked.
     pub fn builds(&self) -> anyhow::Result<Vec<HnswParams>> {
         let mut out = Vec::new();
@@ -115,10 +136,7 @@ impl HnswArgs {
                     m,
                     ef_construction,
                     seed: self.seed,
-                    storage: Storage {
-                        build: self.build_precision,
-                        search: self.search_precision,
-                    },
+                    storage: self.storage()?,
                 };
                 p.validate()?;
                 out.push(p);
@@ -173,10 +191,7 @@ impl HFreshArgs {
             epsilon: self.epsilon,
             query_epsilon: self.query_epsilon,
             min_posting_size: (self.max_posting_size / 16).max(1),
-            storage: Storage {
-                build: BuildPrecision::F32,
-                search: self.posting_precision,
-            },
+            storage: Storage::precisions(BuildPrecision::F32, self.posting_precision),
             seed,
             ..HFreshParams::default()
         };
@@ -252,27 +267,47 @@ pub struct EngineArgs {
     /// turbo-2bit); the original vectors are kept for rescoring.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [QdrantQuantization::None])]
     pub quantization: Vec<QdrantQuantization>,
-    /// Qdrant: oversampling over quantized codes to sweep (no rebuild).
-    #[arg(long, value_delimiter = ',', default_values_t = spec::QD_OVERSAMPLING.sweep.to_vec(), long_help = spec::QD_OVERSAMPLING.help)]
+    /// Oversampling over quantized codes to sweep (no rebuild): Qdrant's
+    /// quantization, or annscope's --quantizer.
+    #[arg(long, value_delimiter = ',', default_values_t = spec::QD_OVERSAMPLING.sweep.to_vec(), long_help = spec::OVERSAMPLE.help)]
     pub oversample: Vec<f64>,
-    /// Qdrant: re-rank the oversampled candidates on the original vectors.
+    /// Re-rank the oversampled candidates on the original vectors (false:
+    /// the codes' own distances decide; Qdrant or --quantizer).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub rescore: bool,
 }
 
 impl EngineArgs {
-    /// Refuses engine flags given without their engine.
-    pub fn check_unused(&self) -> anyhow::Result<()> {
+    /// Refuses engine flags given without their engine, and rescoring
+    /// flags without codes to rescore (`quantizer`: annscope's).
+    pub fn check_unused(&self, quantizer: Quantizer) -> anyhow::Result<()> {
         let pg_flags =
             self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec;
-        let qdrant_flags = self.quantization != [QdrantQuantization::None]
-            || self.oversample != spec::QD_OVERSAMPLING.sweep
-            || !self.rescore;
+        let rescore_flags = self.oversample != spec::QD_OVERSAMPLING.sweep || !self.rescore;
         if self.engine != Some(EngineKind::Pgvector) && pg_flags {
             anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
         }
-        if self.engine != Some(EngineKind::QdrantEdge) && qdrant_flags {
-            anyhow::bail!("--quantization, --oversample and --rescore need --engine qdrant-edge");
+        if self.engine != Some(EngineKind::QdrantEdge)
+            && self.quantization != [QdrantQuantization::None]
+        {
+            anyhow::bail!(
+                "--quantization needs --engine qdrant-edge (annscope's own codes: --quantizer)"
+            );
+        }
+        if self.engine.is_some() && !quantizer.is_none() {
+            anyhow::bail!(
+                "--quantizer is annscope's; an engine's codes are its own (Qdrant: --quantization)"
+            );
+        }
+        if self.engine != Some(EngineKind::QdrantEdge) && quantizer.is_none() && rescore_flags {
+            anyhow::bail!("--oversample and --rescore need codes to re-score: --quantizer (annscope) or --engine qdrant-edge --quantization");
+        }
+        for &o in &self.oversample {
+            if !(o.is_finite() && o >= 1.0) {
+                anyhow::bail!(
+                    "--oversample {o}: give at least 1 (candidates collected = oversample × k)"
+                );
+            }
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use crate::index::param_spec::{self as spec};
 use crate::index::{
     AllowList, AnnIndex, BuiltIndex, DataSource, DynamicConfig, HFresh, HFreshParams,
 };
-use crate::index::{IndexKind, IndexSpec, SearchKnob, SearchParams};
+use crate::index::{IndexKind, IndexSpec, Rescoring, SearchKnob, SearchParams};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 
@@ -64,6 +64,10 @@ pub struct BenchArgs {
     /// Repeat each measurement and keep the fastest run.
     #[arg(long, default_value_t = 1)]
     pub runs: usize,
+    /// Drop the index's mapped vector file from the page cache before each
+    /// run (--vectors disk): every re-score then reads the disk. Linux.
+    #[arg(long)]
+    pub cold: bool,
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub format: ReportFormat,
     #[command(flatten)]
@@ -106,6 +110,18 @@ impl BenchArgs {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let storage_flags =
+            !self.hnsw.quantizer.is_none() || self.hnsw.vectors != crate::index::VectorPlace::Ram;
+        if storage_flags && (self.index_file.is_some() || !self.index.has_hnsw()) {
+            anyhow::bail!(
+                "--quantizer and --vectors apply to an HNSW index built here (--index hnsw or dynamic); a saved index keeps what it was built with"
+            );
+        }
+        if self.cold && self.hnsw.vectors != crate::index::VectorPlace::Disk {
+            anyhow::bail!(
+                "--cold drops the vector file from the page cache: it needs --vectors disk"
+            );
+        }
         let indexes = match (&self.index_file, self.index) {
             (Some(path), _) => vec![Obtain::Load(path.clone())],
             (None, IndexKind::Flat) => vec![Obtain::Build(IndexSpec::Flat)],
@@ -254,6 +270,29 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
     })
 }
 
+/// The rescoring settings to sweep: one per `--oversample` for an index
+/// that walks quantized codes (one when `--rescore false`: oversampling
+/// then changes nothing but the list size), none otherwise.
+fn rescorings_for(a: &BenchArgs, spec: &IndexSpec) -> Vec<Option<Rescoring>> {
+    if spec.storage().quantizer.is_none() {
+        return vec![None];
+    }
+    let oversample: &[f64] = if a.engine.rescore {
+        &a.engine.oversample
+    } else {
+        &[1.0]
+    };
+    oversample
+        .iter()
+        .map(|&o| {
+            Some(Rescoring {
+                oversample: o,
+                rescore: a.engine.rescore,
+            })
+        })
+        .collect()
+}
+
 /// Builds or loads one index on the current pool.
 fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::Result<BuiltIndex> {
     let started = Instant::now();
@@ -282,7 +321,7 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
-    a.engine.check_unused()?;
+    a.engine.check_unused(a.hnsw.quantizer)?;
     let plan = a.plan()?;
     let inputs = bench_inputs(a)?;
     let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();
@@ -345,9 +384,19 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     &filtered_gt
                 }
             };
-            for &knob in &sweep.knobs {
+            let rescorings = rescorings_for(a, &index.spec);
+            for (&knob, rescoring) in sweep
+                .knobs
+                .iter()
+                .flat_map(|k| rescorings.iter().map(move |r| (k, r)))
+            {
                 let mut params = SearchParams::new(a.k).with_knob(knob);
                 let mut shown = knob.report(a.k);
+                if let Some(r) = rescoring {
+                    params = params.with_rescoring(*r);
+                    shown.insert("oversample".into(), r.oversample.into());
+                    shown.insert("rescore".into(), r.rescore.into());
+                }
                 if let Some(f) = filter {
                     params = params.with_filter(f.clone());
                     shown.insert("filter_fraction".into(), f.fraction().into());
@@ -362,6 +411,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     plan.mode,
                     a.threads,
                     a.runs,
+                    a.cold,
                 )?;
                 let point = OperatingPoint::new(
                     &*index,

@@ -142,6 +142,7 @@ impl AnnIndex for EngineIndex {
         MemoryUsage {
             ram_bytes: self.index_bytes,
             disk_bytes: 0,
+            mapped_resident_bytes: None,
         }
     }
     fn params(&self) -> ParamMap {

@@ -11,6 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::process::IoCounters;
 use super::{recall_at_k, GroundTruth, LatencyStats};
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
@@ -38,6 +39,16 @@ pub struct Measurement {
     pub dist_comps: Option<f64>,
     /// Mean graph hops per query, if the index counts them.
     pub hops: Option<f64>,
+    /// Mean candidates re-scored from the f32 vectors per query (a walk
+    /// over quantized codes).
+    pub rescored: Option<f64>,
+    /// Per query during the kept run: page faults that read storage, and
+    /// bytes read from storage (Linux).
+    pub major_faults: Option<f64>,
+    pub read_bytes: Option<f64>,
+    /// Whether the files the index reads were dropped from the page cache
+    /// before each run.
+    pub cold: bool,
     pub results: Vec<Neighbors>,
 }
 
@@ -55,6 +66,7 @@ pub fn measure(
     mode: QueryMode,
     threads: usize,
     runs: usize,
+    cold: bool,
 ) -> Result<Measurement> {
     let nq = queries.len();
     if nq == 0 {
@@ -73,19 +85,33 @@ pub fn measure(
             gt.k()
         )));
     }
-    let mut best: Option<(f64, Vec<f64>, Vec<Neighbors>)> = None;
-    for _ in 0..runs.max(1) {
+    if cold && !index.drop_cached_pages()? {
+        return Err(Error::InvalidParameter(
+            "a cold-cache run needs an index that reads its vectors from disk (--vectors disk)"
+                .into(),
+        ));
+    }
+    let mut best: Option<(f64, Vec<f64>, Vec<Neighbors>, IoCounters)> = None;
+    for run in 0..runs.max(1) {
+        if cold && run > 0 {
+            index.drop_cached_pages()?;
+        }
+        let before = IoCounters::now();
         let (wall, times, results) = crate::job::with_threads(Some(threads.max(1)), || {
             timed_run(index, queries, params, mode)
         })??;
-        if best.as_ref().is_none_or(|(w, _, _)| wall < *w) {
-            best = Some((wall, times, results));
+        let io = IoCounters::now().since(before);
+        if best.as_ref().is_none_or(|(w, _, _, _)| wall < *w) {
+            best = Some((wall, times, results, io));
         }
     }
-    let (wall, times, results) = best.ok_or_else(|| Error::Internal("no run".into()))?;
-    Ok(summarize(
-        results, &times, wall, gt, params.k, base, queries,
-    ))
+    let (wall, times, results, io) = best.ok_or_else(|| Error::Internal("no run".into()))?;
+    let mut m = summarize(results, &times, wall, gt, params.k, base, queries);
+    let per_query = |v: Option<u64>| v.map(|v| v as f64 / nq as f64);
+    m.major_faults = per_query(io.major_faults);
+    m.read_bytes = per_query(io.read_bytes);
+    m.cold = cold;
+    Ok(m)
 }
 
 /// Scores one run's results and summarises its timings.
@@ -114,6 +140,10 @@ fn summarize(
         latency: LatencyStats::from_micros(times_us),
         dist_comps: mean(|r| r.stats.dist_comps),
         hops: mean(|r| r.stats.hops),
+        rescored: mean(|r| r.stats.rescored),
+        major_faults: None,
+        read_bytes: None,
+        cold: false,
         results,
     }
 }
@@ -223,9 +253,29 @@ pub struct OperatingPoint {
     pub p95_us: f64,
     pub p99_us: f64,
     pub build_s: f64,
+    /// What the index holds resident itself (graph, codes, resident
+    /// vectors), excluding the pages of files it maps.
     pub index_bytes: u64,
+    /// What it reads from files on disk.
     pub disk_bytes: u64,
     pub dist_comps: Option<f64>,
+    /// Of `disk_bytes`, resident in memory after the run (mincore).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped_resident_bytes: Option<u64>,
+    /// The whole process's resident set after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<u64>,
+    /// Mean candidates re-scored from the f32 vectors per query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rescored: Option<f64>,
+    /// Per query: page faults that read storage, bytes read from storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub major_faults_per_query: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_bytes_per_query: Option<f64>,
+    /// The mapped files were dropped from the page cache before each run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cold: bool,
     pub mean_us: f64,
     pub hops: Option<f64>,
     pub mode: QueryMode,
@@ -282,6 +332,12 @@ impl OperatingPoint {
             index_bytes: mem.ram_bytes,
             disk_bytes: mem.disk_bytes,
             dist_comps: m.dist_comps,
+            mapped_resident_bytes: mem.mapped_resident_bytes,
+            rss_bytes: super::process::rss_bytes(),
+            rescored: m.rescored,
+            major_faults_per_query: m.major_faults,
+            read_bytes_per_query: m.read_bytes,
+            cold: m.cold,
             mean_us: m.latency.mean_us,
             hops: m.hops,
             mode,

@@ -88,6 +88,7 @@ pub fn measure_crossover(
             QueryMode::Single,
             1,
             2,
+            false,
         )?;
         let t = std::time::Instant::now();
         let hnsw = Hnsw::build(&sub, params.clone(), ctx)?;
@@ -105,6 +106,7 @@ pub fn measure_crossover(
                 QueryMode::Single,
                 1,
                 2,
+                false,
             )?;
             if m.recall >= target {
                 hit = Some((ef, m));

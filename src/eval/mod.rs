@@ -7,6 +7,7 @@ pub mod bench;
 pub mod crossover;
 pub mod groundtruth;
 pub mod latency;
+pub mod process;
 pub mod recall;
 pub mod report;
 pub mod sweep;

@@ -228,6 +228,7 @@ impl FlatIndex {
                             stats: SearchStats {
                                 dist_comps: n as u64,
                                 hops: 0,
+                                rescored: 0,
                             },
                         }
                     })
@@ -293,6 +294,7 @@ impl AnnIndex for FlatIndex {
             stats: SearchStats {
                 dist_comps,
                 hops: 0,
+                rescored: 0,
             },
         })
     }
@@ -311,6 +313,7 @@ impl AnnIndex for FlatIndex {
         MemoryUsage {
             ram_bytes: vectors + (self.norms.capacity() * 4) as u64,
             disk_bytes: 0,
+            mapped_resident_bytes: None,
         }
     }
 

@@ -48,7 +48,7 @@ pub use hfresh::{HFresh, HFreshParams};
 pub use hnsw::{Hnsw, HnswParams};
 pub use knob::{KnobKind, SearchKnob};
 pub use spec::{load_index, DataSource, IndexKind, IndexSpec};
-pub use storage::Storage;
+pub use storage::{Storage, VectorPlace};
 
 /// Parameters as a report shows them: snake_case keys, JSON values.
 pub type ParamMap = BTreeMap<String, serde_json::Value>;
@@ -115,6 +115,9 @@ pub struct SearchStats {
     pub dist_comps: u64,
     /// Graph nodes expanded (0 for indexes without a graph).
     pub hops: u64,
+    /// Candidates re-scored from the f32 vectors after a walk over
+    /// quantized codes (reads of the disk when the vectors live there).
+    pub rescored: u64,
 }
 
 /// One query's answer, nearest first.
@@ -132,6 +135,9 @@ pub struct MemoryUsage {
     pub ram_bytes: u64,
     /// Bytes kept on disk and read through the page cache (0 if none).
     pub disk_bytes: u64,
+    /// Of those, the bytes resident in memory now (measured with
+    /// `mincore`; None when the index maps nothing or the OS cannot say).
+    pub mapped_resident_bytes: Option<u64>,
 }
 
 /// An index that can be searched.
@@ -156,6 +162,11 @@ pub trait AnnIndex: Send + Sync {
     }
     /// Memory in RAM and on disk.
     fn memory(&self) -> MemoryUsage;
+    /// Drops the cached pages of the files the index reads (a cold-cache
+    /// measurement); `false` when it reads none.
+    fn drop_cached_pages(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Build parameters, for reports.
     fn params(&self) -> ParamMap;
     /// The index's own names and values of a search setting, beside

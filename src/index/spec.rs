@@ -114,6 +114,12 @@ impl IndexKind {
         matches!(self, IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat)
     }
 
+    /// Whether annscope builds this kind on its own HNSW (so it takes a
+    /// quantizer and vectors on disk).
+    pub fn has_hnsw(self) -> bool {
+        matches!(self, IndexKind::Hnsw | IndexKind::Dynamic)
+    }
+
     /// The search-time knob this kind turns, if any.
     pub fn knob(self) -> Option<super::KnobKind> {
         match self {

@@ -5,14 +5,43 @@
 //! or on disk" join here, not as new index kinds. A kind refuses, in its
 //! validation, what it cannot do.
 //!
-//! Serialised flat inside each kind's parameters as `build_precision` and
+//! Serialised flat inside each kind's parameters as `build_precision`,
 //! `search_precision` (HFresh's settings written before this read
-//! `precision` as the search precision).
+//! `precision` as the search precision), `quantizer` and `vectors` (the
+//! last two only when not `none` and `ram`, so older files read the same).
 
 use serde::{Deserialize, Serialize};
 
 use super::hnsw::BuildPrecision;
+use super::quant::Quantizer;
 use super::Precision;
+
+/// Where the full f32 vectors live once an index is built.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorPlace {
+    /// Copied into the index (what every kind did before quantizers).
+    #[default]
+    Ram,
+    /// Read from the memory-mapped base file (f32 on disk) when a search
+    /// re-scores; only the graph, the codes and small per-row values stay
+    /// resident. Needs a quantizer: the walk reads its codes.
+    Disk,
+}
+
+impl VectorPlace {
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorPlace::Ram => "ram",
+            VectorPlace::Disk => "disk",
+        }
+    }
+    fn is_ram(&self) -> bool {
+        *self == VectorPlace::Ram
+    }
+}
 
 /// What an index's build reads and its searches walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +52,13 @@ pub struct Storage {
     /// Vectors a search walks (HNSW) or scans (HFresh's postings).
     #[serde(rename = "search_precision", alias = "precision", default)]
     pub search: Precision,
+    /// Codes a search walks (HNSW) instead of `search`'s copy, re-scored
+    /// from the f32 vectors; `none` keeps the precisions above.
+    #[serde(default, skip_serializing_if = "Quantizer::is_none")]
+    pub quantizer: Quantizer,
+    /// Where the f32 vectors live after the build.
+    #[serde(default, skip_serializing_if = "VectorPlace::is_ram")]
+    pub vectors: VectorPlace,
 }
 
 fn exact_build() -> BuildPrecision {
@@ -34,7 +70,41 @@ impl Storage {
     pub const EXACT: Storage = Storage {
         build: BuildPrecision::F32,
         search: Precision::F32,
+        quantizer: Quantizer::None,
+        vectors: VectorPlace::Ram,
     };
+
+    /// The given precisions, vectors in RAM, no quantizer.
+    pub const fn precisions(build: BuildPrecision, search: Precision) -> Storage {
+        Storage {
+            build,
+            search,
+            quantizer: Quantizer::None,
+            vectors: VectorPlace::Ram,
+        }
+    }
+}
+
+impl Storage {
+    /// Refuses vectors on disk without codes to walk.
+    pub fn check_quantized(&self) -> crate::error::Result<()> {
+        if self.vectors == VectorPlace::Disk && self.quantizer.is_none() {
+            return Err(crate::error::Error::InvalidParameter(
+                "--vectors disk needs a quantizer (--quantizer sq8, sq4 or rabitq:BITS): the graph walk reads the codes in RAM and only the last candidates are re-scored from disk".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses quantizers and vectors on disk for a kind that has neither.
+    pub fn check_plain(&self, kind: &str) -> crate::error::Result<()> {
+        if !self.quantizer.is_none() || self.vectors != VectorPlace::Ram {
+            return Err(crate::error::Error::InvalidParameter(format!(
+                "{kind} does not take --quantizer or --vectors disk yet (HNSW does)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ fn flat_index_scores_perfect_recall_against_the_oracle() {
             mode,
             1,
             1,
+            false,
         )
         .expect("measure");
         assert_eq!(m.recall, 1.0, "{mode:?}");

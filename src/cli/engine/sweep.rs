@@ -103,6 +103,7 @@ pub(super) fn measure_and_write(
         QueryMode::Single,
         a.threads,
         a.runs,
+        false,
     )?;
     write_point(out, a, index, params.knob, extra, &m, against.dataset)
 }

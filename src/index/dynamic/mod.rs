@@ -52,6 +52,12 @@ impl DynamicConfig {
                 "threshold = 0: the dynamic index needs at least one vector before it switches to HNSW".into(),
             ));
         }
+        if self.hnsw.storage.vectors != crate::index::VectorPlace::Ram {
+            return Err(Error::InvalidParameter(
+                "the dynamic index takes inserts, which need its vectors in RAM: use --vectors ram"
+                    .into(),
+            ));
+        }
         self.hnsw.validate()
     }
 }
@@ -373,6 +379,7 @@ impl DynamicIndex {
             stats: SearchStats {
                 dist_comps: f.ids.len() as u64,
                 hops: 0,
+                rescored: 0,
             },
         }))
     }
@@ -430,6 +437,7 @@ impl AnnIndex for DynamicIndex {
         MemoryUsage {
             ram_bytes: flat + hnsw,
             disk_bytes: 0,
+            mapped_resident_bytes: None,
         }
     }
 

@@ -83,10 +83,10 @@ impl Default for HFreshParams {
             min_posting_size: 8,
             search_probe: param_spec::SEARCH_PROBE.default,
             reassign_neighbours: 8,
-            storage: crate::index::Storage {
-                build: super::hnsw::BuildPrecision::F32,
-                search: Precision::default(),
-            },
+            storage: crate::index::Storage::precisions(
+                super::hnsw::BuildPrecision::F32,
+                Precision::default(),
+            ),
             seed: 42,
         }
     }
@@ -95,6 +95,7 @@ impl Default for HFreshParams {
 impl HFreshParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
+        self.storage.check_plain("HFresh")?;
         param_spec::MAX_POSTING_SIZE.check(self.max_posting_size)?;
         param_spec::REPLICAS.check(self.replicas)?;
         param_spec::EPSILON.check(self.epsilon)?;

@@ -25,6 +25,7 @@ impl HFresh {
         let mut stats = SearchStats {
             dist_comps: lists.stats.dist_comps,
             hops: 0,
+            rescored: 0,
         };
         let limit = match (self.params.query_epsilon, lists.distances.first()) {
             (Some(e), Some(&d1)) => pruning_limit(self.metric, d1, e),
@@ -120,6 +121,7 @@ impl AnnIndex for HFresh {
         MemoryUsage {
             ram_bytes: hnsw + per_slot as u64 + lists as u64 + self.store.table_bytes(),
             disk_bytes: self.store.disk_bytes(),
+            mapped_resident_bytes: None,
         }
     }
     fn params(&self) -> ParamMap {

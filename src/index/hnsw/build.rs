@@ -78,7 +78,7 @@ impl BuildShared {
     }
 }
 
-pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) -> Result<Hnsw> {
+pub(super) fn build(dataset: &Dataset, mut params: HnswParams, ctx: &WorkContext) -> Result<Hnsw> {
     params.validate()?;
     let (n, dim, metric) = (dataset.len(), dataset.dim(), dataset.metric());
     if n == 0 {
@@ -122,6 +122,10 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         .map_or(0, |(i, _)| i);
     let max_level = levels[entry] as usize;
     let entry = Slot(entry as u32);
+    // A quantizer replaces the half-precision copy a search would walk.
+    if !params.storage.quantizer.is_none() {
+        params.storage.search = Precision::F32;
+    }
     let index = Hnsw {
         dynamic_ef: DynamicEf::default(),
         metric,
@@ -136,6 +140,8 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
         n_deleted: 0,
         free: Vec::new(),
         walk: None,
+        codes: None,
+        disk: None,
         built_on: None,
         params,
     };
@@ -211,6 +217,18 @@ pub(super) fn build(dataset: &Dataset, params: HnswParams, ctx: &WorkContext) ->
     index.slot_of = super::idmap::IdMap::identity(n);
     ctx.progress.stage("reconnecting unreachable nodes", 0);
     index.repair_unreachable();
+    let quantizer = index.params.storage.quantizer;
+    if !quantizer.is_none() {
+        ctx.progress
+            .stage(&format!("training and encoding {quantizer} codes"), 0);
+        index.codes = Some(crate::index::quant::Codes::train(
+            quantizer,
+            &index.vectors,
+            dim,
+            metric,
+            index.params.seed,
+        )?);
+    }
     Ok(index)
 }
 
@@ -387,6 +405,7 @@ impl Hnsw {
     /// Inserts a vector with external id `ext` after the build, without a
     /// rebuild. Reuses a slot freed by [`cleanup`](Self::cleanup) if any.
     pub fn insert(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
+        self.check_writable()?;
         crate::index::check_query_dim(self.dim, vector)?;
         if let Some((i, v)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::InvalidParameter(format!(
@@ -429,6 +448,13 @@ impl Hnsw {
             }
         };
         self.slot_of.insert(ext, slot);
+        if let Some(codes) = &mut self.codes {
+            if slot.idx() == codes.len() {
+                codes.push(&v);
+            } else {
+                codes.set(slot.idx(), &v);
+            }
+        }
         if let Some(walk) = &mut self.walk {
             if !walk.set_row(slot, &v) {
                 // A value f16 cannot hold: walk the f32 vectors from now on.
@@ -693,6 +719,7 @@ impl Hnsw {
 
     /// Deletes `ext` and inserts its new vector.
     pub fn update(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
+        self.check_writable()?;
         self.delete(ext)?;
         self.insert(ext, vector)
     }

@@ -598,7 +598,7 @@ mod tests {
             let q = queries.row(qi);
             let path = h.explain_search(q, 10, SearchKnob::Ef(10)).unwrap();
             // The path's result is the index's own answer.
-            let direct = h.search_ef(q, 10, 10);
+            let direct = h.search_ef(q, 10, 10, None);
             assert_eq!(path.trace.result.ids, direct.ids, "query {qi}");
             assert_eq!(path.truth.len(), 10);
             assert_eq!(

@@ -21,6 +21,7 @@
 //! unreachable nodes, for the app's views.
 
 mod build;
+mod disk;
 pub mod explain;
 mod graph;
 mod idmap;
@@ -70,6 +71,11 @@ pub struct Hnsw {
     /// Half-precision copy of `vectors` that searches walk with, when the
     /// parameters ask for an f16 walk (see [`space`]).
     walk: Option<space::HalfSpace>,
+    /// Quantized codes searches walk instead, when the parameters name a
+    /// quantizer (then `walk` is None).
+    codes: Option<crate::index::quant::Codes>,
+    /// The f32 vectors on disk (then `vectors` is empty).
+    disk: Option<disk::DiskVectors>,
     /// The base it was built on (None when built with other ids, or
     /// loaded from a file written before files recorded it).
     built_on: Option<BuiltOn>,
@@ -90,7 +96,7 @@ impl Hnsw {
                 dataset.len()
             )));
         }
-        let mut h = build::build(dataset, params, ctx)?;
+        let mut h = build_then_place(dataset, params, ctx)?;
         let mut map = idmap::IdMap::default();
         for (slot, &id) in ids.iter().enumerate() {
             if map.get(id).is_some() {
@@ -109,7 +115,7 @@ impl Hnsw {
         params: HnswParams,
         ctx: &crate::progress::WorkContext,
     ) -> Result<Self> {
-        let mut h = build::build(dataset, params, ctx)?;
+        let mut h = build_then_place(dataset, params, ctx)?;
         h.built_on = Some(crate::index::BuiltOn::of(dataset));
         Ok(h)
     }
@@ -135,14 +141,78 @@ impl Hnsw {
     /// The stored vector of a slot.
     #[inline]
     fn vector(&self, slot: Slot) -> &[f32] {
-        let s = slot.idx() * self.dim;
-        &self.vectors[s..s + self.dim]
+        match &self.disk {
+            // As in the file: not unit length under cosine when the file's
+            // rows are not (`dist` corrects for it).
+            Some(d) => d.row(slot.idx()),
+            None => {
+                let s = slot.idx() * self.dim;
+                &self.vectors[s..s + self.dim]
+            }
+        }
     }
 
     /// Distance between a prepared query (unit length under cosine) and a slot.
     #[inline]
     fn dist(&self, q: &[f32], slot: Slot) -> f32 {
-        self.metric.prepared_distance(q, self.vector(slot))
+        match &self.disk {
+            Some(d) => d.distance(self.metric, q, slot.idx()),
+            None => self.metric.prepared_distance(q, self.vector(slot)),
+        }
+    }
+
+    /// Inserts need the vectors in RAM: a file on disk is the user's, and
+    /// annscope never writes to its inputs.
+    fn check_writable(&self) -> Result<()> {
+        match &self.disk {
+            Some(d) => Err(Error::InvalidParameter(format!(
+                "this index reads its vectors from {} (--vectors disk): it cannot take inserts or updates; build it with --vectors ram",
+                d.path().display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves the f32 vectors out of RAM: from now on searches re-score from
+    /// `base`'s file, mapped. `base` must be what the index was built on
+    /// (same rows in the same order), with its rows f32 in the file, and
+    /// the index must walk quantized codes (else every step would read the
+    /// disk).
+    pub fn keep_vectors_on_disk(&mut self, base: &Dataset) -> Result<()> {
+        if self.codes.is_none() {
+            return Err(Error::InvalidParameter(
+                "--vectors disk needs a quantizer (--quantizer sq8, sq4 or rabitq:BITS): the graph walk reads the codes, and only the last candidates are re-scored from disk".into(),
+            ));
+        }
+        if base.len() != self.ext_ids.len() || base.dim() != self.dim || self.n_deleted > 0 {
+            return Err(Error::Mismatch(format!(
+                "{} has {} rows of dimension {}; the index holds {} of dimension {} (with {} deleted): its vectors cannot be read from that file",
+                base.display_name(),
+                base.len(),
+                base.dim(),
+                self.ext_ids.len(),
+                self.dim,
+                self.n_deleted
+            )));
+        }
+        let disk = disk::DiskVectors::open(base, self.metric)?;
+        // The rows must be the index's: compare a sample, as stored.
+        let mut row = Vec::new();
+        let step = (disk.len() / 64).max(1);
+        for i in (0..disk.len()).step_by(step) {
+            self.prepare(disk.row(i), &mut row);
+            let held = self.vector(Slot(i as u32));
+            if row.iter().zip(held).any(|(a, b)| (a - b).abs() > 1e-5) {
+                return Err(Error::Mismatch(format!(
+                    "row {i} of {} differs from the vector the index holds: the index was built on other data",
+                    disk.path().display()
+                )));
+            }
+        }
+        self.disk = Some(disk);
+        self.vectors = Vec::new();
+        self.params.storage.vectors = crate::index::VectorPlace::Disk;
+        Ok(())
     }
 
     /// The query as stored vectors are: unit length under cosine.
@@ -217,7 +287,7 @@ impl AnnIndex for Hnsw {
         let ef = self.search_params_ef(params)?;
         Ok(match &params.filter {
             Some(filter) => self.search_filtered(query, params.k, ef, filter),
-            None => self.search_ef(query, params.k, ef),
+            None => self.search_ef(query, params.k, ef, params.rescoring),
         })
     }
 
@@ -226,9 +296,12 @@ impl AnnIndex for Hnsw {
         MemoryUsage {
             ram_bytes: (self.vectors.capacity() * 4
                 + self.walk.as_ref().map_or(0, |w| w.bytes())
+                + self.codes.as_ref().map_or(0, |c| c.bytes())
+                + self.disk.as_ref().map_or(0, |d| d.heap_bytes())
                 + self.links.bytes()
                 + ids) as u64,
-            disk_bytes: 0,
+            disk_bytes: self.disk.as_ref().map_or(0, |d| d.file_bytes()),
+            mapped_resident_bytes: self.disk.as_ref().and_then(|d| d.resident_bytes()),
         }
     }
 
@@ -245,8 +318,37 @@ impl AnnIndex for Hnsw {
             "search_precision".into(),
             self.params.storage.search.name().into(),
         );
+        if let Some(codes) = &self.codes {
+            p.insert("quantizer".into(), codes.quantizer().to_string().into());
+            p.insert("code_bytes_per_vector".into(), codes.bytes_per_row().into());
+        }
+        p.insert("vectors".into(), self.params.storage.vectors.name().into());
         p
     }
+
+    fn drop_cached_pages(&self) -> Result<bool> {
+        match &self.disk {
+            Some(d) => d.drop_pages().map(|()| true),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Builds with the vectors in RAM, then moves them to disk when the
+/// parameters ask.
+fn build_then_place(
+    dataset: &Dataset,
+    mut params: HnswParams,
+    ctx: &crate::progress::WorkContext,
+) -> Result<Hnsw> {
+    params.validate()?;
+    let place = std::mem::take(&mut params.storage.vectors);
+    let mut h = build::build(dataset, params, ctx)?;
+    if place == crate::index::VectorPlace::Disk {
+        ctx.progress.stage("mapping the vectors on disk", 0);
+        h.keep_vectors_on_disk(dataset)?;
+    }
+    Ok(h)
 }
 
 /// Builds an HNSW index as a shared trait object.

@@ -36,10 +36,10 @@ impl Default for HnswParams {
             m: param_spec::M.default,
             ef_construction: param_spec::EF_CONSTRUCTION.default,
             seed: 42,
-            storage: crate::index::Storage {
-                build: BuildPrecision::Sq8,
-                search: crate::index::Precision::F16,
-            },
+            storage: crate::index::Storage::precisions(
+                BuildPrecision::Sq8,
+                crate::index::Precision::F16,
+            ),
         }
     }
 }
@@ -48,7 +48,8 @@ impl HnswParams {
     /// Checks the ranges, with a message saying what is wrong.
     pub fn validate(&self) -> Result<()> {
         param_spec::M.check(self.m)?;
-        param_spec::EF_CONSTRUCTION.check(self.ef_construction)
+        param_spec::EF_CONSTRUCTION.check(self.ef_construction)?;
+        self.storage.check_quantized()
     }
 
     /// Links a node keeps on layer 0.

@@ -13,13 +13,36 @@ use super::graph::Slot;
 use super::{BuildPrecision, DynamicEf, Hnsw, HnswParams};
 use crate::error::{Error, Result};
 use crate::index::binio::{read_checked, read_file, write_checked, Head};
+use crate::index::quant::Quantizer;
 use crate::index::Precision;
 
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
 /// Version 2 added the build and search precisions; version 3 the base the
-/// index was built on (its content hash and size). Version 1 files (built
-/// from f32, walked in f32) and version 2 files still load.
-const VERSION: u32 = 3;
+/// index was built on (its content hash and size); version 4 the quantizer
+/// and its codes. Older files still load.
+const VERSION: u32 = 4;
+
+/// A quantizer as two bytes: kind and bits.
+fn quantizer_code(q: Quantizer) -> [u8; 2] {
+    match q {
+        Quantizer::None => [0, 0],
+        Quantizer::Sq8 => [1, 8],
+        Quantizer::Sq4 => [2, 4],
+        Quantizer::RaBitQ { bits } => [3, bits],
+    }
+}
+
+fn quantizer_from(code: &[u8]) -> Option<Quantizer> {
+    match code {
+        [0, _] => Some(Quantizer::None),
+        [1, _] => Some(Quantizer::Sq8),
+        [2, _] => Some(Quantizer::Sq4),
+        [3, bits] if crate::index::quant::RABITQ_BITS.contains(bits) => {
+            Some(Quantizer::RaBitQ { bits: *bits })
+        }
+        _ => None,
+    }
+}
 
 fn precision_code(p: Precision) -> u8 {
     match p {
@@ -55,6 +78,7 @@ impl Hnsw {
                 },
                 precision_code(self.params.storage.search),
             ])?;
+            o.bytes(&quantizer_code(self.params.storage.quantizer))?;
             o.built_on(self.built_on)?;
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
@@ -71,7 +95,26 @@ impl Hnsw {
             o.u32s(self.links.upper_offset.iter().copied())?;
             o.u32s(self.links.layer0.iter().map(|a| a.load(Relaxed)))?;
             o.u32s(self.links.upper.iter().map(|a| a.load(Relaxed)))?;
-            o.u32s(self.vectors.iter().map(|v| v.to_bits()))
+            match &self.disk {
+                // The file holds the vectors as the index does (unit length
+                // under cosine); it loads with them in RAM.
+                Some(_) => {
+                    let mut row = Vec::new();
+                    for slot in (0..self.ext_ids.len() as u32).map(Slot) {
+                        self.prepare(self.vector(slot), &mut row);
+                        o.u32s(row.iter().map(|v| v.to_bits()))?;
+                    }
+                }
+                None => o.u32s(self.vectors.iter().map(|v| v.to_bits()))?,
+            }
+            if let Some(codes) = &self.codes {
+                let (rows, factors) = codes.raw();
+                o.u64(rows.len() as u64)?;
+                o.bytes(rows)?;
+                o.u64(factors.len() as u64)?;
+                o.u32s(factors.iter().map(|v| v.to_bits()))?;
+            }
+            Ok(())
         })
     }
 
@@ -111,6 +154,10 @@ impl Hnsw {
                 c => return Err(bad(&format!("unknown search precision code {c}"))),
             };
         }
+        if version >= 4 {
+            params.storage.quantizer =
+                quantizer_from(r.bytes(2)?).ok_or_else(|| bad("unknown quantizer code"))?;
+        }
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let built_on = if version >= 3 { r.built_on()? } else { None };
         let dynamic_ef = DynamicEf {
@@ -145,6 +192,26 @@ impl Hnsw {
         for (v, b) in vectors.iter_mut().zip(raw.chunks_exact(4)) {
             *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
+        let quantizer = params.storage.quantizer;
+        let codes = if quantizer.is_none() {
+            None
+        } else {
+            let n_rows = r.u64()? as usize;
+            let rows = r.bytes(n_rows)?.to_vec();
+            let n_factors = r.u64()? as usize;
+            let factors: Vec<f32> = r.u32s(n_factors)?.into_iter().map(f32::from_bits).collect();
+            // The model is trained again from the vectors (seeded, so the
+            // same); codes that differ were not made from these vectors.
+            let codes =
+                crate::index::quant::Codes::train(quantizer, &vectors, dim, metric, params.seed)
+                    .map_err(|e| bad(&e.to_string()))?;
+            if !codes.same_raw(&rows, &factors) {
+                return Err(bad(&format!(
+                    "its {quantizer} codes do not match its vectors (written by another encoder, or altered): rebuild the index"
+                )));
+            }
+            Some(codes)
+        };
         r.expect_end()?;
         // Structural checks, so a crafted file cannot make a search index out of bounds.
         let links = Links {
@@ -213,9 +280,11 @@ impl Hnsw {
             n_deleted,
             free,
             walk: None,
+            codes,
+            disk: None,
             built_on,
         };
-        if index.params.storage.search == Precision::F16 {
+        if index.params.storage.search == Precision::F16 && index.codes.is_none() {
             index.walk = super::space::HalfSpace::try_new(&index);
             if index.walk.is_none() {
                 index.params.storage.search = Precision::F32;

@@ -13,7 +13,15 @@ use super::graph::Slot;
 use super::graph::Visited;
 use super::space::Space;
 use super::Hnsw;
-use crate::index::{Neighbors, SearchStats};
+use crate::index::quant::Codes;
+use crate::index::{Neighbors, Rescoring, SearchStats};
+
+/// A walk over codes without a rescoring setting: Qdrant's defaults
+/// (oversampling 1, rescore on).
+pub const DEFAULT_RESCORING: Rescoring = Rescoring {
+    oversample: 1.0,
+    rescore: true,
+};
 
 /// A node and its distance, ordered by distance then id.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,6 +54,8 @@ pub(super) struct Scratch {
     pub around: Vec<Slot>,
     pub hop2: Vec<Slot>,
     pub query: Vec<f32>,
+    /// The query as a walk over quantized codes reads it.
+    pub coded: Vec<f32>,
 }
 
 thread_local! {
@@ -309,10 +319,17 @@ impl Hnsw {
     }
 
     /// The top-k of `query` with a result list of `ef`, in external ids.
-    pub(super) fn search_ef(&self, query: &[f32], k: usize, ef: usize) -> Neighbors {
-        match &self.walk {
-            Some(half) => self.search_ef_in(half, query, k, ef),
-            None => self.search_ef_in(self, query, k, ef),
+    pub(super) fn search_ef(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        rescoring: Option<Rescoring>,
+    ) -> Neighbors {
+        match (&self.codes, &self.walk) {
+            (Some(codes), _) => self.search_codes(codes, query, k, ef, rescoring),
+            (None, Some(half)) => self.search_ef_in(half, query, k, ef),
+            (None, None) => self.search_ef_in(self, query, k, ef),
         }
     }
 
@@ -342,6 +359,106 @@ impl Hnsw {
             s.query = q;
             found
         })
+    }
+
+    /// A walk over quantized codes: the result list holds at least
+    /// `oversample × k` candidates (and ef), the best `oversample × k` by
+    /// their estimates are re-scored exactly (unless `rescore` is off), and
+    /// the top k returned. With an error bound (RaBitQ), a candidate whose
+    /// lower bound cannot beat the k-th exact distance so far is never
+    /// re-scored: fewer reads of the f32 vectors, which may be on disk.
+    fn search_codes(
+        &self,
+        codes: &Codes,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        rescoring: Option<Rescoring>,
+    ) -> Neighbors {
+        let Rescoring {
+            oversample,
+            rescore,
+        } = rescoring.unwrap_or(DEFAULT_RESCORING);
+        let keep = ((oversample * k as f64).ceil() as usize).max(k);
+        with_scratch(|s| {
+            let mut stats = SearchStats::default();
+            if self.live_len() == 0 {
+                return Neighbors::default();
+            }
+            let (mut q, mut coded) = (std::mem::take(&mut s.query), std::mem::take(&mut s.coded));
+            self.prepare(query, &mut q);
+            codes.prepare(&q, &mut coded);
+            let ep = self.descend(codes, &coded, 0, s, &mut stats, &mut Quiet);
+            let (entries, quiet) = (&[ep], &mut Quiet);
+            self.walk(
+                codes,
+                &coded,
+                entries,
+                ef.max(keep),
+                0,
+                &LiveOnly,
+                &Direct,
+                s,
+                &mut stats,
+                quiet,
+            );
+            let mut found: Vec<Scored> = s.top.drain().collect();
+            found.sort_unstable();
+            found.truncate(keep);
+            if rescore {
+                found = self.rescore_codes(codes, &q, &coded, found, k, &mut stats);
+            }
+            found.truncate(k);
+            s.query = q;
+            s.coded = coded;
+            Neighbors {
+                ids: found.iter().map(|c| self.ext_ids[c.id.idx()]).collect(),
+                distances: found.iter().map(|c| c.dist).collect(),
+                stats,
+            }
+        })
+    }
+
+    /// Exact distances for the candidates that may be in the top k, nearest
+    /// first.
+    fn rescore_codes(
+        &self,
+        codes: &Codes,
+        q: &[f32],
+        coded: &[f32],
+        mut found: Vec<Scored>,
+        k: usize,
+        stats: &mut SearchStats,
+    ) -> Vec<Scored> {
+        if !codes.has_bound() {
+            self.rescore(q, &mut found, stats);
+            stats.rescored += found.len() as u64;
+            found.sort_unstable();
+            return found;
+        }
+        // Lower bounds, smallest first: once one cannot beat the k-th exact
+        // distance, none after it can.
+        for c in found.iter_mut() {
+            c.dist -= codes.bound(coded, c.id.idx());
+        }
+        found.sort_unstable();
+        let mut best: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
+        for c in found {
+            if best.len() >= k && best.peek().is_some_and(|w| c.dist >= w.dist) {
+                break;
+            }
+            let exact = Scored {
+                dist: self.dist(q, c.id),
+                id: c.id,
+            };
+            stats.dist_comps += 1;
+            stats.rescored += 1;
+            best.push(exact);
+            if best.len() > k {
+                best.pop();
+            }
+        }
+        best.into_sorted_vec()
     }
 
     /// The top-k of the result list the walk left in `s.top`, with exact
@@ -411,9 +528,10 @@ impl Hnsw {
             return self.exact_over(query, k, filter);
         }
         let two_hop = (filter.count() as f64 / live as f64) < TWO_HOP_BELOW;
-        match &self.walk {
-            Some(half) => self.search_filtered_in(half, query, k, ef, filter, two_hop),
-            None => self.search_filtered_in(self, query, k, ef, filter, two_hop),
+        match (&self.codes, &self.walk) {
+            (Some(codes), _) => self.search_filtered_in(codes, query, k, ef, filter, two_hop),
+            (None, Some(half)) => self.search_filtered_in(half, query, k, ef, filter, two_hop),
+            (None, None) => self.search_filtered_in(self, query, k, ef, filter, two_hop),
         }
     }
 
@@ -428,9 +546,10 @@ impl Hnsw {
     ) -> Neighbors {
         with_scratch(|s| {
             let mut stats = SearchStats::default();
-            let mut q = std::mem::take(&mut s.query);
+            let (mut q, mut coded) = (std::mem::take(&mut s.query), std::mem::take(&mut s.coded));
             self.prepare(query, &mut q);
-            let ep = self.descend(space, &q, 0, s, &mut stats, &mut Quiet);
+            let wq = space.for_walk(&q, &mut coded);
+            let ep = self.descend(space, wq, 0, s, &mut stats, &mut Quiet);
             let admit = Allowed(filter);
             if two_hop {
                 let around = TwoHop {
@@ -438,16 +557,17 @@ impl Hnsw {
                 };
                 let (entries, quiet) = (&[ep], &mut Quiet);
                 self.walk(
-                    space, &q, entries, ef, 0, &admit, &around, s, &mut stats, quiet,
+                    space, wq, entries, ef, 0, &admit, &around, s, &mut stats, quiet,
                 );
             } else {
                 let (entries, quiet) = (&[ep], &mut Quiet);
                 self.walk(
-                    space, &q, entries, ef, 0, &admit, &Direct, s, &mut stats, quiet,
+                    space, wq, entries, ef, 0, &admit, &Direct, s, &mut stats, quiet,
                 );
             }
             let found = self.finish::<S>(&q, s, k, &mut stats);
             s.query = q;
+            s.coded = coded;
             found
         })
     }
@@ -516,9 +636,10 @@ impl Hnsw {
     /// Distances in the steps are the walk's (half precision when the
     /// index walks f16); the result's are exact, as a search's are.
     pub fn trace(&self, query: &[f32], k: usize, ef: usize) -> crate::error::Result<SearchTrace> {
-        match &self.walk {
-            Some(half) => self.trace_in(half, query, k, ef),
-            None => self.trace_in(self, query, k, ef),
+        match (&self.codes, &self.walk) {
+            (Some(codes), _) => self.trace_in(codes, query, k, ef),
+            (None, Some(half)) => self.trace_in(half, query, k, ef),
+            (None, None) => self.trace_in(self, query, k, ef),
         }
     }
 
@@ -531,8 +652,9 @@ impl Hnsw {
     ) -> crate::error::Result<SearchTrace> {
         crate::index::check_query_dim(self.dim, query)?;
         let ef = ef.max(k);
-        let mut q = Vec::new();
+        let (mut q, mut coded) = (Vec::new(), Vec::new());
         self.prepare(query, &mut q);
+        let wq = space.for_walk(&q, &mut coded);
         let mut rec = Recorder {
             ext_ids: &self.ext_ids,
             computed: Vec::new(),
@@ -541,10 +663,10 @@ impl Hnsw {
         };
         let result = with_scratch(|s| {
             let mut stats = SearchStats::default();
-            let ep = self.descend(space, &q, 0, s, &mut stats, &mut rec);
+            let ep = self.descend(space, wq, 0, s, &mut stats, &mut rec);
             self.walk(
                 space,
-                &q,
+                wq,
                 &[ep],
                 ef,
                 0,

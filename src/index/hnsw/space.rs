@@ -41,6 +41,44 @@ pub(super) trait Space: Sync {
     /// copies of one another (the rounding of the space, and none for inner
     /// product, where a copy's distance says nothing).
     fn copy_tolerance(&self) -> Option<f32>;
+    /// The query a walk in this space reads, from one prepared as the
+    /// index prepares queries: itself, or (quantized codes) `out` filled.
+    #[inline]
+    fn for_walk<'a>(&self, q: &'a [f32], out: &'a mut Vec<f32>) -> &'a [f32] {
+        let _ = out;
+        q
+    }
+}
+
+/// Quantized codes: what a search walks when the index has a quantizer.
+/// Only searches walk codes (a build links on `build_precision`'s space),
+/// so the pair distances below decode a row first and are slow.
+impl Space for crate::index::quant::Codes {
+    const EXACT: bool = false;
+    #[inline]
+    fn dist(&self, q: &[f32], slot: Slot) -> f32 {
+        self.estimate(q, slot.idx())
+    }
+    fn dist_pair(&self, a: Slot, b: Slot) -> f32 {
+        let mut q = Vec::new();
+        self.query(a, &mut q);
+        self.estimate(&q, b.idx())
+    }
+    #[inline(always)]
+    fn prefetch(&self, slot: Slot) {
+        prefetch_row(self.row(slot.idx()));
+    }
+    fn query(&self, slot: Slot, out: &mut Vec<f32>) {
+        self.prepare(&self.decode(slot.idx()), out);
+    }
+    fn copy_tolerance(&self) -> Option<f32> {
+        None
+    }
+    #[inline]
+    fn for_walk<'a>(&self, q: &'a [f32], out: &'a mut Vec<f32>) -> &'a [f32] {
+        self.prepare(q, out);
+        out
+    }
 }
 
 /// Hints the CPU to start loading every cache line of `row`.

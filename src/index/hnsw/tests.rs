@@ -378,10 +378,7 @@ fn compact_builds_match_the_f32_build_recall() {
         Dataset::from_vec("q", clustered(200, 48, SEED + 5), 48, Metric::Cosine).expect("q");
     let build = |precision| {
         let mut p = params(12);
-        p.storage = crate::index::Storage {
-            build: precision,
-            search: Precision::F32,
-        };
+        p.storage = crate::index::Storage::precisions(precision, Precision::F32);
         serial(&base, p).expect("build")
     };
     let full = build(BuildPrecision::F32);
@@ -449,10 +446,10 @@ fn save_and_load_round_trip_and_refuse_damage() {
 
     // A crafted external id (valid checksum) cannot make the loader
     // allocate an id map of gigabytes.
-    const HEADER_V3: usize = 104;
+    const HEADER_V4: usize = 106;
     let n = index.ext_ids.len();
     let mut huge = bytes[..bytes.len() - 8].to_vec();
-    huge[HEADER_V3 + 2 * n..HEADER_V3 + 2 * n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    huge[HEADER_V4 + 2 * n..HEADER_V4 + 2 * n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     let sum = xxhash_rust::xxh3::xxh3_64(&huge);
     huge.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &huge).expect("huge id");
@@ -462,12 +459,14 @@ fn save_and_load_round_trip_and_refuse_damage() {
         "{err}"
     );
 
-    // A version-2 file (before the base was recorded) loads without one.
+    // A version-2 file (before the base and the quantizer were recorded)
+    // loads without them.
     const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
+    const QUANTIZER: usize = 2;
     const BASE_RECORD: usize = 1 + 8 + 8;
     let mut v2 = bytes[..bytes.len() - 8].to_vec();
     v2[8..12].copy_from_slice(&2u32.to_le_bytes());
-    v2.drain(PRECISION_AT + 2..PRECISION_AT + 2 + BASE_RECORD);
+    v2.drain(PRECISION_AT + 2..PRECISION_AT + 2 + QUANTIZER + BASE_RECORD);
     let sum = xxhash_rust::xxh3::xxh3_64(&v2);
     v2.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &v2).expect("v2");
@@ -481,7 +480,7 @@ fn save_and_load_round_trip_and_refuse_damage() {
     // as built from and walked in f32: drop the two bytes after the seed.
     let mut v1 = bytes[..bytes.len() - 8].to_vec();
     v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-    v1.drain(PRECISION_AT..PRECISION_AT + 2 + BASE_RECORD);
+    v1.drain(PRECISION_AT..PRECISION_AT + 2 + QUANTIZER + BASE_RECORD);
     let sum = xxhash_rust::xxh3::xxh3_64(&v1);
     v1.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &v1).expect("v1");

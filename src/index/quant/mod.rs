@@ -56,8 +56,8 @@ impl Quantizer {
         }
     }
 
-    pub fn is_none(self) -> bool {
-        self == Quantizer::None
+    pub fn is_none(&self) -> bool {
+        *self == Quantizer::None
     }
 }
 
@@ -317,6 +317,22 @@ impl Codes {
             Model::Scalar(m) => m.decode(&values),
             Model::RaBitQ(m) => m.decode(&values, self.row_factors(i)),
         }
+    }
+
+    /// The code rows and per-row factors, as a file stores them.
+    pub fn raw(&self) -> (&[u8], &[f32]) {
+        (&self.codes, &self.factors)
+    }
+
+    /// Whether `rows` and `factors` are exactly these codes.
+    pub fn same_raw(&self, rows: &[u8], factors: &[f32]) -> bool {
+        self.codes == rows
+            && self.factors.len() == factors.len()
+            && self
+                .factors
+                .iter()
+                .zip(factors)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
     }
 
     /// Whether the stored codes are those of `vectors` (row-major, as the
