@@ -13,6 +13,7 @@ mod suite {
     mod pgvector;
     #[cfg(feature = "qdrant")]
     mod qdrant;
+    mod quantized;
     mod robustness;
     mod sample;
     #[cfg(feature = "gui")]

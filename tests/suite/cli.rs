@@ -663,3 +663,117 @@ fn qdrant_without_the_feature_says_how_to_build_it() {
     let o = annscope(&bad, cache.path());
     assert!(stderr(&o).contains("hnsw_ef"), "{}", stderr(&o));
 }
+
+/// `bench` on the sample with extra flags: its JSON lines.
+fn bench_lines(extra: &[&str], cache: &std::path::Path) -> Vec<serde_json::Value> {
+    let mut args = vec![
+        "bench",
+        "--base",
+        SAMPLE_BASE,
+        "--queries",
+        SAMPLE_QUERIES,
+        "--groundtruth",
+        SAMPLE_GT,
+        "--metric",
+        "cosine",
+        "--index",
+        "hnsw",
+        "--ef-construction",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    let o = annscope(&args, cache);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+#[test]
+fn bench_walks_quantized_codes_with_vectors_on_disk_and_says_what_is_resident() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let plain = bench_lines(&["--ef", "32"], dir.path());
+    let lines = bench_lines(
+        &[
+            "--ef",
+            "32",
+            "--quantizer",
+            "sq4",
+            "--vectors",
+            "disk",
+            "--oversample",
+            "1,2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(lines.len(), 2, "one point per oversample");
+    for (v, oversample) in lines.iter().zip([1.0, 2.0]) {
+        let p = &v["params"];
+        assert_eq!(p["quantizer"], "sq4");
+        assert_eq!(p["vectors"], "disk");
+        assert_eq!(p["oversample"], oversample);
+        assert_eq!(p["rescore"], true);
+        assert_eq!(v["rescored"], 10.0 * oversample);
+        assert!(v["rss_bytes"].as_u64().expect("rss") > 0);
+        assert!(v["mapped_resident_bytes"].as_u64().is_some());
+        assert_eq!(v["disk_bytes"], 4000 * (384 * 4 + 4));
+        // The f32 vectors and their f16 copy are no longer held.
+        assert!(
+            v["index_bytes"].as_u64().expect("bytes") * 3
+                < plain[0]["index_bytes"].as_u64().expect("bytes"),
+            "{} vs {}",
+            v["index_bytes"],
+            plain[0]["index_bytes"]
+        );
+    }
+    assert!(lines[1]["recall"].as_f64() >= lines[0]["recall"].as_f64());
+    assert!(plain[0]["params"].get("quantizer").is_none());
+    assert_eq!(plain[0]["params"]["vectors"], "ram");
+}
+
+#[test]
+fn bad_quantizer_oversample_and_vectors_flags_say_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = [
+        "bench",
+        "--base",
+        SAMPLE_BASE,
+        "--queries",
+        SAMPLE_QUERIES,
+        "--metric",
+        "cosine",
+    ];
+    for (extra, says) in [
+        (&["--quantizer", "rabitq:3"][..], "1, 4 or 8"),
+        (&["--quantizer", "pq:8"][..], "not built yet"),
+        (
+            &[
+                "--index",
+                "hnsw",
+                "--quantizer",
+                "sq8",
+                "--oversample",
+                "0.5",
+            ][..],
+            "at least 1",
+        ),
+        (
+            &["--index", "hnsw", "--vectors", "disk"][..],
+            "needs a quantizer",
+        ),
+        (&["--index", "flat", "--quantizer", "sq8"][..], "HNSW"),
+        (&["--index", "hnsw", "--oversample", "2"][..], "need codes"),
+        (
+            &["--index", "hnsw", "--quantizer", "sq8", "--cold"][..],
+            "--vectors disk",
+        ),
+    ] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let o = annscope(&args, dir.path());
+        assert!(!o.status.success(), "{extra:?} should fail");
+        assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+    }
+}
