@@ -200,8 +200,7 @@ fn vectors_on_disk_refuse_what_they_cannot_do() {
     let mut disk = build(&s, params(Quantizer::Sq8, VectorPlace::Disk));
     let err = disk
         .insert(999_999, s.base.row(0))
-        .err()
-        .expect("insert")
+        .expect_err("insert")
         .to_string();
     assert!(err.contains("--vectors disk"), "{err}");
 }
