@@ -272,9 +272,10 @@ pub struct EngineArgs {
     #[arg(long, value_delimiter = ',', default_values_t = spec::QD_OVERSAMPLING.sweep.to_vec(), long_help = spec::OVERSAMPLE.help)]
     pub oversample: Vec<f64>,
     /// Re-rank the oversampled candidates on the original vectors (false:
-    /// the codes' own distances decide; Qdrant or --quantizer).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub rescore: bool,
+    /// the codes' own distances decide; Qdrant or --quantizer); `true,false`
+    /// measures both without a rebuild.
+    #[arg(long, value_delimiter = ',', default_values_t = [true], action = clap::ArgAction::Set)]
+    pub rescore: Vec<bool>,
 }
 
 impl EngineArgs {
@@ -283,7 +284,8 @@ impl EngineArgs {
     pub fn check_unused(&self, quantizer: Quantizer) -> anyhow::Result<()> {
         let pg_flags =
             self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec;
-        let rescore_flags = self.oversample != spec::QD_OVERSAMPLING.sweep || !self.rescore;
+        let rescore_flags =
+            self.oversample != spec::QD_OVERSAMPLING.sweep || self.rescore != [true];
         if self.engine != Some(EngineKind::Pgvector) && pg_flags {
             anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
         }
@@ -310,6 +312,32 @@ impl EngineArgs {
             }
         }
         Ok(())
+    }
+
+    /// The rescoring settings to sweep: each `--oversample` with
+    /// re-scoring, and one without (oversampling then changes only how many
+    /// candidates are collected, never which k are returned) when
+    /// `--rescore` includes false.
+    pub fn rescorings(&self) -> Vec<crate::index::Rescoring> {
+        let mut out = Vec::new();
+        for &rescore in &self.rescore {
+            if rescore {
+                out.extend(
+                    self.oversample
+                        .iter()
+                        .map(|&oversample| crate::index::Rescoring {
+                            oversample,
+                            rescore,
+                        }),
+                );
+            } else {
+                out.push(crate::index::Rescoring {
+                    oversample: 1.0,
+                    rescore,
+                });
+            }
+        }
+        out
     }
 
     pub fn url(&self) -> anyhow::Result<String> {

@@ -270,27 +270,14 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
     })
 }
 
-/// The rescoring settings to sweep: one per `--oversample` for an index
-/// that walks quantized codes (one when `--rescore false`: oversampling
-/// then changes nothing but the list size), none otherwise.
+/// The rescoring settings to sweep for an index that walks quantized
+/// codes ([`EngineArgs::rescorings`](super::args::EngineArgs::rescorings)),
+/// none otherwise.
 fn rescorings_for(a: &BenchArgs, spec: &IndexSpec) -> Vec<Option<Rescoring>> {
     if spec.storage().quantizer.is_none() {
         return vec![None];
     }
-    let oversample: &[f64] = if a.engine.rescore {
-        &a.engine.oversample
-    } else {
-        &[1.0]
-    };
-    oversample
-        .iter()
-        .map(|&o| {
-            Some(Rescoring {
-                oversample: o,
-                rescore: a.engine.rescore,
-            })
-        })
-        .collect()
+    a.engine.rescorings().into_iter().map(Some).collect()
 }
 
 /// Builds or loads one index on the current pool.

@@ -198,6 +198,27 @@ impl Vectors {
         }
     }
 
+    /// Unmaps this process's view of a mapped file's pages
+    /// (`madvise(MADV_DONTNEED)`; the data stays the file's), so a
+    /// cold-cache measurement can evict them from the page cache: the
+    /// kernel keeps pages any mapping still holds. Nothing for owned rows.
+    pub fn release_mapped_pages(&self) {
+        #[cfg(target_os = "linux")]
+        if let Storage::Mapped { map, .. } = &self.storage {
+            if !map.is_empty() {
+                // SAFETY: the range is exactly the live, read-only mapping;
+                // the advice only drops page table entries.
+                unsafe {
+                    libc::madvise(
+                        map.as_ptr() as *mut libc::c_void,
+                        map.len(),
+                        libc::MADV_DONTNEED,
+                    );
+                }
+            }
+        }
+    }
+
     /// Bytes this matrix holds in RAM (0 for a map: the page cache owns it).
     pub fn heap_bytes(&self) -> usize {
         match &self.storage {

@@ -85,7 +85,15 @@ pub fn measure(
             gt.k()
         )));
     }
-    if cold && !index.drop_cached_pages()? {
+    // The base's own map (the caller's) holds pages of the same file: they
+    // are released first, or the kernel would keep them cached.
+    let drop_pages = || {
+        if let Some(b) = base {
+            b.vectors().release_mapped_pages();
+        }
+        index.drop_cached_pages()
+    };
+    if cold && !drop_pages()? {
         return Err(Error::InvalidParameter(
             "a cold-cache run needs an index that reads its vectors from disk (--vectors disk)"
                 .into(),
@@ -94,7 +102,7 @@ pub fn measure(
     let mut best: Option<(f64, Vec<f64>, Vec<Neighbors>, IoCounters)> = None;
     for run in 0..runs.max(1) {
         if cold && run > 0 {
-            index.drop_cached_pages()?;
+            drop_pages()?;
         }
         let before = IoCounters::now();
         let (wall, times, results) = crate::job::with_threads(Some(threads.max(1)), || {

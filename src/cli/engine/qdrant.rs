@@ -59,19 +59,12 @@ pub(super) fn plan(a: &BenchArgs) -> anyhow::Result<QdrantPlan> {
                 _ => anyhow::bail!("--ef {ef}: Qdrant's hnsw_ef takes 1 to 10000 (no dynamic ef)"),
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-    let rescorings = e
-        .oversample
-        .iter()
-        .map(|&oversample| {
-            QD_OVERSAMPLING
-                .check(oversample)
-                .map_err(|err| anyhow::anyhow!("--oversample {oversample}: {err}"))?;
-            Ok(Rescoring {
-                oversample,
-                rescore: e.rescore,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    for &oversample in &e.oversample {
+        QD_OVERSAMPLING
+            .check(oversample)
+            .map_err(|err| anyhow::anyhow!("--oversample {oversample}: {err}"))?;
+    }
+    let rescorings = e.rescorings();
     Ok(QdrantPlan {
         builds,
         knobs,
