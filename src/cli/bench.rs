@@ -112,9 +112,12 @@ impl BenchArgs {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let storage_flags =
             !self.hnsw.quantizer.is_none() || self.hnsw.vectors != crate::index::VectorPlace::Ram;
-        if storage_flags && (self.index_file.is_some() || !self.index.has_hnsw()) {
+        let flat_codes = self.index == IndexKind::Flat
+            && !self.hnsw.quantizer.is_none()
+            && self.hnsw.vectors == crate::index::VectorPlace::Ram;
+        if storage_flags && !flat_codes && (self.index_file.is_some() || !self.index.has_hnsw()) {
             anyhow::bail!(
-                "--quantizer and --vectors apply to an HNSW index built here (--index hnsw or dynamic); a saved index keeps what it was built with"
+                "--quantizer and --vectors apply to an HNSW index built here (--index hnsw or dynamic; a flat index takes --quantizer, its vectors stay where the file is); a saved index keeps what it was built with"
             );
         }
         if self.cold && self.hnsw.vectors != crate::index::VectorPlace::Disk {
@@ -124,6 +127,14 @@ impl BenchArgs {
         }
         let indexes = match (&self.index_file, self.index) {
             (Some(path), _) => vec![Obtain::Load(path.clone())],
+            (None, IndexKind::Flat) if flat_codes => {
+                vec![Obtain::Build(IndexSpec::FlatCodes(
+                    crate::index::spec::FlatCodes {
+                        quantizer: self.hnsw.quantizer,
+                        seed: self.hnsw.seed,
+                    },
+                ))]
+            }
             (None, IndexKind::Flat) => vec![Obtain::Build(IndexSpec::Flat)],
             (None, IndexKind::Hnsw) => self
                 .hnsw

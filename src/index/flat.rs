@@ -12,10 +12,11 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::filter::AllowList;
+use super::quant::{Codes, Quantizer};
 use super::topk::TopK;
 use super::{
-    check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams,
-    SearchStats,
+    check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, Rescoring,
+    SearchParams, SearchStats,
 };
 use crate::dataset::{Dataset, Vectors};
 use crate::distance::{self, Metric};
@@ -28,12 +29,16 @@ const MAX_QUERY_BLOCK: usize = 512;
 /// Base rows per block of the batched product (a 512 × 1024 score block is 2 MB).
 const BASE_BLOCK: usize = 1024;
 
-/// Exact search over a dataset.
+/// Exact search over a dataset, or a scan of quantized codes whose best
+/// candidates are re-scored exactly.
 pub struct FlatIndex {
     dataset: Arc<Dataset>,
     metric: Metric,
     /// Per base row: 1/|b| under cosine, |b|² under L2, nothing under ip.
     norms: Vec<f32>,
+    /// Codes a search scans instead of the vectors (then only the best
+    /// `oversample × k` rows are read).
+    codes: Option<Codes>,
 }
 
 impl FlatIndex {
@@ -72,7 +77,88 @@ impl FlatIndex {
             dataset,
             metric,
             norms,
+            codes: None,
         })
+    }
+
+    /// A flat index that scans `quantizer`'s codes (trained with `seed`)
+    /// and re-scores its best candidates from the vectors, which stay where
+    /// the dataset keeps them (the mapped file, for .fvecs and f32 .npy).
+    pub fn build_quantized(
+        dataset: Arc<Dataset>,
+        quantizer: Quantizer,
+        seed: u64,
+        ctx: &WorkContext,
+    ) -> Result<Self> {
+        let mut index = Self::build(dataset, ctx)?;
+        let (n, dim) = (index.len(), index.dim());
+        ctx.progress
+            .stage(&format!("training and encoding {quantizer} codes"), 0);
+        // The codes are of the vectors as a search compares them: unit
+        // length under cosine.
+        let mut rows = vec![0f32; n * dim];
+        rows.par_chunks_mut(dim).enumerate().for_each(|(i, r)| {
+            r.copy_from_slice(index.dataset.row(i));
+            if index.metric == Metric::Cosine {
+                distance::normalize(r);
+            }
+        });
+        ctx.cancel.check()?;
+        index.codes = Some(Codes::train(quantizer, &rows, dim, index.metric, seed)?);
+        Ok(index)
+    }
+
+    /// The exact distance from a prepared query to row `id`.
+    #[inline]
+    fn exact(&self, q: &[f32], id: usize) -> f32 {
+        let row = self.dataset.row(id);
+        match self.metric {
+            Metric::Cosine => 1.0 - distance::dot(q, row) * self.norms[id],
+            Metric::InnerProduct => -distance::dot(q, row),
+            Metric::L2 => distance::l2_squared(q, row),
+        }
+    }
+
+    /// Scans the codes for the best `oversample × k` estimates, then
+    /// re-scores them (unless `rescore` is off).
+    fn search_codes(&self, codes: &Codes, q: &[f32], params: &SearchParams) -> Neighbors {
+        let Rescoring {
+            oversample,
+            rescore,
+        } = params
+            .rescoring
+            .unwrap_or(crate::index::hnsw::DEFAULT_RESCORING);
+        let k = params.k.min(self.len());
+        let keep = ((oversample * k as f64).ceil() as usize).max(k);
+        let mut coded = Vec::new();
+        codes.prepare(q, &mut coded);
+        let mut top = TopK::new(keep);
+        let mut thr = f32::INFINITY;
+        for i in 0..self.len() {
+            let d = codes.estimate(&coded, i);
+            if d < thr {
+                top.push(d, i as u32);
+                thr = top.threshold();
+            }
+        }
+        let (rows, estimates) = top.into_sorted();
+        let mut found: Vec<(f32, u32)> = estimates.into_iter().zip(rows).collect();
+        let mut rescored = 0;
+        if rescore {
+            (found, rescored) = crate::index::quant::rescore(codes, &coded, found, k, |i| {
+                self.exact(q, i as usize)
+            });
+        }
+        found.truncate(k);
+        Neighbors {
+            ids: found.iter().map(|c| c.1).collect(),
+            distances: found.iter().map(|c| c.0).collect(),
+            stats: SearchStats {
+                dist_comps: self.len() as u64 + rescored,
+                hops: 0,
+                rescored,
+            },
+        }
     }
 
     /// The dataset searched.
@@ -260,15 +346,13 @@ impl AnnIndex for FlatIndex {
     fn search(&self, query: &[f32], params: &SearchParams) -> Result<Neighbors> {
         check_query_dim(self.dim(), query)?;
         let q = self.prepare_query(query);
+        if let (Some(codes), None) = (&self.codes, &params.filter) {
+            return Ok(self.search_codes(codes, &q, params));
+        }
         let mut top = TopK::new(params.k.min(self.len()));
         let mut thr = f32::INFINITY;
         let mut offer = |id: usize| {
-            let row = self.dataset.row(id);
-            let d = match self.metric {
-                Metric::Cosine => 1.0 - distance::dot(&q, row) * self.norms[id],
-                Metric::InnerProduct => -distance::dot(&q, row),
-                Metric::L2 => distance::l2_squared(&q, row),
-            };
+            let d = self.exact(&q, id);
             if d < thr {
                 top.push(d, id as u32);
                 thr = top.threshold();
@@ -300,6 +384,12 @@ impl AnnIndex for FlatIndex {
     }
 
     fn search_batch(&self, queries: &Vectors, params: &SearchParams) -> Result<Vec<Neighbors>> {
+        if self.codes.is_some() {
+            return (0..queries.len())
+                .into_par_iter()
+                .map(|i| self.search(queries.row(i), params))
+                .collect();
+        }
         self.search_batch_with(
             queries,
             params.k,
@@ -310,15 +400,30 @@ impl AnnIndex for FlatIndex {
 
     fn memory(&self) -> MemoryUsage {
         let vectors = (self.len() * self.dim() * 4) as u64;
-        MemoryUsage {
-            ram_bytes: vectors + (self.norms.capacity() * 4) as u64,
-            disk_bytes: 0,
-            mapped_resident_bytes: None,
+        let norms = (self.norms.capacity() * 4) as u64;
+        match &self.codes {
+            // Scanning codes reads the vectors only to re-score: a mapped
+            // file is then on disk, not part of what the index holds.
+            Some(codes) if self.dataset.vectors().is_mapped() => MemoryUsage {
+                ram_bytes: codes.bytes() as u64 + norms,
+                disk_bytes: vectors,
+                mapped_resident_bytes: None,
+            },
+            codes => MemoryUsage {
+                ram_bytes: vectors + norms + codes.as_ref().map_or(0, |c| c.bytes() as u64),
+                disk_bytes: 0,
+                mapped_resident_bytes: None,
+            },
         }
     }
 
     fn params(&self) -> ParamMap {
-        ParamMap::new()
+        let mut p = ParamMap::new();
+        if let Some(codes) = &self.codes {
+            p.insert("quantizer".into(), codes.quantizer().to_string().into());
+            p.insert("code_bytes_per_vector".into(), codes.bytes_per_row().into());
+        }
+        p
     }
 }
 

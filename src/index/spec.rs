@@ -200,12 +200,23 @@ impl DataSource {
     }
 }
 
+/// A flat scan over quantized codes: which codes, and the seed of their
+/// training (RaBitQ's rotation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlatCodes {
+    pub quantizer: super::quant::Quantizer,
+    pub seed: u64,
+}
+
 /// Which index to build, with its build settings: the only description of
 /// it, shared by the CLI, the app (and its settings file) and the tuner.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum IndexSpec {
     Flat,
+    /// The flat index scanning quantized codes (kind flat; its best
+    /// candidates re-scored from the vectors).
+    FlatCodes(FlatCodes),
     Hnsw(HnswParams),
     Dynamic(DynamicConfig),
     HFresh(HFreshParams),
@@ -218,7 +229,7 @@ pub enum IndexSpec {
 impl IndexSpec {
     pub fn kind(&self) -> IndexKind {
         match self {
-            IndexSpec::Flat => IndexKind::Flat,
+            IndexSpec::Flat | IndexSpec::FlatCodes(_) => IndexKind::Flat,
             IndexSpec::Hnsw(_) => IndexKind::Hnsw,
             IndexSpec::Dynamic(_) => IndexKind::Dynamic,
             IndexSpec::HFresh(_) => IndexKind::Hfresh,
@@ -230,6 +241,12 @@ impl IndexSpec {
     pub fn validate(&self) -> Result<()> {
         match self {
             IndexSpec::Flat => Ok(()),
+            IndexSpec::FlatCodes(c) if c.quantizer.is_none() => {
+                Err(crate::error::Error::InvalidParameter(
+                    "a flat scan over codes needs a quantizer (sq8, sq4 or rabitq:BITS)".into(),
+                ))
+            }
+            IndexSpec::FlatCodes(_) => Ok(()),
             IndexSpec::Hnsw(p) => p.validate(),
             IndexSpec::Dynamic(c) => c.validate(),
             IndexSpec::HFresh(p) => p.validate(),
@@ -241,6 +258,10 @@ impl IndexSpec {
     pub fn storage(&self) -> super::Storage {
         match self {
             IndexSpec::Flat | IndexSpec::Engine(_) => super::Storage::EXACT,
+            IndexSpec::FlatCodes(c) => super::Storage {
+                quantizer: c.quantizer,
+                ..super::Storage::EXACT
+            },
             IndexSpec::Hnsw(p) => p.storage,
             IndexSpec::Dynamic(c) => c.hnsw.storage,
             IndexSpec::HFresh(p) => p.storage,
@@ -251,6 +272,9 @@ impl IndexSpec {
     pub fn label(&self) -> String {
         match self {
             IndexSpec::Flat => IndexKind::Flat.label().into(),
+            IndexSpec::FlatCodes(c) => {
+                format!("{} ({} codes)", IndexKind::Flat.label(), c.quantizer)
+            }
             IndexSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
             IndexSpec::HFresh(p) => format!(
                 "HFresh max={} replicas={} eps={}",
@@ -276,7 +300,7 @@ impl IndexSpec {
             }
             IndexSpec::Dynamic(_) => Some((n * (dim + 1) * 4) as u64),
             // In the server: its size is what the server reports.
-            IndexSpec::HFresh(_) | IndexSpec::Engine(_) => None,
+            IndexSpec::HFresh(_) | IndexSpec::Engine(_) | IndexSpec::FlatCodes(_) => None,
         }
     }
 
@@ -294,6 +318,12 @@ impl IndexSpec {
         };
         Ok(match self {
             IndexSpec::Flat => Arc::new(FlatIndex::build(local()?.clone(), ctx)?),
+            IndexSpec::FlatCodes(c) => Arc::new(FlatIndex::build_quantized(
+                local()?.clone(),
+                c.quantizer,
+                c.seed,
+                ctx,
+            )?),
             IndexSpec::Hnsw(p) => Arc::new(Hnsw::build(local()?, p.clone(), ctx)?),
             IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(local()?, c.clone(), ctx)?,
             IndexSpec::HFresh(p) => Arc::new(HFresh::build(local()?, p.clone(), ctx)?),

@@ -763,7 +763,11 @@ fn bad_quantizer_oversample_and_vectors_flags_say_what_is_wrong() {
             &["--index", "hnsw", "--vectors", "disk"][..],
             "needs a quantizer",
         ),
-        (&["--index", "flat", "--quantizer", "sq8"][..], "HNSW"),
+        (&["--index", "hfresh", "--quantizer", "sq8"][..], "HNSW"),
+        (
+            &["--index", "flat", "--quantizer", "sq8", "--vectors", "disk"][..],
+            "flat index takes --quantizer",
+        ),
         (&["--index", "hnsw", "--oversample", "2"][..], "need codes"),
         (
             &["--index", "hnsw", "--quantizer", "sq8", "--cold"][..],

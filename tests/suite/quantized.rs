@@ -8,7 +8,9 @@ use annscope::dataset::{self, read_ivecs, Dataset};
 use annscope::distance::Metric;
 use annscope::eval::{recall_at_k, GroundTruth};
 use annscope::index::quant::Quantizer;
-use annscope::index::{AnnIndex, Hnsw, HnswParams, Rescoring, SearchParams, VectorPlace};
+use annscope::index::{
+    AnnIndex, FlatIndex, Hnsw, HnswParams, Rescoring, SearchParams, VectorPlace,
+};
 use annscope::progress::WorkContext;
 
 use crate::common::*;
@@ -133,22 +135,32 @@ fn oversampling_raises_recall_and_one_bit_needs_it() {
 fn vectors_on_disk_give_the_same_answers_from_far_less_memory() {
     let s = sample();
     let q = Quantizer::Sq4;
-    let ram = build(&s, params(q, VectorPlace::Ram));
-    let disk = build(&s, params(q, VectorPlace::Disk));
+    // One graph (a parallel build is not reproducible), its vectors moved.
+    let mut disk = build(&s, params(q, VectorPlace::Ram));
     let p = SearchParams::new(10)
         .with_ef(48)
         .with_rescoring(rescoring(2.0, true));
-    for query in s.queries.vectors().rows().take(50) {
-        let (a, b) = (
-            ram.search(query, &p).expect("ram"),
-            disk.search(query, &p).expect("disk"),
-        );
+    let answer = |index: &Hnsw| -> Vec<_> {
+        s.queries
+            .vectors()
+            .rows()
+            .take(50)
+            .map(|query| index.search(query, &p).expect("search"))
+            .collect()
+    };
+    let in_ram = answer(&disk);
+    let m_ram = disk.memory();
+    disk.keep_vectors_on_disk(&s.base).expect("to disk");
+    for (a, b) in in_ram.iter().zip(answer(&disk)) {
         assert_eq!(a.ids, b.ids);
         for (x, y) in a.distances.iter().zip(&b.distances) {
             assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
     }
-    let (m_ram, m_disk) = (ram.memory(), disk.memory());
+    // Built straight to disk, it says so.
+    let direct = build(&s, params(q, VectorPlace::Disk));
+    assert_eq!(direct.params()["vectors"], "disk");
+    let m_disk = disk.memory();
     let vectors = (s.base.len() * s.base.dim() * 4) as u64;
     assert!(
         m_disk.ram_bytes + vectors <= m_ram.ram_bytes + vectors / 100,
@@ -166,10 +178,7 @@ fn vectors_on_disk_give_the_same_answers_from_far_less_memory() {
     if cfg!(target_os = "linux") {
         assert!(disk.drop_cached_pages().expect("drop"));
         let again = disk.search(s.queries.row(0), &p).expect("cold");
-        assert_eq!(
-            again.ids,
-            ram.search(s.queries.row(0), &p).expect("ram").ids
-        );
+        assert_eq!(again.ids, in_ram[0].ids);
     }
 }
 
@@ -236,4 +245,34 @@ fn a_saved_quantized_index_loads_the_same_and_refuses_codes_that_are_not_its_vec
         err.contains("q.hnsw") && err.contains("do not match its vectors"),
         "{err}"
     );
+}
+
+#[test]
+fn a_flat_scan_over_codes_re_scores_to_the_exact_answer() {
+    let s = sample();
+    let ctx = WorkContext::detached();
+    for q in [Quantizer::Sq4, Quantizer::RaBitQ { bits: 1 }] {
+        let flat = FlatIndex::build_quantized(s.base.clone(), q, 42, &ctx).expect("build");
+        assert_eq!(flat.params()["quantizer"], q.to_string());
+        let p = SearchParams::new(10).with_rescoring(rescoring(10.0, true));
+        let r = recall(&s, &flat, &p);
+        assert!(r >= 0.99, "{q}: flat over codes at oversample 10: {r}");
+        let found = flat.search(s.queries.row(1), &p).expect("search");
+        assert!(found.stats.rescored >= 10 && found.stats.rescored <= 100);
+        for (&id, &d) in found.ids.iter().zip(&found.distances) {
+            let want = Metric::Cosine.distance(s.queries.row(1), s.base.row(id as usize));
+            assert!((d - want).abs() < 1e-5, "{q}: {d} vs {want}");
+        }
+        // The codes alone rank worse than re-scored ones.
+        let raw = recall(
+            &s,
+            &flat,
+            &SearchParams::new(10).with_rescoring(rescoring(1.0, false)),
+        );
+        assert!(raw < r, "{q}: {raw} vs {r}");
+        // The mapped vectors are on disk, not counted as held.
+        let m = flat.memory();
+        assert_eq!(m.disk_bytes, (s.base.len() * s.base.dim() * 4) as u64);
+        assert!(m.ram_bytes < m.disk_bytes / 3, "{}", m.ram_bytes);
+    }
 }

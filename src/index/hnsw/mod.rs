@@ -37,7 +37,7 @@ mod tests;
 use std::sync::Arc;
 
 pub use params::{BuildPrecision, DynamicEf, HnswParams};
-pub use search::{LayerTrace, SearchTrace, TraceStep};
+pub use search::{LayerTrace, SearchTrace, TraceStep, DEFAULT_RESCORING};
 
 use graph::{Links, Slot};
 
@@ -245,11 +245,18 @@ impl Hnsw {
     /// and the half-precision copy n·d·2 when searches walk f16.
     pub fn estimated_bytes(n: usize, dim: usize, params: &HnswParams) -> u64 {
         let (n, m) = (n as f64, params.m);
-        let walk = match params.storage.search {
-            crate::index::Precision::F16 => dim.div_ceil(2) * 4,
-            crate::index::Precision::F32 => 0,
+        let storage = &params.storage;
+        let walk = match (storage.quantizer.bits(), storage.search) {
+            // Codes plus up to four per-row factors (the model is small).
+            (Some(bits), _) => crate::index::quant::kernels::row_bytes(dim, bits) + 16,
+            (None, crate::index::Precision::F16) => dim.div_ceil(2) * 4,
+            (None, crate::index::Precision::F32) => 0,
         };
-        let per_node = (dim * 4 + walk) as f64
+        let vectors = match storage.vectors {
+            crate::index::VectorPlace::Ram => dim * 4,
+            crate::index::VectorPlace::Disk => 4,
+        };
+        let per_node = (vectors + walk) as f64
             + ((2 * m + 1) * 4) as f64
             + ((m + 1) * 4) as f64 / (m as f64 - 1.0)
             + 13.0

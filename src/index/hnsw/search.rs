@@ -426,39 +426,21 @@ impl Hnsw {
         codes: &Codes,
         q: &[f32],
         coded: &[f32],
-        mut found: Vec<Scored>,
+        found: Vec<Scored>,
         k: usize,
         stats: &mut SearchStats,
     ) -> Vec<Scored> {
-        if !codes.has_bound() {
-            self.rescore(q, &mut found, stats);
-            stats.rescored += found.len() as u64;
-            found.sort_unstable();
-            return found;
+        for c in &found {
+            self.prefetch_vector(c.id);
         }
-        // Lower bounds, smallest first: once one cannot beat the k-th exact
-        // distance, none after it can.
-        for c in found.iter_mut() {
-            c.dist -= codes.bound(coded, c.id.idx());
-        }
-        found.sort_unstable();
-        let mut best: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
-        for c in found {
-            if best.len() >= k && best.peek().is_some_and(|w| c.dist >= w.dist) {
-                break;
-            }
-            let exact = Scored {
-                dist: self.dist(q, c.id),
-                id: c.id,
-            };
-            stats.dist_comps += 1;
-            stats.rescored += 1;
-            best.push(exact);
-            if best.len() > k {
-                best.pop();
-            }
-        }
-        best.into_sorted_vec()
+        let candidates = found.iter().map(|c| (c.dist, c.id.0)).collect();
+        let (top, rescored) =
+            crate::index::quant::rescore(codes, coded, candidates, k, |i| self.dist(q, Slot(i)));
+        stats.dist_comps += rescored;
+        stats.rescored += rescored;
+        top.into_iter()
+            .map(|(dist, i)| Scored { dist, id: Slot(i) })
+            .collect()
     }
 
     /// The top-k of the result list the walk left in `s.top`, with exact

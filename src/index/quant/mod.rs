@@ -355,5 +355,45 @@ impl Codes {
     }
 }
 
+/// The exact top `k` of `candidates` (estimate, row), which are sorted by
+/// estimate: `exact(row)` gives a row's true distance. With an error bound
+/// (RaBitQ) a candidate whose lower bound cannot beat the k-th exact
+/// distance so far is skipped, and so is every one after it (they are
+/// taken in order of lower bound). Returns the top k, nearest first (ties
+/// by row), and how many were re-scored.
+pub fn rescore(
+    codes: &Codes,
+    coded: &[f32],
+    mut candidates: Vec<(f32, u32)>,
+    k: usize,
+    mut exact: impl FnMut(u32) -> f32,
+) -> (Vec<(f32, u32)>, u64) {
+    let by_distance = |a: &(f32, u32), b: &(f32, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if !codes.has_bound() {
+        let n = candidates.len() as u64;
+        for c in candidates.iter_mut() {
+            c.0 = exact(c.1);
+        }
+        candidates.sort_unstable_by(by_distance);
+        candidates.truncate(k);
+        return (candidates, n);
+    }
+    for c in candidates.iter_mut() {
+        c.0 -= codes.bound(coded, c.1 as usize);
+    }
+    candidates.sort_unstable_by(by_distance);
+    let mut top = crate::index::topk::TopK::new(k);
+    let mut rescored = 0;
+    for (lower, row) in candidates {
+        if lower >= top.threshold() {
+            break;
+        }
+        top.push(exact(row), row);
+        rescored += 1;
+    }
+    let (rows, distances) = top.into_sorted();
+    (distances.into_iter().zip(rows).collect(), rescored)
+}
+
 #[cfg(test)]
 mod tests;
