@@ -279,13 +279,18 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// Whether `--oversample` or `--rescore` were given (not their defaults).
+    pub fn rescore_flags(&self) -> bool {
+        self.oversample != spec::QD_OVERSAMPLING.sweep || self.rescore != [true]
+    }
+
     /// Refuses engine flags given without their engine, and rescoring
-    /// flags without codes to rescore (`quantizer`: annscope's).
-    pub fn check_unused(&self, quantizer: Quantizer) -> anyhow::Result<()> {
+    /// flags without codes to rescore (`quantizer`: annscope's; an index
+    /// file may hold codes of its own, checked once it is loaded).
+    pub fn check_unused(&self, quantizer: Quantizer, index_file: bool) -> anyhow::Result<()> {
         let pg_flags =
             self.engine_url.is_some() || self.table.is_some() || self.keep || self.halfvec;
-        let rescore_flags =
-            self.oversample != spec::QD_OVERSAMPLING.sweep || self.rescore != [true];
+        let rescore_flags = self.rescore_flags() && !index_file;
         if self.engine != Some(EngineKind::Pgvector) && pg_flags {
             anyhow::bail!("--engine-url, --table, --keep and --halfvec need --engine pgvector");
         }

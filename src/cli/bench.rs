@@ -284,11 +284,17 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
 /// The rescoring settings to sweep for an index that walks quantized
 /// codes ([`EngineArgs::rescorings`](super::args::EngineArgs::rescorings)),
 /// none otherwise.
-fn rescorings_for(a: &BenchArgs, spec: &IndexSpec) -> Vec<Option<Rescoring>> {
+fn rescorings_for(a: &BenchArgs, spec: &IndexSpec) -> anyhow::Result<Vec<Option<Rescoring>>> {
     if spec.storage().quantizer.is_none() {
-        return vec![None];
+        if a.engine.rescore_flags() {
+            anyhow::bail!(
+                "--oversample and --rescore apply to an index that walks quantized codes; {} walks none",
+                spec.label()
+            );
+        }
+        return Ok(vec![None]);
     }
-    a.engine.rescorings().into_iter().map(Some).collect()
+    Ok(a.engine.rescorings().into_iter().map(Some).collect())
 }
 
 /// Builds or loads one index on the current pool.
@@ -319,7 +325,8 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
-    a.engine.check_unused(a.hnsw.quantizer)?;
+    a.engine
+        .check_unused(a.hnsw.quantizer, a.index_file.is_some())?;
     let plan = a.plan()?;
     let inputs = bench_inputs(a)?;
     let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();
@@ -382,7 +389,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     &filtered_gt
                 }
             };
-            let rescorings = rescorings_for(a, &index.spec);
+            let rescorings = rescorings_for(a, &index.spec)?;
             for (&knob, rescoring) in sweep
                 .knobs
                 .iter()

@@ -44,6 +44,17 @@ pub struct BuildArgs {
 
 pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
     check_threads("--build-threads", a.build_threads)?;
+    if a.hnsw.vectors == crate::index::VectorPlace::Disk {
+        anyhow::bail!(
+            "an index file holds its vectors, so --vectors disk has nothing to leave out: measure vectors on disk with `annscope bench --vectors disk`"
+        );
+    }
+    if !a.hnsw.quantizer.is_none() && !a.index.has_hnsw() {
+        anyhow::bail!(
+            "--quantizer applies to HNSW and dynamic indexes (the walk over codes); {} does not take it",
+            a.index.name()
+        );
+    }
     match a.index {
         IndexKind::Hnsw => {
             let params = a.hnsw.one_build("build")?;

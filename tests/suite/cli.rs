@@ -781,3 +781,66 @@ fn bad_quantizer_oversample_and_vectors_flags_say_what_is_wrong() {
         assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_quantized_index_file_saves_and_searches_and_build_refuses_what_a_file_cannot_hold() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("q.hnsw");
+    let out_s = out.to_str().expect("utf-8");
+    let build = |extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            "--base",
+            SAMPLE_BASE,
+            "--metric",
+            "cosine",
+            "--out",
+            out_s,
+            "--ef-construction",
+            "64",
+        ];
+        args.extend_from_slice(extra);
+        annscope(&args, dir.path())
+    };
+    let o = build(&["--quantizer", "rabitq:4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = annscope(
+        &[
+            "search",
+            "--index-file",
+            out_s,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--k",
+            "5",
+            "--ef",
+            "32",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().next().expect("a line")).expect("json");
+    assert_eq!(first["ids"].as_array().expect("ids").len(), 5);
+    // bench on the file sweeps the oversampling of the codes it holds.
+    let lines = bench_lines(
+        &["--index-file", out_s, "--ef", "32", "--oversample", "1,4"],
+        dir.path(),
+    );
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["params"]["quantizer"], "rabitq:4");
+    for (extra, says) in [
+        (
+            &["--vectors", "disk", "--quantizer", "sq8"][..],
+            "holds its vectors",
+        ),
+        (
+            &["--index", "hfresh", "--quantizer", "sq8"][..],
+            "does not take it",
+        ),
+    ] {
+        let o = build(extra);
+        assert!(!o.status.success(), "{extra:?}");
+        assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+    }
+}

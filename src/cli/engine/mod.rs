@@ -66,7 +66,7 @@ fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
-    a.engine.check_unused(a.hnsw.quantizer)?;
+    a.engine.check_unused(a.hnsw.quantizer, false)?;
     if a.engine.engine == Some(crate::engine::EngineKind::QdrantEdge) {
         return qdrant::run(a);
     }
