@@ -7,6 +7,8 @@ mod suite {
     mod app;
     #[cfg(feature = "gui")]
     mod app_engine;
+    #[cfg(feature = "gui")]
+    mod app_ladder;
     mod bad_input;
     mod cli;
     mod formats;

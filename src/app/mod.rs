@@ -9,7 +9,7 @@
 
 pub mod loading;
 mod panels;
-mod plots;
+pub mod plots;
 mod results;
 pub mod session;
 pub mod settings;
@@ -90,6 +90,9 @@ pub struct AnnscopeApp {
     /// With `auto_build`, then (after pgvector, if asked) build Qdrant's
     /// HNSW with the same M and efConstruction and sweep it.
     pub auto_qdrant: bool,
+    /// With `auto_build`, last: the storage rungs still to build and sweep
+    /// (`annscope gui --build --ladder`).
+    pub auto_ladder: std::collections::VecDeque<crate::index::Storage>,
     /// Print timings to stderr (`ANNSCOPE_LOG_TIMING=1`): data ready, frame times.
     log_timing: bool,
     /// When `run` was called, before the window existed (for the first-frame time).
@@ -120,6 +123,7 @@ impl AnnscopeApp {
             auto_build: false,
             auto_engine: false,
             auto_qdrant: false,
+            auto_ladder: Default::default(),
             log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
             last_timing_log: Instant::now(),
             tried_sample: false,
@@ -173,6 +177,7 @@ impl AnnscopeApp {
         self.poll_dialogs();
         self.auto_build_step();
         self.auto_engine_step();
+        self.auto_ladder_step();
         self.take_dropped_files(ui);
         let mut commands = Vec::new();
         self.draw(ui, &mut commands);
@@ -180,7 +185,11 @@ impl AnnscopeApp {
             self.apply(c);
         }
         // Re-evaluate when ef or k moved, or a new build or ground truth arrived.
-        self.session.evaluate(self.settings.k, self.settings.knob());
+        self.session.evaluate(
+            self.settings.k,
+            self.settings.knob(),
+            self.settings.rescoring(),
+        );
         views::request_jobs(&mut self.session, &self.settings, &mut self.views);
         if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
             // Progress needs a few frames a second. A view drawing a large
@@ -351,7 +360,9 @@ impl AnnscopeApp {
                 self.settings.pg_column(),
             ),
             Command::CancelEngine => self.session.cancel_engine(),
-            Command::Sweep => self.session.sweep(self.settings.k),
+            Command::Sweep => self
+                .session
+                .sweep(self.settings.k, self.settings.rescoring()),
             Command::Crossover => self.session.measure_crossover(
                 self.settings.k,
                 self.settings.recall_target,
@@ -480,6 +491,36 @@ impl AnnscopeApp {
         }
     }
 
+    /// With `auto_ladder`, once everything before it is built and swept:
+    /// the next rung (HNSW over codes, same M and efConstruction), built,
+    /// then swept at the current oversampling.
+    fn auto_ladder_step(&mut self) {
+        if self.auto_ladder.is_empty()
+            || self.auto_build
+            || self.auto_engine
+            || self.auto_qdrant
+            || self.session.busy()
+            || !self.session.work.sweep.is_empty()
+            || self.session.error.is_some()
+        {
+            if self.session.error.is_some() {
+                self.auto_ladder.clear();
+            }
+            return;
+        }
+        let current_is_next = self.session.current_build().is_some_and(|b| {
+            b.index.spec.storage() == self.auto_ladder[0] && b.index.kind() == IndexKind::Hnsw
+        });
+        if current_is_next {
+            self.auto_ladder.pop_front();
+            self.apply(Command::Sweep);
+        } else {
+            self.settings.index = IndexKind::Hnsw;
+            self.settings.hnsw.storage = self.auto_ladder[0];
+            self.apply(Command::Build);
+        }
+    }
+
     fn take_dropped_files(&mut self, ui: &egui::Ui) {
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
             i.raw
@@ -526,6 +567,28 @@ pub struct LaunchOptions {
     pub engine_url: Option<String>,
     /// With `auto_build`: then build Qdrant's HNSW (in-process) too.
     pub qdrant: bool,
+    /// With `auto_build`: then the memory ladder's rungs in turn.
+    pub ladder: bool,
+}
+
+/// The rungs `--ladder` builds after the first index: codes of 8, 4 and
+/// RaBitQ 4 and 1 bits, each with the f32 vectors on disk.
+fn ladder_rungs(base: &crate::index::Storage) -> std::collections::VecDeque<crate::index::Storage> {
+    use crate::index::quant::Quantizer;
+    [
+        Quantizer::Sq8,
+        Quantizer::Sq4,
+        Quantizer::RaBitQ { bits: 4 },
+        Quantizer::RaBitQ { bits: 1 },
+    ]
+    .into_iter()
+    .map(|quantizer| crate::index::Storage {
+        quantizer,
+        vectors: crate::index::VectorPlace::Disk,
+        search: crate::index::Precision::F32,
+        ..*base
+    })
+    .collect()
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
@@ -574,6 +637,9 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             app.auto_build = launch.auto_build;
             app.auto_engine = launch.auto_build && launch.engine_url.is_some();
             app.auto_qdrant = launch.auto_build && launch.qdrant;
+            if launch.auto_build && launch.ladder {
+                app.auto_ladder = ladder_rungs(&app.settings.hnsw.storage);
+            }
             app.views
                 .start_on(launch.select, launch.layer, launch.query, launch.step);
             app.launched = Some(launched);

@@ -8,8 +8,9 @@ use super::session::Session;
 use super::settings::Settings;
 use super::{Command, FrameTimes};
 use crate::distance::Metric;
+use crate::index::quant::Quantizer;
 use crate::index::{param_spec, IndexKind, KnobKind};
-use crate::index::{AnnIndex, Precision};
+use crate::index::{AnnIndex, Precision, VectorPlace};
 
 fn human_bytes(b: u64) -> String {
     let b = b as f64;
@@ -231,14 +232,22 @@ pub fn index_ui(
                 .response
                 .on_hover_text(param_spec::BUILD_PRECISION_HELP);
             rebuild |= p.storage.build != before;
-            rebuild |= half_checkbox(
-                ui,
-                &mut p.storage.search,
-                "f16 search",
-                param_spec::SEARCH_PRECISION_HELP,
-            )
-            .changed();
+            if p.storage.quantizer.is_none() {
+                rebuild |= half_checkbox(
+                    ui,
+                    &mut p.storage.search,
+                    "f16 search",
+                    param_spec::SEARCH_PRECISION_HELP,
+                )
+                .changed();
+            }
         });
+        let dim = session.loaded.as_ref().map_or(384, |l| l.base.dim());
+        let mappable = session
+            .loaded
+            .as_ref()
+            .is_some_and(|l| l.base.vectors().is_mapped());
+        rebuild |= storage_ui(ui, &mut p.storage, dim, mappable, settings.index);
     }
     if settings.index == IndexKind::Hfresh {
         let p = &mut settings.hfresh;
@@ -338,10 +347,19 @@ pub fn index_ui(
                 human_bytes(mem.ram_bytes),
                 human_bytes(est)
             ))
-            .on_hover_text("Measured: the bytes the index holds. Formula: n·d·4 for vectors (plus n·d·2 for the f16 search copy) plus (2M+1)·4 per node for layer-0 links and the upper layers' share."),
+            .on_hover_text("Measured: the bytes the index holds (never the pages of a mapped file). Formula: n·d·4 for vectors in RAM (4 per vector on disk: a norm), plus n·d·2 for the f16 search copy or the codes and their per-vector factors, plus (2M+1)·4 per node for layer-0 links and the upper layers' share, plus the quantizer's model."),
             None => ui.label(format!("Memory: {} in RAM, measured", human_bytes(mem.ram_bytes)))
                 .on_hover_text("Centroids, their HNSW and the per-vector tables; the posting lists are on disk (below)."),
         };
+        if mem.disk_bytes > 0 && b.index.kind() != IndexKind::Hfresh {
+            ui.label(format!(
+                "f32 vectors on disk: {} file{}",
+                human_bytes(mem.disk_bytes),
+                mem.mapped_resident_bytes
+                    .map_or(String::new(), |r| format!(", {} of it in the page cache", human_bytes(r)))
+            ))
+            .on_hover_text("Read from the memory-mapped base file only to re-score the last candidates; the page cache keeps what was read (mincore measures it), and the OS may drop it under memory pressure.");
+        }
         if let Some(d) = b.index.dynamic() {
             ui.label(match d.state() {
                 crate::index::DynamicState::Switched { at } => {
@@ -374,6 +392,88 @@ pub fn index_ui(
             ));
         }
     }
+}
+
+/// Resident bytes per vector each rung costs at `dim`, and what it buys.
+fn rung_help(q: Quantizer, dim: usize) -> String {
+    let code = |bits: u8| crate::index::quant::kernels::row_bytes(dim, bits);
+    match q {
+        Quantizer::None => format!(
+            "No codes: searches walk the f16 copy ({} B per vector) or the f32 vectors ({} B).",
+            dim * 2,
+            dim * 4
+        ),
+        Quantizer::Sq8 => format!(
+            "{} B per vector: a byte per value over each dimension's range. Nearly the f32 ranking.",
+            code(8) + 4
+        ),
+        Quantizer::Sq4 => format!(
+            "{} B per vector: four bits per value. Needs oversample about 2 to re-score its way back to the f32 recall.",
+            code(4) + 4
+        ),
+        Quantizer::RaBitQ { bits } => format!(
+            "{} B per vector: a random rotation, then {bits} bit(s) per value, with an error bound that skips re-scores that cannot change the answer.{}",
+            code(bits) + 16,
+            if bits == 1 { " One bit needs oversample 4 or more." } else { "" }
+        ),
+    }
+}
+
+/// The quantizer the walk reads and where the f32 vectors live. Returns
+/// whether either changed (a rebuild).
+fn storage_ui(
+    ui: &mut Ui,
+    storage: &mut crate::index::Storage,
+    dim: usize,
+    mappable: bool,
+    kind: IndexKind,
+) -> bool {
+    let before = (storage.quantizer, storage.vectors);
+    let choices = [
+        Quantizer::None,
+        Quantizer::Sq8,
+        Quantizer::Sq4,
+        Quantizer::RaBitQ { bits: 1 },
+        Quantizer::RaBitQ { bits: 4 },
+        Quantizer::RaBitQ { bits: 8 },
+    ];
+    egui::ComboBox::from_label("Quantizer")
+        .selected_text(storage.quantizer.to_string())
+        .show_ui(ui, |ui| {
+            for q in choices {
+                ui.selectable_value(&mut storage.quantizer, q, q.to_string())
+                    .on_hover_text(rung_help(q, dim));
+            }
+        })
+        .response
+        .on_hover_text(format!(
+            "{}
+
+Now: {}",
+            param_spec::QUANTIZER_HELP,
+            rung_help(storage.quantizer, dim)
+        ));
+    let disk_ok = !storage.quantizer.is_none() && mappable && kind == IndexKind::Hnsw;
+    if !disk_ok {
+        storage.vectors = VectorPlace::Ram;
+    }
+    ui.add_enabled_ui(disk_ok, |ui| {
+        egui::ComboBox::from_label("f32 vectors")
+            .selected_text(match storage.vectors {
+                VectorPlace::Ram => "in RAM",
+                VectorPlace::Disk => "on disk",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut storage.vectors, VectorPlace::Ram, "in RAM")
+                    .on_hover_text(format!("{} B per vector held for re-scoring.", dim * 4));
+                ui.selectable_value(&mut storage.vectors, VectorPlace::Disk, "on disk")
+                    .on_hover_text("Read from the mapped base file only to re-score: the graph and codes are all the index holds; a re-score may wait for the disk when the file is not cached.");
+            })
+            .response
+            .on_hover_text(param_spec::VECTORS_HELP)
+            .on_disabled_hover_text("On disk needs a quantizer (the walk reads the codes), an HNSW index (the dynamic one takes inserts) and a base file of f32 rows (.fvecs, float32 .npy).");
+    });
+    before != (storage.quantizer, storage.vectors)
 }
 
 /// pgvector: the server, loading the data into it, and its build settings.
@@ -550,14 +650,32 @@ pub fn tuning_ui(
             egui::ProgressBar::new(p.fraction()).text(format!("Measuring {} queries", req.limit)),
         );
     }
-    let knob = settings.knob();
-    let current = session.work.current.and_then(|id| {
+    if session.current_build().is_some_and(|b| b.walks_codes()) {
+        ui.add(
+            egui::Slider::new(
+                &mut settings.oversample,
+                param_spec::OVERSAMPLE.usual.0..=param_spec::OVERSAMPLE.usual.1,
+            )
+            .step_by(0.5)
+            .text("oversample"),
+        )
+        .on_hover_text(format!(
+            "{} Live: moving it re-measures this build.",
+            param_spec::OVERSAMPLE.help
+        ));
+        ui.checkbox(&mut settings.rescore, "re-score on f32")
+            .on_hover_text(
+                "Off: the codes' own distances decide the top k (what the codes alone are worth).",
+            );
+    }
+    let current = session.current_build().and_then(|b| {
+        let (knob, rescoring) = b.setting(settings.knob(), settings.rescoring());
         session
             .work
             .points
             .iter()
             .rev()
-            .find(|p| p.build_id == id && p.k == settings.k && p.knob == knob)
+            .find(|p| p.is_at(b.id, settings.k, knob, rescoring))
     });
     if let Some(p) = current {
         let tag = if p.estimate {

@@ -27,10 +27,20 @@ fn build_color(build_id: usize) -> Color32 {
     PALETTE[build_id % PALETTE.len()]
 }
 
-/// Points of the current k, grouped by build, sorted by ef.
-fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
+/// Points of the current k, grouped by build, sorted by ef; a build over
+/// quantized codes shows its points at the current oversampling.
+fn curves(
+    session: &Session,
+    k: usize,
+    rescoring: crate::index::Rescoring,
+) -> BTreeMap<usize, Vec<&Point>> {
     let mut by_build: BTreeMap<usize, Vec<&Point>> = BTreeMap::new();
-    for p in session.work.points.iter().filter(|p| p.k == k) {
+    for p in session
+        .work
+        .points
+        .iter()
+        .filter(|p| p.k == k && p.rescoring.is_none_or(|r| r == rescoring))
+    {
         by_build.entry(p.build_id).or_default().push(p);
     }
     for v in by_build.values_mut() {
@@ -41,9 +51,16 @@ fn curves(session: &Session, k: usize) -> BTreeMap<usize, Vec<&Point>> {
 
 pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     let k = settings.k;
-    let by_build = curves(session, k);
+    let by_build = curves(session, k, settings.rescoring());
     let current_knob = settings.knob();
-    let is_current = |p: &Point| Some(p.build_id) == session.work.current && p.knob == current_knob;
+    let current_rescoring = session
+        .current_build()
+        .and_then(|b| b.setting(current_knob, settings.rescoring()).1);
+    let is_current = |p: &Point| {
+        Some(p.build_id) == session.work.current
+            && p.knob == current_knob
+            && p.rescoring == current_rescoring
+    };
     // The knob charts (x = ef, or search_probe for HFresh) show the builds
     // turning the current kind's knob; the recall-QPS trade-off shows all.
     let knob = settings.index.knob().map_or("ef", KnobKind::name);
@@ -72,6 +89,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     }
     let avail = ui.available_size();
     let half_w = (avail.x - 12.0) / 2.0;
+    let third_w = (avail.x - 24.0) / 3.0;
     let half_h = (avail.y - 12.0) / 2.0;
     let label =
         |name: &str, v: &egui_plot::PlotPoint| format!("{name}\nx = {:.4}\ny = {:.4}", v.x, v.y);
@@ -81,9 +99,9 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         ui.vertical(|ui| {
             ui.strong(format!("Recall@{k} against {knob}"));
             Plot::new("recall_vs_ef")
-                .width(half_w)
+                .width(third_w)
                 .height(half_h - 20.0)
-                .legend(Legend::default())
+                .legend(Legend::default().position(egui_plot::Corner::RightBottom))
                 .x_axis_label(knob)
                 .y_axis_label(format!("recall@{k}"))
                 .include_y(1.0)
@@ -127,9 +145,9 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                 "Latency (µs, p50 solid, p99 dashed) against {knob}"
             ));
             Plot::new("latency_vs_ef")
-                .width(half_w)
+                .width(third_w)
                 .height(half_h - 20.0)
-                .legend(Legend::default())
+                .legend(Legend::default().position(egui_plot::Corner::LeftTop))
                 .x_axis_label(knob)
                 .y_axis_label("µs per query")
                 .include_y(0.0)
@@ -144,12 +162,13 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                             .iter()
                             .filter_map(|p| p.knob.value().map(|e| [e as f64, p.op.p99_us]))
                             .collect();
+                        // One legend entry per build (p50 and p99 share
+                        // its name, so they toggle together).
                         plot.line(
-                            Line::new(format!("{name} p50"), PlotPoints::from(p50))
-                                .color(build_color(*id)),
+                            Line::new(name.clone(), PlotPoints::from(p50)).color(build_color(*id)),
                         );
                         plot.line(
-                            Line::new(format!("{name} p99"), PlotPoints::from(p99))
+                            Line::new(name, PlotPoints::from(p99))
                                 .color(build_color(*id))
                                 .style(egui_plot::LineStyle::dashed_loose()),
                         );
@@ -158,6 +177,28 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                         if let Some(e) = p.knob.value() {
                             plot.points(current_marker([e as f64, p.op.p50_us]));
                         }
+                    }
+                });
+        });
+        ui.vertical(|ui| {
+            ui.strong(format!("Distance computations per query against {knob}"));
+            Plot::new("dist_vs_ef")
+                .width(third_w)
+                .height(half_h - 20.0)
+                .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+                .x_axis_label(knob)
+                .y_axis_label("distances")
+                .include_y(0.0)
+                .show(ui, |plot| {
+                    for (id, pts) in &knob_builds {
+                        let xy: Vec<[f64; 2]> = pts
+                            .iter()
+                            .filter_map(|p| Some([p.knob.value()? as f64, p.op.dist_comps?]))
+                            .collect();
+                        plot.line(
+                            Line::new(pts[0].build_label.clone(), PlotPoints::from(xy))
+                                .color(build_color(*id)),
+                        );
                     }
                 });
         });
@@ -171,7 +212,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
             Plot::new("tradeoff")
                 .width(half_w)
                 .height(half_h - 20.0)
-                .legend(Legend::default())
+                .legend(Legend::default().position(egui_plot::Corner::LeftBottom))
                 .x_axis_label(format!("recall@{k}"))
                 .y_axis_label("queries per second (log)")
                 .y_axis_formatter(|mark, _| log_tick(mark.value))
@@ -213,28 +254,109 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                 });
         });
         ui.vertical(|ui| {
-            ui.strong(format!("Distance computations per query against {knob}"));
-            Plot::new("dist_vs_ef")
-                .width(half_w)
-                .height(half_h - 20.0)
-                .legend(Legend::default())
-                .x_axis_label(knob)
-                .y_axis_label("distances")
-                .include_y(0.0)
-                .show(ui, |plot| {
-                    for (id, pts) in &knob_builds {
-                        let xy: Vec<[f64; 2]> = pts
-                            .iter()
-                            .filter_map(|p| Some([p.knob.value()? as f64, p.op.dist_comps?]))
-                            .collect();
-                        plot.line(
-                            Line::new(pts[0].build_label.clone(), PlotPoints::from(xy))
-                                .color(build_color(*id)),
-                        );
-                    }
-                });
+            ui.strong(format!(
+                "Memory ladder: recall@{k} against bytes held per vector (at the current {knob})"
+            ));
+            memory_chart(ui, session, settings, &is_current, half_w, half_h - 20.0);
         });
     });
+}
+
+/// One point per build: what the index holds resident per vector (log
+/// axis) against its recall at the current setting, so the rungs of the
+/// memory ladder (f16 walk, 8- and 4-bit codes, RaBitQ, vectors on disk)
+/// read at a glance: left is cheaper, up is better.
+fn memory_chart(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &Settings,
+    is_current: &dyn Fn(&Point) -> bool,
+    width: f32,
+    height: f32,
+) {
+    let n = session.loaded.as_ref().map_or(1, |l| l.base.len().max(1)) as f64;
+    Plot::new("memory_ladder")
+        .width(width)
+        .height(height)
+        .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+        .x_axis_label("resident bytes per vector (log)")
+        .y_axis_label("recall")
+        .x_axis_formatter(|mark, _| log_tick(mark.value))
+        .include_y(1.0)
+        .label_formatter(|h| match h {
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(format!(
+                "{plot_name}
+{:.0} B per vector
+recall {:.4}",
+                10f64.powf(position.x),
+                position.y
+            )),
+            _ => None,
+        })
+        .show(ui, |plot| {
+            for p in ladder_points(session, settings.k, settings.knob(), settings.rescoring()) {
+                let xy = [(p.op.index_bytes as f64 / n).max(1.0).log10(), p.op.recall];
+                plot.points(
+                    Points::new(ladder_label(p), PlotPoints::from(vec![xy]))
+                        .radius(5.0)
+                        .color(build_color(p.build_id)),
+                );
+                if is_current(p) {
+                    plot.points(current_marker(xy));
+                }
+            }
+        });
+}
+
+/// The memory chart's points: per build, the one at the current knob (or,
+/// for a build that takes no knob, its only one), at the current
+/// oversampling when measured there, else at the one it was last measured
+/// at (its legend says which).
+fn ladder_points(
+    session: &Session,
+    k: usize,
+    knob: crate::index::SearchKnob,
+    rescoring: crate::index::Rescoring,
+) -> Vec<&Point> {
+    let mut by_build: BTreeMap<usize, Vec<&Point>> = BTreeMap::new();
+    for p in session.work.points.iter().filter(|p| p.k == k) {
+        by_build.entry(p.build_id).or_default().push(p);
+    }
+    by_build
+        .values()
+        .filter_map(|pts| {
+            let at_knob = |p: &&&Point| p.knob == knob || p.knob.value().is_none();
+            pts.iter()
+                .filter(at_knob)
+                .find(|p| p.rescoring.is_none_or(|r| r == rescoring))
+                .or_else(|| pts.iter().rev().find(at_knob))
+                .copied()
+        })
+        .collect()
+}
+
+/// A build's name on the memory chart: its label, and the oversampling of
+/// the point shown when the build walks codes.
+fn ladder_label(p: &Point) -> String {
+    match p.rescoring {
+        Some(r) if r.rescore => format!("{} · oversample {}", p.build_label, r.oversample),
+        Some(_) => format!("{} · codes only", p.build_label),
+        None => p.build_label.clone(),
+    }
+}
+
+/// What the memory chart shows for these settings: (build, bytes held per
+/// vector, recall), one per build measured at the current knob.
+pub fn memory_ladder(session: &Session, settings: &Settings) -> Vec<(usize, f64, f64)> {
+    let n = session.loaded.as_ref().map_or(1, |l| l.base.len().max(1)) as f64;
+    ladder_points(session, settings.k, settings.knob(), settings.rescoring())
+        .into_iter()
+        .map(|p| (p.build_id, p.op.index_bytes as f64 / n, p.op.recall))
+        .collect()
 }
 
 fn current_marker(xy: [f64; 2]) -> Points<'static> {

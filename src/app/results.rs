@@ -95,6 +95,7 @@ mod tests {
             build_label: "HNSW M=16 efC=200".into(),
             k: 10,
             knob: SearchKnob::Ef(32),
+            rescoring: None,
             estimate,
             queries_measured: 200,
             op,

@@ -30,7 +30,41 @@ pub struct Built {
     pub index: BuiltIndex,
 }
 
+impl Point {
+    /// Whether this point measured `build_id` at (k, knob, rescoring).
+    pub fn is_at(
+        &self,
+        build_id: usize,
+        k: usize,
+        knob: SearchKnob,
+        rescoring: Option<Rescoring>,
+    ) -> bool {
+        self.build_id == build_id && self.k == k && self.knob == knob && self.rescoring == rescoring
+    }
+}
+
 impl Built {
+    /// Whether searches walk quantized codes (so oversampling applies).
+    pub fn walks_codes(&self) -> bool {
+        !self.index.spec.storage().quantizer.is_none()
+    }
+
+    /// The setting this build is measured at, from the panel's: its knob
+    /// if it takes one, and the rescoring only if it walks codes (so other
+    /// builds' points do not split by a slider that does nothing to them).
+    pub fn setting(
+        &self,
+        knob: SearchKnob,
+        rescoring: Rescoring,
+    ) -> (SearchKnob, Option<Rescoring>) {
+        let knob = if self.has_knob() {
+            knob
+        } else {
+            SearchKnob::Default
+        };
+        (knob, self.walks_codes().then_some(rescoring))
+    }
+
     /// Whether searches take a knob (ef or search_probe).
     pub fn has_knob(&self) -> bool {
         self.index.kind().knob().is_some()
@@ -49,6 +83,8 @@ pub struct Point {
     pub k: usize,
     /// What the search was tuned by (the default for flat).
     pub knob: SearchKnob,
+    /// Oversampling and re-scoring, for a build that walks quantized codes.
+    pub rescoring: Option<Rescoring>,
     /// Measured on a prefix of the queries only (refined later).
     pub estimate: bool,
     pub queries_measured: usize,
@@ -69,6 +105,7 @@ pub struct EvalRequest {
     pub build_id: usize,
     pub k: usize,
     pub knob: SearchKnob,
+    pub rescoring: Option<Rescoring>,
     /// Queries measured: a prefix first, then all.
     pub limit: usize,
 }
@@ -117,6 +154,7 @@ pub struct RecallKey {
     pub build_id: usize,
     pub k: usize,
     pub knob: SearchKnob,
+    pub rescoring: Option<Rescoring>,
 }
 
 /// Queries in the quick first estimate.
@@ -176,6 +214,7 @@ pub struct DataWork {
     /// Knob settings still to measure in a sweep, and the k they are measured at.
     pub sweep: std::collections::VecDeque<SearchKnob>,
     sweep_k: usize,
+    sweep_rescoring: Option<Rescoring>,
     /// The drawn part of one layer: (build, layer, selected node).
     pub layer_view: Latest<(usize, usize, Option<u32>), LayerView>,
     /// The selected node's links on every layer: (build, node).
@@ -307,22 +346,19 @@ impl Session {
     /// Asks for the current build measured at (k, ef): a quick estimate on
     /// a prefix of the queries first, then all of them. A request equal to
     /// the last one does nothing; a new one replaces (cancels) a running one.
-    pub fn evaluate(&mut self, k: usize, knob: SearchKnob) {
+    pub fn evaluate(&mut self, k: usize, knob: SearchKnob, rescoring: Rescoring) {
         let (Some(built), Some(_), Some(loaded)) =
             (self.current_build(), &self.work.gt, &self.loaded)
         else {
             return;
         };
-        let knob = if built.has_knob() {
-            knob
-        } else {
-            SearchKnob::Default
-        };
+        let (knob, rescoring) = built.setting(knob, rescoring);
         let nq = loaded.queries.len();
         let first = EvalRequest {
             build_id: built.id,
             k,
             knob,
+            rescoring,
             limit: ESTIMATE_QUERIES.min(nq),
         };
         let full = EvalRequest { limit: nq, ..first };
@@ -334,7 +370,7 @@ impl Session {
             .work
             .points
             .iter()
-            .any(|p| p.build_id == built.id && p.k == k && p.knob == knob && !p.estimate)
+            .any(|p| p.is_at(built.id, k, knob, rescoring) && !p.estimate)
         {
             self.work.last_eval = Some(full);
             return;
@@ -359,7 +395,10 @@ impl Session {
         let job = Job::spawn_notify(
             "evaluate",
             move |ctx| {
-                let params = SearchParams::new(req.k).with_knob(req.knob);
+                let mut params = SearchParams::new(req.k).with_knob(req.knob);
+                if let Some(r) = req.rescoring {
+                    params = params.with_rescoring(r);
+                }
                 measure_prefix(
                     index.as_ref(),
                     &base,
@@ -379,11 +418,12 @@ impl Session {
     /// Measures the current build at each of the standard settings of its
     /// knob in turn (ef 10 … 256, or search_probe 1 … 256 up to the list
     /// count), in the background, skipping those already measured.
-    pub fn sweep(&mut self, k: usize) {
+    pub fn sweep(&mut self, k: usize, rescoring: Rescoring) {
         let Some(built) = self.current_build() else {
             return;
         };
         let id = built.id;
+        let (_, rescoring) = built.setting(SearchKnob::Default, rescoring);
         let efs: Vec<SearchKnob> = param_spec::EF
             .sweep
             .iter()
@@ -399,9 +439,10 @@ impl Session {
                     .work
                     .points
                     .iter()
-                    .any(|p| p.build_id == id && p.k == k && p.knob == knob && !p.estimate)
+                    .any(|p| p.is_at(id, k, knob, rescoring) && !p.estimate)
             })
             .collect();
+        self.work.sweep_rescoring = rescoring;
     }
 
     fn continue_sweep(&mut self) {
@@ -421,6 +462,7 @@ impl Session {
                 build_id: id,
                 k: self.work.sweep_k,
                 knob,
+                rescoring: self.work.sweep_rescoring,
                 limit: nq,
             });
         }
@@ -566,17 +608,19 @@ impl Session {
     }
 
     /// Per-query recall of the current build at (k, ef), once measured on every query.
-    pub fn current_query_recall(&self, k: usize, knob: SearchKnob) -> Option<&Arc<Vec<f32>>> {
+    pub fn current_query_recall(
+        &self,
+        k: usize,
+        knob: SearchKnob,
+        rescoring: Rescoring,
+    ) -> Option<&Arc<Vec<f32>>> {
         let b = self.current_build()?;
-        let knob = if b.has_knob() {
-            knob
-        } else {
-            SearchKnob::Default
-        };
+        let (knob, rescoring) = b.setting(knob, rescoring);
         self.work.query_recall.get(&RecallKey {
             build_id: b.id,
             k,
             knob,
+            rescoring,
         })
     }
 
@@ -682,7 +726,11 @@ impl Session {
         let Some(built) = self.work.builds.iter().find(|b| b.id == req.build_id) else {
             return;
         };
-        let search = req.knob.report_on(&*built.index, req.k);
+        let mut search = req.knob.report_on(&*built.index, req.k);
+        if let Some(r) = req.rescoring {
+            search.insert("oversample".into(), r.oversample.into());
+            search.insert("rescore".into(), r.rescore.into());
+        }
         let dataset = self
             .loaded
             .as_ref()
@@ -704,6 +752,7 @@ impl Session {
                     build_id: req.build_id,
                     k: req.k,
                     knob: req.knob,
+                    rescoring: req.rescoring,
                 },
                 Arc::new(m.per_query_recall.clone()),
             );
@@ -711,12 +760,13 @@ impl Session {
         // A full measurement replaces the estimate (and any older point) at the same setting.
         self.work
             .points
-            .retain(|p| !(p.build_id == req.build_id && p.k == req.k && p.knob == req.knob));
+            .retain(|p| !p.is_at(req.build_id, req.k, req.knob, req.rescoring));
         self.work.points.push(Point {
             build_id: req.build_id,
             build_label: built.index.spec.label(),
             k: req.k,
             knob: req.knob,
+            rescoring: req.rescoring,
             estimate: req.limit < self.loaded.as_ref().map_or(0, |l| l.queries.len()),
             queries_measured: req.limit,
             op,

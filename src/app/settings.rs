@@ -102,6 +102,10 @@ pub struct Settings {
     /// the app; `bench` sweeps it without rebuilding).
     pub qdrant_oversample: f64,
     pub qdrant_rescore: bool,
+    /// annscope's own walk over quantized codes: oversampling and
+    /// re-scoring, live like ef (no rebuild).
+    pub oversample: f64,
+    pub rescore: bool,
 }
 
 /// A URL is written to the settings file without its password.
@@ -133,6 +137,8 @@ impl Default for Settings {
             qdrant_quantization: QdrantQuantization::None,
             qdrant_oversample: param_spec::QD_OVERSAMPLING.default,
             qdrant_rescore: true,
+            oversample: param_spec::OVERSAMPLE.default,
+            rescore: true,
         }
     }
 }
@@ -144,6 +150,16 @@ impl Settings {
             oversample: self.qdrant_oversample,
             rescore: self.qdrant_rescore,
         })
+    }
+
+    /// The oversampling and re-scoring a walk over annscope's codes uses.
+    pub fn rescoring(&self) -> crate::index::Rescoring {
+        crate::index::Rescoring {
+            oversample: self
+                .oversample
+                .clamp(param_spec::OVERSAMPLE.min, param_spec::OVERSAMPLE.max),
+            rescore: self.rescore,
+        }
     }
 
     /// The current kind's search knob at its slider's value.

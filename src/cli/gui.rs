@@ -67,6 +67,12 @@ pub struct GuiArgs {
     /// --features qdrant).
     #[arg(long, requires = "build")]
     pub qdrant: bool,
+    /// With --build: then walk the memory ladder: build HNSW again over
+    /// 8-bit, 4-bit and RaBitQ 4- and 1-bit codes with the vectors on disk
+    /// (same M and efConstruction), sweeping each, so the memory chart
+    /// shows one point per rung.
+    #[arg(long, requires = "build")]
+    pub ladder: bool,
 }
 
 impl GuiArgs {
@@ -98,6 +104,7 @@ impl GuiArgs {
             colour_by: self.colour_by,
             engine_url: self.engine_url.clone(),
             qdrant: self.qdrant,
+            ladder: self.ladder,
         }
     }
 }

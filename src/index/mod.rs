@@ -77,6 +77,18 @@ pub struct Rescoring {
     pub rescore: bool,
 }
 
+/// Settings are compared as keys (the app's measured points): oversample
+/// is always a finite number (validated where it is set), so equality is
+/// an equivalence.
+impl Eq for Rescoring {}
+
+impl std::hash::Hash for Rescoring {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.oversample.to_bits().hash(h);
+        self.rescore.hash(h);
+    }
+}
+
 impl SearchParams {
     /// Top-`k` with every other setting at the index's default.
     pub fn new(k: usize) -> Self {

@@ -200,6 +200,15 @@ impl DataSource {
     }
 }
 
+/// What a label adds for codes and vectors on disk (nothing by default).
+fn storage_suffix(s: &super::Storage) -> String {
+    match (s.quantizer.is_none(), s.vectors) {
+        (true, _) => String::new(),
+        (false, super::VectorPlace::Ram) => format!(" {}", s.quantizer),
+        (false, super::VectorPlace::Disk) => format!(" {} disk", s.quantizer),
+    }
+}
+
 /// A flat scan over quantized codes: which codes, and the seed of their
 /// training (RaBitQ's rotation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,7 +284,12 @@ impl IndexSpec {
             IndexSpec::FlatCodes(c) => {
                 format!("{} ({} codes)", IndexKind::Flat.label(), c.quantizer)
             }
-            IndexSpec::Hnsw(p) => format!("HNSW M={} efC={}", p.m, p.ef_construction),
+            IndexSpec::Hnsw(p) => format!(
+                "HNSW M={} efC={}{}",
+                p.m,
+                p.ef_construction,
+                storage_suffix(&p.storage)
+            ),
             IndexSpec::HFresh(p) => format!(
                 "HFresh max={} replicas={} eps={}",
                 p.max_posting_size, p.replicas, p.epsilon

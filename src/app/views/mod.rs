@@ -224,13 +224,15 @@ fn colouring<'a>(
             }),
             _ => Box::new(colour::Plain { dark }),
         },
-        ColourBy::QueryRecall => match session.current_query_recall(settings.k, settings.knob()) {
-            Some(recall) => Box::new(colour::ByQueryRecall {
-                recall: recall.as_slice(),
-                dark,
-            }),
-            None => Box::new(colour::Plain { dark }),
-        },
+        ColourBy::QueryRecall => {
+            match session.current_query_recall(settings.k, settings.knob(), settings.rescoring()) {
+                Some(recall) => Box::new(colour::ByQueryRecall {
+                    recall: recall.as_slice(),
+                    dark,
+                }),
+                None => Box::new(colour::Plain { dark }),
+            }
+        }
     }
 }
 

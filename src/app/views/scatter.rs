@@ -56,7 +56,7 @@ pub(super) fn projection_ui(
     });
     variance_ui(ui, projection, projection.base.len());
     let recall = session
-        .current_query_recall(settings.k, settings.knob())
+        .current_query_recall(settings.k, settings.knob(), settings.rescoring())
         .cloned();
     if settings.colour_by == ColourBy::QueryRecall && recall.is_none() {
         ui.label(

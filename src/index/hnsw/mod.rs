@@ -262,6 +262,7 @@ impl Hnsw {
             + 13.0
             + 24.0;
         (n * per_node) as u64
+            + crate::index::quant::Codes::model_bytes(storage.quantizer, dim) as u64
     }
 
     fn search_params_ef(&self, params: &SearchParams) -> Result<usize> {

@@ -249,6 +249,16 @@ impl Codes {
         self.codes.capacity() + self.factors.capacity() * 4 + model
     }
 
+    /// Bytes of the trained model, whatever the number of rows: per
+    /// dimension ranges, or RaBitQ's rotation and centroid.
+    pub fn model_bytes(quantizer: Quantizer, dim: usize) -> usize {
+        match quantizer {
+            Quantizer::None => 0,
+            Quantizer::Sq8 | Quantizer::Sq4 => 2 * dim * 4,
+            Quantizer::RaBitQ { .. } => (dim * dim + dim) * 4,
+        }
+    }
+
     /// Resident bytes per row (codes and factors).
     pub fn bytes_per_row(&self) -> usize {
         self.row_bytes + 4 * self.factors_per_row
