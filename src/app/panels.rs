@@ -398,6 +398,15 @@ pub fn index_ui(
 fn rung_help(q: Quantizer, dim: usize) -> String {
     let code = |bits: u8| crate::index::quant::kernels::row_bytes(dim, bits);
     match q {
+        Quantizer::Pq { m } => format!(
+            "{} B per vector: {m} sub-vectors of {} values, each one byte naming one of 256 centroids learnt by k-means. Coarse: re-scoring matters.",
+            m as usize + 4,
+            dim / (m as usize).max(1)
+        ),
+        Quantizer::Bq => format!(
+            "{} B per vector: one bit per value (its sign after centring), compared by popcount, as Weaviate's and Qdrant's binary quantization. The cheapest walk; needs a large oversample.",
+            code(1) + 8
+        ),
         Quantizer::None => format!(
             "No codes: searches walk the f16 copy ({} B per vector) or the f32 vectors ({} B).",
             dim * 2,
@@ -429,7 +438,7 @@ fn storage_ui(
     kind: IndexKind,
 ) -> bool {
     let before = (storage.quantizer, storage.vectors);
-    let choices = [
+    let mut choices = vec![
         Quantizer::None,
         Quantizer::Sq8,
         Quantizer::Sq4,
@@ -437,6 +446,15 @@ fn storage_ui(
         Quantizer::RaBitQ { bits: 4 },
         Quantizer::RaBitQ { bits: 8 },
     ];
+    // Product codes of 4 and 8 values per byte, where they divide the dimension.
+    for per in [4, 8] {
+        if dim.is_multiple_of(per) && dim / per <= usize::from(u16::MAX) {
+            choices.push(Quantizer::Pq {
+                m: (dim / per) as u16,
+            });
+        }
+    }
+    choices.push(Quantizer::Bq);
     egui::ComboBox::from_label("Quantizer")
         .selected_text(storage.quantizer.to_string())
         .show_ui(ui, |ui| {

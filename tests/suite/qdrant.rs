@@ -181,7 +181,7 @@ fn bench_engine_qdrant_writes_the_engines_settings_in_the_common_json() {
     for (args, says) in [
         (vec!["--halfvec"], "need --engine pgvector"),
         (vec!["--ef", "0"], "hnsw_ef"),
-        (vec!["--oversample", "0.5"], "oversampling"),
+        (vec!["--oversample", "0.5"], "at least 1"),
         (vec!["--ef-construction", "2"], "ef_construct"),
         (vec!["--filter", "0.5"], "not measured on Qdrant"),
     ] {

@@ -246,11 +246,13 @@ impl Hnsw {
     pub fn estimated_bytes(n: usize, dim: usize, params: &HnswParams) -> u64 {
         let (n, m) = (n as f64, params.m);
         let storage = &params.storage;
-        let walk = match (storage.quantizer.bits(), storage.search) {
-            // Codes plus up to four per-row factors (the model is small).
-            (Some(bits), _) => crate::index::quant::kernels::row_bytes(dim, bits) + 16,
-            (None, crate::index::Precision::F16) => dim.div_ceil(2) * 4,
-            (None, crate::index::Precision::F32) => 0,
+        let walk = match (storage.quantizer, storage.search) {
+            (crate::index::quant::Quantizer::None, crate::index::Precision::F16) => {
+                dim.div_ceil(2) * 4
+            }
+            (crate::index::quant::Quantizer::None, crate::index::Precision::F32) => 0,
+            // Codes plus up to four per-row factors.
+            (q, _) => q.code_bytes(dim) + 16,
         };
         let vectors = match storage.vectors {
             crate::index::VectorPlace::Ram => dim * 4,

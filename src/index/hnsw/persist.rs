@@ -22,24 +22,33 @@ const MAGIC: &[u8; 8] = b"ANNSHNSW";
 /// and its codes. Older files still load.
 const VERSION: u32 = 4;
 
-/// A quantizer as two bytes: kind and bits.
-fn quantizer_code(q: Quantizer) -> [u8; 2] {
-    match q {
-        Quantizer::None => [0, 0],
-        Quantizer::Sq8 => [1, 8],
-        Quantizer::Sq4 => [2, 4],
-        Quantizer::RaBitQ { bits } => [3, bits],
-    }
+/// A quantizer as three bytes: its kind, then its parameter (bits, or
+/// product sub-vectors) as a little-endian u16.
+fn quantizer_code(q: Quantizer) -> [u8; 3] {
+    let (kind, param) = match q {
+        Quantizer::None => (0, 0),
+        Quantizer::Sq8 => (1, 8),
+        Quantizer::Sq4 => (2, 4),
+        Quantizer::RaBitQ { bits } => (3, u16::from(bits)),
+        Quantizer::Pq { m } => (4, m),
+        Quantizer::Bq => (5, 1),
+    };
+    let p = param.to_le_bytes();
+    [kind, p[0], p[1]]
 }
 
 fn quantizer_from(code: &[u8]) -> Option<Quantizer> {
-    match code {
-        [0, _] => Some(Quantizer::None),
-        [1, _] => Some(Quantizer::Sq8),
-        [2, _] => Some(Quantizer::Sq4),
-        [3, bits] if crate::index::quant::RABITQ_BITS.contains(bits) => {
-            Some(Quantizer::RaBitQ { bits: *bits })
-        }
+    let param = u16::from_le_bytes([*code.get(1)?, *code.get(2)?]);
+    match code[0] {
+        0 => Some(Quantizer::None),
+        1 => Some(Quantizer::Sq8),
+        2 => Some(Quantizer::Sq4),
+        3 => u8::try_from(param)
+            .ok()
+            .filter(|b| crate::index::quant::RABITQ_BITS.contains(b))
+            .map(|bits| Quantizer::RaBitQ { bits }),
+        4 if param > 0 => Some(Quantizer::Pq { m: param }),
+        5 => Some(Quantizer::Bq),
         _ => None,
     }
 }
@@ -156,7 +165,7 @@ impl Hnsw {
         }
         if version >= 4 {
             params.storage.quantizer =
-                quantizer_from(r.bytes(2)?).ok_or_else(|| bad("unknown quantizer code"))?;
+                quantizer_from(r.bytes(3)?).ok_or_else(|| bad("unknown quantizer code"))?;
         }
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let built_on = if version >= 3 { r.built_on()? } else { None };

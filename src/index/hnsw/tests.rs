@@ -446,7 +446,7 @@ fn save_and_load_round_trip_and_refuse_damage() {
 
     // A crafted external id (valid checksum) cannot make the loader
     // allocate an id map of gigabytes.
-    const HEADER_V4: usize = 106;
+    const HEADER_V4: usize = 107;
     let n = index.ext_ids.len();
     let mut huge = bytes[..bytes.len() - 8].to_vec();
     huge[HEADER_V4 + 2 * n..HEADER_V4 + 2 * n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -462,7 +462,7 @@ fn save_and_load_round_trip_and_refuse_damage() {
     // A version-2 file (before the base and the quantizer were recorded)
     // loads without them.
     const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
-    const QUANTIZER: usize = 2;
+    const QUANTIZER: usize = 3;
     const BASE_RECORD: usize = 1 + 8 + 8;
     let mut v2 = bytes[..bytes.len() - 8].to_vec();
     v2[8..12].copy_from_slice(&2u32.to_le_bytes());

@@ -12,6 +12,10 @@
 //!   widens to two vectors of 16 lanes without shuffles.
 //! - 1 bit: bit `i` of byte `b` is dimension `8b + i`.
 //!
+//! Binary codes (`bq`) compare two rows of bits by popcount (AVX-512
+//! VPOPCNTDQ, else POPCNT); product codes sum table entries gathered by
+//! code (AVX-512 and AVX2 gathers).
+//!
 //! Chosen at run time like the float kernels: AVX-512 where present, AVX2
 //! (+FMA) otherwise, portable last; `ANNSCOPE_NO_SIMD` forces portable.
 //! Each is tested against a scalar reference on random codes.
@@ -24,11 +28,19 @@ pub const BLOCK: usize = 32;
 /// A query–codes dot product: `(query, codes) -> Σ query[j] · code[j]`.
 pub type CodeKernel = fn(&[f32], &[u8]) -> f32;
 
-/// The three kernels in use and their name.
+/// Bits that differ between two rows of 1-bit codes.
+pub type HammingKernel = fn(&[u8], &[u8]) -> u32;
+
+/// A product code's estimate: `Σ_m table[m · 256 + code[m]]`.
+pub type TableKernel = fn(&[f32], &[u8]) -> f32;
+
+/// The kernels in use and their name.
 pub struct CodeKernels {
     pub u8: CodeKernel,
     pub u4: CodeKernel,
     pub u1: CodeKernel,
+    pub hamming: HammingKernel,
+    pub table: TableKernel,
     pub name: &'static str,
 }
 
@@ -45,6 +57,8 @@ const PORTABLE: CodeKernels = CodeKernels {
     u8: portable::dot_u8,
     u4: portable::dot_u4,
     u1: portable::dot_u1,
+    hamming: portable::hamming,
+    table: portable::table,
     name: "portable",
 };
 
@@ -58,6 +72,12 @@ pub fn available() -> Vec<CodeKernels> {
                 u8: x86::dot_u8_avx512_entry,
                 u4: x86::dot_u4_avx512_entry,
                 u1: x86::dot_u1_avx512_entry,
+                hamming: if is_x86_feature_detected!("avx512vpopcntdq") {
+                    x86::hamming_avx512_entry
+                } else {
+                    x86::hamming_popcnt_entry
+                },
+                table: x86::table_avx512_entry,
                 name: "avx512",
             });
         }
@@ -66,6 +86,12 @@ pub fn available() -> Vec<CodeKernels> {
                 u8: x86::dot_u8_avx2_entry,
                 u4: x86::dot_u4_avx2_entry,
                 u1: x86::dot_u1_avx2_entry,
+                hamming: if is_x86_feature_detected!("popcnt") {
+                    x86::hamming_popcnt_entry
+                } else {
+                    portable::hamming
+                },
+                table: x86::table_avx2_entry,
                 name: "avx2+fma",
             });
         }
@@ -155,6 +181,29 @@ mod portable {
         }
         acc.iter().sum()
     }
+
+    #[inline(always)]
+    pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
+        let (mut words_a, mut words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+        let mut n = 0;
+        for (x, y) in (&mut words_a).zip(&mut words_b) {
+            let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
+            let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
+            n += (x ^ y).count_ones();
+        }
+        for (x, y) in words_a.remainder().iter().zip(words_b.remainder()) {
+            n += (x ^ y).count_ones();
+        }
+        n
+    }
+
+    pub fn table(lut: &[f32], codes: &[u8]) -> f32 {
+        let mut acc = [0.0f32; 4];
+        for (m, &c) in codes.iter().enumerate() {
+            acc[m % 4] += lut[m * 256 + c as usize];
+        }
+        acc.iter().sum()
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -192,6 +241,102 @@ mod x86 {
         debug_assert!(c.len() * 8 >= q.len() && q.len().is_multiple_of(super::BLOCK));
         // SAFETY: as above.
         unsafe { dot_u1_avx2(q, c) }
+    }
+
+    pub fn hamming_avx512_entry(a: &[u8], b: &[u8]) -> u32 {
+        // SAFETY: selected only after detecting avx512f and avx512vpopcntdq.
+        unsafe { hamming_avx512(a, b) }
+    }
+    pub fn hamming_popcnt_entry(a: &[u8], b: &[u8]) -> u32 {
+        // SAFETY: selected only after detecting popcnt.
+        unsafe { hamming_popcnt(a, b) }
+    }
+    pub fn table_avx512_entry(lut: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(lut.len() >= c.len() * 256);
+        // SAFETY: selected only after detecting avx512f.
+        unsafe { table_avx512(lut, c) }
+    }
+    pub fn table_avx2_entry(lut: &[f32], c: &[u8]) -> f32 {
+        debug_assert!(lut.len() >= c.len() * 256);
+        // SAFETY: selected only after detecting avx2.
+        unsafe { table_avx2(lut, c) }
+    }
+
+    #[target_feature(enable = "popcnt")]
+    unsafe fn hamming_popcnt(a: &[u8], b: &[u8]) -> u32 {
+        super::portable::hamming(a, b)
+    }
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    unsafe fn hamming_avx512(a: &[u8], b: &[u8]) -> u32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = _mm512_setzero_si512();
+        let mut i = 0;
+        // SAFETY: i + 64 <= n: both loads are inside both slices.
+        unsafe {
+            while i + 64 <= n {
+                let x = _mm512_loadu_si512(pa.add(i) as *const __m512i);
+                let y = _mm512_loadu_si512(pb.add(i) as *const __m512i);
+                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));
+                i += 64;
+            }
+        }
+        let mut total = _mm512_reduce_add_epi64(acc) as u32;
+        // SAFETY: popcnt is implied by avx512vpopcntdq's hardware.
+        total += unsafe { hamming_popcnt(&a[i..n], &b[i..n]) };
+        total
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn table_avx512(lut: &[f32], c: &[u8]) -> f32 {
+        let m = c.len();
+        let mut acc = _mm512_setzero_ps();
+        let lanes = _mm512_setr_epi32(
+            0, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560, 2816, 3072, 3328, 3584,
+            3840,
+        );
+        let mut s = 0;
+        // SAFETY: s + 16 <= m; every index s'·256 + code < m·256 <= lut.len().
+        unsafe {
+            while s + 16 <= m {
+                let codes =
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128(c.as_ptr().add(s) as *const __m128i));
+                let idx = _mm512_add_epi32(codes, lanes);
+                let base = lut.as_ptr().add(s * 256);
+                acc = _mm512_add_ps(acc, _mm512_i32gather_ps::<4>(idx, base));
+                s += 16;
+            }
+        }
+        let mut total = _mm512_reduce_add_ps(acc);
+        for (t, &code) in c.iter().enumerate().skip(s) {
+            total += lut[t * 256 + code as usize];
+        }
+        total
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn table_avx2(lut: &[f32], c: &[u8]) -> f32 {
+        let m = c.len();
+        let mut acc = _mm256_setzero_ps();
+        let lanes = _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
+        let mut s = 0;
+        // SAFETY: s + 8 <= m; every index s'·256 + code < m·256 <= lut.len().
+        unsafe {
+            while s + 8 <= m {
+                let codes =
+                    _mm256_cvtepu8_epi32(_mm_loadl_epi64(c.as_ptr().add(s) as *const __m128i));
+                let idx = _mm256_add_epi32(codes, lanes);
+                let base = lut.as_ptr().add(s * 256);
+                acc = _mm256_add_ps(acc, _mm256_i32gather_ps::<4>(base, idx));
+                s += 8;
+            }
+        }
+        let mut total = hsum(acc);
+        for (t, &code) in c.iter().enumerate().skip(s) {
+            total += lut[t * 256 + code as usize];
+        }
+        total
     }
 
     #[target_feature(enable = "avx512f")]
@@ -388,6 +533,38 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn hamming_and_table_kernels_match_the_scalar_reference() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for len in [4usize, 16, 48, 64, 100, 128, 200] {
+            let a: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            let b: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            let want: u32 = a.iter().zip(&b).map(|(x, y)| (x ^ y).count_ones()).sum();
+            for k in available() {
+                assert_eq!((k.hamming)(&a, &b), want, "{} hamming, {len} bytes", k.name);
+            }
+        }
+        for m in [1usize, 8, 16, 24, 48, 96, 100] {
+            let lut: Vec<f32> = (0..m * 256)
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect();
+            let codes: Vec<u8> = (0..m).map(|_| rng.random()).collect();
+            let want: f64 = codes
+                .iter()
+                .enumerate()
+                .map(|(s, &c)| f64::from(lut[s * 256 + c as usize]))
+                .sum();
+            for k in available() {
+                let got = (k.table)(&lut, &codes);
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-4,
+                    "{} table, m {m}: {got} vs {want}",
+                    k.name
+                );
             }
         }
     }

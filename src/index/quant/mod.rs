@@ -16,7 +16,9 @@
 //! Training is seeded and reads the vectors as the index holds them (unit
 //! length under cosine).
 
+mod binary;
 pub mod kernels;
+mod product;
 mod rabitq;
 mod scalar;
 
@@ -40,19 +42,32 @@ pub enum Quantizer {
     Sq4,
     /// A random rotation, then `bits` (1, 4 or 8) per dimension.
     RaBitQ { bits: u8 },
+    /// `m` sub-vectors, one byte each (256 centroids per sub-space).
+    Pq { m: u16 },
+    /// One bit per dimension, compared by Hamming distance.
+    Bq,
 }
 
 /// Bit counts RaBitQ codes come in (packed as bits, nibbles or bytes).
 pub const RABITQ_BITS: [u8; 3] = [1, 4, 8];
 
 impl Quantizer {
-    /// Bits each dimension's code takes.
+    /// Bits each dimension's code takes (product codes: none per dimension).
     pub fn bits(self) -> Option<u8> {
         match self {
-            Quantizer::None => None,
+            Quantizer::None | Quantizer::Pq { .. } => None,
             Quantizer::Sq8 => Some(8),
             Quantizer::Sq4 => Some(4),
             Quantizer::RaBitQ { bits } => Some(bits),
+            Quantizer::Bq => Some(1),
+        }
+    }
+
+    /// Bytes of one row's code over `dim` dimensions (0 for none).
+    pub fn code_bytes(self, dim: usize) -> usize {
+        match self {
+            Quantizer::Pq { m } => m as usize,
+            q => q.bits().map_or(0, |b| kernels::row_bytes(dim, b)),
         }
     }
 
@@ -68,6 +83,8 @@ impl fmt::Display for Quantizer {
             Quantizer::Sq8 => f.write_str("sq8"),
             Quantizer::Sq4 => f.write_str("sq4"),
             Quantizer::RaBitQ { bits } => write!(f, "rabitq:{bits}"),
+            Quantizer::Pq { m } => write!(f, "pq:{m}"),
+            Quantizer::Bq => f.write_str("bq"),
         }
     }
 }
@@ -81,7 +98,14 @@ impl FromStr for Quantizer {
             "sq8" => return Ok(Quantizer::Sq8),
             "sq4" => return Ok(Quantizer::Sq4),
             "rabitq" => return Ok(Quantizer::RaBitQ { bits: 1 }),
+            "bq" => return Ok(Quantizer::Bq),
             _ => {}
+        }
+        if let Some(m) = s.strip_prefix("pq:") {
+            let m: u16 = m.parse().ok().filter(|&m| m > 0).ok_or_else(|| {
+                format!("pq:{m}: give the number of sub-vectors, e.g. pq:48 (it must divide the dimension)")
+            })?;
+            return Ok(Quantizer::Pq { m });
         }
         if let Some(bits) = s.strip_prefix("rabitq:") {
             let bits: u8 = bits
@@ -94,13 +118,8 @@ impl FromStr for Quantizer {
             }
             return Ok(Quantizer::RaBitQ { bits });
         }
-        if s.starts_with("pq") || s == "bq" {
-            return Err(format!(
-                "{s}: product and binary codes are not built yet; use none, sq8, sq4 or rabitq:1|4|8"
-            ));
-        }
         Err(format!(
-            "{s}: unknown quantizer; use none, sq8, sq4 or rabitq:BITS (1, 4 or 8)"
+            "{s}: unknown quantizer; use none, sq8, sq4, rabitq:BITS (1, 4 or 8), pq:M or bq"
         ))
     }
 }
@@ -118,7 +137,7 @@ impl<'de> Deserialize<'de> for Quantizer {
     }
 }
 
-/// Query constants after the padded query in a prepared query.
+/// Query constants after the query's own part in a prepared query.
 pub const CONSTS: usize = 3;
 
 /// How codes decode, per quantizer.
@@ -126,6 +145,8 @@ enum Model {
     /// value = lo + step · code, per dimension.
     Scalar(scalar::ScalarModel),
     RaBitQ(rabitq::RaBitQModel),
+    Product(product::ProductModel),
+    Binary(binary::BinaryModel),
 }
 
 /// A trained quantizer and the codes of every row.
@@ -133,7 +154,10 @@ pub struct Codes {
     quantizer: Quantizer,
     metric: Metric,
     dim: usize,
-    padded: usize,
+    /// Floats of a prepared query before its constants: the padded query,
+    /// a product code's tables, or a binary code's bits.
+    lut_len: usize,
+    /// Bits per value as packed (8, 4 or 1; 8 for product codes).
     bits: u8,
     row_bytes: usize,
     codes: Vec<u8>,
@@ -154,23 +178,41 @@ impl Codes {
         metric: Metric,
         seed: u64,
     ) -> Result<Self> {
-        let bits = quantizer.bits().ok_or_else(|| {
-            Error::InvalidParameter("quantizer none has no codes to train".into())
-        })?;
+        if quantizer.is_none() {
+            return Err(Error::InvalidParameter(
+                "quantizer none has no codes to train".into(),
+            ));
+        }
+        let bits = quantizer.bits().unwrap_or(8);
         if dim == 0 || vectors.is_empty() || !vectors.len().is_multiple_of(dim) {
             return Err(Error::InvalidParameter(format!(
                 "cannot train {quantizer} on {} floats of dimension {dim}",
                 vectors.len()
             )));
         }
-        let (model, factors_per_row) = match quantizer {
+        let padded = kernels::padded(dim);
+        let (model, factors_per_row, lut_len) = match quantizer {
             Quantizer::RaBitQ { .. } => (
                 Model::RaBitQ(rabitq::RaBitQModel::train(vectors, dim, bits, seed)),
                 rabitq::FACTORS,
+                padded,
+            ),
+            Quantizer::Pq { m } => (
+                Model::Product(product::ProductModel::train(
+                    vectors, dim, m as usize, seed,
+                )?),
+                product::FACTORS,
+                m as usize * product::CENTROIDS,
+            ),
+            Quantizer::Bq => (
+                Model::Binary(binary::BinaryModel::train(vectors, dim)),
+                binary::FACTORS,
+                kernels::row_bytes(dim, 1) / 4,
             ),
             _ => (
                 Model::Scalar(scalar::ScalarModel::train(vectors, dim, bits)),
                 scalar::FACTORS,
+                padded,
             ),
         };
         let kernel = match bits {
@@ -182,9 +224,9 @@ impl Codes {
             quantizer,
             metric,
             dim,
-            padded: kernels::padded(dim),
+            lut_len,
             bits,
-            row_bytes: kernels::row_bytes(dim, bits),
+            row_bytes: quantizer.code_bytes(dim),
             codes: Vec::new(),
             factors: Vec::new(),
             factors_per_row,
@@ -208,6 +250,8 @@ impl Codes {
         match &self.model {
             Model::Scalar(m) => m.encode(v, self.metric, row, factors),
             Model::RaBitQ(m) => m.encode(v, self.metric, row, factors),
+            Model::Product(m) => m.encode(v, self.metric, row, factors),
+            Model::Binary(m) => m.encode(v, self.metric, row, factors),
         }
     }
 
@@ -245,6 +289,8 @@ impl Codes {
         let model = match &self.model {
             Model::Scalar(m) => m.bytes(),
             Model::RaBitQ(m) => m.bytes(),
+            Model::Product(m) => m.bytes(),
+            Model::Binary(m) => m.bytes(),
         };
         self.codes.capacity() + self.factors.capacity() * 4 + model
     }
@@ -256,6 +302,8 @@ impl Codes {
             Quantizer::None => 0,
             Quantizer::Sq8 | Quantizer::Sq4 => 2 * dim * 4,
             Quantizer::RaBitQ { .. } => (dim * dim + dim) * 4,
+            Quantizer::Pq { .. } => product::CENTROIDS * dim * 4,
+            Quantizer::Bq => dim * 4,
         }
     }
 
@@ -273,11 +321,13 @@ impl Codes {
     /// [`Codes::estimate`], into `out`.
     pub fn prepare(&self, q: &[f32], out: &mut Vec<f32>) {
         out.clear();
-        out.resize(self.padded + CONSTS, 0.0);
-        let (lut, consts) = out.split_at_mut(self.padded);
+        out.resize(self.lut_len + CONSTS, 0.0);
+        let (lut, consts) = out.split_at_mut(self.lut_len);
         match &self.model {
             Model::Scalar(m) => m.prepare(q, lut, consts),
             Model::RaBitQ(m) => m.prepare(q, self.metric, lut, consts),
+            Model::Product(m) => m.prepare(q, self.metric, lut),
+            Model::Binary(m) => m.prepare(q, self.metric, lut, consts),
         }
     }
 
@@ -295,12 +345,28 @@ impl Codes {
     /// prepared query to row `i`.
     #[inline]
     pub fn estimate(&self, prepared: &[f32], i: usize) -> f32 {
-        let (lut, consts) = prepared.split_at(self.padded);
-        let dot = (self.kernel)(lut, self.row(i));
+        let (lut, consts) = prepared.split_at(self.lut_len);
         let f = self.row_factors(i);
         match &self.model {
-            Model::Scalar(_) => scalar::distance(self.metric, dot, consts, f),
-            Model::RaBitQ(_) => rabitq::distance(self.metric, dot, consts, f),
+            Model::Scalar(_) => {
+                scalar::distance(self.metric, (self.kernel)(lut, self.row(i)), consts, f)
+            }
+            Model::RaBitQ(_) => {
+                rabitq::distance(self.metric, (self.kernel)(lut, self.row(i)), consts, f)
+            }
+            Model::Product(_) => {
+                let sum = (kernels::kernels().table)(lut, self.row(i));
+                product::distance(self.metric, sum, f)
+            }
+            Model::Binary(_) => {
+                // SAFETY: any f32 slice may be read as its bytes (u8 has
+                // alignment 1 and every bit pattern is a u8); `prepare`
+                // stored the query's code bytes in native order.
+                let bits =
+                    unsafe { std::slice::from_raw_parts(lut.as_ptr().cast::<u8>(), lut.len() * 4) };
+                let h = (kernels::kernels().hamming)(bits, self.row(i));
+                binary::distance(self.metric, h, self.dim, consts, f)
+            }
         }
     }
 
@@ -311,21 +377,26 @@ impl Codes {
     pub fn bound(&self, prepared: &[f32], i: usize) -> f32 {
         match &self.model {
             Model::RaBitQ(_) => {
-                rabitq::bound(self.metric, &prepared[self.padded..], self.row_factors(i))
+                rabitq::bound(self.metric, &prepared[self.lut_len..], self.row_factors(i))
             }
-            Model::Scalar(_) => f32::INFINITY,
+            _ => f32::INFINITY,
         }
     }
 
     /// Row `i` decoded back to a vector (approximate), for the rare paths
     /// that need a vector rather than a distance.
     pub fn decode(&self, i: usize) -> Vec<f32> {
+        if let Model::Product(m) = &self.model {
+            return m.decode(self.row(i));
+        }
         let values: Vec<u8> = (0..self.dim)
             .map(|j| kernels::unpack(self.row(i), self.bits, j))
             .collect();
         match &self.model {
             Model::Scalar(m) => m.decode(&values),
             Model::RaBitQ(m) => m.decode(&values, self.row_factors(i)),
+            Model::Binary(m) => m.decode(&values, self.row_factors(i)),
+            Model::Product(m) => m.decode(self.row(i)),
         }
     }
 

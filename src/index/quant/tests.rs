@@ -12,12 +12,14 @@ fn data(n: usize, dim: usize, metric: Metric, seed: u64) -> Vec<f32> {
     v
 }
 
-const ALL: [Quantizer; 5] = [
+const ALL: [Quantizer; 7] = [
     Quantizer::Sq8,
     Quantizer::Sq4,
     Quantizer::RaBitQ { bits: 1 },
     Quantizer::RaBitQ { bits: 4 },
     Quantizer::RaBitQ { bits: 8 },
+    Quantizer::Pq { m: 4 },
+    Quantizer::Bq,
 ];
 
 /// Mean absolute error of the estimates against the exact distances,
@@ -51,12 +53,19 @@ fn relative_error(q: Quantizer, metric: Metric, dim: usize) -> (f64, f64) {
 #[test]
 fn estimates_follow_the_exact_distances_for_every_metric() {
     for metric in Metric::ALL {
-        for q in ALL {
+        // Binary codes only rank (tested below); 4 sub-vectors of 25
+        // dimensions are too coarse for 500 rows: pq:50 stands for product codes.
+        for q in ALL
+            .into_iter()
+            .filter(|q| !matches!(q, Quantizer::Bq | Quantizer::Pq { .. }))
+            .chain([Quantizer::Pq { m: 50 }])
+        {
             // 100 dimensions: padding to whole blocks is exercised.
             let (rel, outside) = relative_error(q, metric, 100);
             let limit = match q {
                 Quantizer::Sq8 | Quantizer::RaBitQ { bits: 8 } => 0.02,
                 Quantizer::Sq4 | Quantizer::RaBitQ { bits: 4 } => 0.15,
+                Quantizer::Pq { .. } => 0.6,
                 _ => 0.8,
             };
             assert!(
@@ -121,9 +130,58 @@ fn names_parse_and_bad_ones_say_why() {
     assert!(err.contains("1, 4 or 8"), "{err}");
     let err = "rabitq:x".parse::<Quantizer>().expect_err("not a number");
     assert!(err.contains("bits"), "{err}");
-    let err = "pq:16".parse::<Quantizer>().expect_err("not yet");
-    assert!(err.contains("not built yet"), "{err}");
+    let err = "pq:x".parse::<Quantizer>().expect_err("not a count");
+    assert!(err.contains("sub-vectors"), "{err}");
+    assert!("pq:0".parse::<Quantizer>().is_err());
+    let err = Codes::train(
+        Quantizer::Pq { m: 7 },
+        &data(300, 48, Metric::L2, 1),
+        48,
+        Metric::L2,
+        1,
+    )
+    .err()
+    .expect("7 does not divide 48")
+    .to_string();
+    assert!(err.contains("must divide the dimension 48"), "{err}");
     assert!("sq5".parse::<Quantizer>().is_err());
     let json = serde_json::to_string(&Quantizer::RaBitQ { bits: 4 }).expect("write");
     assert_eq!(json, "\"rabitq:4\"");
+}
+
+#[test]
+fn product_codes_improve_with_more_subvectors_and_binary_ranks_better_than_chance() {
+    let coarse = relative_error(Quantizer::Pq { m: 10 }, Metric::L2, 100).0;
+    let fine = relative_error(Quantizer::Pq { m: 50 }, Metric::L2, 100).0;
+    assert!(fine < coarse, "pq:50 {fine} vs pq:10 {coarse}");
+    // Binary codes rank: a vector is nearest to itself, farthest from its
+    // opposite (mirrored through the centroid), for every metric.
+    for metric in Metric::ALL {
+        let dim = 64;
+        let base = data(200, dim, metric, 4);
+        let codes = Codes::train(Quantizer::Bq, &base, dim, metric, 1).expect("train");
+        let mut prepared = Vec::new();
+        let mut ranked_first = 0;
+        for i in 0..50 {
+            codes.prepare(&base[i * dim..(i + 1) * dim], &mut prepared);
+            let own = codes.estimate(&prepared, i);
+            let others = (0..200)
+                .filter(|&j| j != i)
+                .map(|j| codes.estimate(&prepared, j));
+            ranked_first += usize::from(others.clone().all(|d| d >= own));
+        }
+        assert!(
+            ranked_first >= 48,
+            "{metric}: itself first for {ranked_first} of 50"
+        );
+    }
+    let codes = Codes::train(
+        Quantizer::Pq { m: 25 },
+        &data(300, 100, Metric::L2, 2),
+        100,
+        Metric::L2,
+        3,
+    )
+    .expect("train");
+    assert_eq!(codes.bytes_per_row(), 25 + 4);
 }
