@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The memory ladder, in one run: annscope's HNSW walking f16 copies (the
-default), 8-bit, 4-bit and RaBitQ codes with its f32 vectors on disk, beside
-FAISS's IndexHNSWSQ (8 and 4 bits) and IndexIVFPQ with exact re-ranking
-(IndexRefineFlat), on the same files, one search thread each.
+default), 8-bit, 4-bit, RaBitQ, product (pq:96, pq:48) and binary codes with
+its f32 vectors on disk, beside FAISS's IndexHNSWSQ (8 and 4 bits),
+IndexHNSWPQ, IndexBinaryHNSW (re-ranked in NumPy) and IndexIVFPQ with exact
+re-ranking (IndexRefineFlat), on the same files, one search thread each.
 
 Usage (from the project root, after `cargo build --release`):
     pip install numpy faiss-cpu
@@ -83,6 +84,10 @@ def bytes_of(index):
     return len(faiss.serialize_index(index))
 
 
+def bytes_of_binary(index):
+    return len(faiss.serialize_index_binary(index))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/pypi-minilm/pypi-minilm")
@@ -101,7 +106,7 @@ def main():
     # annscope: the default, then each quantizer with the vectors on disk.
     runs = {}
     runs["annscope HNSW (default: f16 walk, vectors in RAM)"] = annscope(a.data, ["--ef", efs], a.runs, cache)
-    for q in ["sq8", "sq4", "rabitq:1", "rabitq:4", "rabitq:8"]:
+    for q in ["sq8", "sq4", "rabitq:1", "rabitq:4", "rabitq:8", "pq:96", "pq:48", "bq"]:
         runs[f"annscope HNSW {q}, vectors on disk"] = annscope(
             a.data, ["--ef", efs, "--quantizer", q, "--vectors", "disk",
                      "--oversample", ",".join(map(str, OVERSAMPLES)), "--rescore", "true,false"],
@@ -136,6 +141,56 @@ def main():
         name = f"FAISS IndexHNSWSQ {label} (M 16, efC 200)"
         qps095[name] = qps_at([(r, q) for (_, _, r, q) in pts], 0.95)
         rows.append((name, bytes_of(idx) / n, {}, r64, qps095[name], build))
+
+    # FAISS: HNSW over product codes (48 x 8 bits; its search re-scores nothing).
+    faiss.omp_set_num_threads(2)
+    # L2 on unit vectors ranks as cosine does (IndexHNSWPQ's inner-product
+    # mode gave recall 0.26 on the sample).
+    idx = faiss.IndexHNSWPQ(d, 48, 16, 8, faiss.METRIC_L2)
+    idx.hnsw.efConstruction = 200
+    t = time.perf_counter()
+    idx.train(xbn)
+    idx.add(xbn)
+    build = time.perf_counter() - t
+    pts = faiss_sweep(idx, xqn, "efSearch", EFS, lambda e: setattr(idx.hnsw, "efSearch", e), xb, gt, a.runs)
+    r64 = [r for (e, _, r, _) in pts if e == TABLE_EF][0]
+    name = "FAISS IndexHNSWPQ 48x8 (M 16, efC 200)"
+    qps095[name] = qps_at([(r, q) for (_, _, r, q) in pts], 0.95)
+    rows.append((name, bytes_of(idx) / n, {}, r64, qps095[name], build))
+
+    # FAISS: HNSW over binary codes (signs after centring, as annscope's bq),
+    # its candidates re-ranked exactly in NumPy (k_factor = oversample).
+    faiss.omp_set_num_threads(2)
+    mean = xbn.mean(axis=0)
+    pack = lambda x: np.packbits((x - mean) > 0, axis=1, bitorder="little")  # noqa: E731
+    bidx = faiss.IndexBinaryHNSW(d, 16)
+    bidx.hnsw.efConstruction = 200
+    t = time.perf_counter()
+    bidx.add(pack(xbn))
+    build = time.perf_counter() - t
+    qbits = pack(xqn)
+    faiss.omp_set_num_threads(1)
+    bpts = []
+    for ef in EFS:
+        bidx.hnsw.efSearch = ef
+        for f in OVERSAMPLES:
+            best, ids = float("inf"), None
+            for _ in range(a.runs):
+                t0 = time.perf_counter()
+                _, cand = bidx.search(qbits, K * f)
+                scores = np.einsum("qd,qkd->qk", xqn, xbn[np.maximum(cand, 0)])
+                order = np.argsort(-scores, axis=1)[:, :K]
+                found = np.take_along_axis(cand, order, axis=1)
+                best = min(best, time.perf_counter() - t0)
+                ids = found
+            bpts.append((ef, f, recall_at_k(xb, xq, ids, gt, K), len(xq) / best))
+        if ef == TABLE_EF:
+            _, cand = bidx.search(qbits, K)
+            raw_bq = recall_at_k(xb, xq, cand, gt, K)
+    name = "FAISS IndexBinaryHNSW (centred signs) + NumPy re-rank"
+    qps095[name] = qps_at([(r, q) for (_, _, r, q) in bpts], 0.95)
+    rows.append((name, bytes_of_binary(bidx) / n, {f: r for (e, f, r, _) in bpts if e == TABLE_EF},
+                 raw_bq, qps095[name], build))
 
     # FAISS: IVFPQ (1024 lists, 48 × 8-bit codes), re-ranked on f32 copies.
     quant = faiss.IndexFlatIP(d)
