@@ -102,6 +102,10 @@ pub struct HnswArgs {
     /// the mapped base file when re-scoring; needs --quantizer).
     #[arg(long, value_enum, default_value_t = VectorPlace::Ram, long_help = spec::VECTORS_HELP)]
     pub vectors: VectorPlace,
+    /// With --vectors disk: keep at most this many full vectors in RAM,
+    /// Weaviate's way (filled as read; dropped all at once when full).
+    #[arg(long, default_value_t = 0)]
+    pub vector_cache: usize,
 }
 
 impl HnswArgs {
@@ -122,6 +126,7 @@ impl HnswArgs {
             search: self.search_precision,
             quantizer: self.quantizer,
             vectors: self.vectors,
+            vector_cache: self.vector_cache,
         };
         s.check_quantized()?;
         Ok(s)

@@ -49,6 +49,8 @@ pub struct Measurement {
     /// Whether the files the index reads were dropped from the page cache
     /// before each run.
     pub cold: bool,
+    /// The vector cache's hits, misses and drop-alls during the kept run.
+    pub vector_cache: Option<crate::index::hnsw::CacheCounters>,
     pub results: Vec<Neighbors>,
 }
 
@@ -99,26 +101,38 @@ pub fn measure(
                 .into(),
         ));
     }
-    let mut best: Option<(f64, Vec<f64>, Vec<Neighbors>, IoCounters)> = None;
+    type Run = (
+        f64,
+        Vec<f64>,
+        Vec<Neighbors>,
+        IoCounters,
+        Option<crate::index::hnsw::CacheCounters>,
+    );
+    let mut best: Option<Run> = None;
     for run in 0..runs.max(1) {
         if cold && run > 0 {
             drop_pages()?;
         }
-        let before = IoCounters::now();
+        let (before, cache_before) = (IoCounters::now(), index.vector_cache());
         let (wall, times, results) = crate::job::with_threads(Some(threads.max(1)), || {
             timed_run(index, queries, params, mode)
         })??;
         let io = IoCounters::now().since(before);
-        if best.as_ref().is_none_or(|(w, _, _, _)| wall < *w) {
-            best = Some((wall, times, results, io));
+        let cache = index
+            .vector_cache()
+            .zip(cache_before)
+            .map(|(after, before)| after.since(before));
+        if best.as_ref().is_none_or(|(w, _, _, _, _)| wall < *w) {
+            best = Some((wall, times, results, io, cache));
         }
     }
-    let (wall, times, results, io) = best.ok_or_else(|| Error::Internal("no run".into()))?;
+    let (wall, times, results, io, cache) = best.ok_or_else(|| Error::Internal("no run".into()))?;
     let mut m = summarize(results, &times, wall, gt, params.k, base, queries);
     let per_query = |v: Option<u64>| v.map(|v| v as f64 / nq as f64);
     m.major_faults = per_query(io.major_faults);
     m.read_bytes = per_query(io.read_bytes);
     m.cold = cold;
+    m.vector_cache = cache;
     Ok(m)
 }
 
@@ -152,6 +166,7 @@ fn summarize(
         major_faults: None,
         read_bytes: None,
         cold: false,
+        vector_cache: None,
         results,
     }
 }
@@ -284,6 +299,13 @@ pub struct OperatingPoint {
     /// The mapped files were dropped from the page cache before each run.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cold: bool,
+    /// The vector cache during the run: hits, misses, drop-alls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_cache_hits: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_cache_misses: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_cache_drops: Option<u64>,
     pub mean_us: f64,
     pub hops: Option<f64>,
     pub mode: QueryMode,
@@ -346,6 +368,9 @@ impl OperatingPoint {
             major_faults_per_query: m.major_faults,
             read_bytes_per_query: m.read_bytes,
             cold: m.cold,
+            vector_cache_hits: m.vector_cache.map(|c| c.hits),
+            vector_cache_misses: m.vector_cache.map(|c| c.misses),
+            vector_cache_drops: m.vector_cache.map(|c| c.drops),
             mean_us: m.latency.mean_us,
             hops: m.hops,
             mode,

@@ -174,6 +174,11 @@ pub trait AnnIndex: Send + Sync {
     }
     /// Memory in RAM and on disk.
     fn memory(&self) -> MemoryUsage;
+    /// The counters of its vector cache (vectors on disk behind Weaviate's
+    /// cache), if it has one.
+    fn vector_cache(&self) -> Option<hnsw::CacheCounters> {
+        None
+    }
     /// Drops the cached pages of the files the index reads (a cold-cache
     /// measurement); `false` when it reads none.
     fn drop_cached_pages(&self) -> Result<bool> {

@@ -205,6 +205,9 @@ fn storage_suffix(s: &super::Storage) -> String {
     match (s.quantizer.is_none(), s.vectors) {
         (true, _) => String::new(),
         (false, super::VectorPlace::Ram) => format!(" {}", s.quantizer),
+        (false, super::VectorPlace::Disk) if s.vector_cache > 0 => {
+            format!(" {} disk cache {}", s.quantizer, s.vector_cache)
+        }
         (false, super::VectorPlace::Disk) => format!(" {} disk", s.quantizer),
     }
 }

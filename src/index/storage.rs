@@ -59,6 +59,14 @@ pub struct Storage {
     /// Where the f32 vectors live after the build.
     #[serde(default, skip_serializing_if = "VectorPlace::is_ram")]
     pub vectors: VectorPlace,
+    /// With the vectors on disk: keep at most this many in RAM, Weaviate's
+    /// way (0: no cache; every re-score reads the mapped file).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub vector_cache: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn exact_build() -> BuildPrecision {
@@ -72,6 +80,7 @@ impl Storage {
         search: Precision::F32,
         quantizer: Quantizer::None,
         vectors: VectorPlace::Ram,
+        vector_cache: 0,
     };
 
     /// The given precisions, vectors in RAM, no quantizer.
@@ -81,6 +90,7 @@ impl Storage {
             search,
             quantizer: Quantizer::None,
             vectors: VectorPlace::Ram,
+            vector_cache: 0,
         }
     }
 }
@@ -91,6 +101,11 @@ impl Storage {
         if self.vectors == VectorPlace::Disk && self.quantizer.is_none() {
             return Err(crate::error::Error::InvalidParameter(
                 "--vectors disk needs a quantizer (--quantizer sq8, sq4 or rabitq:BITS): the graph walk reads the codes in RAM and only the last candidates are re-scored from disk".into(),
+            ));
+        }
+        if self.vector_cache > 0 && self.vectors != VectorPlace::Disk {
+            return Err(crate::error::Error::InvalidParameter(
+                "--vector-cache keeps some of the vectors that live on disk in RAM: it needs --vectors disk (with --vectors ram they are all in RAM already)".into(),
             ));
         }
         Ok(())

@@ -729,6 +729,34 @@ fn bench_walks_quantized_codes_with_vectors_on_disk_and_says_what_is_resident() 
         );
     }
     assert!(lines[1]["recall"].as_f64() >= lines[0]["recall"].as_f64());
+    assert!(
+        lines[0].get("vector_cache_hits").is_none(),
+        "no cache asked"
+    );
+    // Weaviate's vector cache: its counters per point.
+    let cached = bench_lines(
+        &[
+            "--ef",
+            "32",
+            "--quantizer",
+            "sq4",
+            "--vectors",
+            "disk",
+            "--oversample",
+            "2",
+            "--vector-cache",
+            "50",
+        ],
+        dir.path(),
+    );
+    let c = &cached[0];
+    assert_eq!(c["params"]["vector_cache"], 50);
+    let (hits, misses) = (
+        c["vector_cache_hits"].as_u64(),
+        c["vector_cache_misses"].as_u64(),
+    );
+    assert_eq!(hits.expect("hits") + misses.expect("misses"), 200 * 20);
+    assert!(c["vector_cache_drops"].as_u64().expect("drops") > 0);
     assert!(plain[0]["params"].get("quantizer").is_none());
     assert_eq!(plain[0]["params"]["vectors"], "ram");
 }
@@ -747,7 +775,10 @@ fn bad_quantizer_oversample_and_vectors_flags_say_what_is_wrong() {
     ];
     for (extra, says) in [
         (&["--quantizer", "rabitq:3"][..], "1, 4 or 8"),
-        (&["--quantizer", "pq:8"][..], "not built yet"),
+        (
+            &["--quantizer", "pq:7"][..],
+            "must divide the dimension 384",
+        ),
         (
             &[
                 "--index",
@@ -772,6 +803,17 @@ fn bad_quantizer_oversample_and_vectors_flags_say_what_is_wrong() {
         (
             &["--index", "hnsw", "--quantizer", "sq8", "--cold"][..],
             "--vectors disk",
+        ),
+        (
+            &[
+                "--index",
+                "hnsw",
+                "--quantizer",
+                "sq8",
+                "--vector-cache",
+                "10",
+            ][..],
+            "needs --vectors disk",
         ),
     ] {
         let mut args = base.to_vec();

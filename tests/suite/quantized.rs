@@ -281,3 +281,64 @@ fn a_flat_scan_over_codes_re_scores_to_the_exact_answer() {
         assert!(m.ram_bytes < m.disk_bytes / 3, "{}", m.ram_bytes);
     }
 }
+
+#[test]
+fn weaviates_vector_cache_counts_hits_misses_and_drop_alls() {
+    let s = sample();
+    let with_cache = |capacity: usize| {
+        let mut p = params(Quantizer::Sq4, VectorPlace::Disk);
+        p.storage.vector_cache = capacity;
+        build(&s, p)
+    };
+    let p = SearchParams::new(10)
+        .with_ef(32)
+        .with_rescoring(rescoring(2.0, true));
+    let run = |index: &Hnsw| -> (Vec<Vec<u32>>, u64) {
+        let mut rescored = 0;
+        let ids = s
+            .queries
+            .vectors()
+            .rows()
+            .map(|q| {
+                let r = index.search(q, &p).expect("search");
+                rescored += r.stats.rescored;
+                r.ids
+            })
+            .collect();
+        (ids, rescored)
+    };
+    let small = with_cache(100);
+    let whole = with_cache(s.base.len());
+    assert_eq!(small.params()["vector_cache"], 100);
+    let (a, rescored) = run(&small);
+    let c = small.vector_cache().expect("a cache");
+    assert_eq!(c.hits + c.misses, rescored, "every re-score asks the cache");
+    assert!(
+        c.drops >= c.misses / 101,
+        "a 100-row cache drops all when full: {c:?}"
+    );
+    assert!(c.drops > 0);
+    run(&whole);
+    let w = whole.vector_cache().expect("a cache");
+    assert_eq!(w.drops, 0, "a cache as large as the collection never drops");
+    assert!(w.hits > c.hits, "{w:?} vs {c:?}");
+    // Where a row comes from never changes an answer: a second run, with
+    // other rows cached, answers the same.
+    assert_eq!(a, run(&small).0);
+    // A cold run starts from an empty cache.
+    if cfg!(target_os = "linux") {
+        small.drop_cached_pages().expect("drop");
+        let before = small.vector_cache().expect("cache");
+        small.search(s.queries.row(0), &p).expect("search");
+        let after = small.vector_cache().expect("cache").since(before);
+        assert_eq!(after.hits, 0, "{after:?}");
+    }
+    // Without vectors on disk there is nothing to cache.
+    let mut bad = params(Quantizer::Sq4, VectorPlace::Ram);
+    bad.storage.vector_cache = 10;
+    let err = Hnsw::build(&s.base, bad, &WorkContext::detached())
+        .err()
+        .expect("cache without disk")
+        .to_string();
+    assert!(err.contains("needs --vectors disk"), "{err}");
+}

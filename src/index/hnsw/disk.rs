@@ -29,11 +29,14 @@ pub(super) struct DiskVectors {
     n: usize,
     /// Under cosine: 1/|row| per row.
     inv_norm: Option<Vec<f32>>,
+    /// Weaviate's vector cache in front of the file, when asked for.
+    cache: Option<super::vector_cache::VectorCache>,
 }
 
 impl DiskVectors {
     /// Maps `base`'s file for an index over its rows (slot `i` = row `i`).
-    pub fn open(base: &Dataset, metric: Metric) -> Result<Self> {
+    /// `cache`: keep at most this many rows in RAM, Weaviate's way (0: none).
+    pub fn open(base: &Dataset, metric: Metric, cache: usize) -> Result<Self> {
         let name = base.display_name();
         let not_f32 = |why: &str| {
             Error::InvalidParameter(format!(
@@ -63,6 +66,7 @@ impl DiskVectors {
             dim,
             n: base.len(),
             inv_norm: None,
+            cache: (cache > 0).then(|| super::vector_cache::VectorCache::new(cache)),
         };
         if d.floats().len() < offset + d.n.saturating_sub(1) * stride + dim {
             return Err(Error::Mismatch(format!(
@@ -107,15 +111,25 @@ impl DiskVectors {
     /// The exact distance from a prepared query (unit under cosine) to row `i`.
     #[inline]
     pub fn distance(&self, metric: Metric, q: &[f32], i: usize) -> f32 {
-        match (&self.inv_norm, metric) {
-            (Some(inv), Metric::Cosine) => 1.0 - distance::dot(q, self.row(i)) * inv[i],
-            _ => metric.prepared_distance(q, self.row(i)),
+        let exact = |row: &[f32]| match (&self.inv_norm, metric) {
+            (Some(inv), Metric::Cosine) => 1.0 - distance::dot(q, row) * inv[i],
+            _ => metric.prepared_distance(q, row),
+        };
+        match &self.cache {
+            Some(cache) => cache.with_row(i as u32, || self.row(i).into(), exact),
+            None => exact(self.row(i)),
         }
     }
 
-    /// Bytes held on the heap (the inverse norms).
-    pub fn heap_bytes(&self) -> usize {
+    /// Bytes held on the heap (the inverse norms, the cached rows).
+    pub fn heap_bytes(&self, dim: usize) -> usize {
         self.inv_norm.as_ref().map_or(0, |v| v.capacity() * 4)
+            + self.cache.as_ref().map_or(0, |c| c.bytes(dim))
+    }
+
+    /// The vector cache's counters so far, if there is one.
+    pub fn cache_counters(&self) -> Option<super::vector_cache::CacheCounters> {
+        self.cache.as_ref().map(|c| c.counters())
     }
 
     /// Bytes of the file on disk.
@@ -189,6 +203,9 @@ impl DiskVectors {
     /// Pages another process holds mapped stay resident.
     #[cfg(target_os = "linux")]
     pub fn drop_pages(&self) -> Result<()> {
+        if let Some(c) = &self.cache {
+            c.clear();
+        }
         self.advise(libc::MADV_DONTNEED);
         let file = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         use std::os::unix::io::AsRawFd;

@@ -33,11 +33,13 @@ mod space;
 mod sq8;
 #[cfg(test)]
 mod tests;
+mod vector_cache;
 
 use std::sync::Arc;
 
 pub use params::{BuildPrecision, DynamicEf, HnswParams};
 pub use search::{LayerTrace, SearchTrace, TraceStep, DEFAULT_RESCORING};
+pub use vector_cache::CacheCounters;
 
 use graph::{Links, Slot};
 
@@ -195,7 +197,7 @@ impl Hnsw {
                 self.n_deleted
             )));
         }
-        let disk = disk::DiskVectors::open(base, self.metric)?;
+        let disk = disk::DiskVectors::open(base, self.metric, self.params.storage.vector_cache)?;
         // The rows must be the index's: compare a sample, as stored.
         let mut row = Vec::new();
         let step = (disk.len() / 64).max(1);
@@ -307,7 +309,7 @@ impl AnnIndex for Hnsw {
             ram_bytes: (self.vectors.capacity() * 4
                 + self.walk.as_ref().map_or(0, |w| w.bytes())
                 + self.codes.as_ref().map_or(0, |c| c.bytes())
-                + self.disk.as_ref().map_or(0, |d| d.heap_bytes())
+                + self.disk.as_ref().map_or(0, |d| d.heap_bytes(self.dim))
                 + self.links.bytes()
                 + ids) as u64,
             disk_bytes: self.disk.as_ref().map_or(0, |d| d.file_bytes()),
@@ -333,7 +335,17 @@ impl AnnIndex for Hnsw {
             p.insert("code_bytes_per_vector".into(), codes.bytes_per_row().into());
         }
         p.insert("vectors".into(), self.params.storage.vectors.name().into());
+        if self.params.storage.vector_cache > 0 {
+            p.insert(
+                "vector_cache".into(),
+                self.params.storage.vector_cache.into(),
+            );
+        }
         p
+    }
+
+    fn vector_cache(&self) -> Option<CacheCounters> {
+        self.disk.as_ref().and_then(|d| d.cache_counters())
     }
 
     fn drop_cached_pages(&self) -> Result<bool> {
@@ -353,8 +365,10 @@ fn build_then_place(
 ) -> Result<Hnsw> {
     params.validate()?;
     let place = std::mem::take(&mut params.storage.vectors);
+    let cache = std::mem::take(&mut params.storage.vector_cache);
     let mut h = build::build(dataset, params, ctx)?;
     if place == crate::index::VectorPlace::Disk {
+        h.params.storage.vector_cache = cache;
         ctx.progress.stage("mapping the vectors on disk", 0);
         h.keep_vectors_on_disk(dataset)?;
     }
