@@ -491,7 +491,26 @@ Now: {}",
             .on_hover_text(param_spec::VECTORS_HELP)
             .on_disabled_hover_text("On disk needs a quantizer (the walk reads the codes), an HNSW index (the dynamic one takes inserts) and a base file of f32 rows (.fvecs, float32 .npy).");
     });
-    before != (storage.quantizer, storage.vectors)
+    let mut cache_done = false;
+    if storage.vectors == VectorPlace::Disk {
+        ui.horizontal(|ui| {
+            let label = ui.label("Vector cache");
+            let r = ui
+                .add(egui::DragValue::new(&mut storage.vector_cache).range(0..=100_000_000))
+                .labelled_by(label.id)
+                .on_hover_text(format!(
+                    "Weaviate's vector cache: keep at most this many full vectors in RAM ({} B each), filled as re-scores read them; when full, all are dropped at once. 0: none (every re-score reads the mapped file, which the OS page cache may hold).",
+                    dim * 4
+                ));
+            // A dragged or typed value rebuilds once done, not on every step.
+            cache_done = r.drag_stopped()
+                || r.lost_focus()
+                || (r.changed() && !r.dragged() && !r.has_focus());
+        });
+    } else {
+        storage.vector_cache = 0;
+    }
+    before != (storage.quantizer, storage.vectors) || cache_done
 }
 
 /// pgvector: the server, loading the data into it, and its build settings.
