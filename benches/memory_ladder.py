@@ -15,7 +15,8 @@ Prints markdown tables:
      measured point, any ef and oversample, whose recall reaches 0.95), build
      time;
   2. the target check (vectors on disk, oversample 2, against the default HNSW);
-  3. one cold-page-cache run (the vector file dropped before each run).
+  3. one cold-page-cache run (the vector file dropped before each run);
+  4. Weaviate's vector cache at 10%, 50% and 100% of the collection, warm and cold.
 annscope's QPS are the fastest of --runs runs, one query at a time (its CLI's
 `bench`); FAISS searches the whole query set in one call on one OpenMP
 thread (no Python per query), the fastest of --runs. FAISS's resident bytes
@@ -253,6 +254,23 @@ def main():
             print(f"| {label} | {p['recall']:.4f} | {p['qps']:,.0f} | {p['p50_us']:.0f} | {p['p99_us']:.0f} | "
                   f"{p.get('rescored', 0):.1f} | {p.get('major_faults_per_query', 0):.1f} | "
                   f"{p.get('read_bytes_per_query', 0) / 1e3:.1f} |")
+
+        # Weaviate's vector cache in front of the file: 10%, 50%, 100% of
+        # the collection, warm and cold (cold: file pages and cache dropped
+        # before each run).
+        print(f"\nVector cache (sq4, disk, oversample 2, ef {ef}; hits/misses/drop-alls over the kept run):")
+        print("| cache | page cache | build s | QPS | p99 us | hits | misses | drop-alls | KB read/query |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for share in [0.1, 0.5, 1.0]:
+            cap = int(n * share)
+            for cold_flag in [[], ["--cold"]]:
+                p = annscope(a.data, ["--ef", str(ef), "--quantizer", "sq4", "--vectors", "disk",
+                                      "--oversample", "2", "--vector-cache", str(cap)] + cold_flag,
+                             a.runs, cache)[0]
+                print(f"| {cap:,} ({share:.0%}) | {'cold' if cold_flag else 'warm'} | {p['build_s']:.1f} | "
+                      f"{p['qps']:,.0f} | {p['p99_us']:.0f} | {p.get('vector_cache_hits', 0):,} | "
+                      f"{p.get('vector_cache_misses', 0):,} | {p.get('vector_cache_drops', 0):,} | "
+                      f"{p.get('read_bytes_per_query', 0) / 1e3:.1f} |")
 
 
 if __name__ == "__main__":
