@@ -45,30 +45,7 @@ impl Sq8Space {
 
     fn quantise(index: &Hnsw) -> Self {
         let dim = index.dim;
-        let (lo, hi) = index
-            .vectors
-            .par_chunks(dim * 1024)
-            .map(|rows| {
-                let mut lo = vec![f32::INFINITY; dim];
-                let mut hi = vec![f32::NEG_INFINITY; dim];
-                for row in rows.chunks_exact(dim) {
-                    for (j, &v) in row.iter().enumerate() {
-                        lo[j] = lo[j].min(v);
-                        hi[j] = hi[j].max(v);
-                    }
-                }
-                (lo, hi)
-            })
-            .reduce(
-                || (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]),
-                |(mut lo, mut hi), (l, h)| {
-                    for j in 0..dim {
-                        lo[j] = lo[j].min(l[j]);
-                        hi[j] = hi[j].max(h[j]);
-                    }
-                    (lo, hi)
-                },
-            );
+        let (lo, hi) = crate::index::quant::ranges(&index.vectors, dim);
         // A constant dimension decodes to its value exactly (code 0).
         let scale: Vec<f32> = lo
             .iter()

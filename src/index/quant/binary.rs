@@ -26,16 +26,9 @@ pub struct BinaryModel {
 
 impl BinaryModel {
     pub fn train(vectors: &[f32], dim: usize) -> Self {
-        let n = vectors.len() / dim;
-        let mut sum = vec![0f64; dim];
-        for row in vectors.chunks_exact(dim) {
-            for (s, &v) in sum.iter_mut().zip(row) {
-                *s += f64::from(v);
-            }
-        }
         BinaryModel {
             dim,
-            centroid: sum.iter().map(|s| (s / n as f64) as f32).collect(),
+            centroid: super::mean(vectors, dim),
         }
     }
 

@@ -436,6 +436,45 @@ impl Codes {
     }
 }
 
+/// Each dimension's minimum and maximum over the rows of `vectors`.
+pub fn ranges(vectors: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {
+    vectors
+        .par_chunks(dim * 1024)
+        .map(|rows| {
+            let mut lo = vec![f32::INFINITY; dim];
+            let mut hi = vec![f32::NEG_INFINITY; dim];
+            for row in rows.chunks_exact(dim) {
+                for (j, &v) in row.iter().enumerate() {
+                    lo[j] = lo[j].min(v);
+                    hi[j] = hi[j].max(v);
+                }
+            }
+            (lo, hi)
+        })
+        .reduce(
+            || (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]),
+            |(mut lo, mut hi), (l, h)| {
+                for j in 0..dim {
+                    lo[j] = lo[j].min(l[j]);
+                    hi[j] = hi[j].max(h[j]);
+                }
+                (lo, hi)
+            },
+        )
+}
+
+/// The mean of the rows of `vectors` (summed in f64).
+pub(crate) fn mean(vectors: &[f32], dim: usize) -> Vec<f32> {
+    let n = (vectors.len() / dim.max(1)).max(1);
+    let mut sum = vec![0f64; dim];
+    for row in vectors.chunks_exact(dim) {
+        for (s, &v) in sum.iter_mut().zip(row) {
+            *s += f64::from(v);
+        }
+    }
+    sum.iter().map(|s| (s / n as f64) as f32).collect()
+}
+
 /// The exact top `k` of `candidates` (estimate, row), which are sorted by
 /// estimate: `exact(row)` gives a row's true distance. With an error bound
 /// (RaBitQ) a candidate whose lower bound cannot beat the k-th exact

@@ -80,17 +80,10 @@ fn random_rotation(dim: usize, seed: u64) -> Vec<f32> {
 
 impl RaBitQModel {
     pub fn train(vectors: &[f32], dim: usize, bits: u8, seed: u64) -> Self {
-        let n = vectors.len() / dim;
-        let mut sum = vec![0f64; dim];
-        for row in vectors.chunks_exact(dim) {
-            for (s, &v) in sum.iter_mut().zip(row) {
-                *s += f64::from(v);
-            }
-        }
         RaBitQModel {
             dim,
             bits,
-            centroid: sum.iter().map(|s| (s / n as f64) as f32).collect(),
+            centroid: super::mean(vectors, dim),
             rotation: random_rotation(dim, seed),
             mid: ((1u32 << bits) - 1) as f32 / 2.0,
             bound_scale: EPSILON0 / ((dim.max(2) - 1) as f32).sqrt(),

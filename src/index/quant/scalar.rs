@@ -7,8 +7,6 @@
 //! its inverse norm (a decoded unit vector is not quite unit), unused under
 //! inner product.
 
-use rayon::prelude::*;
-
 use crate::distance::Metric;
 
 pub const FACTORS: usize = 1;
@@ -23,29 +21,7 @@ pub struct ScalarModel {
 impl ScalarModel {
     /// Per-dimension minimum and maximum over every row.
     pub fn train(vectors: &[f32], dim: usize, bits: u8) -> Self {
-        let (lo, hi) = vectors
-            .par_chunks(dim * 1024)
-            .map(|rows| {
-                let mut lo = vec![f32::INFINITY; dim];
-                let mut hi = vec![f32::NEG_INFINITY; dim];
-                for row in rows.chunks_exact(dim) {
-                    for (j, &v) in row.iter().enumerate() {
-                        lo[j] = lo[j].min(v);
-                        hi[j] = hi[j].max(v);
-                    }
-                }
-                (lo, hi)
-            })
-            .reduce(
-                || (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]),
-                |(mut lo, mut hi), (l, h)| {
-                    for j in 0..dim {
-                        lo[j] = lo[j].min(l[j]);
-                        hi[j] = hi[j].max(h[j]);
-                    }
-                    (lo, hi)
-                },
-            );
+        let (lo, hi) = super::ranges(vectors, dim);
         let levels = ((1u32 << bits) - 1) as f32;
         let step = lo
             .iter()
