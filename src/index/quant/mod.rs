@@ -48,6 +48,10 @@ pub enum Quantizer {
     Bq,
 }
 
+/// Most dimensions RaBitQ takes: its rotation is a dense D × D matrix
+/// (16 MiB and a few seconds of Gram–Schmidt at 2,048).
+pub const RABITQ_MAX_DIM: usize = 2048;
+
 /// Bit counts RaBitQ codes come in (packed as bits, nibbles or bytes).
 pub const RABITQ_BITS: [u8; 3] = [1, 4, 8];
 
@@ -182,6 +186,11 @@ impl Codes {
             return Err(Error::InvalidParameter(
                 "quantizer none has no codes to train".into(),
             ));
+        }
+        if matches!(quantizer, Quantizer::RaBitQ { .. }) && dim > RABITQ_MAX_DIM {
+            return Err(Error::InvalidParameter(format!(
+                "{quantizer} rotates with a dense {dim} × {dim} matrix: above {RABITQ_MAX_DIM} dimensions use sq8, sq4 or pq:M"
+            )));
         }
         let bits = quantizer.bits().unwrap_or(8);
         if dim == 0 || vectors.is_empty() || !vectors.len().is_multiple_of(dim) {

@@ -144,6 +144,19 @@ fn names_parse_and_bad_ones_say_why() {
     .expect("7 does not divide 48")
     .to_string();
     assert!(err.contains("must divide the dimension 48"), "{err}");
+    // A dense rotation of a huge dimension is refused before it is allocated.
+    let dim = RABITQ_MAX_DIM + 32;
+    let err = Codes::train(
+        Quantizer::RaBitQ { bits: 1 },
+        &vec![0.5; dim * 2],
+        dim,
+        Metric::L2,
+        1,
+    )
+    .err()
+    .expect("too many dimensions")
+    .to_string();
+    assert!(err.contains("dense"), "{err}");
     assert!("sq5".parse::<Quantizer>().is_err());
     let json = serde_json::to_string(&Quantizer::RaBitQ { bits: 4 }).expect("write");
     assert_eq!(json, "\"rabitq:4\"");
