@@ -450,6 +450,10 @@ impl AnnIndex for DynamicIndex {
             self.config.hnsw.ef_construction.into(),
         );
         p.insert("seed".into(), self.config.hnsw.seed.into());
+        let quantizer = self.config.hnsw.storage.quantizer;
+        if !quantizer.is_none() {
+            p.insert("quantizer".into(), quantizer.to_string().into());
+        }
         let switched = match self.state() {
             DynamicState::Switched { at } => serde_json::Value::from(at),
             _ => serde_json::Value::Null,
