@@ -396,16 +396,14 @@ pub fn index_ui(
 
 /// Resident bytes per vector each rung costs at `dim`, and what it buys.
 fn rung_help(q: Quantizer, dim: usize) -> String {
-    let code = |bits: u8| crate::index::quant::kernels::row_bytes(dim, bits);
+    let bytes = q.bytes_per_row(dim);
     match q {
         Quantizer::Pq { m } => format!(
-            "{} B per vector: {m} sub-vectors of {} values, each one byte naming one of 256 centroids learnt by k-means. Coarse: re-scoring matters.",
-            m as usize + 4,
+            "{bytes} B per vector: {m} sub-vectors of {} values, each one byte naming one of 256 centroids learnt by k-means. Coarse: re-scoring matters.",
             dim / (m as usize).max(1)
         ),
         Quantizer::Bq => format!(
-            "{} B per vector: one bit per value (its sign after centring), compared by popcount, as Weaviate's and Qdrant's binary quantization. The cheapest walk; needs a large oversample.",
-            code(1) + 8
+            "{bytes} B per vector: one bit per value (its sign after centring), compared by popcount, as Weaviate's and Qdrant's binary quantization. The cheapest walk; needs a large oversample."
         ),
         Quantizer::None => format!(
             "No codes: searches walk the f16 copy ({} B per vector) or the f32 vectors ({} B).",
@@ -413,16 +411,13 @@ fn rung_help(q: Quantizer, dim: usize) -> String {
             dim * 4
         ),
         Quantizer::Sq8 => format!(
-            "{} B per vector: a byte per value over each dimension's range. Nearly the f32 ranking.",
-            code(8) + 4
+            "{bytes} B per vector: a byte per value over each dimension's range. Nearly the f32 ranking."
         ),
         Quantizer::Sq4 => format!(
-            "{} B per vector: four bits per value. Needs oversample about 2 to re-score its way back to the f32 recall.",
-            code(4) + 4
+            "{bytes} B per vector: four bits per value. Needs oversample about 2 to re-score its way back to the f32 recall."
         ),
         Quantizer::RaBitQ { bits } => format!(
-            "{} B per vector: a random rotation, then {bits} bit(s) per value, with an error bound that skips re-scores that cannot change the answer.{}",
-            code(bits) + 16,
+            "{bytes} B per vector: a random rotation, then {bits} bit(s) per value, with an error bound that skips re-scores that cannot change the answer.{}",
             if bits == 1 { " One bit needs oversample 4 or more." } else { "" }
         ),
     }

@@ -253,8 +253,7 @@ impl Hnsw {
                 dim.div_ceil(2) * 4
             }
             (crate::index::quant::Quantizer::None, crate::index::Precision::F32) => 0,
-            // Codes plus up to four per-row factors.
-            (q, _) => q.code_bytes(dim) + 16,
+            (q, _) => q.bytes_per_row(dim),
         };
         let vectors = match storage.vectors {
             crate::index::VectorPlace::Ram => dim * 4,

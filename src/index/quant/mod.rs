@@ -75,6 +75,23 @@ impl Quantizer {
         }
     }
 
+    /// f32 factors kept per row beside its code (see each model).
+    fn factors(self) -> usize {
+        match self {
+            Quantizer::None => 0,
+            Quantizer::Sq8 | Quantizer::Sq4 => scalar::FACTORS,
+            Quantizer::RaBitQ { .. } => rabitq::FACTORS,
+            Quantizer::Pq { .. } => product::FACTORS,
+            Quantizer::Bq => binary::FACTORS,
+        }
+    }
+
+    /// Resident bytes per row over `dim` dimensions: its code and factors
+    /// (the model, shared by all rows, aside).
+    pub fn bytes_per_row(self, dim: usize) -> usize {
+        self.code_bytes(dim) + 4 * self.factors()
+    }
+
     pub fn is_none(&self) -> bool {
         *self == Quantizer::None
     }
@@ -200,30 +217,27 @@ impl Codes {
             )));
         }
         let padded = kernels::padded(dim);
-        let (model, factors_per_row, lut_len) = match quantizer {
+        let (model, lut_len) = match quantizer {
             Quantizer::RaBitQ { .. } => (
                 Model::RaBitQ(rabitq::RaBitQModel::train(vectors, dim, bits, seed)),
-                rabitq::FACTORS,
                 padded,
             ),
             Quantizer::Pq { m } => (
                 Model::Product(product::ProductModel::train(
                     vectors, dim, m as usize, seed,
                 )?),
-                product::FACTORS,
                 m as usize * product::CENTROIDS,
             ),
             Quantizer::Bq => (
                 Model::Binary(binary::BinaryModel::train(vectors, dim)),
-                binary::FACTORS,
                 kernels::row_bytes(dim, 1) / 4,
             ),
             _ => (
                 Model::Scalar(scalar::ScalarModel::train(vectors, dim, bits)),
-                scalar::FACTORS,
                 padded,
             ),
         };
+        let factors_per_row = quantizer.factors();
         let kernel = match bits {
             8 => kernels::kernels().u8,
             4 => kernels::kernels().u4,
@@ -318,7 +332,7 @@ impl Codes {
 
     /// Resident bytes per row (codes and factors).
     pub fn bytes_per_row(&self) -> usize {
-        self.row_bytes + 4 * self.factors_per_row
+        self.quantizer.bytes_per_row(self.dim)
     }
 
     /// Whether estimates come with an error bound ([`Codes::bound`]).
@@ -427,6 +441,8 @@ impl Codes {
 
     /// Whether the stored codes are those of `vectors` (row-major, as the
     /// index holds them), checked on up to `sample` rows spread over the set.
+    /// (Files compare every code: [`Codes::same_raw`].)
+    #[cfg(test)]
     pub fn matches(&self, vectors: &[f32], sample: usize) -> bool {
         let n = vectors.len() / self.dim.max(1);
         if n != self.len() {
