@@ -728,8 +728,7 @@ impl Session {
         };
         let mut search = req.knob.report_on(&*built.index, req.k);
         if let Some(r) = req.rescoring {
-            search.insert("oversample".into(), r.oversample.into());
-            search.insert("rescore".into(), r.rescore.into());
+            r.report_into(&mut search);
         }
         let dataset = self
             .loaded

@@ -399,8 +399,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                 let mut shown = knob.report(a.k);
                 if let Some(r) = rescoring {
                     params = params.with_rescoring(*r);
-                    shown.insert("oversample".into(), r.oversample.into());
-                    shown.insert("rescore".into(), r.rescore.into());
+                    r.report_into(&mut shown);
                 }
                 if let Some(f) = filter {
                     params = params.with_filter(f.clone());

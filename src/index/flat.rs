@@ -122,14 +122,9 @@ impl FlatIndex {
     /// Scans the codes for the best `oversample × k` estimates, then
     /// re-scores them (unless `rescore` is off).
     fn search_codes(&self, codes: &Codes, q: &[f32], params: &SearchParams) -> Neighbors {
-        let Rescoring {
-            oversample,
-            rescore,
-        } = params
-            .rescoring
-            .unwrap_or(crate::index::hnsw::DEFAULT_RESCORING);
+        let rescoring = params.rescoring.unwrap_or(Rescoring::DEFAULT);
         let k = params.k.min(self.len());
-        let keep = ((oversample * k as f64).ceil() as usize).max(k);
+        let keep = rescoring.candidates(k);
         let mut coded = Vec::new();
         codes.prepare(q, &mut coded);
         let mut top = TopK::new(keep);
@@ -144,7 +139,7 @@ impl FlatIndex {
         let (rows, estimates) = top.into_sorted();
         let mut found: Vec<(f32, u32)> = estimates.into_iter().zip(rows).collect();
         let mut rescored = 0;
-        if rescore {
+        if rescoring.rescore {
             (found, rescored) = crate::index::quant::rescore(codes, &coded, found, k, |i| {
                 self.exact(q, i as usize)
             });

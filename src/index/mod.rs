@@ -77,6 +77,27 @@ pub struct Rescoring {
     pub rescore: bool,
 }
 
+impl Rescoring {
+    /// A walk over codes without a setting: Qdrant's defaults (oversampling
+    /// 1, rescore on).
+    pub const DEFAULT: Rescoring = Rescoring {
+        oversample: 1.0,
+        rescore: true,
+    };
+
+    /// Candidates a walk over codes keeps for top-`k`: oversample × k, at
+    /// least k.
+    pub fn candidates(self, k: usize) -> usize {
+        ((self.oversample * k as f64).ceil() as usize).max(k)
+    }
+
+    /// Adds `oversample` and `rescore` to a report's parameters.
+    pub fn report_into(self, params: &mut ParamMap) {
+        params.insert("oversample".into(), self.oversample.into());
+        params.insert("rescore".into(), self.rescore.into());
+    }
+}
+
 /// Settings are compared as keys (the app's measured points): oversample
 /// is always a finite number (validated where it is set), so equality is
 /// an equivalence.

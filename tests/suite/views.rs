@@ -290,11 +290,7 @@ fn projection_shows_variance_and_selects_by_click() {
         .expect("point");
     let per_query = app
         .session
-        .current_query_recall(
-            10,
-            SearchKnob::Ef(32),
-            annscope::index::hnsw::DEFAULT_RESCORING,
-        )
+        .current_query_recall(10, SearchKnob::Ef(32), annscope::index::Rescoring::DEFAULT)
         .expect("per-query recall at the current setting");
     assert_eq!(per_query.len(), 200);
     let mean = per_query.iter().map(|&r| r as f64).sum::<f64>() / 200.0;
@@ -305,11 +301,7 @@ fn projection_shows_variance_and_selects_by_click() {
     );
     assert!(app
         .session
-        .current_query_recall(
-            10,
-            SearchKnob::Ef(33),
-            annscope::index::hnsw::DEFAULT_RESCORING
-        )
+        .current_query_recall(10, SearchKnob::Ef(33), annscope::index::Rescoring::DEFAULT)
         .is_none());
 }
 

@@ -38,7 +38,7 @@ mod vector_cache;
 use std::sync::Arc;
 
 pub use params::{BuildPrecision, DynamicEf, HnswParams};
-pub use search::{LayerTrace, SearchTrace, TraceStep, DEFAULT_RESCORING};
+pub use search::{LayerTrace, SearchTrace, TraceStep};
 pub use vector_cache::CacheCounters;
 
 use graph::{Links, Slot};

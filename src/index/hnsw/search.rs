@@ -16,13 +16,6 @@ use super::Hnsw;
 use crate::index::quant::Codes;
 use crate::index::{Neighbors, Rescoring, SearchStats};
 
-/// A walk over codes without a rescoring setting: Qdrant's defaults
-/// (oversampling 1, rescore on).
-pub const DEFAULT_RESCORING: Rescoring = Rescoring {
-    oversample: 1.0,
-    rescore: true,
-};
-
 /// A node and its distance, ordered by distance then id.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scored {
@@ -375,11 +368,8 @@ impl Hnsw {
         ef: usize,
         rescoring: Option<Rescoring>,
     ) -> Neighbors {
-        let Rescoring {
-            oversample,
-            rescore,
-        } = rescoring.unwrap_or(DEFAULT_RESCORING);
-        let keep = ((oversample * k as f64).ceil() as usize).max(k);
+        let rescoring = rescoring.unwrap_or(Rescoring::DEFAULT);
+        let keep = rescoring.candidates(k);
         with_scratch(|s| {
             let mut stats = SearchStats::default();
             if self.live_len() == 0 {
@@ -405,7 +395,7 @@ impl Hnsw {
             let mut found: Vec<Scored> = s.top.drain().collect();
             found.sort_unstable();
             found.truncate(keep);
-            if rescore {
+            if rescoring.rescore {
                 found = self.rescore_codes(codes, &q, &coded, found, k, &mut stats);
             }
             found.truncate(k);
