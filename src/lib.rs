@@ -38,3 +38,4 @@ pub mod progress;
 pub mod projection;
 #[doc(hidden)]
 pub mod testutil;
+pub mod tune;

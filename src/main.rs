@@ -24,6 +24,11 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // The tuner printed its closest point as the pick: exit code 2.
+        Err(e) if e.downcast_ref::<cli::TargetNotMet>().is_some() => {
+            eprintln!("annscope: {e}");
+            ExitCode::from(2)
+        }
         result => report(result),
     }
 }

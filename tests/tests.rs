@@ -18,6 +18,7 @@ mod suite {
     mod quantized;
     mod robustness;
     mod sample;
+    mod tune;
     #[cfg(feature = "gui")]
     mod views;
 }

@@ -198,7 +198,17 @@ pub(super) struct BenchInputs {
 }
 
 pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
-    let base_path = a.data.base()?;
+    read_inputs(&a.data, a.groundtruth.as_ref(), a.k)
+}
+
+/// Opens the base and queries `data` names and finds ground truth `k` deep:
+/// from `groundtruth`, from an ann-benchmarks file, or computed (cached).
+pub(super) fn read_inputs(
+    data: &super::args::DataArgs,
+    groundtruth: Option<&PathBuf>,
+    k: usize,
+) -> anyhow::Result<BenchInputs> {
+    let base_path = data.base()?;
     let is_hdf5 = dataset::detect_format(base_path)? == dataset::Format::Hdf5;
     let extras = if is_hdf5 {
         Some(dataset::hdf5::read_extras(base_path)?)
@@ -206,7 +216,7 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
         None
     };
     let file_metric = extras.as_ref().and_then(|e| e.metric);
-    let metric: Metric = match (a.data.metric, file_metric) {
+    let metric: Metric = match (data.metric, file_metric) {
         (Some(m), _) | (None, Some(m)) => m,
         (None, None) => anyhow::bail!("--metric is required (cosine, l2 or ip)"),
     };
@@ -221,7 +231,7 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
     }
     let base = open_dataset(base_path, metric)?;
     let mut file_gt: Option<(IdRows, PathBuf)> = None;
-    let queries = match (&a.data.queries, extras) {
+    let queries = match (&data.queries, extras) {
         (Some(q), _) => open_dataset(q, metric)?,
         (None, Some(e)) => {
             if let Some(rows) = e.neighbors.filter(|_| file_gt_fits) {
@@ -235,15 +245,15 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
         ),
     };
     check_dims(&base, &queries)?;
-    if a.k > base.len() {
+    if k > base.len() {
         anyhow::bail!(
             "--k {} asks for more neighbours than the base holds ({} vectors in {})",
-            a.k,
+            k,
             base.len(),
             base.display_name()
         );
     }
-    if let Some(gt_path) = &a.groundtruth {
+    if let Some(gt_path) = groundtruth {
         file_gt = Some((dataset::read_ivecs(gt_path)?, gt_path.clone()));
     }
     let (gt, gt_note) = match file_gt {
@@ -252,7 +262,7 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
             "from file",
         ),
         None => {
-            let (b, q, k) = (base.clone(), queries.clone(), a.k);
+            let (b, q) = (base.clone(), queries.clone());
             let (gt, source) = with_progress("groundtruth", move |ctx| {
                 cache::ground_truth(&b, &q, k, ctx)
             })?;
@@ -266,10 +276,10 @@ pub(super) fn bench_inputs(a: &BenchArgs) -> anyhow::Result<BenchInputs> {
             )
         }
     };
-    if a.k > gt.k() {
+    if k > gt.k() {
         anyhow::bail!(
             "--k {} is deeper than the ground truth ({} neighbours per query)",
-            a.k,
+            k,
             gt.k()
         );
     }

@@ -17,6 +17,7 @@ mod gui;
 mod info;
 mod io;
 mod search;
+mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,7 @@ pub use gui::GuiArgs;
 pub use info::InfoArgs;
 pub use io::with_progress;
 pub use search::SearchArgs;
+pub use tune::{TargetNotMet, TuneArgs};
 
 /// annscope: see and tune approximate-nearest-neighbour vector indexes.
 ///
@@ -55,6 +57,9 @@ pub enum Command {
     Search(SearchArgs),
     /// Measure where flat and HNSW latency cross: the dynamic index's threshold.
     Crossover(CrossoverArgs),
+    /// Find the cheapest configuration that meets a recall target, chosen
+    /// on half the queries and checked on the other half.
+    Tune(Box<TuneArgs>),
     /// Open the desktop app on a dataset.
     #[cfg(feature = "gui")]
     Gui(GuiArgs),
@@ -71,6 +76,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Build(a) => build::run(&a),
         Command::Search(a) => search::run(&a),
         Command::Crossover(a) => crossover::run(&a),
+        Command::Tune(a) => tune::run(&a),
         #[cfg(feature = "gui")]
         Command::Gui(_) => anyhow::bail!("the gui subcommand is handled by main"),
     }

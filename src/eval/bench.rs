@@ -11,7 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::process::IoCounters;
+use super::process::{CpuCounters, CpuWindow, IoCounters};
 use super::{recall_at_k, GroundTruth, LatencyStats};
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
@@ -51,7 +51,114 @@ pub struct Measurement {
     pub cold: bool,
     /// The vector cache's hits, misses and drop-alls during the kept run.
     pub vector_cache: Option<crate::index::hnsw::CacheCounters>,
+    /// Every run's QPS and p99 latency, in the order run (the kept run is
+    /// the fastest): their range is the measurement's spread.
+    pub run_qps: Vec<f64>,
+    pub run_p99_us: Vec<f64>,
+    /// What other processes used of the CPU while the runs went on.
+    pub cpu: Option<CpuWindow>,
     pub results: Vec<Neighbors>,
+}
+
+impl Measurement {
+    /// Folds in another measurement of the same setting (runs interleaved
+    /// with other settings' runs): the faster run's timings and results are
+    /// kept, every run's figures and the CPU windows add up.
+    pub fn absorb(&mut self, other: Measurement) {
+        let mut run_qps = std::mem::take(&mut self.run_qps);
+        let mut run_p99 = std::mem::take(&mut self.run_p99_us);
+        run_qps.extend_from_slice(&other.run_qps);
+        run_p99.extend_from_slice(&other.run_p99_us);
+        let cpu = match (self.cpu, other.cpu) {
+            (Some(a), Some(b)) => Some(a.plus(b)),
+            (a, b) => a.or(b),
+        };
+        if other.qps > self.qps {
+            *self = other;
+        }
+        self.run_qps = run_qps;
+        self.run_p99_us = run_p99;
+        self.cpu = cpu;
+    }
+
+    /// The runs' QPS and p99 latency, each as a median with its interval,
+    /// when there was more than one run.
+    pub fn spreads(&self) -> Option<(Spread, Spread)> {
+        Some((Spread::of(&self.run_qps)?, Spread::of(&self.run_p99_us)?))
+    }
+}
+
+/// How far repeated runs of one setting can be trusted: their median and
+/// a distribution-free interval for it (order statistics of the runs, at
+/// least 90% coverage where the run count allows; with under five runs,
+/// their whole range). Other processes, the app's own painting, a noisy
+/// neighbour on a shared machine move single runs by 10–25% here; the
+/// median of several runs moves by a few percent. A setting is faster than
+/// another only when the intervals do not overlap
+/// ([`Spread::clearly_above`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(into = "[f64; 2]")]
+pub struct Spread {
+    pub median: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl From<Spread> for [f64; 2] {
+    fn from(s: Spread) -> Self {
+        [s.lo, s.hi]
+    }
+}
+
+impl Spread {
+    /// Coverage the interval aims for.
+    pub const COVERAGE: f64 = 0.9;
+
+    /// The median of `runs` and its interval; None for fewer than two runs
+    /// (one run has no spread) or any value that is not a number.
+    pub fn of(runs: &[f64]) -> Option<Spread> {
+        if runs.len() < 2 || runs.iter().any(|v| v.is_nan()) {
+            return None;
+        }
+        let mut v = runs.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        // [x(j), x(n+1-j)] covers the median with probability
+        // 1 − 2·P(Binomial(n, ½) < j): the largest j that keeps COVERAGE.
+        let mut j = 1;
+        while j < n / 2 && 1.0 - 2.0 * binomial_half_cdf(n, j) >= Self::COVERAGE {
+            j += 1;
+        }
+        Some(Spread {
+            median,
+            lo: v[j - 1],
+            hi: v[n - j],
+        })
+    }
+    /// Width relative to the median.
+    pub fn relative_width(self) -> f64 {
+        (self.hi - self.lo) / self.median.abs().max(1e-12)
+    }
+    /// Whether every value of this interval is above every value of `other`.
+    pub fn clearly_above(self, other: Spread) -> bool {
+        self.lo > other.hi
+    }
+}
+
+/// P(Binomial(n, ½) ≤ j − 1), i.e. below `j`.
+fn binomial_half_cdf(n: usize, j: usize) -> f64 {
+    let mut term = 0.5f64.powi(n as i32); // C(n, 0) / 2^n
+    let mut sum = 0.0;
+    for i in 0..j {
+        sum += term;
+        term *= (n - i) as f64 / (i + 1) as f64;
+    }
+    sum
 }
 
 /// Runs every query through `index` `runs` times (keeping the fastest run)
@@ -109,6 +216,8 @@ pub fn measure(
         Option<crate::index::hnsw::CacheCounters>,
     );
     let mut best: Option<Run> = None;
+    let (mut run_qps, mut run_p99_us) = (Vec::new(), Vec::new());
+    let cpu_before = CpuCounters::now();
     for run in 0..runs.max(1) {
         if cold && run > 0 {
             drop_pages()?;
@@ -118,6 +227,8 @@ pub fn measure(
             timed_run(index, queries, params, mode)
         })??;
         let io = IoCounters::now().since(before);
+        run_qps.push(nq as f64 / wall.max(1e-12));
+        run_p99_us.push(LatencyStats::from_micros(&times).p99_us);
         let cache = index
             .vector_cache()
             .zip(cache_before)
@@ -126,13 +237,56 @@ pub fn measure(
             best = Some((wall, times, results, io, cache));
         }
     }
+    let cpu = CpuCounters::now().others_since(cpu_before);
     let (wall, times, results, io, cache) = best.ok_or_else(|| Error::Internal("no run".into()))?;
     let mut m = summarize(results, &times, wall, gt, params.k, base, queries);
+    m.run_qps = run_qps;
+    m.run_p99_us = run_p99_us;
+    m.cpu = cpu;
     let per_query = |v: Option<u64>| v.map(|v| v as f64 / nq as f64);
     m.major_faults = per_query(io.major_faults);
     m.read_bytes = per_query(io.read_bytes);
     m.cold = cold;
     m.vector_cache = cache;
+    Ok(m)
+}
+
+/// One timed run of at least `min_secs`: the queries are passed through
+/// `index` one at a time on the calling thread, again and again until the
+/// time is up, and the run's QPS and latency cover every pass (a pass of a
+/// few hundred queries takes a tenth of a second, too short to time
+/// steadily). Recall is scored on the first pass.
+pub fn measure_for(
+    index: &dyn AnnIndex,
+    base: &Dataset,
+    queries: &Vectors,
+    gt: &GroundTruth,
+    params: &SearchParams,
+    min_secs: f64,
+) -> Result<Measurement> {
+    if queries.is_empty() || gt.n_queries() != queries.len() {
+        return Err(Error::Mismatch(format!(
+            "{} queries, ground truth for {}",
+            queries.len(),
+            gt.n_queries()
+        )));
+    }
+    let cpu_before = CpuCounters::now();
+    let (mut wall, mut times, results) = crate::job::with_threads(Some(1), || {
+        timed_run(index, queries, params, QueryMode::Single)
+    })??;
+    while wall < min_secs {
+        let (w, t, _) = crate::job::with_threads(Some(1), || {
+            timed_run(index, queries, params, QueryMode::Single)
+        })??;
+        wall += w;
+        times.extend(t);
+    }
+    let mut m = summarize(results, &times, wall, gt, params.k, Some(base), queries);
+    m.qps = times.len() as f64 / wall.max(1e-12);
+    m.run_qps = vec![m.qps];
+    m.run_p99_us = vec![m.latency.p99_us];
+    m.cpu = CpuCounters::now().others_since(cpu_before);
     Ok(m)
 }
 
@@ -167,6 +321,9 @@ fn summarize(
         read_bytes: None,
         cold: false,
         vector_cache: None,
+        run_qps: Vec::new(),
+        run_p99_us: Vec::new(),
+        cpu: None,
         results,
     }
 }
@@ -306,6 +463,20 @@ pub struct OperatingPoint {
     pub vector_cache_misses: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_cache_drops: Option<u64>,
+    /// With several runs: the median run's QPS with an interval for it,
+    /// the same for p99 latency (`bench` keeps `qps` and `p99_us` from the
+    /// fastest run; `tune` reports the medians there), how many runs, and
+    /// the CPU other processes used meanwhile, in cores: a busy machine
+    /// shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qps_median: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qps_spread: Option<Spread>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_spread: Option<Spread>,
+    pub runs: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_cpu_cores: Option<f64>,
     pub mean_us: f64,
     pub hops: Option<f64>,
     pub mode: QueryMode,
@@ -348,7 +519,13 @@ impl OperatingPoint {
         let mut params = index.params();
         params.extend(search_params);
         let mem = index.memory();
+        let spreads = m.spreads();
         OperatingPoint {
+            qps_median: spreads.map(|s| s.0.median),
+            qps_spread: spreads.map(|s| s.0),
+            p99_spread: spreads.map(|s| s.1),
+            runs: m.run_qps.len().max(1),
+            other_cpu_cores: m.cpu.map(|c| (c.other_cores() * 1000.0).round() / 1000.0),
             index: index.kind().name().to_string(),
             params,
             k,
@@ -378,5 +555,77 @@ impl OperatingPoint {
             metric: index.metric().name().to_string(),
             dataset: dataset.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_is_an_order_statistic_interval_of_the_median() {
+        // Nine runs: [x(2), x(8)] covers the median with 96% probability
+        // ([x(3), x(7)] only 82%).
+        let runs = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 8.0, 4.0, 6.0];
+        let s = Spread::of(&runs).unwrap();
+        assert_eq!((s.median, s.lo, s.hi), (5.0, 2.0, 8.0));
+        // Four runs: nothing narrower than the range keeps 90%.
+        let s = Spread::of(&[4.0, 1.0, 3.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.lo, s.hi), (2.5, 1.0, 4.0));
+        assert!(Spread::of(&[1.0]).is_none());
+        assert!(Spread::of(&[1.0, f64::NAN]).is_none());
+        assert!((binomial_half_cdf(9, 2) - 10.0 / 512.0).abs() < 1e-12);
+    }
+
+    /// Synthetic timings: a true speed of 1000 QPS, each run slowed by
+    /// interference only (never sped up), some runs badly. The median's
+    /// interval from nine runs covers the median of a second batch of nine
+    /// in nearly every trial, a setting 10% faster is told apart, and one
+    /// 1% faster is not.
+    #[test]
+    fn spreads_of_noisy_timings_cover_repeats_and_separate_real_gaps() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(3);
+        let runs = |speed: f64, rng: &mut StdRng| -> Vec<f64> {
+            (0..9)
+                .map(|_| {
+                    let slow = if rng.random_bool(0.2) {
+                        rng.random_range(0.0..0.3)
+                    } else {
+                        rng.random_range(0.0..0.04)
+                    };
+                    speed * (1.0 - slow)
+                })
+                .collect()
+        };
+        let (mut covered, mut apart, mut told_1pct) = (0, 0, 0);
+        let trials = 400;
+        for _ in 0..trials {
+            let a = Spread::of(&runs(1000.0, &mut rng)).unwrap();
+            let again = Spread::of(&runs(1000.0, &mut rng)).unwrap();
+            if again.median >= a.lo && again.median <= a.hi {
+                covered += 1;
+            }
+            let faster = Spread::of(&runs(1100.0, &mut rng)).unwrap();
+            if faster.clearly_above(a) {
+                apart += 1;
+            }
+            let barely = Spread::of(&runs(1010.0, &mut rng)).unwrap();
+            if barely.clearly_above(a) {
+                told_1pct += 1;
+            }
+        }
+        assert!(
+            covered as f64 / trials as f64 >= 0.85,
+            "covered {covered}/{trials}"
+        );
+        assert!(
+            apart as f64 / trials as f64 >= 0.8,
+            "told 10% apart {apart}/{trials}"
+        );
+        assert!(
+            told_1pct as f64 / trials as f64 <= 0.05,
+            "1% called faster {told_1pct}/{trials}"
+        );
     }
 }

@@ -113,6 +113,22 @@ impl GroundTruth {
         Self::from_parts(rows.k, rows.ids, distances)
     }
 
+    /// The ground truth of some of the queries, in the order given (a
+    /// split of the queries into tuning and held-out halves).
+    pub fn select(&self, queries: &[usize]) -> GroundTruth {
+        let mut ids = Vec::with_capacity(queries.len() * self.k);
+        let mut distances = Vec::with_capacity(queries.len() * self.k);
+        for &q in queries {
+            ids.extend_from_slice(self.ids(q));
+            distances.extend_from_slice(self.distances(q));
+        }
+        GroundTruth {
+            k: self.k,
+            ids,
+            distances,
+        }
+    }
+
     /// Queries covered.
     pub fn n_queries(&self) -> usize {
         self.ids.len() / self.k

@@ -12,7 +12,9 @@ pub mod recall;
 pub mod report;
 pub mod sweep;
 
-pub use bench::{measure, measure_prefix, Measurement, OperatingPoint, QueryMode};
+pub use bench::{
+    measure, measure_for, measure_prefix, Measurement, OperatingPoint, QueryMode, Spread,
+};
 pub use groundtruth::GroundTruth;
 pub use latency::LatencyStats;
 pub use recall::{recall_at_k, recall_from_reported, RECALL_EPSILON};

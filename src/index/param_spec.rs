@@ -63,7 +63,7 @@ pub const M: ParamSpec<usize> =
     ParamSpec::new("m", (2, 256), 16, (4, 64), &[8, 12, 16, 24, 32, 48], "Links per node on the upper layers (layer 0 keeps 2·M). Higher: better recall at the same ef, more memory, slower build. Usual 8–48.");
 
 pub const EF_CONSTRUCTION: ParamSpec<usize> =
-    ParamSpec::new("ef_construction", (1, 100_000), 200, (16, 800), &[100, 200, 400], "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.");
+    ParamSpec::new("ef_construction", (1, 100_000), 200, (16, 800), &[64, 100, 200, 400], "Candidate list size while linking each new node. Higher: better graph, slower build. Usual 100–400, at least M.");
 
 pub const EF: ParamSpec<usize> =
     ParamSpec::new("ef", (1, 100_000), 32, (1, 512), &[10, 16, 24, 32, 48, 64, 96, 128, 192, 256], "Candidate list size while searching (raised to k when smaller). Higher: better recall, slower queries. -1 picks it from k (dynamic ef).");

@@ -1,0 +1,374 @@
+//! `annscope tune`: from a target (recall@k ≥ R, optional p99, RAM and
+//! build-time ceilings) to the cheapest configuration that meets it,
+//! chosen on half the queries and checked on the other half.
+//!
+//! stdout: every measured point as a bench JSON line (with `phase`,
+//! `built_on`, `meets_recall`), then one summary line whose `pick.params`
+//! are `bench` flags. Exit code 2 when nothing meets the target (the
+//! closest point is still printed as the pick, with `"met": false`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::{Args, ValueEnum};
+
+use super::args::{check_k, check_threads, DataArgs};
+use super::bench::read_inputs;
+use super::io::with_progress;
+use crate::index::hnsw::BuildPrecision;
+use crate::index::param_spec as spec;
+use crate::index::quant::Quantizer;
+use crate::index::{IndexKind, Precision, Storage, VectorPlace};
+use crate::tune::{
+    Objective, QuerySplit, RepeatPolicy, Space, Strategy, Summary, Target, TuneConfig, TuneInputs,
+    TunedPoint,
+};
+
+/// Which index kinds the tuner searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TuneIndex {
+    /// Flat (exact) and HNSW: the flat scan wins on small sets.
+    Auto,
+    Flat,
+    Hnsw,
+    Hfresh,
+}
+
+/// How the tuner spends its builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TuneStrategy {
+    /// Screen every M on a sample, confirm the best at full size.
+    Screen,
+    /// Every M × efConstruction at full size, every --grid-ef: the
+    /// exhaustive baseline (slow; no default budget).
+    Grid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TuneFormat {
+    /// One JSON object per line, the last one the summary.
+    Json,
+    /// A line per point and the pick in words.
+    Table,
+}
+
+/// The default budget without --budget-s: the whole command ends within
+/// three minutes on 100k × 384 on two cores.
+const DEFAULT_BUDGET_S: f64 = 150.0;
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Exact neighbours as .ivecs (computed and cached when not given).
+    #[arg(long)]
+    pub groundtruth: Option<PathBuf>,
+    /// The k of recall@k.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// The recall@k the held-out queries must reach.
+    #[arg(long)]
+    pub recall: f64,
+    /// Ceiling on the 99th-percentile latency, in microseconds.
+    #[arg(long)]
+    pub max_p99_us: Option<f64>,
+    /// Ceiling on the index's RAM: bytes, or with a unit (500MB, 2GiB).
+    #[arg(long, value_parser = parse_bytes)]
+    pub max_ram: Option<u64>,
+    /// Ceiling on the build time, in seconds.
+    #[arg(long)]
+    pub max_build_s: Option<f64>,
+    /// What to make best among the settings that meet the target.
+    #[arg(long, value_enum, default_value_t = Objective::Qps)]
+    pub objective: Objective,
+    /// How sure the pick must be to meet --recall on new queries.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    #[arg(long, value_enum, default_value_t = TuneIndex::Auto)]
+    pub index: TuneIndex,
+    /// HNSW M values to consider (a single value pins it).
+    #[arg(long, value_delimiter = ',', default_values_t = spec::M.sweep.to_vec())]
+    pub m: Vec<usize>,
+    /// HNSW efConstruction values to consider (a single value pins it).
+    #[arg(long, value_delimiter = ',', default_values_t = spec::EF_CONSTRUCTION.sweep.to_vec())]
+    pub ef_construction: Vec<usize>,
+    /// The largest ef (HFresh: search_probe) the search may pick.
+    #[arg(long, default_value_t = spec::EF.usual.1)]
+    pub ef_max: usize,
+    /// HNSW storage, pinned: what the build reads while linking.
+    #[arg(long, value_enum, default_value_t = BuildPrecision::Sq8)]
+    pub build_precision: BuildPrecision,
+    /// HNSW storage, pinned: what a search walks.
+    #[arg(long, value_enum, default_value_t = Precision::F16)]
+    pub search_precision: Precision,
+    /// HNSW storage, pinned: codes a search walks instead (re-scored).
+    #[arg(long, default_value_t = Quantizer::None)]
+    pub quantizer: Quantizer,
+    /// HNSW storage, pinned: where the f32 vectors live (disk needs --quantizer).
+    #[arg(long, value_enum, default_value_t = VectorPlace::Ram)]
+    pub vectors: VectorPlace,
+    /// The search strategy.
+    #[arg(long, value_enum, default_value_t = TuneStrategy::Screen)]
+    pub strategy: TuneStrategy,
+    /// --strategy grid: the ef values measured on every build.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10,12,14,16,20,24,28,32,40,48,56,64,80,96,112,128,160,192,224,256,320,384,448,512"
+    )]
+    pub grid_ef: Vec<usize>,
+    /// Wall seconds the search may take (default 150 for screen, none for
+    /// grid); no build starts that is predicted not to finish within it.
+    #[arg(long)]
+    pub budget_s: Option<f64>,
+    /// Seed of the query split, the sample and the builds.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Build threads (default: all cores). Searches run on one thread.
+    #[arg(long)]
+    pub build_threads: Option<usize>,
+    /// Most timed runs per finalist.
+    #[arg(long, default_value_t = RepeatPolicy::default().max_runs)]
+    pub max_runs: usize,
+    #[arg(long, value_enum, default_value_t = TuneFormat::Json)]
+    pub format: TuneFormat,
+}
+
+/// Nothing measured meets the target: the summary was printed; the exit
+/// code is 2.
+#[derive(Debug)]
+pub struct TargetNotMet;
+
+impl std::fmt::Display for TargetNotMet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no configuration measured meets the target (the closest is the pick)")
+    }
+}
+
+impl std::error::Error for TargetNotMet {}
+
+/// Bytes, or a number with B, KB, MB, GB, TB (powers of 1000) or KiB, MiB,
+/// GiB, TiB (powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: give bytes, e.g. 500000000, 500MB or 2GiB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "tb" | "t" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024f64.powi(4),
+        other => {
+            return Err(format!(
+                "{s:?}: unknown unit {other:?} (B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let bytes = value * scale;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("{s:?}: out of range"));
+    }
+    Ok(bytes.round() as u64)
+}
+
+impl TuneArgs {
+    fn config(&self) -> anyhow::Result<TuneConfig> {
+        check_k(self.k)?;
+        check_threads("--build-threads", self.build_threads)?;
+        if self.max_runs < 2 {
+            anyhow::bail!("--max-runs must be at least 2 (one run has no spread)");
+        }
+        let target = Target {
+            k: self.k,
+            recall: self.recall,
+            max_p99_us: self.max_p99_us,
+            max_ram_bytes: self.max_ram,
+            max_build_s: self.max_build_s,
+            objective: self.objective,
+            confidence: self.confidence,
+        };
+        target.validate()?;
+        let kinds = match self.index {
+            TuneIndex::Auto => vec![IndexKind::Flat, IndexKind::Hnsw],
+            TuneIndex::Flat => vec![IndexKind::Flat],
+            TuneIndex::Hnsw => vec![IndexKind::Hnsw],
+            TuneIndex::Hfresh => vec![IndexKind::Hfresh],
+        };
+        let mut space = Space::default_for(kinds, self.seed);
+        space.m = self.m.clone();
+        space.ef_construction = self.ef_construction.clone();
+        space.ef_max = self.ef_max;
+        space.storage = Storage {
+            build: self.build_precision,
+            search: self.search_precision,
+            quantizer: self.quantizer,
+            vectors: self.vectors,
+            vector_cache: 0,
+        };
+        space.validate()?;
+        let strategy = match self.strategy {
+            TuneStrategy::Screen => Strategy::Screen,
+            TuneStrategy::Grid => Strategy::Grid {
+                efs: self.grid_ef.clone(),
+            },
+        };
+        let budget_s = match (self.budget_s, self.strategy) {
+            (Some(b), _) => b,
+            (None, TuneStrategy::Screen) => DEFAULT_BUDGET_S,
+            (None, TuneStrategy::Grid) => f64::INFINITY,
+        };
+        Ok(TuneConfig {
+            target,
+            space,
+            strategy,
+            budget_s,
+            build_threads: self.build_threads,
+            repeat: RepeatPolicy {
+                max_runs: self.max_runs,
+                ..RepeatPolicy::default()
+            },
+        })
+    }
+}
+
+pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
+    let config = a.config()?;
+    let inputs = read_inputs(&a.data, a.groundtruth.as_ref(), a.k)?;
+    if a.vectors == VectorPlace::Disk && inputs.base.path().is_none() {
+        anyhow::bail!("--vectors disk needs a base file annscope can map");
+    }
+    let split = QuerySplit::halves(inputs.queries.vectors(), &inputs.gt, a.seed)?;
+    let tune_inputs = TuneInputs {
+        base: inputs.base.clone(),
+        split,
+    };
+    eprintln!(
+        "annscope tune: {} ({} x {}), {} queries split {} to tune / {} held out, ground truth {}",
+        inputs.base.display_name(),
+        inputs.base.len(),
+        inputs.base.dim(),
+        inputs.queries.len(),
+        tune_inputs.split.tuning.len(),
+        tune_inputs.split.heldout.len(),
+        inputs.gt_note
+    );
+    let format = a.format;
+    let out = Arc::new(Mutex::new(std::io::stdout()));
+    let failed: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
+    let (out2, failed2) = (out.clone(), failed.clone());
+    let summary = with_progress("tune", move |ctx| {
+        crate::tune::tune(&tune_inputs, &config, ctx, &mut |p: &TunedPoint| {
+            let line = match format {
+                TuneFormat::Json => serde_json::to_string(p).unwrap_or_default(),
+                TuneFormat::Table => table_line(p),
+            };
+            let mut o = out2.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = writeln!(o, "{line}").and_then(|_| o.flush()) {
+                failed2
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+                ctx.cancel.cancel();
+            }
+        })
+    });
+    if let Some(e) = failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(e.into());
+    }
+    let summary = summary?;
+    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+    match format {
+        TuneFormat::Json => writeln!(o, "{}", serde_json::to_string(&summary)?)?,
+        TuneFormat::Table => writeln!(o, "{}", summary_words(&summary))?,
+    }
+    o.flush()?;
+    if !summary.pick.met {
+        return Err(TargetNotMet.into());
+    }
+    Ok(())
+}
+
+fn table_line(p: &TunedPoint) -> String {
+    let knob = ["ef", "search_probe"]
+        .iter()
+        .find_map(|k| p.point.params.get(*k).map(|v| format!("{k} {v}")))
+        .unwrap_or_default();
+    let spread = p
+        .point
+        .qps_spread
+        .map(|s| format!(" ({:.0}–{:.0})", s.lo, s.hi))
+        .unwrap_or_default();
+    let build = ["m", "ef_construction"]
+        .iter()
+        .filter_map(|k| p.point.params.get(*k).map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "{:<8} {:<7} n={:<8} {:<24} {:<18} recall {:.4}{} {:>8.0} QPS{spread}",
+        format!("{:?}", p.phase).to_lowercase(),
+        p.point.index,
+        p.built_on,
+        build,
+        knob,
+        p.point.recall,
+        if p.meets_recall { "+" } else { " " },
+        p.point.qps,
+    )
+}
+
+fn summary_words(s: &Summary) -> String {
+    let p = &s.pick;
+    let mut out = format!(
+        "pick: {} ({})\n  held-out recall@{} {:.4} [{:.4}, {:.4}] on {} queries; {:.0} QPS; {:.1} MB; build {:.1} s\n  why: {}\n  bench flags: {}\n  {} full-size builds, {} on the sample, {:.0} s",
+        p.label,
+        if p.met { "meets the target" } else { "does NOT meet the target" },
+        s.target.k,
+        p.heldout_recall,
+        p.heldout_interval[0],
+        p.heldout_interval[1],
+        s.heldout_queries,
+        p.qps,
+        p.index_bytes as f64 / 1e6,
+        p.build_s,
+        p.reason,
+        p.params
+            .iter()
+            .map(|(k, v)| format!("--{} {}", k.replace('_', "-"), v.to_string().trim_matches('"')))
+            .collect::<Vec<_>>()
+            .join(" "),
+        s.builds,
+        s.sample_builds,
+        s.seconds
+    );
+    for n in &s.notes {
+        out.push_str(&format!("\n  note: {n}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes_parse_with_and_without_units() {
+        assert_eq!(parse_bytes("1000"), Ok(1000));
+        assert_eq!(parse_bytes("500MB"), Ok(500_000_000));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("1.5 kb"), Ok(1500));
+        for bad in ["", "MB", "-5", "5 parsecs", "0"] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The tuner: from a target in the user's words (recall@k ≥ R on queries it
+//! has not seen; optionally p99 latency, RAM and build-time ceilings; the
+//! most QPS, the lowest p99 or the least memory among what meets them) to
+//! the configuration that meets it at the lowest cost, with the figures to
+//! believe it by.
+//!
+//! How it spends its builds ([`Strategy::Screen`], the default):
+//! 1. **Screen on a sample.** Every M of the space is built on a seeded
+//!    eighth of the base (at least 10,000 vectors) at one efConstruction,
+//!    and compared by the distance computations per query that reach the
+//!    target there: a count, not a timing, so screening cannot pick noise.
+//!    The best M then tries every efConstruction on the sample, which says
+//!    where better graphs stop paying.
+//! 2. **Confirm at full size.** The best M is built on the whole base at
+//!    the efConstruction the sample chose, then one step up while a step
+//!    is measurably faster; the runner-up M once. Each build's ef is found
+//!    by bisection (recall grows with ef), so no ef grid is walked.
+//! 3. **Time the finalists together.** Their runs are interleaved
+//!    (A B C A B C …) until each one's spread is small or the runs run out;
+//!    a setting wins only when its slowest run beats the other's fastest,
+//!    and among settings the timings cannot tell apart the cheaper one
+//!    (less memory, then the quicker build) is the pick.
+//! 4. **Report on held-out queries.** The queries are split in two (seeded):
+//!    every choice above is made on the tuning half with a recall margin
+//!    ([`Target::recall_verdict`]); the pick's recall is then measured on
+//!    the held-out half, with an interval.
+//!
+//! [`Strategy::Grid`] builds every (M, efConstruction) at full size and
+//! measures every ef of a list on both halves: the exhaustive baseline the
+//! screening is measured against (README).
+//!
+//! The engine never imports the GUI: the app runs [`tune`] as a background
+//! job, with progress and cancel from its [`WorkContext`].
+
+mod search;
+pub mod split;
+pub mod target;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use split::{QuerySet, QuerySplit};
+pub use target::{mean_interval, normal_quantile, Objective, RecallVerdict, Target};
+
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::eval::{OperatingPoint, Spread};
+use crate::index::param_spec as spec;
+use crate::index::{HFreshParams, IndexKind, ParamMap, Storage};
+use crate::progress::WorkContext;
+
+/// Where the tuner may look; a one-value list pins a parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Space {
+    /// Index kinds to consider: flat, hnsw, hfresh.
+    pub kinds: Vec<IndexKind>,
+    /// HNSW links per node.
+    pub m: Vec<usize>,
+    pub ef_construction: Vec<usize>,
+    /// The largest ef (or search_probe) a bisection may reach.
+    pub ef_max: usize,
+    /// How an HNSW build stores and walks its vectors (pinned).
+    pub storage: Storage,
+    /// HFresh's build (pinned); its search_probe is tuned.
+    pub hfresh: HFreshParams,
+    /// Seed of the builds.
+    pub seed: u64,
+}
+
+impl Space {
+    /// The parameter specs' sweep values for M and efConstruction, ef up to
+    /// the usual top of the ef range, default storage.
+    pub fn default_for(kinds: Vec<IndexKind>, seed: u64) -> Space {
+        Space {
+            kinds,
+            m: spec::M.sweep.to_vec(),
+            ef_construction: spec::EF_CONSTRUCTION.sweep.to_vec(),
+            ef_max: spec::EF.usual.1,
+            storage: crate::index::HnswParams::default().storage,
+            hfresh: HFreshParams {
+                seed,
+                ..HFreshParams::default()
+            },
+            seed,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidParameter(m));
+        if self.kinds.is_empty() {
+            return bad("nothing to tune: no index kind".into());
+        }
+        if let Some(k) = self
+            .kinds
+            .iter()
+            .find(|k| !matches!(k, IndexKind::Flat | IndexKind::Hnsw | IndexKind::Hfresh))
+        {
+            return bad(format!(
+                "the tuner does not search {} indexes yet (flat, hnsw and hfresh)",
+                k.name()
+            ));
+        }
+        if self.kinds.contains(&IndexKind::Hnsw)
+            && (self.m.is_empty() || self.ef_construction.is_empty())
+        {
+            return bad("an HNSW search needs at least one M and one efConstruction".into());
+        }
+        for &m in &self.m {
+            spec::M.check(m)?;
+        }
+        for &e in &self.ef_construction {
+            spec::EF_CONSTRUCTION.check(e)?;
+        }
+        spec::EF.check(self.ef_max)?;
+        self.storage.check_quantized()?;
+        if self.kinds.contains(&IndexKind::Hfresh) {
+            self.hfresh.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// How the tuner spends its builds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Strategy {
+    /// Screen on a sample, confirm at full size, time the finalists.
+    Screen,
+    /// Every (M, efConstruction) at full size, every ef of the list.
+    Grid { efs: Vec<usize> },
+}
+
+/// How often a finalist's timing is repeated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RepeatPolicy {
+    pub min_runs: usize,
+    pub max_runs: usize,
+    /// Stop once every finalist's spread is within this share of its best.
+    pub tolerance: f64,
+}
+
+impl Default for RepeatPolicy {
+    fn default() -> Self {
+        RepeatPolicy {
+            min_runs: 3,
+            max_runs: 9,
+            tolerance: 0.05,
+        }
+    }
+}
+
+/// Everything a tuning run is told.
+#[derive(Clone, Debug)]
+pub struct TuneConfig {
+    pub target: Target,
+    pub space: Space,
+    pub strategy: Strategy,
+    /// Wall seconds the search may take; no new build starts that would
+    /// not finish within it.
+    pub budget_s: f64,
+    /// Threads for builds (None: every core); searches run on one thread.
+    pub build_threads: Option<usize>,
+    pub repeat: RepeatPolicy,
+}
+
+/// The data a tuning run works on.
+pub struct TuneInputs {
+    pub base: Arc<Dataset>,
+    pub split: QuerySplit,
+}
+
+/// Which part of the search a point comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// An index built on a sample of the base.
+    Sample,
+    /// An index built on the whole base.
+    Full,
+    /// The pick, measured on the held-out queries.
+    Heldout,
+}
+
+/// One measured point, as `tune` prints it: a bench line plus where it
+/// comes from.
+#[derive(Clone, Debug, Serialize)]
+pub struct TunedPoint {
+    #[serde(flatten)]
+    pub point: OperatingPoint,
+    pub phase: Phase,
+    /// Base vectors the index was built on.
+    pub built_on: usize,
+    /// Whether the tuning queries' recall clears the target's margin.
+    pub meets_recall: bool,
+    /// The grid's points carry the held-out half's recall too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heldout_recall: Option<f64>,
+}
+
+/// The configuration chosen, in `bench`'s words: every key of `params` is
+/// a `bench` flag (snake_case for --kebab-case).
+#[derive(Clone, Debug, Serialize)]
+pub struct Pick {
+    pub index: String,
+    pub label: String,
+    pub params: ParamMap,
+    /// Whether it meets every part of the target.
+    pub met: bool,
+    pub tuning_recall: f64,
+    pub heldout_recall: f64,
+    pub heldout_interval: [f64; 2],
+    pub qps: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qps_spread: Option<Spread>,
+    pub p99_us: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_spread: Option<Spread>,
+    pub index_bytes: u64,
+    pub build_s: f64,
+    /// Why this one, in a sentence or two.
+    pub reason: String,
+}
+
+/// The tuner's last line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub pick: Pick,
+    /// Full-size builds, and builds on the sample.
+    pub builds: usize,
+    pub sample_builds: usize,
+    pub seconds: f64,
+    pub strategy: &'static str,
+    pub target: Target,
+    pub tuning_queries: usize,
+    pub heldout_queries: usize,
+    /// Finalists the timings could not tell apart from the pick.
+    pub tied_with: Vec<String>,
+    /// Other processes' mean CPU use while finalists were timed, in cores;
+    /// above a quarter of a core the machine was busy and timings suffer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_cpu_cores: Option<f64>,
+    /// What was skipped and why (budget, limits).
+    pub notes: Vec<String>,
+}
+
+/// Runs the tuner, handing every measured point to `on_point` as it comes.
+pub fn tune(
+    inputs: &TuneInputs,
+    config: &TuneConfig,
+    ctx: &WorkContext,
+    on_point: &mut dyn FnMut(&TunedPoint),
+) -> Result<Summary> {
+    config.target.validate()?;
+    config.space.validate()?;
+    if config.budget_s.is_nan() || config.budget_s <= 0.0 {
+        return Err(Error::InvalidParameter(format!(
+            "budget {} s must be above 0",
+            config.budget_s
+        )));
+    }
+    if config.target.k > inputs.base.len() {
+        return Err(Error::InvalidParameter(format!(
+            "k = {} asks for more neighbours than the base holds ({})",
+            config.target.k,
+            inputs.base.len()
+        )));
+    }
+    if config.target.k > inputs.split.tuning.gt.k() {
+        return Err(Error::Mismatch(format!(
+            "k = {} is deeper than the ground truth ({} neighbours per query)",
+            config.target.k,
+            inputs.split.tuning.gt.k()
+        )));
+    }
+    search::Search::new(inputs, config, ctx, on_point).run()
+}
+
+#[cfg(test)]
+mod tests;

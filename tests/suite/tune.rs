@@ -1,0 +1,169 @@
+//! `annscope tune`: its JSON lines, its summary, a pick that `bench` takes
+//! back as flags and reproduces, exit code 2 when nothing meets the target.
+
+use crate::common::*;
+
+fn tune(extra: &[&str], cache: &std::path::Path) -> (std::process::Output, Vec<serde_json::Value>) {
+    let mut args = vec![
+        "tune",
+        "--base",
+        SAMPLE_BASE,
+        "--queries",
+        SAMPLE_QUERIES,
+        "--groundtruth",
+        SAMPLE_GT,
+        "--metric",
+        "cosine",
+        "--max-runs",
+        "3",
+    ];
+    args.extend_from_slice(extra);
+    let o = annscope(&args, cache);
+    let lines = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (o, lines)
+}
+
+#[test]
+fn tune_prints_bench_lines_then_a_pick_that_bench_reproduces() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (o, lines) = tune(
+        &[
+            "--recall",
+            "0.9",
+            "--index",
+            "hnsw",
+            "--m",
+            "8,16",
+            "--ef-construction",
+            "64",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (summary, points) = lines.split_last().expect("lines");
+    for p in points {
+        for field in annscope::eval::OperatingPoint::CONTRACT_FIELDS {
+            assert!(p.get(field).is_some(), "{field} missing in {p}");
+        }
+        assert!(
+            ["full", "heldout"].contains(&p["phase"].as_str().unwrap()),
+            "{p}"
+        );
+        assert_eq!(p["built_on"], 4000);
+    }
+    // Finalists are timed repeatedly: a spread and a run count.
+    assert!(points
+        .iter()
+        .any(|p| p["runs"] == 3 && p["qps_spread"].is_array()));
+    let pick = &summary["pick"];
+    assert_eq!(pick["met"], true, "{summary}");
+    assert_eq!(summary["builds"], 2);
+    assert_eq!(summary["tuning_queries"], 100);
+    assert_eq!(summary["heldout_queries"], 100);
+    let held = pick["heldout_recall"].as_f64().unwrap();
+    let [lo, hi] = [0, 1].map(|i| pick["heldout_interval"][i].as_f64().unwrap());
+    assert!(lo <= held && held <= hi && hi - lo < 0.2, "{pick}");
+    assert!(pick["reason"].as_str().unwrap().contains("recall@10"));
+
+    // The params are bench flags: bench builds the same index and finds
+    // the same recall on all the queries (the held-out and tuning halves
+    // together), within what a parallel build may change.
+    let mut args = vec![
+        "bench".to_string(),
+        "--base".into(),
+        SAMPLE_BASE.into(),
+        "--queries".into(),
+        SAMPLE_QUERIES.into(),
+        "--groundtruth".into(),
+        SAMPLE_GT.into(),
+        "--metric".into(),
+        "cosine".into(),
+        "--index".into(),
+        pick["index"].as_str().unwrap().into(),
+    ];
+    for (k, v) in pick["params"].as_object().unwrap() {
+        args.push(format!("--{}", k.replace('_', "-")));
+        args.push(v.to_string().trim_matches('"').to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let b = annscope(&args, dir.path());
+    assert!(b.status.success(), "{args:?}: {}", stderr(&b));
+    let point: serde_json::Value = serde_json::from_str(stdout(&b).trim()).expect("one line");
+    let both = (pick["tuning_recall"].as_f64().unwrap() + held) / 2.0;
+    let recall = point["recall"].as_f64().unwrap();
+    assert!(
+        (recall - both).abs() < 0.03,
+        "bench {recall} vs tune {both}"
+    );
+}
+
+#[test]
+fn an_unreachable_target_exits_with_2_and_the_closest_pick() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (o, lines) = tune(
+        &[
+            "--recall",
+            "1.0",
+            "--index",
+            "hnsw",
+            "--m",
+            "4",
+            "--ef-construction",
+            "16",
+            "--ef-max",
+            "10",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let summary = lines.last().expect("summary");
+    assert_eq!(summary["pick"]["met"], false);
+    assert_eq!(summary["pick"]["params"]["ef"], 10);
+    assert!(stderr(&o).contains("no configuration measured meets the target"));
+}
+
+#[test]
+fn tune_refuses_targets_it_cannot_judge() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (extra, problem) in [
+        (vec!["--recall", "1.5"], "recall target 1.5"),
+        (
+            vec!["--recall", "0.9", "--max-ram", "5 parsecs"],
+            "unknown unit",
+        ),
+        (vec!["--recall", "0.9", "--confidence", "1"], "confidence 1"),
+        (vec!["--recall", "0.9", "--m", "1"], "m = 1 is out of range"),
+        (
+            vec!["--recall", "0.9", "--budget-s", "0"],
+            "budget 0 s must be above 0",
+        ),
+    ] {
+        let (o, _) = tune(&extra, dir.path());
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(problem), "{extra:?}: {}", stderr(&o));
+    }
+    // Too few queries to split.
+    let few = dir.path().join("few.fvecs");
+    write_fvecs(&few, &rows(10, 384));
+    let o = annscope(
+        &[
+            "tune",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            few.to_str().unwrap(),
+            "--metric",
+            "cosine",
+            "--recall",
+            "0.9",
+        ],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("at least 20 queries"), "{}", stderr(&o));
+}
