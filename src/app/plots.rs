@@ -168,10 +168,16 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                             Line::new(name.clone(), PlotPoints::from(p50)).color(build_color(*id)),
                         );
                         plot.line(
-                            Line::new(name, PlotPoints::from(p99))
+                            Line::new(name.clone(), PlotPoints::from(p99))
                                 .color(build_color(*id))
                                 .style(egui_plot::LineStyle::dashed_loose()),
                         );
+                        let bars = pts.iter().filter_map(|p| {
+                            let s = p.op.p99_spread?;
+                            let e = p.knob.value()? as f64;
+                            Some([[e, s.lo], [e, s.hi]])
+                        });
+                        spread_bars(plot, &name, build_color(*id), bars);
                     }
                     for p in knob_builds.values().flatten().filter(|p| is_current(p)) {
                         if let Some(e) = p.knob.value() {
@@ -208,7 +214,21 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         ui.vertical(|ui| {
             ui.strong(format!(
                 "Recall@{k} – QPS trade-off (one thread; up and right is better)"
-            ));
+            ))
+            .on_hover_text(SPREAD_HELP);
+            if let Some(cores) = session
+                .work
+                .points
+                .iter()
+                .filter(|p| is_current(p))
+                .find_map(|p| p.op.other_cpu_cores)
+                .filter(|&c| c > BUSY_CORES)
+            {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("Busy machine: other processes used {cores:.1} cores while the current setting was timed; its QPS may be low."),
+                );
+            }
             Plot::new("tradeoff")
                 .width(half_w)
                 .height(half_h - 20.0)
@@ -243,10 +263,16 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                             );
                         }
                         plot.points(
-                            Points::new(name, PlotPoints::from(xy))
+                            Points::new(name.clone(), PlotPoints::from(xy))
                                 .radius(3.0)
                                 .color(build_color(*id)),
                         );
+                        let bars = pts.iter().filter_map(|p| {
+                            let s = p.op.qps_spread?;
+                            let log = |v: f64| v.max(1e-3).log10();
+                            Some([[p.op.recall, log(s.lo)], [p.op.recall, log(s.hi)]])
+                        });
+                        spread_bars(plot, &name, build_color(*id), bars);
                     }
                     for p in by_build.values().flatten().filter(|p| is_current(p)) {
                         plot.points(current_marker([p.op.recall, p.op.qps.max(1e-3).log10()]));
@@ -357,6 +383,30 @@ pub fn memory_ladder(session: &Session, settings: &Settings) -> Vec<(usize, f64,
         .into_iter()
         .map(|p| (p.build_id, p.op.index_bytes as f64 / n, p.op.recall))
         .collect()
+}
+
+/// What the bars on the QPS and latency charts are.
+const SPREAD_HELP: &str = "Each full measurement is timed 5 times: the point is the median run, the bar the range the median lies in with 90% confidence (order statistics of the runs). Two settings differ in speed only when their bars do not overlap.";
+
+/// Above this many cores' worth of other processes' CPU, the app says the
+/// machine was busy while a setting was timed.
+const BUSY_CORES: f64 = 0.25;
+
+/// Vertical bars from `segments` ([bottom, top] each), drawn under the
+/// build's name so that they hide and show with its curve.
+fn spread_bars(
+    plot: &mut egui_plot::PlotUi<'_>,
+    name: &str,
+    color: Color32,
+    segments: impl Iterator<Item = [[f64; 2]; 2]>,
+) {
+    for seg in segments {
+        plot.line(
+            Line::new(name.to_string(), PlotPoints::from(seg.to_vec()))
+                .color(color)
+                .width(1.5),
+        );
+    }
 }
 
 fn current_marker(xy: [f64; 2]) -> Points<'static> {

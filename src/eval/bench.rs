@@ -353,6 +353,7 @@ pub fn measure_prefix(
         )));
     }
     ctx.progress.stage("evaluating", nq as u64);
+    let cpu_before = CpuCounters::now();
     let mut times = Vec::with_capacity(nq);
     let mut results = Vec::with_capacity(nq);
     let start = Instant::now();
@@ -366,15 +367,22 @@ pub fn measure_prefix(
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let wall = start.elapsed().as_secs_f64();
-    Ok(summarize(
-        results,
-        &times,
-        wall,
-        gt,
-        params.k,
-        Some(base),
-        queries,
-    ))
+    let mut m = summarize(results, &times, wall, gt, params.k, Some(base), queries);
+    m.run_qps = vec![m.qps];
+    m.run_p99_us = vec![m.latency.p99_us];
+    m.cpu = CpuCounters::now().others_since(cpu_before);
+    Ok(m)
+}
+
+impl Measurement {
+    /// The figures a tuner and the app go by: QPS and p99 latency of the
+    /// median run (with several runs), not the fastest one `bench` keeps.
+    pub fn use_medians(&mut self) {
+        if let Some((q, p)) = self.spreads() {
+            self.qps = q.median;
+            self.latency.p99_us = p.median;
+        }
+    }
 }
 
 /// One pass over the queries: wall seconds, per-query microseconds, results.

@@ -88,6 +88,27 @@ fn opens_on_the_sample_builds_and_tunes_ef() {
         .find(|p| p.knob.value() == Some(32) && !p.estimate)
         .map(|p| p.op.recall);
     let at_32 = at_32.expect("a full point at the default ef 32");
+    // A full point is timed several times: its QPS is the median run's,
+    // inside the interval the charts draw as a bar.
+    let full = h
+        .state()
+        .session
+        .work
+        .points
+        .iter()
+        .find(|p| !p.estimate)
+        .expect("full")
+        .op
+        .clone();
+    assert_eq!(full.runs, 5);
+    let spread = full.qps_spread.expect("a spread");
+    assert!(
+        spread.lo <= full.qps && full.qps <= spread.hi,
+        "{spread:?} {}",
+        full.qps
+    );
+    assert_eq!(full.qps_median, Some(full.qps));
+    assert!(full.p99_spread.is_some());
     // Shown in the panel and in the results table.
     assert!(h.get_all_by_label(&format!("{at_32:.4}")).count() >= 2);
     let points_before = h.state().session.work.points.len();
