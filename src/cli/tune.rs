@@ -21,8 +21,8 @@ use crate::index::param_spec as spec;
 use crate::index::quant::Quantizer;
 use crate::index::{IndexKind, Precision, Storage, VectorPlace};
 use crate::tune::{
-    Objective, QuerySplit, RepeatPolicy, Space, Strategy, Summary, Target, TuneConfig, TuneInputs,
-    TunedPoint,
+    ExportContext, ExportFormat, Objective, QuerySplit, RepeatPolicy, Space, Strategy, Summary,
+    Target, TuneConfig, TuneInputs, TunedPoint,
 };
 
 /// Which index kinds the tuner searches.
@@ -133,6 +133,13 @@ pub struct TuneArgs {
     pub max_runs: usize,
     #[arg(long, value_enum, default_value_t = TuneFormat::Json)]
     pub format: TuneFormat,
+    /// Write the pick ready to paste for this engine or library (stderr,
+    /// or --export-out), with what to know about it on stderr.
+    #[arg(long, value_enum)]
+    pub export: Option<ExportFormat>,
+    /// The file the export is written to (atomically).
+    #[arg(long, requires = "export")]
+    pub export_out: Option<PathBuf>,
 }
 
 /// Nothing measured meets the target: the summary was printed; the exit
@@ -244,6 +251,9 @@ impl TuneArgs {
 
 pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     let config = a.config()?;
+    if let Some(out) = &a.export_out {
+        crate::fsutil::check_output_path(out)?;
+    }
     let inputs = read_inputs(&a.data, a.groundtruth.as_ref(), a.k)?;
     if a.vectors == VectorPlace::Disk && inputs.base.path().is_none() {
         anyhow::bail!("--vectors disk needs a base file annscope can map");
@@ -287,6 +297,9 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
         return Err(e.into());
     }
     let summary = summary?;
+    if let Some(format) = a.export {
+        write_export(a, format, &summary, &inputs.base)?;
+    }
     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
     match format {
         TuneFormat::Json => writeln!(o, "{}", serde_json::to_string(&summary)?)?,
@@ -295,6 +308,44 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     o.flush()?;
     if !summary.pick.met {
         return Err(TargetNotMet.into());
+    }
+    Ok(())
+}
+
+/// Writes the pick in `format` to --export-out or stderr; its notes to
+/// stderr.
+fn write_export(
+    a: &TuneArgs,
+    format: ExportFormat,
+    summary: &Summary,
+    base: &crate::dataset::Dataset,
+) -> anyhow::Result<()> {
+    let p = &summary.pick;
+    let cx = ExportContext {
+        metric: base.metric(),
+        dim: base.dim(),
+        n: base.len(),
+        k: a.k,
+        recall: p.heldout_recall,
+        target: Some(a.recall),
+        base: a.data.base.as_deref(),
+        queries: a.data.queries.as_deref(),
+        groundtruth: a.groundtruth.as_deref(),
+    };
+    let e = crate::tune::export(format, &p.spec, p.knob, &p.params, &cx)?;
+    match &a.export_out {
+        Some(path) => {
+            crate::fsutil::write_atomic(path, e.text.as_bytes())?;
+            eprintln!(
+                "annscope: wrote the pick for {} to {}",
+                format.name(),
+                path.display()
+            );
+        }
+        None => eprint!("{}", e.text),
+    }
+    for n in &e.notes {
+        eprintln!("annscope: note: {n}");
     }
     Ok(())
 }

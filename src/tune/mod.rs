@@ -5,21 +5,28 @@
 //! believe it by.
 //!
 //! How it spends its builds ([`Strategy::Screen`], the default):
-//! 1. **Screen on a sample.** Every M of the space is built on a seeded
-//!    eighth of the base (at least 10,000 vectors) at one efConstruction,
-//!    and compared by the distance computations per query that reach the
-//!    target there: a count, not a timing, so screening cannot pick noise.
-//!    The best M then tries every efConstruction on the sample, which says
-//!    where better graphs stop paying.
-//! 2. **Confirm at full size.** The best M is built on the whole base at
-//!    the efConstruction the sample chose, then one step up while a step
-//!    is measurably faster; the runner-up M once. Each build's ef is found
-//!    by bisection (recall grows with ef), so no ef grid is walked.
-//! 3. **Time the finalists together.** Their runs are interleaved
-//!    (A B C A B C …) until each one's spread is small or the runs run out;
-//!    a setting wins only when its slowest run beats the other's fastest,
-//!    and among settings the timings cannot tell apart the cheaper one
-//!    (less memory, then the quicker build) is the pick.
+//! 1. **Screen M on a sample.** Every M of the space is built on a seeded
+//!    eighth of the base (at least 10,000 vectors) at the middle
+//!    efConstruction and compared by the distance computations per query
+//!    that reach the target there: a count, not a timing, so screening
+//!    cannot pick noise, and the cost a search pays per query.
+//! 2. **Confirm at full size.** efConstruction is not screened on the
+//!    sample (a bigger graph needs a better build, so the sample says too
+//!    little about it): the best M is built on the whole base at the middle
+//!    efConstruction, then one step up at a time while a step saves more
+//!    than 5% of the distance computations at the target; the runner-up M
+//!    once, at the efConstruction that won. Each build's ef is found by
+//!    bisection (recall grows with ef), so no ef grid is walked. A build
+//!    predicted (from the sample's build times, then from the first full
+//!    build's) not to fit in the budget or under a build-time ceiling is
+//!    not started.
+//! 3. **Time the finalists together.** Each timed run passes the tuning
+//!    queries through for at least a quarter second; runs are interleaved
+//!    (A B C A B C …) until each finalist's median is pinned within 5% or
+//!    the runs run out. A setting wins only when its median's interval
+//!    ([`Spread`]) lies wholly above the other's; among settings the
+//!    timings cannot tell apart, the cheaper one (less memory, then the
+//!    quicker build) is the pick.
 //! 4. **Report on held-out queries.** The queries are split in two (seeded):
 //!    every choice above is made on the tuning half with a recall margin
 //!    ([`Target::recall_verdict`]); the pick's recall is then measured on
@@ -32,6 +39,7 @@
 //! The engine never imports the GUI: the app runs [`tune`] as a background
 //! job, with progress and cancel from its [`WorkContext`].
 
+pub mod export;
 mod search;
 pub mod split;
 pub mod target;
@@ -40,6 +48,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use export::{export, Export, ExportContext, ExportFormat};
+pub use search::bench_params;
 pub use split::{QuerySet, QuerySplit};
 pub use target::{mean_interval, normal_quantile, Objective, RecallVerdict, Target};
 
@@ -219,6 +229,11 @@ pub struct Pick {
     pub build_s: f64,
     /// Why this one, in a sentence or two.
     pub reason: String,
+    /// The pick as the engine describes it (for exports).
+    #[serde(skip)]
+    pub spec: crate::index::IndexSpec,
+    #[serde(skip)]
+    pub knob: crate::index::SearchKnob,
 }
 
 /// The tuner's last line.

@@ -855,6 +855,8 @@ impl<'a> Search<'a> {
             index_bytes: c.bytes(),
             build_s: c.index.build_secs,
             reason,
+            spec: c.index.spec.clone(),
+            knob: c.knob,
         };
         Ok(Summary {
             pick,

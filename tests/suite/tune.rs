@@ -167,3 +167,88 @@ fn tune_refuses_targets_it_cannot_judge() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least 20 queries"), "{}", stderr(&o));
 }
+
+/// Whether python3 can import `modules`; without them the snippet tests
+/// say so and pass, unless `ANNSCOPE_REQUIRE_PYTHON=1` (CI installs them).
+fn python_with(modules: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("ANNSCOPE_REQUIRE_PYTHON").is_ok_and(|v| v == "1") {
+            panic!("ANNSCOPE_REQUIRE_PYTHON=1 but python3 cannot import {modules} (pip install hnswlib faiss-cpu numpy)");
+        }
+        eprintln!("skipped: python3 cannot import {modules} (pip install hnswlib faiss-cpu numpy)");
+    }
+    ok
+}
+
+/// The exported hnswlib and FAISS scripts run as they are and end within
+/// 0.02 of the recall annscope measured for the pick: their graphs are
+/// their own (at annscope's ef hnswlib falls about 0.02 short on the
+/// sample), so a script measures itself and raises ef until it reaches it.
+#[test]
+fn exported_hnswlib_and_faiss_scripts_run_and_reach_the_picks_recall() {
+    if !python_with("numpy, hnswlib, faiss") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    for format in ["hnswlib", "faiss"] {
+        // Not hnswlib.py: a script of that name would import itself.
+        let script = dir.path().join(format!("pick_{format}.py"));
+        let (o, lines) = tune(
+            &[
+                "--recall",
+                "0.95",
+                "--index",
+                "hnsw",
+                "--m",
+                "16",
+                "--ef-construction",
+                "100",
+                "--export",
+                format,
+                "--export-out",
+                script.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("Graphs differ between engines"),
+            "{}",
+            stderr(&o)
+        );
+        let pick = &lines.last().unwrap()["pick"];
+        // The script runs on all the queries: both halves.
+        let ours = (pick["tuning_recall"].as_f64().unwrap()
+            + pick["heldout_recall"].as_f64().unwrap())
+            / 2.0;
+        let run = std::process::Command::new("python3")
+            .arg(&script)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("python3");
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        // The last line is the recall at the ef the script ends on (raised
+        // from annscope's when the library's own graph falls short).
+        let theirs: f64 = out
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("recall@10 = "))
+            .unwrap_or_else(|| panic!("{format} printed no recall: {out}"))
+            .trim()
+            .parse()
+            .expect("a number");
+        assert!(
+            (theirs - ours).abs() <= 0.02,
+            "{format}: {theirs} vs annscope's {ours}"
+        );
+    }
+}
