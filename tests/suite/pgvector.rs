@@ -599,3 +599,132 @@ fn a_collection_builds_like_any_kind_and_an_old_build_stops_answering() {
         "dropping the collection drops its table"
     );
 }
+
+/// The tuner's pgvector export is SQL that runs as it is: on a table of the
+/// sample, its CREATE INDEX and SET lines build and set what the pick says,
+/// and its query, measured there against exact ground truth, reaches a
+/// recall reported beside annscope's (pgvector's graph is its own).
+#[test]
+fn the_tuners_pgvector_export_runs_on_the_server_and_its_recall_is_measured_there() {
+    let Some(url) = fresh_database("annscope_t_export") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let sql_path = dir.path().join("pick.sql");
+    let o = annscope(
+        &[
+            "tune",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--groundtruth",
+            SAMPLE_GT,
+            "--metric",
+            "cosine",
+            "--recall",
+            "0.95",
+            "--index",
+            "hnsw",
+            "--m",
+            "16",
+            "--ef-construction",
+            "100",
+            "--max-runs",
+            "3",
+            "--export",
+            "pgvector",
+            "--export-out",
+            sql_path.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    let pick = &summary["pick"];
+    let sql = std::fs::read_to_string(&sql_path).expect("the export");
+    assert!(
+        sql.contains(&format!("SET hnsw.ef_search = {};", pick["params"]["ef"])),
+        "{sql}"
+    );
+
+    // The user's table, as the export's comment describes it.
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    c.batch_execute(
+        "CREATE EXTENSION IF NOT EXISTS vector; \
+         CREATE TABLE items (id bigint PRIMARY KEY, embedding vector(384))",
+    )
+    .expect("create");
+    let ctx = annscope::progress::WorkContext::detached();
+    let metric = annscope::distance::Metric::Cosine;
+    let base = annscope::dataset::open(&project(SAMPLE_BASE), metric, &ctx).expect("base");
+    let queries = annscope::dataset::open(&project(SAMPLE_QUERIES), metric, &ctx).expect("queries");
+    let stmt = c
+        .prepare("INSERT INTO items VALUES ($1, $2)")
+        .expect("prepare");
+    let mut tx = c.transaction().expect("tx");
+    for i in 0..base.len() {
+        let v = pgvector::Vector::from(base.row(i).to_vec());
+        tx.execute(&stmt, &[&(i as i64), &v]).expect("insert");
+    }
+    tx.commit().expect("commit");
+
+    // The export's statements, as they are: the index, ef_search, the query.
+    let statements: Vec<String> = sql
+        .split(';')
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let [create, set, select] = &statements[..] else {
+        panic!("expected CREATE INDEX, SET and SELECT: {statements:?}");
+    };
+    assert!(
+        create.starts_with("CREATE INDEX") && set.starts_with("SET"),
+        "{statements:?}"
+    );
+    c.batch_execute(create).expect("the export's CREATE INDEX");
+    c.batch_execute(set).expect("the export's SET");
+    let query = c.prepare(select).expect("the export's query");
+    let results: Vec<annscope::index::Neighbors> = (0..queries.len())
+        .map(|q| {
+            let v = pgvector::Vector::from(queries.row(q).to_vec());
+            let ids = c
+                .query(&query, &[&v])
+                .expect("search")
+                .iter()
+                .map(|r| r.get::<_, i64>(0) as u32)
+                .collect();
+            annscope::index::Neighbors {
+                ids,
+                distances: Vec::new(),
+                stats: Default::default(),
+            }
+        })
+        .collect();
+    let rows = annscope::dataset::read_ivecs(&project(SAMPLE_GT)).expect("gt");
+    let gt = annscope::eval::GroundTruth::from_id_rows(
+        rows,
+        &base,
+        queries.vectors(),
+        &project(SAMPLE_GT),
+    )
+    .expect("gt");
+    let (theirs, _) = annscope::eval::recall_at_k(&gt, 10, &results, &base, queries.vectors());
+    let ours =
+        (pick["tuning_recall"].as_f64().unwrap() + pick["heldout_recall"].as_f64().unwrap()) / 2.0;
+    eprintln!("pgvector export: recall@10 {theirs:.4} on the server, annscope {ours:.4}");
+    assert!(
+        theirs > 0.85,
+        "pgvector at the exported setting: {theirs} (annscope {ours})"
+    );
+    assert!(
+        (theirs - ours).abs() < 0.06,
+        "pgvector {theirs} vs annscope {ours}"
+    );
+}
