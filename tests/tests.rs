@@ -9,6 +9,8 @@ mod suite {
     mod app_engine;
     #[cfg(feature = "gui")]
     mod app_ladder;
+    #[cfg(feature = "gui")]
+    mod app_tune;
     mod bad_input;
     mod cli;
     mod formats;

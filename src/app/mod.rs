@@ -13,6 +13,7 @@ pub mod plots;
 mod results;
 pub mod session;
 pub mod settings;
+pub mod tuner;
 pub mod views;
 
 use std::path::PathBuf;
@@ -43,6 +44,13 @@ pub enum Command {
     /// Measure the flat/HNSW latency crossover (the dynamic index's threshold).
     Crossover,
     Export(ReportFormat),
+    /// Run the tuner for the panel's target; cancel it.
+    Tune,
+    CancelTune,
+    /// Move the settings to the tuner's pick and build it.
+    ApplyPick,
+    /// Put the pick on the clipboard in an engine's terms.
+    CopyExport(crate::tune::ExportFormat),
 }
 
 /// Frame-time statistics of the UI thread, for the debug panel.
@@ -101,6 +109,10 @@ pub struct AnnscopeApp {
     projection_logged: bool,
     last_timing_log: Instant,
     tried_sample: bool,
+    /// Text a command put on the clipboard this frame (handed to egui, and
+    /// kept for tests as `last_copied`).
+    clipboard: Option<String>,
+    pub last_copied: Option<String>,
 }
 
 impl AnnscopeApp {
@@ -127,11 +139,21 @@ impl AnnscopeApp {
             log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
             last_timing_log: Instant::now(),
             tried_sample: false,
+            clipboard: None,
+            last_copied: None,
             launched: None,
             first_frame_logged: false,
             projection_logged: false,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
+        // The first minute: on the bundled sample the charts come alive
+        // without a click (Settings::sweep_sample_at_start turns it off).
+        app.auto_build = app.settings.sweep_sample_at_start
+            && req == sample_request()
+            && matches!(
+                app.settings.index,
+                IndexKind::Hnsw | IndexKind::Flat | IndexKind::Dynamic
+            );
         app.session.open(req);
         app
     }
@@ -183,6 +205,10 @@ impl AnnscopeApp {
         self.draw(ui, &mut commands);
         for c in commands {
             self.apply(c);
+        }
+        if let Some(text) = self.clipboard.take() {
+            ui.ctx().copy_text(text.clone());
+            self.last_copied = Some(text);
         }
         // Re-evaluate when ef or k moved, or a new build or ground truth arrived.
         self.session.evaluate(
@@ -266,6 +292,8 @@ impl AnnscopeApp {
                     panels::index_ui(ui, &self.session, &mut self.settings, commands);
                     ui.separator();
                     panels::tuning_ui(ui, &self.session, &mut self.settings, commands);
+                    ui.separator();
+                    tuner::tune_ui(ui, &self.session, &mut self.settings, commands);
                     if self.settings.show_debug {
                         ui.separator();
                         panels::debug_ui(
@@ -354,6 +382,38 @@ impl AnnscopeApp {
                     .build(spec, self.settings.build_threads, rescoring);
             }
             Command::CancelBuild => self.session.cancel_build(),
+            Command::Tune => self.session.start_tune(
+                self.settings.k,
+                self.settings.recall_target,
+                self.settings.tune_objective,
+                self.settings.hnsw.seed,
+            ),
+            Command::CancelTune => self.session.cancel_tune(),
+            Command::ApplyPick => {
+                let pick = self
+                    .session
+                    .work
+                    .tune
+                    .as_ref()
+                    .and_then(|t| t.summary.as_ref())
+                    .map(|s| (s.pick.spec.clone(), s.pick.knob));
+                if let Some((spec, knob)) = pick {
+                    if tuner::apply_pick(&mut self.settings, &spec, knob) {
+                        self.apply(Command::Build);
+                    }
+                }
+            }
+            Command::CopyExport(format) => {
+                match self.session.export_pick(format, self.settings.k) {
+                    Ok(e) => {
+                        self.clipboard = Some(e.text.clone());
+                        if let Some(run) = &mut self.session.work.tune {
+                            run.copied = Some((format, e.notes));
+                        }
+                    }
+                    Err(e) => self.session.error = Some(format!("Copy for {}: {e}", format.name())),
+                }
+            }
             Command::ConnectEngine => self.session.connect_engine(
                 self.settings.engine_url.clone(),
                 self.settings.engine_password.clone(),

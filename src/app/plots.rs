@@ -277,6 +277,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                     for p in by_build.values().flatten().filter(|p| is_current(p)) {
                         plot.points(current_marker([p.op.recall, p.op.qps.max(1e-3).log10()]));
                     }
+                    tuner_points(plot, session);
                 });
         });
         ui.vertical(|ui| {
@@ -383,6 +384,43 @@ pub fn memory_ladder(session: &Session, settings: &Settings) -> Vec<(usize, f64,
         .into_iter()
         .map(|p| (p.build_id, p.op.index_bytes as f64 / n, p.op.recall))
         .collect()
+}
+
+/// The tuner's full-size points: its frontier solid, dominated points
+/// faded, the pick ringed.
+fn tuner_points(plot: &mut egui_plot::PlotUi<'_>, session: &Session) {
+    let pts = super::tuner::chart_points(session);
+    if pts.is_empty() {
+        return;
+    }
+    let xy = |r: f64, q: f64| [r, q.max(1e-3).log10()];
+    type P = (f64, f64, bool, bool);
+    let (frontier, dominated): (Vec<&P>, Vec<&P>) = pts.iter().partition(|p| p.2);
+    let mut front: Vec<[f64; 2]> = frontier.iter().map(|p| xy(p.0, p.1)).collect();
+    front.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    let gold = Color32::from_rgb(230, 170, 40);
+    plot.points(
+        Points::new(
+            "tuner (dominated)",
+            PlotPoints::from(dominated.iter().map(|p| xy(p.0, p.1)).collect::<Vec<_>>()),
+        )
+        .radius(2.0)
+        .color(Color32::from_rgba_unmultiplied(150, 150, 150, 90)),
+    );
+    plot.line(Line::new("tuner frontier", PlotPoints::from(front.clone())).color(gold));
+    plot.points(
+        Points::new("tuner frontier", PlotPoints::from(front))
+            .radius(3.5)
+            .color(gold),
+    );
+    for p in pts.iter().filter(|p| p.3) {
+        plot.points(
+            Points::new("tuner's pick", PlotPoints::from(vec![xy(p.0, p.1)]))
+                .radius(9.0)
+                .filled(false)
+                .color(gold),
+        );
+    }
 }
 
 /// What the bars on the QPS and latency charts are.

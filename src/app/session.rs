@@ -189,7 +189,7 @@ pub struct Session {
     eval_asked: Option<std::time::Instant>,
     pub ef_response_ms: Option<f64>,
     next_build_id: usize,
-    repaint: Option<Arc<dyn Fn() + Send + Sync>>,
+    pub(super) repaint: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Counts loads, so a projection belongs to the data it was made of.
     pub data_generation: u64,
     /// The 2-D PCA projection of the loaded data (the last one stays on
@@ -202,6 +202,8 @@ pub struct Session {
 /// replaces it whole (dropping, and so cancelling, its jobs).
 #[derive(Default)]
 pub struct DataWork {
+    /// The tuner's latest run on this data.
+    pub tune: Option<super::tuner::TuneRun>,
     pub gt: Option<Arc<GroundTruth>>,
     pub gt_job: Option<Job<GroundTruth>>,
     pub builds: Vec<Built>,
@@ -240,7 +242,7 @@ impl Session {
         }
     }
 
-    fn notifier(&self) -> impl FnOnce() + Send + 'static {
+    pub(super) fn notifier(&self) -> impl FnOnce() + Send + 'static {
         let r = self.repaint.clone();
         move || {
             if let Some(r) = r {
@@ -516,6 +518,7 @@ impl Session {
 
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
+        self.poll_tune();
         if let Some(job) = &mut self.work.engine_job {
             if let Some(r) = job.try_take() {
                 self.work.engine_job = None;
@@ -797,6 +800,7 @@ impl Session {
             || !self.work.sweep.is_empty()
             || self.work.crossover_job.is_some()
             || self.work.engine_job.is_some()
+            || self.work.tune.as_ref().is_some_and(|t| t.job.is_some())
             || self.projection.is_running()
             || self.work.layer_view.is_running()
             || self.work.node_detail.is_running()

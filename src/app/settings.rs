@@ -105,6 +105,11 @@ pub struct Settings {
     /// annscope's own walk over quantized codes: oversampling and
     /// re-scoring, live like ef (no rebuild).
     pub oversample: f64,
+    /// What the Tune panel makes best.
+    pub tune_objective: crate::tune::Objective,
+    /// Opening the bundled sample builds an HNSW index and sweeps ef at
+    /// once, so the charts are alive before the first click.
+    pub sweep_sample_at_start: bool,
     pub rescore: bool,
 }
 
@@ -138,6 +143,8 @@ impl Default for Settings {
             qdrant_oversample: param_spec::QD_OVERSAMPLING.default,
             qdrant_rescore: true,
             oversample: param_spec::OVERSAMPLE.default,
+            tune_objective: crate::tune::Objective::Qps,
+            sweep_sample_at_start: true,
             rescore: true,
         }
     }

@@ -188,57 +188,62 @@ impl<'a> Search<'a> {
         efcs.sort_unstable();
         efcs.dedup();
         let screen_efc = efcs[efcs.len() / 2];
-        if sample_n == n {
-            // A small base: screening builds are as cheap as they get, so
-            // every (M, efConstruction) is built and measured at full size.
-            self.notes.push(format!(
-                "{n} vectors: small enough to build every M × efConstruction at full size"
-            ));
-            let mut out = Vec::new();
-            for &m in &ms {
-                for &efc in &efcs {
-                    if let Some(c) = self.full_candidate(&self.hnsw(m, efc), None)? {
-                        out.push(c);
-                    }
-                }
-            }
-            return Ok(self.keep_best(out, 4));
-        }
-
-        // 1. The sample and its own exact ground truth.
-        self.ctx.progress.stage("tune: sample", 0);
-        let mut rows = sample(&mut StdRng::seed_from_u64(space.seed), n, sample_n).into_vec();
-        rows.sort_unstable();
-        let sample_base = Arc::new(self.inputs.base.subset(
-            format!("{} (sample of {sample_n})", self.inputs.base.name()),
-            &rows,
-        ));
+        // 1. The sample and its own exact ground truth; a base no larger
+        // than a sample is screened on itself, and its screening builds are
+        // the full-size candidates.
+        let on_full = sample_n == n;
+        let sample_base = if on_full {
+            self.inputs.base.clone()
+        } else {
+            self.ctx.progress.stage("tune: sample", 0);
+            let mut rows = sample(&mut StdRng::seed_from_u64(space.seed), n, sample_n).into_vec();
+            rows.sort_unstable();
+            Arc::new(self.inputs.base.subset(
+                format!("{} (sample of {sample_n})", self.inputs.base.name()),
+                &rows,
+            ))
+        };
         let tuning = &self.inputs.split.tuning.vectors;
-        let (sb, k, ctx) = (sample_base.clone(), self.k(), self.ctx);
-        let sample_gt = with_threads(self.config.build_threads, move || {
-            GroundTruth::compute(&sb, tuning, k, ctx)
-        })??;
+        let sample_gt = if on_full {
+            self.inputs.split.tuning.gt.clone()
+        } else {
+            let (sb, k, ctx) = (sample_base.clone(), self.k(), self.ctx);
+            with_threads(self.config.build_threads, move || {
+                GroundTruth::compute(&sb, tuning, k, ctx)
+            })??
+        };
         let ground = Ground {
             base: &sample_base,
             queries: tuning,
             gt: &sample_gt,
-            phase: Phase::Sample,
+            phase: if on_full { Phase::Full } else { Phase::Sample },
         };
+        let mut kept: Vec<Candidate> = Vec::new();
 
         // 2. Every M at the middle efConstruction, by distance computations.
         let mut screened: Vec<(usize, usize, f64, f64, usize)> = Vec::new(); // (m, efc, cost, build_s, ef)
         let mut hint = None;
         for &m in &ms {
-            let (cost, build_s, ef) = self.screen_one(&ground, m, screen_efc, hint)?;
+            let c = self.screen_one(&ground, m, screen_efc, hint)?;
+            let ef = c.knob.value().unwrap_or(0);
+            let cost = if c.verdict.met() {
+                c.m.dist_comps.unwrap_or(1.0 / c.m.qps.max(1e-9))
+            } else {
+                f64::INFINITY
+            };
             hint = Some(ef);
-            screened.push((m, screen_efc, cost, build_s, ef));
+            screened.push((m, screen_efc, cost, c.index.build_secs, ef));
+            if on_full {
+                kept.push(c);
+            }
         }
         let mut by_cost = screened.clone();
         by_cost.sort_by(|a, b| a.2.total_cmp(&b.2));
         let best_m = by_cost[0].0;
 
         self.notes.push(format!(
-            "sample of {sample_n}: M {best_m} needs the fewest distance computations at the target{}",
+            "{} of {sample_n}: M {best_m} needs the fewest distance computations at the target{}",
+            if on_full { "all" } else { "sample" },
             by_cost
                 .get(1)
                 .map(|s| format!(", then M {}", s.0))
@@ -287,8 +292,13 @@ impl<'a> Search<'a> {
                 break;
             }
             let spec = self.hnsw(best_m, efc);
-            let Some(c) = self.full_candidate(&spec, sample_ef(best_m))? else {
-                break;
+            let reuse = kept.iter().position(|c| c.index.spec == spec);
+            let c = match reuse {
+                Some(i) => kept.swap_remove(i),
+                None => match self.full_candidate(&spec, sample_ef(best_m))? {
+                    Some(c) => c,
+                    None => break,
+                },
             };
             let guess = predict(best_m, efc, 1.0);
             if guess.is_finite() && guess > 0.0 {
@@ -319,32 +329,38 @@ impl<'a> Search<'a> {
             let predicted = predict(runner_up, best_efc, scale);
             if self.fits(predicted, &format!("the runner-up M {runner_up}")) {
                 let spec = self.hnsw(runner_up, best_efc);
-                if let Some(c) = self.full_candidate(&spec, sample_ef(runner_up))? {
-                    out.push(c);
+                match kept.iter().position(|c| c.index.spec == spec) {
+                    Some(i) => out.push(kept.swap_remove(i)),
+                    None => {
+                        if let Some(c) = self.full_candidate(&spec, sample_ef(runner_up))? {
+                            out.push(c);
+                        }
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    /// Builds (M, efConstruction) on the sample and finds the least ef that
-    /// meets the target there: (distance computations per query, build
-    /// seconds, ef). A setting that cannot meet it costs infinity.
+    /// Builds (M, efConstruction) on the screening base and finds the
+    /// least ef that meets the target there.
     fn screen_one(
         &mut self,
         ground: &Ground,
         m: usize,
         efc: usize,
         hint: Option<usize>,
-    ) -> Result<(f64, f64, usize)> {
-        let index = self.build(&self.hnsw(m, efc), ground.base, Phase::Sample)?;
+    ) -> Result<Candidate> {
+        let index = self.build(&self.hnsw(m, efc), ground.base, ground.phase)?;
         let (knob, meas, verdict) = self.find_knob(&index, ground, hint)?;
-        let cost = if verdict.met() {
-            meas.dist_comps.unwrap_or(1.0 / meas.qps.max(1e-9))
-        } else {
-            f64::INFINITY
-        };
-        Ok((cost, index.build_secs, knob.value().unwrap_or(0)))
+        Ok(Candidate {
+            index,
+            knob,
+            m: meas,
+            verdict,
+            built_on: ground.base.len(),
+            timed: false,
+        })
     }
 
     fn hnsw(&self, m: usize, ef_construction: usize) -> IndexSpec {

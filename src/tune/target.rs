@@ -13,7 +13,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// What the tuner makes best among the settings that meet the target.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// The most queries per second (one query at a time).

@@ -14,7 +14,7 @@ use egui_kittest::Harness;
 use crate::common::*;
 
 /// Ground truth goes to a private cache, not the user's.
-fn private_cache() {
+pub(super) fn private_cache() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let dir = std::env::temp_dir().join(format!("annscope-test-cache-{}", std::process::id()));
@@ -32,7 +32,23 @@ pub(super) fn harness(request: LoadRequest) -> Harness<'static, AnnscopeApp> {
     )
 }
 
+/// The app as these tests drive it: the first minute's automatic build and
+/// sweep of the sample is off (a test of its own turns it on).
 pub(super) fn harness_with(
+    request: LoadRequest,
+    settings: Settings,
+) -> Harness<'static, AnnscopeApp> {
+    harness_as_launched(
+        request,
+        Settings {
+            sweep_sample_at_start: false,
+            ..settings
+        },
+    )
+}
+
+/// The app with `settings` exactly as given.
+pub(super) fn harness_as_launched(
     request: LoadRequest,
     settings: Settings,
 ) -> Harness<'static, AnnscopeApp> {

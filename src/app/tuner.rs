@@ -1,0 +1,316 @@
+//! The Tune panel: a recall target in, the engine's tuner run in the
+//! background (progress, cancel), its measured points filling the
+//! recall–QPS chart as they come, then the pick with the tuner's reason,
+//! Apply (the sliders move to the pick and it is built) and Copy per export
+//! format.
+
+use std::sync::{Arc, Mutex};
+
+use egui::Ui;
+
+use super::{Command, Session, Settings};
+use crate::index::{IndexKind, IndexSpec, SearchKnob};
+use crate::job::Job;
+use crate::tune::{
+    ExportContext, ExportFormat, Objective, Phase, QuerySplit, RepeatPolicy, Space, Strategy,
+    Summary, Target, TuneConfig, TuneInputs, TunedPoint,
+};
+
+/// Seconds the app's tuner may take (its CLI default is longer: the app's
+/// user is watching).
+const APP_BUDGET_S: f64 = 120.0;
+
+/// One run of the tuner on the loaded data.
+pub struct TuneRun {
+    pub job: Option<Job<Summary>>,
+    /// Points as the tuner measures them (filled from its thread).
+    pub points: Arc<Mutex<Vec<TunedPoint>>>,
+    pub summary: Option<Summary>,
+    /// The text last copied, and its notes (shown under the buttons).
+    pub copied: Option<(ExportFormat, Vec<String>)>,
+}
+
+impl TuneRun {
+    /// The points measured so far (a copy, for drawing).
+    pub fn points(&self) -> Vec<TunedPoint> {
+        self.points.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+impl Session {
+    /// Starts the tuner on the loaded data for recall@`k` ≥ `recall`.
+    pub fn start_tune(&mut self, k: usize, recall: f64, objective: Objective, seed: u64) {
+        let (Some(loaded), Some(gt)) = (&self.loaded, &self.work.gt) else {
+            return;
+        };
+        let split = match QuerySplit::halves(loaded.queries.vectors(), gt, seed) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error = Some(format!("Tune: {e}"));
+                return;
+            }
+        };
+        let inputs = TuneInputs {
+            base: loaded.base.clone(),
+            split,
+        };
+        let config = TuneConfig {
+            target: Target {
+                objective,
+                ..Target::recall(k, recall)
+            },
+            space: Space::default_for(vec![IndexKind::Flat, IndexKind::Hnsw], seed),
+            strategy: Strategy::Screen,
+            budget_s: APP_BUDGET_S,
+            build_threads: None,
+            repeat: RepeatPolicy::default(),
+        };
+        let points: Arc<Mutex<Vec<TunedPoint>>> = Arc::default();
+        let sink = points.clone();
+        let notify = self.notifier();
+        let repaint = self.repaint.clone();
+        let job = Job::spawn_notify(
+            "tune",
+            move |ctx| {
+                crate::tune::tune(&inputs, &config, ctx, &mut |p| {
+                    if let Ok(mut v) = sink.lock() {
+                        v.push(p.clone());
+                    }
+                    if let Some(r) = &repaint {
+                        r();
+                    }
+                })
+            },
+            notify,
+        );
+        self.work.tune = Some(TuneRun {
+            job: Some(job),
+            points,
+            summary: None,
+            copied: None,
+        });
+    }
+
+    pub fn cancel_tune(&mut self) {
+        if let Some(job) = self.work.tune.as_ref().and_then(|t| t.job.as_ref()) {
+            job.cancel();
+        }
+    }
+
+    /// Takes a finished tuner's result.
+    pub(super) fn poll_tune(&mut self) {
+        let Some(run) = &mut self.work.tune else {
+            return;
+        };
+        let Some(job) = &mut run.job else {
+            return;
+        };
+        if let Some(r) = job.try_take() {
+            run.job = None;
+            match r {
+                Ok(s) => run.summary = Some(s),
+                Err(e) if e.is_cancelled() => self.notice = Some("Tuning cancelled.".into()),
+                Err(e) => self.error = Some(format!("Tune: {e}")),
+            }
+        }
+    }
+
+    /// The pick in `format`, for the clipboard.
+    pub fn export_pick(
+        &self,
+        format: ExportFormat,
+        k: usize,
+    ) -> crate::error::Result<crate::tune::Export> {
+        let (Some(run), Some(loaded)) = (&self.work.tune, &self.loaded) else {
+            return Err(crate::error::Error::InvalidParameter(
+                "nothing tuned yet".into(),
+            ));
+        };
+        let Some(s) = &run.summary else {
+            return Err(crate::error::Error::InvalidParameter(
+                "the tuner has not finished".into(),
+            ));
+        };
+        let p = &s.pick;
+        let cx = ExportContext {
+            metric: loaded.base.metric(),
+            dim: loaded.base.dim(),
+            n: loaded.base.len(),
+            k,
+            recall: p.heldout_recall,
+            target: Some(s.target.recall),
+            base: loaded.base.path(),
+            queries: loaded.queries.path(),
+            groundtruth: None,
+        };
+        crate::tune::export(format, &p.spec, p.knob, &p.params, &cx)
+    }
+}
+
+/// Moves the settings to the pick (the caller then builds it).
+pub fn apply_pick(settings: &mut Settings, spec: &IndexSpec, knob: SearchKnob) -> bool {
+    match spec {
+        IndexSpec::Hnsw(p) => {
+            settings.index = IndexKind::Hnsw;
+            settings.hnsw = p.clone();
+            if let SearchKnob::Ef(e) = knob {
+                settings.ef = e;
+            }
+            true
+        }
+        IndexSpec::Flat => {
+            settings.index = IndexKind::Flat;
+            true
+        }
+        IndexSpec::HFresh(p) => {
+            settings.index = IndexKind::Hfresh;
+            settings.hfresh = p.clone();
+            if let SearchKnob::Probe(s) = knob {
+                settings.search_probe = s;
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The panel.
+pub fn tune_ui(
+    ui: &mut Ui,
+    session: &Session,
+    settings: &mut Settings,
+    commands: &mut Vec<Command>,
+) {
+    ui.heading("Tune");
+    ui.add(
+        egui::Slider::new(&mut settings.recall_target, 0.5..=0.999)
+            .text("recall target")
+            .max_decimals(3),
+    )
+    .on_hover_text("The recall@k (k from the Search section) the pick must reach on held-out queries: the tuner chooses on half the queries and checks the pick on the other half.");
+    egui::ComboBox::from_label("objective")
+        .selected_text(objective_words(settings.tune_objective))
+        .show_ui(ui, |ui| {
+            for o in [Objective::Qps, Objective::P99, Objective::Memory] {
+                ui.selectable_value(&mut settings.tune_objective, o, objective_words(o));
+            }
+        });
+    let run = session.work.tune.as_ref();
+    let running = run.is_some_and(|r| r.job.is_some());
+    ui.horizontal(|ui| {
+        let can = session.work.gt.is_some() && !running;
+        if ui
+            .add_enabled(can, egui::Button::new("Run tuner"))
+            .on_hover_text("Screens M on a sample, builds the best at full size, finds ef by bisection and times the finalists together (up to 2 minutes).")
+            .clicked()
+        {
+            commands.push(Command::Tune);
+        }
+        if running && ui.button("Cancel tuning").clicked() {
+            commands.push(Command::CancelTune);
+        }
+    });
+    let Some(run) = run else {
+        return;
+    };
+    if let Some(job) = &run.job {
+        let p = job.progress();
+        ui.label(format!(
+            "{}… {} points measured, {:.0} s",
+            p.stage,
+            run.points.lock().map_or(0, |v| v.len()),
+            job.elapsed().as_secs_f64()
+        ));
+    }
+    let Some(s) = &run.summary else {
+        return;
+    };
+    let p = &s.pick;
+    ui.label(egui::RichText::new(format!("Pick: {}", p.label)).strong());
+    ui.label(format!(
+        "{} · held-out recall@{} {:.3} [{:.3}, {:.3}] · {:.0} QPS · {} builds, {:.0} s",
+        if p.met {
+            "meets the target"
+        } else {
+            "does NOT meet the target"
+        },
+        s.target.k,
+        p.heldout_recall,
+        p.heldout_interval[0],
+        p.heldout_interval[1],
+        p.qps,
+        s.builds + s.sample_builds,
+        s.seconds
+    ));
+    ui.label(egui::RichText::new(&p.reason).small());
+    for n in &s.notes {
+        ui.label(egui::RichText::new(format!("Note: {n}")).small().weak());
+    }
+    if ui
+        .button("Apply")
+        .on_hover_text("Set the index, M, efConstruction and ef to the pick and build it.")
+        .clicked()
+    {
+        commands.push(Command::ApplyPick);
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Copy for");
+        for f in ExportFormat::ALL {
+            if ui
+                .button(f.name())
+                .on_hover_text(format!("Copy the pick as {}'s configuration", f.name()))
+                .clicked()
+            {
+                commands.push(Command::CopyExport(f));
+            }
+        }
+    });
+    if let Some((f, notes)) = &run.copied {
+        ui.label(format!("Copied the {} configuration.", f.name()));
+        for n in notes {
+            ui.label(egui::RichText::new(n).small().weak());
+        }
+    }
+}
+
+fn objective_words(o: Objective) -> &'static str {
+    match o {
+        Objective::Qps => "most QPS",
+        Objective::P99 => "lowest p99",
+        Objective::Memory => "least memory",
+    }
+}
+
+/// The tuner's points at full size on the tuning queries, for the chart:
+/// (recall, QPS, on the frontier, is the pick).
+pub fn chart_points(session: &Session) -> Vec<(f64, f64, bool, bool)> {
+    let Some(run) = &session.work.tune else {
+        return Vec::new();
+    };
+    // One point per setting: the last measurement (the timed one for a
+    // finalist) replaces its bisection probe.
+    let mut pts: Vec<TunedPoint> = Vec::new();
+    for p in run.points().into_iter().filter(|p| p.phase == Phase::Full) {
+        pts.retain(|o| o.point.index != p.point.index || o.point.params != p.point.params);
+        pts.push(p);
+    }
+    let is_pick = |p: &TunedPoint| {
+        run.summary.as_ref().is_some_and(|s| {
+            s.pick.index == p.point.index
+                && s.pick
+                    .params
+                    .iter()
+                    .all(|(k, v)| p.point.params.get(k) == Some(v))
+        })
+    };
+    pts.iter()
+        .map(|p| {
+            let (r, q) = (p.point.recall, p.point.qps);
+            let dominated = pts.iter().any(|o| {
+                let (r2, q2) = (o.point.recall, o.point.qps);
+                (r2 >= r && q2 > q) || (r2 > r && q2 >= q)
+            });
+            (r, q, !dominated, is_pick(p))
+        })
+        .collect()
+}
