@@ -130,8 +130,9 @@ impl Spread {
         };
         // [x(j), x(n+1-j)] covers the median with probability
         // 1 − 2·P(Binomial(n, ½) < j): the largest j that keeps COVERAGE.
+        let coverage = |j: usize| 1.0 - 2.0 * binomial_half_cdf(n, j);
         let mut j = 1;
-        while j < n / 2 && 1.0 - 2.0 * binomial_half_cdf(n, j) >= Self::COVERAGE {
+        while j < n / 2 && coverage(j + 1) >= Self::COVERAGE {
             j += 1;
         }
         Some(Spread {
@@ -586,10 +587,12 @@ mod spread_tests {
     }
 
     /// Synthetic timings: a true speed of 1000 QPS, each run slowed by
-    /// interference only (never sped up), some runs badly. The median's
-    /// interval from nine runs covers the median of a second batch of nine
-    /// in nearly every trial, a setting 10% faster is told apart, and one
-    /// 1% faster is not.
+    /// interference only (never sped up), one run in five badly (up to
+    /// 30%). The median's interval from nine runs covers the median of a
+    /// second batch of nine in nearly every trial; a setting 25% faster is
+    /// told apart almost always, one 1% faster almost never. (A 10% gap is
+    /// told apart in about 60% of trials under this much interference: the
+    /// tuner then calls them tied and takes the cheaper.)
     #[test]
     fn spreads_of_noisy_timings_cover_repeats_and_separate_real_gaps() {
         use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -614,7 +617,7 @@ mod spread_tests {
             if again.median >= a.lo && again.median <= a.hi {
                 covered += 1;
             }
-            let faster = Spread::of(&runs(1100.0, &mut rng)).unwrap();
+            let faster = Spread::of(&runs(1250.0, &mut rng)).unwrap();
             if faster.clearly_above(a) {
                 apart += 1;
             }
