@@ -113,6 +113,8 @@ pub struct AnnscopeApp {
     /// kept for tests as `last_copied`).
     clipboard: Option<String>,
     pub last_copied: Option<String>,
+    /// `annscope gui --tune`: run the tuner once the ground truth is ready.
+    auto_tune: bool,
 }
 
 impl AnnscopeApp {
@@ -141,6 +143,7 @@ impl AnnscopeApp {
             tried_sample: false,
             clipboard: None,
             last_copied: None,
+            auto_tune: false,
             launched: None,
             first_frame_logged: false,
             projection_logged: false,
@@ -198,6 +201,10 @@ impl AnnscopeApp {
         }
         self.poll_dialogs();
         self.auto_build_step();
+        if self.auto_tune && self.session.work.gt.is_some() && self.session.work.tune.is_none() {
+            self.auto_tune = false;
+            self.apply(Command::Tune);
+        }
         self.auto_engine_step();
         self.auto_ladder_step();
         self.take_dropped_files(ui);
@@ -629,6 +636,8 @@ pub struct LaunchOptions {
     pub qdrant: bool,
     /// With `auto_build`: then the memory ladder's rungs in turn.
     pub ladder: bool,
+    /// Run the tuner once the ground truth is ready.
+    pub tune: bool,
 }
 
 /// The rungs `--ladder` builds after the first index: codes of 8, 4 and
@@ -694,9 +703,11 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             let ctx = cc.egui_ctx.clone();
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = AnnscopeApp::new(settings, request, repaint);
-            app.auto_build = launch.auto_build;
+            // The first minute's build on the sample stays on.
+            app.auto_build |= launch.auto_build;
             app.auto_engine = launch.auto_build && launch.engine_url.is_some();
             app.auto_qdrant = launch.auto_build && launch.qdrant;
+            app.auto_tune = launch.tune;
             if launch.auto_build && launch.ladder {
                 app.auto_ladder = ladder_rungs(&app.settings.hnsw.storage);
             }

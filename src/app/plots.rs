@@ -77,7 +77,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         .filter(|(id, _)| knob_of(**id) == knob)
         .map(|(id, v)| (*id, v.clone()))
         .collect();
-    if by_build.is_empty() {
+    if by_build.is_empty() && super::tuner::chart_points(session).is_empty() {
         ui.centered_and_justified(|ui| {
             ui.label(match (&session.loaded, &session.work.gt) {
                 (None, _) => "Open a dataset to begin.",

@@ -73,6 +73,10 @@ pub struct GuiArgs {
     /// shows one point per rung.
     #[arg(long, requires = "build")]
     pub ladder: bool,
+    /// Run the tuner (the Tune section's target) once the ground truth is
+    /// ready.
+    #[arg(long)]
+    pub tune: bool,
 }
 
 impl GuiArgs {
@@ -105,6 +109,7 @@ impl GuiArgs {
             engine_url: self.engine_url.clone(),
             qdrant: self.qdrant,
             ladder: self.ladder,
+            tune: self.tune,
         }
     }
 }

@@ -25,8 +25,8 @@
 //!    (A B C A B C …) until each finalist's median is pinned within 5% or
 //!    the runs run out. A setting wins only when its median's interval
 //!    ([`Spread`]) lies wholly above the other's; among settings the
-//!    timings cannot tell apart, the cheaper one (less memory, then the
-//!    quicker build) is the pick.
+//!    timings cannot tell apart, the best median is the pick unless a
+//!    cheaper one (less memory, then the quicker build) is within 2% of it.
 //! 4. **Report on held-out queries.** The queries are split in two (seeded):
 //!    every choice above is made on the tuning half with a recall margin
 //!    ([`Target::recall_verdict`]); the pick's recall is then measured on

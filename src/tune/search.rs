@@ -32,6 +32,10 @@ const EFC_GAIN: f64 = 0.05;
 /// A bisection stops once its bounds are this close (relative): an ef
 /// within 3% of the least that meets the target costs at most ~3% QPS.
 const BISECT_PRECISION: f64 = 0.03;
+/// Among finalists the timings cannot tell apart, a cheaper one (memory,
+/// then build time) replaces the one with the best median only when its
+/// median is within this share of the best.
+const TIE_SHARE: f64 = 0.02;
 /// A timed run passes the queries through again and again for at least
 /// this long.
 const TIMED_RUN_S: f64 = 0.25;
@@ -816,9 +820,18 @@ impl<'a> Search<'a> {
                         && !self.clearly_better(&cands[leader], &cands[i])
                 })
                 .collect();
+            // The timings cannot rank the tied ones, but the leader's median
+            // is still the best estimate: a cheaper tie is taken only when
+            // its median is within TIE_SHARE of the leader's.
+            let near = |i: usize| match target.objective {
+                Objective::Qps => cands[i].qps() >= cands[leader].qps() * (1.0 - TIE_SHARE),
+                Objective::P99 => cands[i].p99() <= cands[leader].p99() * (1.0 + TIE_SHARE),
+                Objective::Memory => true,
+            };
             let pick = tied
                 .iter()
                 .copied()
+                .filter(|&i| near(i))
                 .min_by(|&a, &b| cheaper(&cands[a], &cands[b]))
                 .unwrap_or(leader);
             (pick, tied.into_iter().filter(|&i| i != pick).collect())
