@@ -153,14 +153,10 @@ impl<'a> Search<'a> {
         }
         if kinds.contains(&IndexKind::Hfresh) {
             let spec = IndexSpec::HFresh(self.config.space.hfresh.clone());
-            if let Some(c) = self.full_candidate(&spec, None)? {
-                finalists.push(c);
-            }
+            finalists.push(self.full_candidate(&spec, None)?);
         }
         if kinds.contains(&IndexKind::Flat) {
-            if let Some(c) = self.full_candidate(&IndexSpec::Flat, None)? {
-                finalists.push(c);
-            }
+            finalists.push(self.full_candidate(&IndexSpec::Flat, None)?);
         }
         if finalists.is_empty() {
             return Err(Error::InvalidParameter(format!(
@@ -253,7 +249,6 @@ impl<'a> Search<'a> {
                 .map(|s| format!(", then M {}", s.0))
                 .unwrap_or_default()
         ));
-        drop(sample_base);
 
         // 3. Full size. efConstruction is not screened on the sample: a
         // bigger graph needs a better build, so a sample says too little
@@ -299,10 +294,7 @@ impl<'a> Search<'a> {
             let reuse = kept.iter().position(|c| c.index.spec == spec);
             let c = match reuse {
                 Some(i) => kept.swap_remove(i),
-                None => match self.full_candidate(&spec, sample_ef(best_m))? {
-                    Some(c) => c,
-                    None => break,
-                },
+                None => self.full_candidate(&spec, sample_ef(best_m))?,
             };
             let guess = predict(best_m, efc, 1.0);
             if guess.is_finite() && guess > 0.0 {
@@ -335,11 +327,7 @@ impl<'a> Search<'a> {
                 let spec = self.hnsw(runner_up, best_efc);
                 match kept.iter().position(|c| c.index.spec == spec) {
                     Some(i) => out.push(kept.swap_remove(i)),
-                    None => {
-                        if let Some(c) = self.full_candidate(&spec, sample_ef(runner_up))? {
-                            out.push(c);
-                        }
-                    }
+                    None => out.push(self.full_candidate(&spec, sample_ef(runner_up))?),
                 }
             }
         }
@@ -414,25 +402,20 @@ impl<'a> Search<'a> {
         Ok(built)
     }
 
-    /// Builds `spec` on the whole base and finds its search setting. None
-    /// when a build-time ceiling rules the result out.
-    fn full_candidate(
-        &mut self,
-        spec: &IndexSpec,
-        hint: Option<usize>,
-    ) -> Result<Option<Candidate>> {
+    /// Builds `spec` on the whole base and finds its search setting.
+    fn full_candidate(&mut self, spec: &IndexSpec, hint: Option<usize>) -> Result<Candidate> {
         let base = self.inputs.base.clone();
         let index = self.build(spec, &base, Phase::Full)?;
         let ground = self.full();
         let (knob, m, verdict) = self.find_knob(&index, &ground, hint)?;
-        Ok(Some(Candidate {
+        Ok(Candidate {
             index,
             knob,
             m,
             verdict,
             built_on: base.len(),
             timed: false,
-        }))
+        })
     }
 
     /// The least ef (or search_probe) whose tuning recall clears the
