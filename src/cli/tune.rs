@@ -254,6 +254,15 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     if let Some(out) = &a.export_out {
         crate::fsutil::check_output_path(out)?;
     }
+    if matches!(a.export, Some(ExportFormat::Hnswlib | ExportFormat::Faiss)) {
+        // The scripts read .fvecs or .npy: say so before minutes of tuning.
+        for path in [a.data.base.as_deref(), a.data.queries.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            crate::tune::export::check_script_file(path)?;
+        }
+    }
     let inputs = read_inputs(&a.data, a.groundtruth.as_ref(), a.k)?;
     if a.vectors == VectorPlace::Disk && inputs.base.path().is_none() {
         anyhow::bail!("--vectors disk needs a base file annscope can map");
@@ -297,15 +306,18 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
         return Err(e.into());
     }
     let summary = summary?;
+    {
+        let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+        match format {
+            TuneFormat::Json => writeln!(o, "{}", serde_json::to_string(&summary)?)?,
+            TuneFormat::Table => writeln!(o, "{}", summary_words(&summary))?,
+        }
+        o.flush()?;
+    }
+    // After the summary: an export that fails loses no measurement.
     if let Some(format) = a.export {
         write_export(a, format, &summary, &inputs.base)?;
     }
-    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
-    match format {
-        TuneFormat::Json => writeln!(o, "{}", serde_json::to_string(&summary)?)?,
-        TuneFormat::Table => writeln!(o, "{}", summary_words(&summary))?,
-    }
-    o.flush()?;
     if !summary.pick.met {
         return Err(TargetNotMet.into());
     }

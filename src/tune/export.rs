@@ -292,6 +292,20 @@ enum Library {
     Faiss,
 }
 
+/// Refuses a file the exported scripts cannot read (they read .fvecs and
+/// .npy), naming it: callers check before the work that would precede an
+/// export.
+pub fn check_script_file(p: &Path) -> Result<()> {
+    let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext, "fvecs" | "npy") {
+        return Err(Error::InvalidParameter(format!(
+            "{}: the script reads .fvecs or .npy; convert it first, or export another format",
+            p.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A Python script that reads the vectors, builds the index with the
 /// setting, searches and, given the ground truth, prints recall@k (and,
 /// below the target on that library's own graph, raises ef until it is
@@ -305,13 +319,7 @@ fn python(s: &Setting, cx: &ExportContext, lib: Library) -> Result<String> {
         let p = p.ok_or_else(|| {
             Error::InvalidParameter(format!("a runnable script needs the {what} file"))
         })?;
-        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !matches!(ext, "fvecs" | "npy") {
-            return Err(Error::InvalidParameter(format!(
-                "{}: the script reads .fvecs or .npy; convert the {what} first",
-                p.display()
-            )));
-        }
+        check_script_file(p)?;
         Ok(format!("{:?}", p.display().to_string()))
     };
     let base = path(cx.base, "base")?;
