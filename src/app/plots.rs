@@ -77,7 +77,9 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         .filter(|(id, _)| knob_of(**id) == knob)
         .map(|(id, v)| (*id, v.clone()))
         .collect();
-    if by_build.is_empty() && super::tuner::chart_points(session).is_empty() {
+    // Once a frame: the tuner's points, for the trade-off chart.
+    let tuned = super::tuner::chart_points(session);
+    if by_build.is_empty() && tuned.is_empty() {
         ui.centered_and_justified(|ui| {
             ui.label(match (&session.loaded, &session.work.gt) {
                 (None, _) => "Open a dataset to begin.",
@@ -277,7 +279,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                     for p in by_build.values().flatten().filter(|p| is_current(p)) {
                         plot.points(current_marker([p.op.recall, p.op.qps.max(1e-3).log10()]));
                     }
-                    tuner_points(plot, session);
+                    tuner_points(plot, &tuned);
                 });
         });
         ui.vertical(|ui| {
@@ -388,8 +390,7 @@ pub fn memory_ladder(session: &Session, settings: &Settings) -> Vec<(usize, f64,
 
 /// The tuner's full-size points: its frontier solid, dominated points
 /// faded, the pick ringed.
-fn tuner_points(plot: &mut egui_plot::PlotUi<'_>, session: &Session) {
-    let pts = super::tuner::chart_points(session);
+fn tuner_points(plot: &mut egui_plot::PlotUi<'_>, pts: &[(f64, f64, bool, bool)]) {
     if pts.is_empty() {
         return;
     }
