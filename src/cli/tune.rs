@@ -140,6 +140,12 @@ pub struct TuneArgs {
     /// The file the export is written to (atomically).
     #[arg(long, requires = "export")]
     pub export_out: Option<PathBuf>,
+    /// Tuning an engine's index (pgvector, qdrant-edge) is not built yet:
+    /// refused with the way to measure a pick there instead.
+    #[arg(long)]
+    pub engine: Option<String>,
+    #[arg(long, requires = "engine")]
+    pub engine_url: Option<String>,
 }
 
 /// Nothing measured meets the target: the summary was printed; the exit
@@ -191,6 +197,11 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 
 impl TuneArgs {
     fn config(&self) -> anyhow::Result<TuneConfig> {
+        if let Some(engine) = &self.engine {
+            anyhow::bail!(
+                "--engine {engine}: tune searches annscope's own indexes only, for now; tune here, then measure the pick on the engine with `annscope bench --engine {engine} … --m M --ef-construction E --ef F` (or --export it)"
+            );
+        }
         check_k(self.k)?;
         check_threads("--build-threads", self.build_threads)?;
         if self.max_runs < 2 {

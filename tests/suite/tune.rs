@@ -142,6 +142,17 @@ fn tune_refuses_targets_it_cannot_judge() {
             vec!["--recall", "0.9", "--budget-s", "0"],
             "budget 0 s must be above 0",
         ),
+        (
+            vec![
+                "--recall",
+                "0.9",
+                "--engine",
+                "pgvector",
+                "--engine-url",
+                "postgresql://x@127.0.0.1/db",
+            ],
+            "tune searches annscope's own indexes only",
+        ),
     ] {
         let (o, _) = tune(&extra, dir.path());
         assert!(!o.status.success());
