@@ -961,9 +961,11 @@ pub fn bench_params(spec: &IndexSpec, knob: SearchKnob) -> ParamMap {
         IndexSpec::HFresh(h) => {
             p.insert("max_posting_size".into(), h.max_posting_size.into());
             p.insert("replicas".into(), h.replicas.into());
-            p.insert("epsilon".into(), f64::from(h.epsilon).into());
+            // As the f32 prints (0.05), not its f64 widening (0.0500000007…).
+            let shown = |v: f32| v.to_string().parse::<f64>().unwrap_or(f64::from(v));
+            p.insert("epsilon".into(), shown(h.epsilon).into());
             if let Some(q) = h.query_epsilon {
-                p.insert("query_epsilon".into(), f64::from(q).into());
+                p.insert("query_epsilon".into(), shown(q).into());
             }
             p.insert("posting_precision".into(), storage.search.name().into());
             p.insert("seed".into(), h.seed.into());
