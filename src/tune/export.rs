@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::hnsw::DynamicEf;
 use crate::index::{IndexSpec, SearchKnob};
 
 /// Where an exported setting goes.
@@ -84,24 +85,47 @@ struct Setting {
     /// None: an exact (flat) scan.
     hnsw: Option<(usize, usize)>,
     ef: Option<usize>,
+    /// Weaviate's dynamic ef (`ef: -1`) that gives `ef` at the tuned k: the
+    /// setting itself when it was dynamic, else one derived from `ef`.
+    dynamic: Option<DynamicEf>,
+}
+
+/// Weaviate's default `dynamicEfMax`.
+const WEAVIATE_DYNAMIC_EF_MAX: usize = 500;
+
+/// A dynamic ef that is exactly `ef` at limit `k` (so it meets the target
+/// there, by the same measurement) and grows with larger limits: min `ef`,
+/// factor ⌊ef / k⌋, max Weaviate's default (or `ef`, when larger).
+pub fn dynamic_ef_for(ef: usize, k: usize) -> DynamicEf {
+    DynamicEf {
+        min: ef,
+        max: ef.max(WEAVIATE_DYNAMIC_EF_MAX),
+        factor: (ef / k.max(1)).max(1),
+    }
 }
 
 fn setting(spec: &IndexSpec, knob: SearchKnob, k: usize) -> Result<Setting> {
-    let ef = match knob {
-        SearchKnob::Ef(e) => Some(e.max(k)),
-        SearchKnob::DynamicEf(d) => Some(d.ef_for(k)),
-        _ => None,
+    let (ef, dynamic) = match knob {
+        SearchKnob::Ef(e) => (Some(e.max(k)), Some(dynamic_ef_for(e.max(k), k))),
+        SearchKnob::DynamicEf(d) => (Some(d.ef_for(k)), Some(d)),
+        _ => (None, None),
     };
     match spec {
         IndexSpec::Hnsw(p) => Ok(Setting {
             hnsw: Some((p.m, p.ef_construction)),
             ef,
+            dynamic,
         }),
         IndexSpec::Dynamic(c) => Ok(Setting {
             hnsw: Some((c.hnsw.m, c.hnsw.ef_construction)),
             ef,
+            dynamic,
         }),
-        IndexSpec::Flat => Ok(Setting { hnsw: None, ef: None }),
+        IndexSpec::Flat => Ok(Setting {
+            hnsw: None,
+            ef: None,
+            dynamic: None,
+        }),
         other => Err(Error::InvalidParameter(format!(
             "{} has no equivalent in other engines' configuration; export it as annscope's command line",
             other.label()
@@ -136,7 +160,7 @@ pub fn export(
             ));
         }
         let text = match format {
-            ExportFormat::Weaviate => weaviate(&s, cx.metric),
+            ExportFormat::Weaviate => weaviate(&s, cx, &mut notes),
             ExportFormat::Qdrant => qdrant(&s, cx),
             ExportFormat::Pgvector => pgvector(&s, cx, &mut notes),
             ExportFormat::Milvus => milvus(&s, cx.metric),
@@ -163,26 +187,53 @@ fn pretty(v: serde_json::Value) -> String {
 
 /// Weaviate's collection settings: `vectorIndexType` and
 /// `vectorIndexConfig` with `distance`, `maxConnections`, `efConstruction`
-/// and `ef`, as in
+/// and `ef` (-1: dynamic, with `dynamicEfMin`, `dynamicEfMax`,
+/// `dynamicEfFactor`: ef = limit × factor within [min, max]), as in
 /// https://docs.weaviate.io/weaviate/config-refs/indexing/vector-index
 /// (HNSW index parameters; a flat index takes `vectorIndexType: "flat"`).
-fn weaviate(s: &Setting, metric: Metric) -> String {
-    let distance = match metric {
+///
+/// The tuned ef is written as Weaviate's default form, dynamic ef, set so
+/// that a query with the tuned limit gets exactly the tuned ef (what was
+/// measured) and a larger limit proportionally more; the fixed form is in
+/// the notes.
+fn weaviate(s: &Setting, cx: &ExportContext, notes: &mut Vec<String>) -> String {
+    let distance = match cx.metric {
         Metric::Cosine => "cosine",
         Metric::L2 => "l2-squared",
         Metric::InnerProduct => "dot",
     };
-    match s.hnsw {
-        Some((m, efc)) => pretty(json!({
+    match (s.hnsw, s.dynamic) {
+        (Some((m, efc)), Some(d)) => {
+            notes.push(format!(
+                "ef -1 is Weaviate's dynamic ef: with limit {k} it searches with ef = min(max({min}, {k} × {factor}), {max}) = {ef}, the setting measured; larger limits get more. For a fixed ef instead, set \"ef\": {ef} and leave out the dynamicEf fields.",
+                k = cx.k,
+                min = d.min,
+                factor = d.factor,
+                max = d.max,
+                ef = d.ef_for(cx.k),
+            ));
+            pretty(json!({
+                "vectorIndexType": "hnsw",
+                "vectorIndexConfig": {
+                    "distance": distance,
+                    "maxConnections": m,
+                    "efConstruction": efc,
+                    "ef": -1,
+                    "dynamicEfMin": d.min,
+                    "dynamicEfMax": d.max,
+                    "dynamicEfFactor": d.factor,
+                }
+            }))
+        }
+        (Some((m, efc)), None) => pretty(json!({
             "vectorIndexType": "hnsw",
             "vectorIndexConfig": {
                 "distance": distance,
                 "maxConnections": m,
                 "efConstruction": efc,
-                "ef": s.ef,
             }
         })),
-        None => pretty(json!({
+        (None, _) => pretty(json!({
             "vectorIndexType": "flat",
             "vectorIndexConfig": { "distance": distance }
         })),
@@ -528,14 +579,19 @@ mod tests {
         assert_eq!(w["vectorIndexType"], "hnsw");
         let c = &w["vectorIndexConfig"];
         assert_eq!(
-            (
-                c["maxConnections"].as_u64(),
-                c["efConstruction"].as_u64(),
-                c["ef"].as_u64()
-            ),
-            (Some(12), Some(100), Some(47))
+            (c["maxConnections"].as_u64(), c["efConstruction"].as_u64()),
+            (Some(12), Some(100))
         );
         assert_eq!(c["distance"], "cosine");
+        // Dynamic ef that gives the tuned ef 47 at limit k = 10.
+        assert_eq!(c["ef"].as_i64(), Some(-1));
+        let d = DynamicEf {
+            min: c["dynamicEfMin"].as_u64().unwrap() as usize,
+            max: c["dynamicEfMax"].as_u64().unwrap() as usize,
+            factor: c["dynamicEfFactor"].as_u64().unwrap() as usize,
+        };
+        assert_eq!(d.ef_for(10), 47);
+        assert!(d.ef_for(100) > 47, "a larger limit gets more: {d:?}");
 
         let q: serde_json::Value =
             serde_json::from_str(&text(ExportFormat::Qdrant, Metric::L2).text).unwrap();
@@ -551,6 +607,50 @@ mod tests {
         assert_eq!(m["index_params"]["params"]["efConstruction"], 100);
         assert_eq!(m["index_params"]["metric_type"], "IP");
         assert_eq!(m["search_params"]["params"]["ef"], 47);
+    }
+
+    #[test]
+    fn weaviates_dynamic_ef_gives_the_tuned_ef_at_the_tuned_limit() {
+        for k in [1, 10, 100] {
+            for ef in [k, k + 1, 47, 99, 100, 600, 1000] {
+                let ef = ef.max(k);
+                let d = dynamic_ef_for(ef, k);
+                assert!(d.validate().is_ok(), "{d:?}");
+                assert_eq!(d.ef_for(k), ef, "k {k}, ef {ef}: {d:?}");
+                assert!(d.ef_for(10 * k) >= ef);
+            }
+        }
+        // A dynamic setting is exported as it is, and said in the notes.
+        let d = DynamicEf {
+            min: 60,
+            max: 300,
+            factor: 5,
+        };
+        let e = export(
+            ExportFormat::Weaviate,
+            &hnsw(),
+            SearchKnob::DynamicEf(d),
+            &crate::index::ParamMap::new(),
+            &cx(Metric::Cosine),
+        )
+        .unwrap();
+        let w: serde_json::Value = serde_json::from_str(&e.text).unwrap();
+        let c = &w["vectorIndexConfig"];
+        assert_eq!(
+            (
+                c["dynamicEfMin"].as_u64(),
+                c["dynamicEfMax"].as_u64(),
+                c["dynamicEfFactor"].as_u64()
+            ),
+            (Some(60), Some(300), Some(5))
+        );
+        assert!(
+            e.notes
+                .iter()
+                .any(|n| n.contains("= 60, the setting measured")),
+            "{:?}",
+            e.notes
+        );
     }
 
     #[test]
