@@ -7,14 +7,16 @@
 //! How it spends its builds ([`Strategy::Screen`], the default):
 //! 1. **Screen M on a sample.** Every M of the space is built on a seeded
 //!    eighth of the base (at least 10,000 vectors) at the middle
-//!    efConstruction and compared by the distance computations per query
-//!    that reach the target there: a count, not a timing, so screening
-//!    cannot pick noise, and the cost a search pays per query.
+//!    efConstruction and compared by what a search costs at the target
+//!    there: distance computations plus hops, each hop weighted by what it
+//!    costs on this machine, fitted over all the screening's passes at once
+//!    ([`cost::CostModel`]): counts, not one timing, so screening cannot
+//!    pick noise, and yet a hop's real price is in them.
 //! 2. **Confirm at full size.** efConstruction is not screened on the
 //!    sample (a bigger graph needs a better build, so the sample says too
 //!    little about it): the best M is built on the whole base at the middle
 //!    efConstruction, then one step up at a time while a step saves more
-//!    than 5% of the distance computations at the target; the runner-up M
+//!    than 5% of that cost at the target; the runner-up M
 //!    once, at the efConstruction that won. Each build's ef is found by
 //!    bisection (recall grows with ef), so no ef grid is walked. A build
 //!    predicted (from the sample's build times, then from the first full
@@ -39,6 +41,7 @@
 //! The engine never imports the GUI: the app runs [`tune`] as a background
 //! job, with progress and cancel from its [`WorkContext`].
 
+mod cost;
 pub mod export;
 mod search;
 pub mod split;

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 
+use super::cost::{CostModel, CostSample};
 use super::{
     mean_interval, Objective, Phase, Pick, RecallVerdict, Strategy, Summary, TuneConfig,
     TuneInputs, TunedPoint,
@@ -27,7 +28,8 @@ const SAMPLE_MIN: usize = 10_000;
 /// ... and on this share of the base.
 const SAMPLE_SHARE: usize = 8;
 /// A larger efConstruction is worth its build only when it saves more
-/// than this share of the distance computations at the target.
+/// than this share of a search's cost (distance computations and hops,
+/// [`CostModel`]) at the target.
 const EFC_GAIN: f64 = 0.05;
 /// A bisection stops once its bounds are this close (relative): an ef
 /// within 3% of the least that meets the target costs at most ~3% QPS.
@@ -39,6 +41,9 @@ const TIE_SHARE: f64 = 0.02;
 /// A timed run passes the queries through again and again for at least
 /// this long.
 const TIMED_RUN_S: f64 = 0.25;
+/// A screening pass, whose timing the cost model is fitted on, runs the
+/// queries again and again for at least this long.
+const COST_PASS_S: f64 = 0.1;
 /// Seconds kept back from the budget for timing the finalists and the
 /// held-out check.
 const FINAL_RESERVE_S: f64 = 12.0;
@@ -104,6 +109,11 @@ pub(super) struct Search<'a> {
     builds: usize,
     sample_builds: usize,
     notes: Vec<String>,
+    /// The screening's passes (while `collecting`), and the cost model
+    /// fitted on them.
+    collecting: bool,
+    cost_samples: Vec<CostSample>,
+    cost: CostModel,
 }
 
 impl<'a> Search<'a> {
@@ -122,6 +132,9 @@ impl<'a> Search<'a> {
             builds: 0,
             sample_builds: 0,
             notes: Vec::new(),
+            collecting: false,
+            cost_samples: Vec::new(),
+            cost: CostModel::default(),
         }
     }
 
@@ -220,34 +233,51 @@ impl<'a> Search<'a> {
         };
         let mut kept: Vec<Candidate> = Vec::new();
 
-        // 2. Every M at the middle efConstruction, by distance computations.
+        // 2. Every M at the middle efConstruction, by what a search costs
+        // at the target: distance computations and hops, a hop weighted by
+        // what the screening's own passes say it costs here.
         let mut screened: Vec<(usize, usize, f64, f64, usize)> = Vec::new(); // (m, efc, cost, build_s, ef)
         let mut hint = None;
+        self.collecting = true;
+        let mut found = Vec::new();
         for &m in &ms {
             let c = self.screen_one(&ground, m, screen_efc, hint)?;
-            let ef = c.knob.value().unwrap_or(0);
-            let cost = if c.verdict.met() {
-                c.m.dist_comps.unwrap_or(1.0 / c.m.qps.max(1e-9))
-            } else {
-                f64::INFINITY
-            };
-            hint = Some(ef);
-            screened.push((m, screen_efc, cost, c.index.build_secs, ef));
+            hint = c.knob.value();
+            found.push((m, c.verdict.met(), c.m.dist_comps, c.m.hops, c.m.qps));
+            screened.push((m, screen_efc, 0.0, c.index.build_secs, hint.unwrap_or(0)));
             if on_full {
                 kept.push(c);
             }
+        }
+        self.collecting = false;
+        self.cost = CostModel::fit(&self.cost_samples);
+        for (s, &(_, met, dc, hops, qps)) in screened.iter_mut().zip(&found) {
+            s.2 = match (met, dc) {
+                (false, _) => f64::INFINITY,
+                (true, Some(dc)) => self.cost.cost(dc, hops.unwrap_or(0.0)),
+                (true, None) => 1.0 / qps.max(1e-9),
+            };
         }
         let mut by_cost = screened.clone();
         by_cost.sort_by(|a, b| a.2.total_cmp(&b.2));
         let best_m = by_cost[0].0;
 
         self.notes.push(format!(
-            "{} of {sample_n}: M {best_m} needs the fewest distance computations at the target{}",
+            "{} of {sample_n}: M {best_m} costs least at the target{}; cost = distance computations + {:.1} × hops ({})",
             if on_full { "all" } else { "sample" },
             by_cost
                 .get(1)
                 .map(|s| format!(", then M {}", s.0))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            self.cost.hop_weight,
+            if self.cost.fitted_on > 0 {
+                format!(
+                    "a hop's weight fitted on the screening's {} timed passes",
+                    self.cost.fitted_on
+                )
+            } else {
+                "too few passes to weigh hops: computations only".into()
+            }
         ));
 
         // 3. Full size. efConstruction is not screened on the sample: a
@@ -306,11 +336,11 @@ impl<'a> Search<'a> {
                 best = Some(new);
                 continue;
             };
-            // One M: a search's cost is its distance computations, a count
-            // the timings' noise cannot blur.
-            if !self.walks_less(&out[new], &out[prev]) {
+            // One M: a search's cost by the model, which the timings' noise
+            // cannot blur.
+            if !self.costs_less(&out[new], &out[prev]) {
                 self.notes.push(format!(
-                    "M {best_m}: efConstruction {efc} saves under {:.0}% of the distance computations of efConstruction {best_efc}; stopped raising it",
+                    "M {best_m}: efConstruction {efc} saves under {:.0}% of the search cost of efConstruction {best_efc}; stopped raising it",
                     EFC_GAIN * 100.0,
                 ));
                 break;
@@ -479,21 +509,43 @@ impl<'a> Search<'a> {
         knob: SearchKnob,
     ) -> Result<(Measurement, RecallVerdict)> {
         self.ctx.cancel.check()?;
-        let m = measure(
-            &**index,
-            Some(g.base),
-            g.queries,
-            g.gt,
-            &self.params(knob),
-            QueryMode::Single,
-            1,
-            1,
-            false,
-        )?;
+        let m = if self.collecting {
+            // The cost model is fitted on these passes' timings: a pass of
+            // a few hundred queries on a sample is too short to time alone.
+            measure_for(
+                &**index,
+                g.base,
+                g.queries,
+                g.gt,
+                &self.params(knob),
+                COST_PASS_S,
+            )?
+        } else {
+            measure(
+                &**index,
+                Some(g.base),
+                g.queries,
+                g.gt,
+                &self.params(knob),
+                QueryMode::Single,
+                1,
+                1,
+                false,
+            )?
+        };
         let verdict = self
             .config
             .target
             .recall_verdict(&m.per_query_recall, self.inputs.split.heldout.len());
+        if self.collecting && knob.value() < Some(self.config.space.ef_max) {
+            if let (Some(dist_comps), Some(hops)) = (m.dist_comps, m.hops) {
+                self.cost_samples.push(CostSample {
+                    dist_comps,
+                    hops,
+                    secs_per_query: 1.0 / m.qps.max(1e-9),
+                });
+            }
+        }
         let point = self.point(index, knob, &m, g.phase, g.base.len(), verdict);
         (self.on_point)(&point);
         Ok((m, verdict))
@@ -587,14 +639,17 @@ impl<'a> Search<'a> {
         Ok(())
     }
 
-    /// For two builds of one M: whether `a` meets the recall target with
-    /// more than [`EFC_GAIN`] fewer distance computations per query than
-    /// `b` (or meets it where `b` does not, or, neither meeting it, comes
-    /// closer).
-    fn walks_less(&self, a: &Candidate, b: &Candidate) -> bool {
+    /// For two builds of one M: whether `a` meets the recall target at
+    /// more than [`EFC_GAIN`] less search cost per query than `b` (or meets
+    /// it where `b` does not, or, neither meeting it, comes closer).
+    fn costs_less(&self, a: &Candidate, b: &Candidate) -> bool {
+        let cost = |c: &Candidate| {
+            c.m.dist_comps
+                .map(|dc| self.cost.cost(dc, c.m.hops.unwrap_or(0.0)))
+        };
         match (a.verdict.met(), b.verdict.met()) {
-            (true, true) => match (a.m.dist_comps, b.m.dist_comps) {
-                (Some(da), Some(db)) => da < db * (1.0 - EFC_GAIN),
+            (true, true) => match (cost(a), cost(b)) {
+                (Some(ca), Some(cb)) => ca < cb * (1.0 - EFC_GAIN),
                 _ => a.m.qps > b.m.qps * (1.0 + EFC_GAIN),
             },
             (true, false) => true,
