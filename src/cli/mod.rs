@@ -18,6 +18,7 @@ mod info;
 mod io;
 mod search;
 mod tune;
+mod tune_engine;
 
 use clap::{Parser, Subcommand};
 

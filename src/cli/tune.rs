@@ -16,6 +16,8 @@ use clap::{Args, ValueEnum};
 use super::args::{check_k, check_threads, DataArgs};
 use super::bench::read_inputs;
 use super::io::with_progress;
+use super::tune_engine::{check_pick, EngineSession, PickToCheck};
+use crate::engine::EngineKind;
 use crate::index::hnsw::BuildPrecision;
 use crate::index::param_spec as spec;
 use crate::index::quant::Quantizer;
@@ -140,10 +142,14 @@ pub struct TuneArgs {
     /// The file the export is written to (atomically).
     #[arg(long, requires = "export")]
     pub export_out: Option<PathBuf>,
-    /// Tuning an engine's index (pgvector, qdrant-edge) is not built yet:
-    /// refused with the way to measure a pick there instead.
-    #[arg(long)]
-    pub engine: Option<String>,
+    /// Check the pick on the engine it will run in: its build is made once
+    /// there with the pick's M and efConstruction, and the engine's own
+    /// least ef that meets the target is found and reported beside
+    /// annscope's (`engine` in the summary).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+    /// pgvector's connection URL (default: $ANNSCOPE_PG_URL); the password
+    /// is never printed.
     #[arg(long, requires = "engine")]
     pub engine_url: Option<String>,
 }
@@ -197,11 +203,6 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 
 impl TuneArgs {
     fn config(&self) -> anyhow::Result<TuneConfig> {
-        if let Some(engine) = &self.engine {
-            anyhow::bail!(
-                "--engine {engine}: tune searches annscope's own indexes only, for now; tune here, then measure the pick on the engine with `annscope bench --engine {engine} … --m M --ef-construction E --ef F` (or --export it)"
-            );
-        }
         check_k(self.k)?;
         check_threads("--build-threads", self.build_threads)?;
         if self.max_runs < 2 {
@@ -274,15 +275,20 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
             crate::tune::export::check_script_file(path)?;
         }
     }
+    // Connected before the tuning: a wrong URL is said at once.
+    let session = a
+        .engine
+        .map(|kind| EngineSession::open(kind, a.engine_url.as_deref()))
+        .transpose()?;
     let inputs = read_inputs(&a.data, a.groundtruth.as_ref(), a.k)?;
     if a.vectors == VectorPlace::Disk && inputs.base.path().is_none() {
         anyhow::bail!("--vectors disk needs a base file annscope can map");
     }
     let split = QuerySplit::halves(inputs.queries.vectors(), &inputs.gt, a.seed)?;
-    let tune_inputs = TuneInputs {
+    let tune_inputs = Arc::new(TuneInputs {
         base: inputs.base.clone(),
         split,
-    };
+    });
     eprintln!(
         "annscope tune: {} ({} x {}), {} queries split {} to tune / {} held out, ground truth {}",
         inputs.base.display_name(),
@@ -296,8 +302,11 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     let format = a.format;
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let failed: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
-    let (out2, failed2) = (out.clone(), failed.clone());
+    let (out2, failed2, inputs2) = (out.clone(), failed.clone(), tune_inputs.clone());
+    let ef_max = config.space.ef_max;
+    let target = config.target;
     let summary = with_progress("tune", move |ctx| {
+        let tune_inputs = inputs2;
         crate::tune::tune(&tune_inputs, &config, ctx, &mut |p: &TunedPoint| {
             let line = match format {
                 TuneFormat::Json => serde_json::to_string(p).unwrap_or_default(),
@@ -316,7 +325,32 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     if let Some(e) = failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(e.into());
     }
-    let summary = summary?;
+    let mut summary = summary?;
+    let mut engine_error = None;
+    if let Some(session) = session {
+        let pick = PickToCheck {
+            spec: summary.pick.spec.clone(),
+            knob: summary.pick.knob,
+            inputs: tune_inputs.clone(),
+            target,
+            ef_max,
+        };
+        let out3 = out.clone();
+        let printed = check_pick(session, pick, move |p: &TunedPoint| {
+            let line = match format {
+                TuneFormat::Json => serde_json::to_string(p).unwrap_or_default(),
+                TuneFormat::Table => table_line(p),
+            };
+            let mut o = out3.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(o, "{line}").and_then(|_| o.flush());
+        });
+        match printed {
+            Ok(Ok(check)) => summary.engine = Some(check),
+            Ok(Err(why)) => summary.notes.push(why),
+            // The tuning's summary is still printed: nothing measured is lost.
+            Err(e) => engine_error = Some(e),
+        }
+    }
     {
         let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
         match format {
@@ -325,11 +359,17 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
         }
         o.flush()?;
     }
+    if let Some(e) = engine_error {
+        return Err(e.context(format!(
+            "the check on {} failed (the tuning's summary above stands)",
+            a.engine.map_or("the engine", engine_name)
+        )));
+    }
     // After the summary: an export that fails loses no measurement.
     if let Some(format) = a.export {
         write_export(a, format, &summary, &inputs.base)?;
     }
-    if !summary.pick.met {
+    if !summary.pick.met || summary.engine.as_ref().is_some_and(|e| !e.met) {
         return Err(TargetNotMet.into());
     }
     Ok(())
@@ -344,18 +384,34 @@ fn write_export(
     base: &crate::dataset::Dataset,
 ) -> anyhow::Result<()> {
     let p = &summary.pick;
+    // Checked on this very engine: its own ef and recall, not annscope's.
+    let checked = summary.engine.as_ref().filter(|_| {
+        matches!(
+            (a.engine, format),
+            (Some(EngineKind::Pgvector), ExportFormat::Pgvector)
+                | (Some(EngineKind::QdrantEdge), ExportFormat::Qdrant)
+        )
+    });
+    let knob = checked.map_or(p.knob, |c| crate::index::SearchKnob::Ef(c.ef));
     let cx = ExportContext {
         metric: base.metric(),
         dim: base.dim(),
         n: base.len(),
         k: a.k,
-        recall: p.heldout_recall,
+        recall: checked.map_or(p.heldout_recall, |c| c.heldout_recall),
         target: Some(a.recall),
         base: a.data.base.as_deref(),
         queries: a.data.queries.as_deref(),
         groundtruth: a.groundtruth.as_deref(),
     };
-    let e = crate::tune::export(format, &p.spec, p.knob, &p.params, &cx)?;
+    let mut e = crate::tune::export(format, &p.spec, knob, &p.params, &cx)?;
+    if let Some(c) = checked {
+        e.notes.retain(|n| !n.contains("Graphs differ"));
+        e.notes.push(format!(
+            "checked on {} itself: ef {} reaches recall@{} {:.3} on the held-out queries [{:.3}, {:.3}] (annscope's HNSW needed ef {})",
+            c.engine, c.ef, a.k, c.heldout_recall, c.heldout_interval[0], c.heldout_interval[1], c.annscope_ef
+        ));
+    }
     match &a.export_out {
         Some(path) => {
             crate::fsutil::write_atomic(path, e.text.as_bytes())?;
@@ -425,10 +481,32 @@ fn summary_words(s: &Summary) -> String {
         s.sample_builds,
         s.seconds
     );
+    if let Some(e) = &s.engine {
+        out.push_str(&format!(
+            "\n  on {}: ef {} (annscope's: {}) {} — held-out recall@{} {:.4} [{:.4}, {:.4}]; {:.0} QPS; build {:.1} s",
+            e.engine,
+            e.ef,
+            e.annscope_ef,
+            if e.met { "meets the target" } else { "does NOT meet the target" },
+            s.target.k,
+            e.heldout_recall,
+            e.heldout_interval[0],
+            e.heldout_interval[1],
+            e.qps,
+            e.build_s
+        ));
+    }
     for n in &s.notes {
         out.push_str(&format!("\n  note: {n}"));
     }
     out
+}
+
+fn engine_name(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Pgvector => "pgvector",
+        EngineKind::QdrantEdge => "Qdrant edge",
+    }
 }
 
 #[cfg(test)]

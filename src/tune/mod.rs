@@ -46,6 +46,7 @@ pub mod export;
 mod search;
 pub mod split;
 pub mod target;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -192,6 +193,9 @@ pub enum Phase {
     Full,
     /// The pick, measured on the held-out queries.
     Heldout,
+    /// The pick's build on an engine (`tune --engine`): its ef found
+    /// again there, then the held-out queries.
+    Engine,
 }
 
 /// One measured point, as `tune` prints it: a bench line plus where it
@@ -259,6 +263,9 @@ pub struct Summary {
     pub other_cpu_cores: Option<f64>,
     /// What was skipped and why (budget, limits).
     pub notes: Vec<String>,
+    /// The pick checked on an engine (`tune --engine`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<verify::EngineCheck>,
 }
 
 /// Runs the tuner, handing every measured point to `on_point` as it comes.

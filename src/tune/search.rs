@@ -472,28 +472,11 @@ impl<'a> Search<'a> {
             }
         };
         let kind = index.kind().knob().expect("a knob");
-        let mut top = self.probe(index, g, kind.at(hi))?;
-        if !top.1.met() || lo == hi {
-            return Ok((kind.at(hi), top.0, top.1));
-        }
-        // Invariant: `ok` meets the target; `fail` does not (lo − 1 stands
-        // for "below the range").
-        let (mut fail, mut ok) = (lo - 1, hi);
-        let mut first = hint.filter(|&h| h > lo && h < hi);
-        while ok - fail > 1 && (ok - fail) as f64 > ok as f64 * BISECT_PRECISION {
-            let mid = first.take().unwrap_or_else(|| {
-                let g = ((fail.max(1) as f64) * ok as f64).sqrt().round() as usize;
-                g.clamp(fail + 1, ok - 1)
-            });
-            let got = self.probe(index, g, kind.at(mid))?;
-            if got.1.met() {
-                ok = mid;
-                top = got;
-            } else {
-                fail = mid;
-            }
-        }
-        Ok((kind.at(ok), top.0, top.1))
+        let (value, (m, verdict)) = least_meeting(lo, hi, hint, |v| {
+            let got = self.probe(index, g, kind.at(v))?;
+            Ok((got.1.met(), got))
+        })?;
+        Ok((kind.at(value), m, verdict))
     }
 
     fn params(&self, knob: SearchKnob) -> SearchParams {
@@ -940,6 +923,7 @@ impl<'a> Search<'a> {
             tied_with: tied.iter().map(|&i| cands[i].label()).collect(),
             other_cpu_cores: other_cpu,
             notes: self.notes,
+            engine: None,
         })
     }
 
@@ -997,6 +981,41 @@ impl<'a> Search<'a> {
         }
         out
     }
+}
+
+/// The least value in `lo..=hi` whose `probe` says it meets the target,
+/// by bisection on a geometric scale to [`BISECT_PRECISION`] (recall grows
+/// with ef and search_probe), the first probe inside the range at `hint`
+/// when given. Returns that value and its probe's outcome; when even `hi`
+/// does not meet, `hi` and its outcome.
+pub(super) fn least_meeting<T>(
+    lo: usize,
+    hi: usize,
+    hint: Option<usize>,
+    mut probe: impl FnMut(usize) -> Result<(bool, T)>,
+) -> Result<(usize, T)> {
+    let (met, mut top) = probe(hi)?;
+    if !met || lo >= hi {
+        return Ok((hi, top));
+    }
+    // Invariant: `ok` meets the target; `fail` does not (lo − 1 stands for
+    // "below the range").
+    let (mut fail, mut ok) = (lo.max(1) - 1, hi);
+    let mut first = hint.filter(|&h| h > fail && h < hi);
+    while ok - fail > 1 && (ok - fail) as f64 > ok as f64 * BISECT_PRECISION {
+        let mid = first.take().unwrap_or_else(|| {
+            let g = ((fail.max(1) as f64) * ok as f64).sqrt().round() as usize;
+            g.clamp(fail + 1, ok - 1)
+        });
+        let (met, got) = probe(mid)?;
+        if met {
+            ok = mid;
+            top = got;
+        } else {
+            fail = mid;
+        }
+    }
+    Ok((ok, top))
 }
 
 /// The pick's parameters as `bench` flags (snake_case for --kebab-case):

@@ -728,3 +728,119 @@ fn the_tuners_pgvector_export_runs_on_the_server_and_its_recall_is_measured_ther
         "pgvector {theirs} vs annscope {ours}"
     );
 }
+
+/// `tune --engine pgvector`: the pick's build made once on the server, its
+/// ef found again there by the tuner's rule (the least that clears the
+/// margin on the tuning half), the held-out recall reported beside
+/// annscope's, the pgvector export carrying pgvector's own ef, and nothing
+/// left behind. A wrong URL is refused before any tuning.
+#[test]
+fn tune_checks_the_pick_on_pgvector_and_exports_pgvectors_own_ef() {
+    let Some(url) = fresh_database("annscope_t_tune_engine") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let sql_path = dir.path().join("pick.sql");
+    let sql_out = sql_path.to_str().unwrap().to_string();
+    let run = |url: &str| {
+        annscope(
+            &[
+                "tune",
+                "--base",
+                SAMPLE_BASE,
+                "--queries",
+                SAMPLE_QUERIES,
+                "--groundtruth",
+                SAMPLE_GT,
+                "--metric",
+                "cosine",
+                "--recall",
+                "0.9",
+                "--index",
+                "hnsw",
+                "--m",
+                "8",
+                "--ef-construction",
+                "64",
+                "--max-runs",
+                "3",
+                "--engine",
+                "pgvector",
+                "--engine-url",
+                url,
+                "--export",
+                "pgvector",
+                "--export-out",
+                &sql_out,
+            ],
+            dir.path(),
+        )
+    };
+
+    // A server that is not there: said at once, secret kept, nothing tuned.
+    let o = run("postgresql://annscope:s3cret-pw@127.0.0.1:1/postgres");
+    assert!(!o.status.success());
+    assert!(stdout(&o).is_empty(), "tuned anyway: {}", stdout(&o));
+    assert!(stderr(&o).contains("127.0.0.1:1"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("s3cret-pw"), "{}", stderr(&o));
+
+    let o = run(&url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let summary: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let e = &summary["engine"];
+    assert!(
+        e["engine"].as_str().unwrap().starts_with("pgvector "),
+        "{e}"
+    );
+    assert_eq!(e["met"], true, "{e}");
+    assert_eq!(e["annscope_ef"], summary["pick"]["params"]["ef"]);
+    assert_eq!(
+        (
+            e["params"]["m"].as_u64(),
+            e["params"]["ef_construction"].as_u64()
+        ),
+        (Some(8), Some(64))
+    );
+    let ef = e["ef"].as_u64().unwrap();
+    assert_eq!(e["params"]["ef_search"].as_u64(), Some(ef));
+    assert!(e["heldout_recall"].as_f64().unwrap() > 0.8, "{e}");
+    assert!(e["qps"].as_f64().unwrap() > 0.0 && e["build_s"].as_f64().unwrap() > 0.0);
+
+    // The engine's points: every ef_search below the one found misses the
+    // margin, the one found meets it; the last is the held-out half.
+    let engine_pts: Vec<Value> = points(&out)
+        .into_iter()
+        .filter(|p| p["phase"] == "engine")
+        .collect();
+    assert!(engine_pts.len() >= 3, "{out}");
+    for p in &engine_pts {
+        assert_eq!(p["index"], "pgvector-hnsw");
+        let at = p["params"]["ef_search"].as_u64().unwrap();
+        if p.get("heldout_recall").is_none() {
+            assert_eq!(
+                p["meets_recall"],
+                at >= ef,
+                "ef_search {at} vs found {ef}: {p}"
+            );
+        }
+    }
+    let held = engine_pts.last().unwrap();
+    assert_eq!(held["heldout_recall"], e["heldout_recall"]);
+
+    // The export is pgvector's own ef, and says it was checked there.
+    let sql = std::fs::read_to_string(&sql_path).expect("the export");
+    assert!(
+        sql.contains(&format!("SET hnsw.ef_search = {ef};")),
+        "{sql}"
+    );
+    assert!(stderr(&o).contains("checked on pgvector"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Graphs differ"), "{}", stderr(&o));
+
+    let mut c = Client::connect(&url, NoTls).expect("connect");
+    assert!(
+        tables(&mut c).is_empty(),
+        "left behind: {:?}",
+        tables(&mut c)
+    );
+}
