@@ -51,6 +51,8 @@ pub enum Command {
     ApplyPick,
     /// Put the pick on the clipboard in an engine's terms.
     CopyExport(crate::tune::ExportFormat),
+    /// Build the pick in the loaded pgvector table and find its own ef.
+    CheckPickOnEngine,
 }
 
 /// Frame-time statistics of the UI thread, for the debug panel.
@@ -394,7 +396,9 @@ impl AnnscopeApp {
                 self.settings.recall_target,
                 self.settings.tune_objective,
                 self.settings.hnsw.seed,
+                self.settings.hnsw.storage,
             ),
+            Command::CheckPickOnEngine => self.session.start_engine_check(),
             Command::CancelTune => self.session.cancel_tune(),
             Command::ApplyPick => {
                 let pick = self

@@ -519,6 +519,7 @@ impl Session {
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
         self.poll_tune();
+        self.poll_engine_check();
         if let Some(job) = &mut self.work.engine_job {
             if let Some(r) = job.try_take() {
                 self.work.engine_job = None;

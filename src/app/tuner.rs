@@ -1,16 +1,20 @@
 //! The Tune panel: a recall target in, the engine's tuner run in the
 //! background (progress, cancel), its measured points filling the
 //! recall–QPS chart as they come, then the pick with the tuner's reason,
-//! Apply (the sliders move to the pick and it is built) and Copy per export
-//! format.
+//! Apply (the sliders move to the pick and it is built), Check on pgvector
+//! (the pick's build made in the pgvector table loaded in the pgvector
+//! section, pgvector's own ef found there) and Copy per export format.
 
 use std::sync::{Arc, Mutex};
 
 use egui::Ui;
 
 use super::{Command, Session, Settings};
-use crate::index::{IndexKind, IndexSpec, SearchKnob};
+use crate::engine::EngineIndexSpec;
+use crate::index::param_spec::PG_EF_SEARCH;
+use crate::index::{IndexKind, IndexSpec, SearchKnob, Storage};
 use crate::job::Job;
+use crate::tune::verify::{check_on_engine, export_checked, CheckInputs, EngineCheck};
 use crate::tune::{
     ExportContext, ExportFormat, Objective, Phase, QuerySplit, RepeatPolicy, Space, Strategy,
     Summary, Target, TuneConfig, TuneInputs, TunedPoint,
@@ -28,6 +32,11 @@ pub struct TuneRun {
     pub summary: Option<Summary>,
     /// The text last copied, and its notes (shown under the buttons).
     pub copied: Option<(ExportFormat, Vec<String>)>,
+    /// The queries' split and the base, kept for a check on an engine.
+    pub inputs: Arc<TuneInputs>,
+    /// The pick checked on pgvector: running, then its result.
+    pub check_job: Option<Job<EngineCheck>>,
+    pub check: Option<EngineCheck>,
 }
 
 impl TuneRun {
@@ -38,8 +47,16 @@ impl TuneRun {
 }
 
 impl Session {
-    /// Starts the tuner on the loaded data for recall@`k` ≥ `recall`.
-    pub fn start_tune(&mut self, k: usize, recall: f64, objective: Objective, seed: u64) {
+    /// Starts the tuner on the loaded data for recall@`k` ≥ `recall`, HNSW
+    /// stored as `storage` (the Index panel's choice).
+    pub fn start_tune(
+        &mut self,
+        k: usize,
+        recall: f64,
+        objective: Objective,
+        seed: u64,
+        storage: Storage,
+    ) {
         let (Some(loaded), Some(gt)) = (&self.loaded, &self.work.gt) else {
             return;
         };
@@ -50,16 +67,18 @@ impl Session {
                 return;
             }
         };
-        let inputs = TuneInputs {
+        let inputs = Arc::new(TuneInputs {
             base: loaded.base.clone(),
             split,
-        };
+        });
+        let mut space = Space::default_for(vec![IndexKind::Flat, IndexKind::Hnsw], seed);
+        space.storage = storage;
         let config = TuneConfig {
             target: Target {
                 objective,
                 ..Target::recall(k, recall)
             },
-            space: Space::default_for(vec![IndexKind::Flat, IndexKind::Hnsw], seed),
+            space,
             strategy: Strategy::Screen,
             budget_s: APP_BUDGET_S,
             build_threads: None,
@@ -69,10 +88,11 @@ impl Session {
         let sink = points.clone();
         let notify = self.notifier();
         let repaint = self.repaint.clone();
+        let job_inputs = inputs.clone();
         let job = Job::spawn_notify(
             "tune",
             move |ctx| {
-                crate::tune::tune(&inputs, &config, ctx, &mut |p| {
+                crate::tune::tune(&job_inputs, &config, ctx, &mut |p| {
                     if let Ok(mut v) = sink.lock() {
                         v.push(p.clone());
                     }
@@ -88,7 +108,90 @@ impl Session {
             points,
             summary: None,
             copied: None,
+            inputs,
+            check_job: None,
+            check: None,
         });
+    }
+
+    /// Whether the pick can be checked on pgvector now, or why not.
+    pub fn engine_check_ready(&self) -> Result<(), &'static str> {
+        let Some(run) = &self.work.tune else {
+            return Err("Run the tuner first.");
+        };
+        let Some(s) = &run.summary else {
+            return Err("The tuner has not finished.");
+        };
+        if !matches!(s.pick.spec, IndexSpec::Hnsw(_)) {
+            return Err("The pick is not an HNSW: nothing to check on pgvector.");
+        }
+        if self.work.engine.is_none() {
+            return Err("Load the data into pgvector first (the pgvector section).");
+        }
+        if run.check_job.is_some() {
+            return Err("A check is running.");
+        }
+        Ok(())
+    }
+
+    /// Builds the pick's M and efConstruction in the pgvector table loaded
+    /// in the pgvector section (its index is replaced) and finds pgvector's
+    /// own least ef_search that meets the target, in the background.
+    pub fn start_engine_check(&mut self) {
+        if self.engine_check_ready().is_err() {
+            return;
+        }
+        let notify = self.notifier();
+        let (Some(run), Some(collection)) = (&mut self.work.tune, &self.work.engine) else {
+            return;
+        };
+        let Some(s) = &run.summary else {
+            return;
+        };
+        let IndexSpec::Hnsw(h) = &s.pick.spec else {
+            return;
+        };
+        let (m, ef_construction) = crate::tune::export::pgvector_build(h.m, h.ef_construction);
+        let spec = EngineIndexSpec::Hnsw { m, ef_construction };
+        let target = s.target;
+        let annscope_ef = s.pick.knob.value().unwrap_or(target.k);
+        let ef_range = (
+            target.k.min(PG_EF_SEARCH.max),
+            PG_EF_SEARCH
+                .max
+                .min(crate::index::param_spec::EF.usual.1.max(4 * annscope_ef)),
+        );
+        let (collection, inputs, sink) =
+            (collection.clone(), run.inputs.clone(), run.points.clone());
+        let repaint = self.repaint.clone();
+        run.check = None;
+        run.check_job = Some(Job::spawn_notify(
+            "check on pgvector",
+            move |ctx| {
+                ctx.progress.stage("pgvector: CREATE INDEX", 0);
+                let index = collection.build(spec, ctx)?;
+                let engine = format!("pgvector ({})", collection.shown_url());
+                let check_inputs = CheckInputs {
+                    base: &inputs.base,
+                    split: &inputs.split,
+                    target: &target,
+                    engine,
+                    annscope_ef,
+                    ef_range,
+                    export_as: Some(ExportFormat::Pgvector),
+                };
+                let (build_s, bytes) = (index.build_secs, index.index_bytes);
+                check_on_engine(&index, build_s, bytes, &check_inputs, ctx, &mut |p| {
+                    if let Ok(mut v) = sink.lock() {
+                        v.push(p.clone());
+                    }
+                    if let Some(r) = &repaint {
+                        r();
+                    }
+                })
+            },
+            notify,
+        ));
     }
 
     pub fn cancel_tune(&mut self) {
@@ -111,6 +214,24 @@ impl Session {
                 Ok(s) => run.summary = Some(s),
                 Err(e) if e.is_cancelled() => self.notice = Some("Tuning cancelled.".into()),
                 Err(e) => self.error = Some(format!("Tune: {e}")),
+            }
+        }
+    }
+
+    /// Takes a finished check on pgvector.
+    pub(super) fn poll_engine_check(&mut self) {
+        let Some(run) = &mut self.work.tune else {
+            return;
+        };
+        let Some(job) = &mut run.check_job else {
+            return;
+        };
+        if let Some(r) = job.try_take() {
+            run.check_job = None;
+            match r {
+                Ok(c) => run.check = Some(c),
+                Err(e) if e.is_cancelled() => self.notice = Some("Check cancelled.".into()),
+                Err(e) => self.error = Some(format!("Check on pgvector: {e}")),
             }
         }
     }
@@ -143,7 +264,7 @@ impl Session {
             queries: loaded.queries.path(),
             groundtruth: None,
         };
-        crate::tune::export(format, &p.spec, p.knob, &p.params, &cx)
+        export_checked(format, p, &cx, run.check.as_ref())
     }
 }
 
@@ -246,12 +367,49 @@ pub fn tune_ui(
     for n in &s.notes {
         ui.label(egui::RichText::new(format!("Note: {n}")).small().weak());
     }
-    if ui
-        .button("Apply")
-        .on_hover_text("Set the index, M, efConstruction and ef to the pick and build it.")
-        .clicked()
-    {
-        commands.push(Command::ApplyPick);
+    ui.horizontal(|ui| {
+        if ui
+            .button("Apply")
+            .on_hover_text("Set the index, M, efConstruction and ef to the pick and build it.")
+            .clicked()
+        {
+            commands.push(Command::ApplyPick);
+        }
+        let ready = session.engine_check_ready();
+        let button = ui
+            .add_enabled(ready.is_ok(), egui::Button::new("Check on pgvector"))
+            .on_hover_text("Graphs differ between engines: build the pick's M and efConstruction in the pgvector table of the pgvector section (replacing its index) and find pgvector's own least ef_search that meets the target, checked on the held-out queries. Copy for pgvector then carries it.")
+            .on_disabled_hover_text(ready.err().unwrap_or_default());
+        if button.clicked() {
+            commands.push(Command::CheckPickOnEngine);
+        }
+    });
+    if let Some(job) = &run.check_job {
+        let p = job.progress();
+        ui.label(format!(
+            "Checking on pgvector: {}… {:.0} s",
+            p.stage,
+            job.elapsed().as_secs_f64()
+        ));
+    }
+    if let Some(c) = &run.check {
+        ui.label(format!(
+            "On {}: ef_search {} (annscope's ef {}) {} · held-out recall@{} {:.3} [{:.3}, {:.3}] · {:.0} QPS · CREATE INDEX {:.1} s",
+            c.engine,
+            c.ef,
+            c.annscope_ef,
+            if c.met {
+                "meets the target"
+            } else {
+                "does NOT meet the target"
+            },
+            s.target.k,
+            c.heldout_recall,
+            c.heldout_interval[0],
+            c.heldout_interval[1],
+            c.qps,
+            c.build_s
+        ));
     }
     ui.horizontal_wrapped(|ui| {
         ui.label("Copy for");

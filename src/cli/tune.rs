@@ -384,34 +384,18 @@ fn write_export(
     base: &crate::dataset::Dataset,
 ) -> anyhow::Result<()> {
     let p = &summary.pick;
-    // Checked on this very engine: its own ef and recall, not annscope's.
-    let checked = summary.engine.as_ref().filter(|_| {
-        matches!(
-            (a.engine, format),
-            (Some(EngineKind::Pgvector), ExportFormat::Pgvector)
-                | (Some(EngineKind::QdrantEdge), ExportFormat::Qdrant)
-        )
-    });
-    let knob = checked.map_or(p.knob, |c| crate::index::SearchKnob::Ef(c.ef));
     let cx = ExportContext {
         metric: base.metric(),
         dim: base.dim(),
         n: base.len(),
         k: a.k,
-        recall: checked.map_or(p.heldout_recall, |c| c.heldout_recall),
+        recall: p.heldout_recall,
         target: Some(a.recall),
         base: a.data.base.as_deref(),
         queries: a.data.queries.as_deref(),
         groundtruth: a.groundtruth.as_deref(),
     };
-    let mut e = crate::tune::export(format, &p.spec, knob, &p.params, &cx)?;
-    if let Some(c) = checked {
-        e.notes.retain(|n| !n.contains("Graphs differ"));
-        e.notes.push(format!(
-            "checked on {} itself: ef {} reaches recall@{} {:.3} on the held-out queries [{:.3}, {:.3}] (annscope's HNSW needed ef {})",
-            c.engine, c.ef, a.k, c.heldout_recall, c.heldout_interval[0], c.heldout_interval[1], c.annscope_ef
-        ));
-    }
+    let e = crate::tune::verify::export_checked(format, p, &cx, summary.engine.as_ref())?;
     match &a.export_out {
         Some(path) => {
             crate::fsutil::write_atomic(path, e.text.as_bytes())?;

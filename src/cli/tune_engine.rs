@@ -14,7 +14,7 @@ use crate::index::param_spec::{PG_EF_SEARCH, QD_HNSW_EF};
 use crate::index::{IndexSpec, SearchKnob};
 use crate::progress::WorkContext;
 use crate::tune::verify::{check_on_engine, CheckInputs, EngineCheck};
-use crate::tune::{Target, TuneInputs, TunedPoint};
+use crate::tune::{ExportFormat, Target, TuneInputs, TunedPoint};
 
 /// The engine a pick is checked on, connected (pgvector) before the
 /// tuning starts, so a wrong URL is said at once, not minutes later.
@@ -78,8 +78,7 @@ pub(super) struct PickToCheck {
 fn engine_spec(session: &EngineSession, m: usize, efc: usize) -> (EngineIndexSpec, Option<String>) {
     match session {
         EngineSession::Pgvector(_) => {
-            let pm = m.clamp(2, 100);
-            let pefc = efc.clamp(2 * pm, 1000);
+            let (pm, pefc) = crate::tune::export::pgvector_build(m, efc);
             let note = ((pm, pefc) != (m, efc)).then(|| {
                 format!("pgvector takes m 2–100 and ef_construction from 2·m to 1000: M {m}, efConstruction {efc} became m {pm}, ef_construction {pefc}")
             });
@@ -131,9 +130,9 @@ pub(super) fn check_pick(
         eprintln!("annscope: note: {n}");
     }
     spec.validate()?;
-    let engine_max = match session {
-        EngineSession::Pgvector(_) => PG_EF_SEARCH.max,
-        EngineSession::QdrantEdge => QD_HNSW_EF.max,
+    let (engine_max, export_as) = match session {
+        EngineSession::Pgvector(_) => (PG_EF_SEARCH.max, ExportFormat::Pgvector),
+        EngineSession::QdrantEdge => (QD_HNSW_EF.max, ExportFormat::Qdrant),
     };
     // ef_search below k returns fewer than k rows in pgvector.
     let k = pick.target.k;
@@ -162,6 +161,7 @@ pub(super) fn check_pick(
             engine,
             annscope_ef,
             ef_range,
+            export_as: Some(export_as),
         };
         let (build_s, bytes) = (index.build_secs, index.index_bytes);
         let check = check_on_engine(&index, build_s, bytes, &inputs, ctx, &mut on_point);

@@ -13,7 +13,10 @@
 use serde::Serialize;
 
 use super::search::least_meeting;
-use super::{mean_interval, Phase, QuerySplit, RecallVerdict, Target, TunedPoint};
+use super::{
+    export, mean_interval, Export, ExportContext, ExportFormat, Phase, Pick, QuerySplit,
+    RecallVerdict, Target, TunedPoint,
+};
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
 use crate::eval::{measure, measure_for, GroundTruth, Measurement, OperatingPoint, QueryMode};
@@ -47,6 +50,10 @@ pub struct EngineCheck {
     pub p99_us: f64,
     pub build_s: f64,
     pub index_bytes: u64,
+    /// The export format of this engine: its export carries the engine's
+    /// ef ([`export_checked`]).
+    #[serde(skip)]
+    pub export_as: Option<ExportFormat>,
 }
 
 /// What a check is measured against.
@@ -60,6 +67,8 @@ pub struct CheckInputs<'a> {
     pub annscope_ef: usize,
     /// The engine's range of ef.
     pub ef_range: (usize, usize),
+    /// The export format of this engine.
+    pub export_as: Option<ExportFormat>,
 }
 
 /// Finds the least ef that meets the target on `index` (an engine's
@@ -174,7 +183,34 @@ pub fn check_on_engine(
         p99_us,
         build_s,
         index_bytes,
+        export_as: inputs.export_as,
     })
+}
+
+/// The pick exported in `format`; for the engine it was checked on
+/// (`check`), with that engine's own ef and held-out recall, and a note
+/// saying so in place of "verify it there".
+pub fn export_checked(
+    format: ExportFormat,
+    pick: &Pick,
+    cx: &ExportContext,
+    check: Option<&EngineCheck>,
+) -> Result<Export> {
+    let checked = check.filter(|c| c.export_as == Some(format));
+    let Some(c) = checked else {
+        return export(format, &pick.spec, pick.knob, &pick.params, cx);
+    };
+    let cx = ExportContext {
+        recall: c.heldout_recall,
+        ..*cx
+    };
+    let mut e = export(format, &pick.spec, SearchKnob::Ef(c.ef), &pick.params, &cx)?;
+    e.notes.retain(|n| !n.contains("Graphs differ"));
+    e.notes.push(format!(
+        "checked on {} itself: ef {} reaches recall@{} {:.3} on the held-out queries [{:.3}, {:.3}] (annscope's HNSW needed ef {})",
+        c.engine, c.ef, cx.k, c.heldout_recall, c.heldout_interval[0], c.heldout_interval[1], c.annscope_ef
+    ));
+    Ok(e)
 }
 
 #[cfg(test)]
@@ -213,6 +249,7 @@ mod tests {
             engine: "stand-in".into(),
             annscope_ef: 200,
             ef_range: (1, 400),
+            export_as: None,
         };
         let mut points = Vec::new();
         let check = check_on_engine(
@@ -269,6 +306,7 @@ mod tests {
             engine: "stand-in".into(),
             annscope_ef: 10,
             ef_range: (1, 12),
+            export_as: None,
         };
         let check = check_on_engine(
             &*index,

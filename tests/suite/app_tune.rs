@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use annscope::app::{sample_request, tuner, AnnscopeApp, Settings};
 use annscope::index::{IndexKind, IndexSpec, SearchKnob};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 
 use super::app::{harness_as_launched, private_cache, ready, step_until};
@@ -142,5 +142,99 @@ fn run_fills_the_frontier_apply_moves_the_sliders_and_copy_fills_the_clipboard()
     assert!(
         sql.contains(&format!("SET hnsw.ef_search = {ef};")),
         "{sql}"
+    );
+
+    // Check on pgvector: the pick's build made in the table the pgvector
+    // section loaded, pgvector's own least ef_search found there and shown
+    // beside annscope's, and Copy for pgvector then carrying pgvector's ef.
+    let Some((url, dir)) = super::pgvector::own_server("app-tune-check") else {
+        return;
+    };
+    check_on_pgvector(&mut h, &url);
+    drop(h);
+    super::pgvector::stop_server(&dir);
+}
+
+fn check_on_pgvector(h: &mut Harness<'static, AnnscopeApp>, url: &str) {
+    let (without, password) = {
+        let (head, host) = url.split_once('@').expect("user@host");
+        let (user, pw) = head.rsplit_once(':').expect("user:password");
+        (format!("{user}@{host}"), pw.to_string())
+    };
+    // The pgvector section shows with pgvector's kind chosen.
+    let s = &mut h.state_mut().settings;
+    (s.index, s.engine_url, s.engine_password) = (IndexKind::PgvectorHnsw, without, password);
+    h.step();
+    assert!(
+        h.get_by_label("Check on pgvector")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing to check on before the data is in the server"
+    );
+    h.get_by_label("Connect and load").click();
+    step_until(h, "the sample loaded into PostgreSQL", 4000, |a| {
+        a.session.work.engine.is_some()
+    });
+    h.step();
+    h.get_by_label("Check on pgvector").click();
+    step_until(h, "the check on pgvector", 20_000, |a| {
+        a.session
+            .work
+            .tune
+            .as_ref()
+            .is_some_and(|t| t.check.is_some())
+            || a.session.error.is_some()
+    });
+    assert!(
+        h.state().session.error.is_none(),
+        "{:?}",
+        h.state().session.error
+    );
+    let run = h.state().session.work.tune.as_ref().unwrap();
+    let (check, pick) = (
+        run.check.clone().unwrap(),
+        run.summary.as_ref().unwrap().pick.clone(),
+    );
+    assert!(check.met, "{check:?}");
+    assert_eq!(Some(check.annscope_ef), pick.knob.value());
+    let IndexSpec::Hnsw(p) = &pick.spec else {
+        panic!("an HNSW pick: {}", pick.label);
+    };
+    assert_eq!(check.params["m"].as_u64(), Some(p.m as u64));
+    assert_eq!(check.params["ef_search"].as_u64(), Some(check.ef as u64));
+    // The engine's points went where the tuner's go.
+    assert!(run
+        .points()
+        .iter()
+        .any(|q| q.phase == annscope::tune::Phase::Engine));
+    h.step();
+    assert!(
+        h.get_all_by_label_contains(&format!(
+            "ef_search {} (annscope's ef {})",
+            check.ef, check.annscope_ef
+        ))
+        .count()
+            == 1,
+        "the result on screen"
+    );
+    h.get_by_label("Tune").hover();
+    for _ in 0..20 {
+        h.step();
+    }
+    h.get_by_label("pgvector").click();
+    step_until(h, "the pgvector text copied", 100, |a| {
+        a.last_copied
+            .as_deref()
+            .is_some_and(|t| t.contains("CREATE INDEX"))
+    });
+    let sql = h.state().last_copied.clone().unwrap();
+    assert!(
+        sql.contains(&format!("SET hnsw.ef_search = {};", check.ef)),
+        "{sql}"
+    );
+    h.step();
+    assert!(
+        h.get_all_by_label_contains("checked on pgvector").count() == 1,
+        "the copy's note says it was checked there"
     );
 }
