@@ -117,6 +117,12 @@ pub struct AnnscopeApp {
     pub last_copied: Option<String>,
     /// `annscope gui --tune`: run the tuner once the ground truth is ready.
     auto_tune: bool,
+    /// `annscope gui --build --engine-url … --tune`: once tuned, and once
+    /// pgvector's own build and sweep are done, check the pick there.
+    auto_check_engine: bool,
+    /// `annscope gui --tune`: the left panel keeps the Tune section in view
+    /// until the tuner (and a check on pgvector) has finished.
+    scroll_to_tune: bool,
 }
 
 impl AnnscopeApp {
@@ -146,6 +152,8 @@ impl AnnscopeApp {
             clipboard: None,
             last_copied: None,
             auto_tune: false,
+            auto_check_engine: false,
+            scroll_to_tune: false,
             launched: None,
             first_frame_logged: false,
             projection_logged: false,
@@ -206,6 +214,17 @@ impl AnnscopeApp {
         if self.auto_tune && self.session.work.gt.is_some() && self.session.work.tune.is_none() {
             self.auto_tune = false;
             self.apply(Command::Tune);
+        }
+        if self.auto_check_engine
+            && !self.auto_engine
+            && !self.session.busy()
+            && self
+                .session
+                .engine_check_ready(&self.settings.engine_url)
+                .is_ok()
+        {
+            self.auto_check_engine = false;
+            self.apply(Command::CheckPickOnEngine);
         }
         self.auto_engine_step();
         self.auto_ladder_step();
@@ -302,6 +321,17 @@ impl AnnscopeApp {
                     ui.separator();
                     panels::tuning_ui(ui, &self.session, &mut self.settings, commands);
                     ui.separator();
+                    if self.scroll_to_tune {
+                        ui.scroll_to_cursor(Some(egui::Align::TOP));
+                        let tune = self.session.work.tune.as_ref();
+                        let done = self.session.error.is_some()
+                            || tune.is_some_and(|t| {
+                                t.job.is_none()
+                                    && t.check_job.is_none()
+                                    && (t.summary.is_none() || !self.auto_check_engine)
+                            });
+                        self.scroll_to_tune = !done;
+                    }
                     tuner::tune_ui(ui, &self.session, &mut self.settings, commands);
                     if self.settings.show_debug {
                         ui.separator();
@@ -398,7 +428,11 @@ impl AnnscopeApp {
                 self.settings.hnsw.seed,
                 self.settings.hnsw.storage,
             ),
-            Command::CheckPickOnEngine => self.session.start_engine_check(),
+            Command::CheckPickOnEngine => self.session.start_engine_check(
+                self.settings.engine_url.clone(),
+                self.settings.engine_password.clone(),
+                self.settings.pg_column(),
+            ),
             Command::CancelTune => self.session.cancel_tune(),
             Command::ApplyPick => {
                 let pick = self
@@ -712,6 +746,8 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             app.auto_engine = launch.auto_build && launch.engine_url.is_some();
             app.auto_qdrant = launch.auto_build && launch.qdrant;
             app.auto_tune = launch.tune;
+            app.auto_check_engine = app.auto_engine && launch.tune;
+            app.scroll_to_tune = launch.tune;
             if launch.auto_build && launch.ladder {
                 app.auto_ladder = ladder_rungs(&app.settings.hnsw.storage);
             }

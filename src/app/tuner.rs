@@ -2,14 +2,16 @@
 //! background (progress, cancel), its measured points filling the
 //! recall–QPS chart as they come, then the pick with the tuner's reason,
 //! Apply (the sliders move to the pick and it is built), Check on pgvector
-//! (the pick's build made in the pgvector table loaded in the pgvector
-//! section, pgvector's own ef found there) and Copy per export format.
+//! (the data loaded into a table of its own on the pgvector section's
+//! server, the pick's build made there and pgvector's own ef found; the
+//! table is dropped after) and Copy per export format.
 
 use std::sync::{Arc, Mutex};
 
 use egui::Ui;
 
 use super::{Command, Session, Settings};
+use crate::engine::pgvector::{sql::ColumnType, PgCollection};
 use crate::engine::EngineIndexSpec;
 use crate::index::param_spec::PG_EF_SEARCH;
 use crate::index::{IndexKind, IndexSpec, SearchKnob, Storage};
@@ -114,8 +116,9 @@ impl Session {
         });
     }
 
-    /// Whether the pick can be checked on pgvector now, or why not.
-    pub fn engine_check_ready(&self) -> Result<(), &'static str> {
+    /// Whether the pick can be checked on pgvector now (`url`: the pgvector
+    /// section's server), or why not.
+    pub fn engine_check_ready(&self, url: &str) -> Result<(), &'static str> {
         let Some(run) = &self.work.tune else {
             return Err("Run the tuner first.");
         };
@@ -125,8 +128,10 @@ impl Session {
         if !matches!(s.pick.spec, IndexSpec::Hnsw(_)) {
             return Err("The pick is not an HNSW: nothing to check on pgvector.");
         }
-        if self.work.engine.is_none() {
-            return Err("Load the data into pgvector first (the pgvector section).");
+        if url.trim().is_empty() {
+            return Err(
+                "Give the PostgreSQL server in the pgvector section (Kind: pgvector HNSW).",
+            );
         }
         if run.check_job.is_some() {
             return Err("A check is running.");
@@ -134,15 +139,17 @@ impl Session {
         Ok(())
     }
 
-    /// Builds the pick's M and efConstruction in the pgvector table loaded
-    /// in the pgvector section (its index is replaced) and finds pgvector's
-    /// own least ef_search that meets the target, in the background.
-    pub fn start_engine_check(&mut self) {
-        if self.engine_check_ready().is_err() {
+    /// Loads the data into a new table on the server at `url` (the table
+    /// the pgvector section may have loaded keeps its own index), builds
+    /// the pick's M and efConstruction there and finds pgvector's own least
+    /// ef_search that meets the target, in the background; the table is
+    /// dropped afterwards.
+    pub fn start_engine_check(&mut self, url: String, password: String, column: ColumnType) {
+        if self.engine_check_ready(&url).is_err() {
             return;
         }
         let notify = self.notifier();
-        let (Some(run), Some(collection)) = (&mut self.work.tune, &self.work.engine) else {
+        let Some(run) = &mut self.work.tune else {
             return;
         };
         let Some(s) = &run.summary else {
@@ -161,16 +168,17 @@ impl Session {
                 .max
                 .min(crate::index::param_spec::EF.usual.1.max(4 * annscope_ef)),
         );
-        let (collection, inputs, sink) =
-            (collection.clone(), run.inputs.clone(), run.points.clone());
+        let (inputs, sink) = (run.inputs.clone(), run.points.clone());
         let repaint = self.repaint.clone();
         run.check = None;
         run.check_job = Some(Job::spawn_notify(
             "check on pgvector",
             move |ctx| {
+                let collection =
+                    PgCollection::load(&url, Some(&password), inputs.base.clone(), column, ctx)?;
                 ctx.progress.stage("pgvector: CREATE INDEX", 0);
                 let index = collection.build(spec, ctx)?;
-                let engine = format!("pgvector ({})", collection.shown_url());
+                let engine = format!("pgvector {}", collection.extension_version());
                 let check_inputs = CheckInputs {
                     base: &inputs.base,
                     split: &inputs.split,
@@ -375,10 +383,10 @@ pub fn tune_ui(
         {
             commands.push(Command::ApplyPick);
         }
-        let ready = session.engine_check_ready();
+        let ready = session.engine_check_ready(&settings.engine_url);
         let button = ui
             .add_enabled(ready.is_ok(), egui::Button::new("Check on pgvector"))
-            .on_hover_text("Graphs differ between engines: build the pick's M and efConstruction in the pgvector table of the pgvector section (replacing its index) and find pgvector's own least ef_search that meets the target, checked on the held-out queries. Copy for pgvector then carries it.")
+            .on_hover_text("Graphs differ between engines: load the data into a new table on the pgvector section's server, build the pick's M and efConstruction there and find pgvector's own least ef_search that meets the target, checked on the held-out queries; the table is dropped after. Copy for pgvector then carries pgvector's ef.")
             .on_disabled_hover_text(ready.err().unwrap_or_default());
         if button.clicked() {
             commands.push(Command::CheckPickOnEngine);

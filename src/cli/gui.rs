@@ -74,7 +74,7 @@ pub struct GuiArgs {
     #[arg(long, requires = "build")]
     pub ladder: bool,
     /// Run the tuner (the Tune section's target) once the ground truth is
-    /// ready.
+    /// ready (with --build --engine-url: then check the pick on pgvector).
     #[arg(long)]
     pub tune: bool,
 }

@@ -161,19 +161,29 @@ fn check_on_pgvector(h: &mut Harness<'static, AnnscopeApp>, url: &str) {
         let (user, pw) = head.rsplit_once(':').expect("user:password");
         (format!("{user}@{host}"), pw.to_string())
     };
-    // The pgvector section shows with pgvector's kind chosen.
-    let s = &mut h.state_mut().settings;
-    (s.index, s.engine_url, s.engine_password) = (IndexKind::PgvectorHnsw, without, password);
+    // No server given: nothing to check on.
+    h.state_mut().settings.engine_url.clear();
     h.step();
     assert!(
         h.get_by_label("Check on pgvector")
             .accesskit_node()
             .is_disabled(),
-        "nothing to check on before the data is in the server"
+        "no server to check on"
     );
+    // The pgvector section (shown with pgvector's kind chosen): the data
+    // loaded and pgvector's own build made there, which the check must
+    // leave alone.
+    let s = &mut h.state_mut().settings;
+    (s.index, s.engine_url, s.engine_password) = (IndexKind::PgvectorHnsw, without, password);
+    h.step();
     h.get_by_label("Connect and load").click();
     step_until(h, "the sample loaded into PostgreSQL", 4000, |a| {
         a.session.work.engine.is_some()
+    });
+    let builds = h.state().session.work.builds.len();
+    h.get_by_label("Build").click();
+    step_until(h, "pgvector's build in the section's table", 4000, |a| {
+        a.session.work.builds.len() > builds
     });
     h.step();
     h.get_by_label("Check on pgvector").click();
@@ -237,4 +247,14 @@ fn check_on_pgvector(h: &mut Harness<'static, AnnscopeApp>, url: &str) {
         h.get_all_by_label_contains("checked on pgvector").count() == 1,
         "the copy's note says it was checked there"
     );
+    // The section's own pgvector build still answers: the check used a
+    // table of its own.
+    let a = h.state();
+    let built = a.session.work.builds.last().expect("pgvector's build");
+    assert_eq!(built.index.kind(), IndexKind::PgvectorHnsw);
+    let query = a.session.loaded.as_ref().unwrap().queries.row(0).to_vec();
+    built
+        .index
+        .search(&query, &annscope::index::SearchParams::new(10))
+        .expect("the section's pgvector index, untouched by the check");
 }

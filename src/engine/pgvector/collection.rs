@@ -70,6 +70,15 @@ impl PgCollection {
         &self.shown_url
     }
 
+    /// pgvector's version in the server.
+    pub fn extension_version(&self) -> String {
+        self.admin
+            .lock()
+            .ok()
+            .and_then(|a| a.as_ref().map(|a| a.extension_version.clone()))
+            .unwrap_or_default()
+    }
+
     pub fn column(&self) -> ColumnType {
         self.column
     }
