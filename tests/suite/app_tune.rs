@@ -200,10 +200,10 @@ fn check_on_pgvector(h: &mut Harness<'static, AnnscopeApp>, url: &str) {
         "{:?}",
         h.state().session.error
     );
-    let run = h.state().session.work.tune.as_ref().unwrap();
+    let run = h.state().session.work.tune.as_ref().expect("a tuner run");
     let (check, pick) = (
-        run.check.clone().unwrap(),
-        run.summary.as_ref().unwrap().pick.clone(),
+        run.check.clone().expect("the check"),
+        run.summary.as_ref().expect("the summary").pick.clone(),
     );
     assert!(check.met, "{check:?}");
     assert_eq!(Some(check.annscope_ef), pick.knob.value());
@@ -237,7 +237,7 @@ fn check_on_pgvector(h: &mut Harness<'static, AnnscopeApp>, url: &str) {
             .as_deref()
             .is_some_and(|t| t.contains("CREATE INDEX"))
     });
-    let sql = h.state().last_copied.clone().unwrap();
+    let sql = h.state().last_copied.clone().expect("copied");
     assert!(
         sql.contains(&format!("SET hnsw.ef_search = {};", check.ef)),
         "{sql}"
@@ -252,7 +252,14 @@ fn check_on_pgvector(h: &mut Harness<'static, AnnscopeApp>, url: &str) {
     let a = h.state();
     let built = a.session.work.builds.last().expect("pgvector's build");
     assert_eq!(built.index.kind(), IndexKind::PgvectorHnsw);
-    let query = a.session.loaded.as_ref().unwrap().queries.row(0).to_vec();
+    let query = a
+        .session
+        .loaded
+        .as_ref()
+        .expect("the sample")
+        .queries
+        .row(0)
+        .to_vec();
     built
         .index
         .search(&query, &annscope::index::SearchParams::new(10))
