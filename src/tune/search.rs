@@ -41,9 +41,9 @@ const TIE_SHARE: f64 = 0.02;
 /// A timed run passes the queries through again and again for at least
 /// this long.
 const TIMED_RUN_S: f64 = 0.25;
-/// A screening pass, whose timing the cost model is fitted on, runs the
-/// queries again and again for at least this long.
-const COST_PASS_S: f64 = 0.1;
+/// Passes over the queries per screening probe, whose fastest the cost
+/// model is fitted on.
+const COST_PASSES: usize = 3;
 /// Seconds kept back from the budget for timing the finalists and the
 /// held-out check.
 const FINAL_RESERVE_S: f64 = 12.0;
@@ -301,17 +301,35 @@ impl<'a> Search<'a> {
         };
         let sample_ef = |m: usize| screened.iter().find(|s| s.0 == m).map(|s| s.4);
         let below: Vec<usize> = efcs.iter().copied().filter(|&e| e <= screen_efc).collect();
-        let start = below
-            .iter()
-            .rev()
-            .copied()
-            .find(|&e| {
-                self.config
-                    .target
-                    .max_build_s
-                    .is_none_or(|max| predict(best_m, e, scale) <= max)
-            })
-            .unwrap_or(efcs[0]);
+        let max_build = self.config.target.max_build_s;
+        let start_for = |m: usize| {
+            below
+                .iter()
+                .rev()
+                .copied()
+                .find(|&e| max_build.is_none_or(|max| predict(m, e, scale) <= max))
+                .unwrap_or(efcs[0])
+        };
+        // The best M whose first build fits (a busy machine or a short
+        // budget may leave no time for the best one's): by cost, those
+        // that met the target on the sample first.
+        let ranked: Vec<usize> = by_cost.iter().map(|s| s.0).collect();
+        let mut chosen = None;
+        for &m in &ranked {
+            let start = start_for(m);
+            if self.fits(predict(m, start, scale), &format!("M {m} efConstruction {start}")) {
+                chosen = Some((m, start));
+                break;
+            }
+        }
+        let Some((best_m, start)) = chosen else {
+            return Ok(Vec::new());
+        };
+        if best_m != ranked[0] {
+            self.notes.push(format!(
+                "M {best_m}: the best M whose build fits the budget"
+            ));
+        }
         let mut out: Vec<Candidate> = Vec::new();
         let mut best: Option<usize> = None;
         let mut best_efc = start;
@@ -351,7 +369,12 @@ impl<'a> Search<'a> {
         if out.is_empty() {
             return Ok(out);
         }
-        if let Some(runner_up) = by_cost.get(1).map(|s| s.0) {
+        if let Some(runner_up) = ranked
+            .iter()
+            .copied()
+            .skip_while(|&m| m != best_m)
+            .nth(1)
+        {
             let predicted = predict(runner_up, best_efc, scale);
             if self.fits(predicted, &format!("the runner-up M {runner_up}")) {
                 let spec = self.hnsw(runner_up, best_efc);
@@ -492,30 +515,21 @@ impl<'a> Search<'a> {
         knob: SearchKnob,
     ) -> Result<(Measurement, RecallVerdict)> {
         self.ctx.cancel.check()?;
-        let m = if self.collecting {
-            // The cost model is fitted on these passes' timings: a pass of
-            // a few hundred queries on a sample is too short to time alone.
-            measure_for(
-                &**index,
-                g.base,
-                g.queries,
-                g.gt,
-                &self.params(knob),
-                COST_PASS_S,
-            )?
-        } else {
-            measure(
-                &**index,
-                Some(g.base),
-                g.queries,
-                g.gt,
-                &self.params(knob),
-                QueryMode::Single,
-                1,
-                1,
-                false,
-            )?
-        };
+        // The cost model is fitted on the screening's timings: there, the
+        // fastest of a few passes, which another process's bursts of work
+        // can only slow, never speed up.
+        let runs = if self.collecting { COST_PASSES } else { 1 };
+        let m = measure(
+            &**index,
+            Some(g.base),
+            g.queries,
+            g.gt,
+            &self.params(knob),
+            QueryMode::Single,
+            1,
+            runs,
+            false,
+        )?;
         let verdict = self
             .config
             .target
