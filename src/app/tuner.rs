@@ -261,6 +261,14 @@ impl Session {
             ));
         };
         let p = &s.pick;
+        // The scripts measure their own recall against the ground truth
+        // the app computed, written beside the cache as .ivecs.
+        let gt_file = match (format, &self.work.gt, loaded.queries.path()) {
+            (ExportFormat::Hnswlib | ExportFormat::Faiss, Some(gt), Some(queries)) => Some(
+                write_script_groundtruth(gt, k, loaded.base.path(), queries)?,
+            ),
+            _ => None,
+        };
         let cx = ExportContext {
             metric: loaded.base.metric(),
             dim: loaded.base.dim(),
@@ -270,10 +278,49 @@ impl Session {
             target: Some(s.target.recall),
             base: loaded.base.path(),
             queries: loaded.queries.path(),
-            groundtruth: None,
+            groundtruth: gt_file.as_deref(),
         };
         export_checked(format, p, &cx, run.check.as_ref())
     }
+}
+
+/// Writes the top-`k` of `gt` as .ivecs in the cache folder (named after
+/// the files it belongs to), for an exported script to measure its recall
+/// with; returns its path.
+fn write_script_groundtruth(
+    gt: &crate::eval::GroundTruth,
+    k: usize,
+    base: Option<&std::path::Path>,
+    queries: &std::path::Path,
+) -> crate::error::Result<std::path::PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let dir = crate::cache::cache_dir()
+        .ok_or_else(|| {
+            crate::error::Error::InvalidParameter(
+                "no cache folder to write the script's ground truth to (set ANNSCOPE_CACHE)".into(),
+            )
+        })?
+        .join("exports");
+    std::fs::create_dir_all(&dir).map_err(|error| crate::error::Error::Io {
+        path: dir.clone(),
+        error,
+    })?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (base, queries).hash(&mut h);
+    let stem = queries
+        .file_stem()
+        .map_or_else(|| "queries".into(), |s| s.to_string_lossy().into_owned());
+    let k = k.min(gt.k());
+    let path = dir.join(format!("{stem}-{:016x}.top{k}.ivecs", h.finish()));
+    let rows = crate::dataset::IdRows {
+        n: gt.n_queries(),
+        k,
+        ids: (0..gt.n_queries())
+            .flat_map(|i| gt.ids(i)[..k].iter().copied())
+            .collect(),
+    };
+    crate::dataset::write_ivecs(&path, &rows)?;
+    Ok(path)
 }
 
 /// Moves the settings to the pick (the caller then builds it).

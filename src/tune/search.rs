@@ -317,7 +317,10 @@ impl<'a> Search<'a> {
         let mut chosen = None;
         for &m in &ranked {
             let start = start_for(m);
-            if self.fits(predict(m, start, scale), &format!("M {m} efConstruction {start}")) {
+            if self.fits(
+                predict(m, start, scale),
+                &format!("M {m} efConstruction {start}"),
+            ) {
                 chosen = Some((m, start));
                 break;
             }
@@ -369,12 +372,7 @@ impl<'a> Search<'a> {
         if out.is_empty() {
             return Ok(out);
         }
-        if let Some(runner_up) = ranked
-            .iter()
-            .copied()
-            .skip_while(|&m| m != best_m)
-            .nth(1)
-        {
+        if let Some(runner_up) = ranked.iter().copied().skip_while(|&m| m != best_m).nth(1) {
             let predicted = predict(runner_up, best_efc, scale);
             if self.fits(predicted, &format!("the runner-up M {runner_up}")) {
                 let spec = self.hnsw(runner_up, best_efc);

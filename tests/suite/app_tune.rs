@@ -143,6 +143,26 @@ fn run_fills_the_frontier_apply_moves_the_sliders_and_copy_fills_the_clipboard()
         sql.contains(&format!("SET hnsw.ef_search = {ef};")),
         "{sql}"
     );
+    // Copy for hnswlib: a script that measures its own recall, against the
+    // app's ground truth written as .ivecs (200 queries × k 10).
+    h.get_by_label("Tune").hover();
+    for _ in 0..20 {
+        h.step();
+    }
+    h.get_by_label("hnswlib").click();
+    step_until(&mut h, "the hnswlib script copied", 100, |a| {
+        a.last_copied
+            .as_deref()
+            .is_some_and(|t| t.contains("import hnswlib"))
+    });
+    let script = h.state().last_copied.clone().expect("copied");
+    let truth = script
+        .lines()
+        .find_map(|l| l.strip_prefix("truth_path = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("a ground-truth path in the script: {script}"));
+    let rows = annscope::dataset::read_ivecs(std::path::Path::new(truth)).expect("its .ivecs");
+    assert_eq!((rows.n, rows.k), (200, 10));
 
     // Check on pgvector: the pick's build made in the table the pgvector
     // section loaded, pgvector's own least ef_search found there and shown

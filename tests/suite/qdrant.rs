@@ -202,3 +202,61 @@ fn bench_engine_qdrant_writes_the_engines_settings_in_the_common_json() {
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// `tune --engine qdrant-edge`: the pick's M and efConstruction built once
+/// by Qdrant's engine, its own least hnsw_ef found there, the held-out
+/// recall reported, and `--export qdrant` carrying Qdrant's ef.
+#[test]
+fn tune_checks_the_pick_on_qdrant_and_exports_its_own_ef() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("pick.json");
+    let o = annscope(
+        &[
+            "tune",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--groundtruth",
+            SAMPLE_GT,
+            "--metric",
+            "cosine",
+            "--recall",
+            "0.9",
+            "--index",
+            "hnsw",
+            "--m",
+            "8",
+            "--ef-construction",
+            "64",
+            "--max-runs",
+            "3",
+            "--engine",
+            "qdrant-edge",
+            "--export",
+            "qdrant",
+            "--export-out",
+            out.to_str().expect("utf-8 path"),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let summary: Value = serde_json::from_str(text.lines().last().expect("summary")).expect("json");
+    let e = &summary["engine"];
+    assert_eq!(e["engine"], "Qdrant edge", "{e}");
+    assert_eq!(e["met"], true, "{e}");
+    assert_eq!(e["params"]["m"], 8);
+    assert_eq!(e["params"]["ef_construct"], 64);
+    let ef = e["ef"].as_u64().expect("ef");
+    assert_eq!(e["params"]["hnsw_ef"].as_u64(), Some(ef));
+    let engine_pts: Vec<Value> = points(&text)
+        .into_iter()
+        .filter(|p| p["phase"] == "engine")
+        .collect();
+    assert!(engine_pts.len() >= 3, "{text}");
+    assert!(engine_pts.iter().all(|p| p["index"] == "qdrant-hnsw"));
+    let exported: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("export")).expect("json");
+    assert_eq!(exported["search"]["params"]["hnsw_ef"].as_u64(), Some(ef));
+}
