@@ -154,14 +154,25 @@ pub struct TuneArgs {
     pub engine_url: Option<String>,
 }
 
-/// Nothing measured meets the target: the summary was printed; the exit
-/// code is 2.
+/// Nothing measured meets the target (or the engine checked does not at
+/// any ef): the summary was printed; the exit code is 2.
 #[derive(Debug)]
-pub struct TargetNotMet;
+pub struct TargetNotMet {
+    /// The engine checked, when it is the one that fell short.
+    pub engine: Option<String>,
+}
 
 impl std::fmt::Display for TargetNotMet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no configuration measured meets the target (the closest is the pick)")
+        match &self.engine {
+            None => f.write_str(
+                "no configuration measured meets the target (the closest is the pick)",
+            ),
+            Some(e) => write!(
+                f,
+                "the pick meets the target on annscope's HNSW, but {e} does not at any ef tried (see \"engine\" in the summary)"
+            ),
+        }
     }
 }
 
@@ -308,12 +319,8 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     let summary = with_progress("tune", move |ctx| {
         let tune_inputs = inputs2;
         crate::tune::tune(&tune_inputs, &config, ctx, &mut |p: &TunedPoint| {
-            let line = match format {
-                TuneFormat::Json => serde_json::to_string(p).unwrap_or_default(),
-                TuneFormat::Table => table_line(p),
-            };
             let mut o = out2.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = writeln!(o, "{line}").and_then(|_| o.flush()) {
+            if let Err(e) = writeln!(o, "{}", point_line(format, p)).and_then(|_| o.flush()) {
                 failed2
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -337,12 +344,8 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
         };
         let out3 = out.clone();
         let printed = check_pick(session, pick, move |p: &TunedPoint| {
-            let line = match format {
-                TuneFormat::Json => serde_json::to_string(p).unwrap_or_default(),
-                TuneFormat::Table => table_line(p),
-            };
             let mut o = out3.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(o, "{line}").and_then(|_| o.flush());
+            let _ = writeln!(o, "{}", point_line(format, p)).and_then(|_| o.flush());
         });
         match printed {
             Ok(Ok(check)) => summary.engine = Some(check),
@@ -369,8 +372,14 @@ pub(super) fn run(a: &TuneArgs) -> anyhow::Result<()> {
     if let Some(format) = a.export {
         write_export(a, format, &summary, &inputs.base)?;
     }
-    if !summary.pick.met || summary.engine.as_ref().is_some_and(|e| !e.met) {
-        return Err(TargetNotMet.into());
+    if !summary.pick.met {
+        return Err(TargetNotMet { engine: None }.into());
+    }
+    if let Some(e) = summary.engine.as_ref().filter(|e| !e.met) {
+        return Err(TargetNotMet {
+            engine: Some(e.engine.clone()),
+        }
+        .into());
     }
     Ok(())
 }
@@ -411,6 +420,14 @@ fn write_export(
         eprintln!("annscope: note: {n}");
     }
     Ok(())
+}
+
+/// One measured point as printed: a bench JSON line, or a table row.
+fn point_line(format: TuneFormat, p: &TunedPoint) -> String {
+    match format {
+        TuneFormat::Json => serde_json::to_string(p).unwrap_or_default(),
+        TuneFormat::Table => table_line(p),
+    }
 }
 
 fn table_line(p: &TunedPoint) -> String {

@@ -14,7 +14,7 @@
 //! passes at once is not.
 
 /// A search's cost: `dist_comps + hop_weight × hops` per query.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct CostModel {
     /// Distance computations one hop costs.
     pub hop_weight: f64,

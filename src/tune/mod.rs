@@ -41,7 +41,7 @@
 //! The engine never imports the GUI: the app runs [`tune`] as a background
 //! job, with progress and cancel from its [`WorkContext`].
 
-mod cost;
+pub mod cost;
 pub mod export;
 mod search;
 pub mod split;
@@ -263,6 +263,10 @@ pub struct Summary {
     pub other_cpu_cores: Option<f64>,
     /// What was skipped and why (budget, limits).
     pub notes: Vec<String>,
+    /// How the screening weighed a graph hop against a distance
+    /// computation (absent when nothing was screened).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_model: Option<cost::CostModel>,
     /// The pick checked on an engine (`tune --engine`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<verify::EngineCheck>,

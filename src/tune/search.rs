@@ -935,6 +935,7 @@ impl<'a> Search<'a> {
             tied_with: tied.iter().map(|&i| cands[i].label()).collect(),
             other_cpu_cores: other_cpu,
             notes: self.notes,
+            cost_model: (self.cost.fitted_on > 0).then_some(self.cost),
             engine: None,
         })
     }

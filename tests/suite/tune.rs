@@ -63,6 +63,11 @@ fn tune_prints_bench_lines_then_a_pick_that_bench_reproduces() {
     assert_eq!(summary["builds"], 2);
     assert_eq!(summary["tuning_queries"], 100);
     assert_eq!(summary["heldout_queries"], 100);
+    // The screening weighed hops against distance computations, from its
+    // own timed probes.
+    let cost = &summary["cost_model"];
+    assert!(cost["fitted_on"].as_u64() >= Some(8), "{summary}");
+    assert!((0.0..=50.0).contains(&cost["hop_weight"].as_f64().unwrap()));
     let held = pick["heldout_recall"].as_f64().unwrap();
     let [lo, hi] = [0, 1].map(|i| pick["heldout_interval"][i].as_f64().unwrap());
     assert!(lo <= held && held <= hi && hi - lo < 0.2, "{pick}");
@@ -149,9 +154,21 @@ fn tune_refuses_targets_it_cannot_judge() {
                 "--engine",
                 "pgvector",
                 "--engine-url",
-                "postgresql://x@127.0.0.1/db",
+                "postgresql://x@127.0.0.1:1/db",
             ],
-            "tune searches annscope's own indexes only",
+            // Tried before any tuning.
+            "cannot connect to postgresql://x@127.0.0.1:1/db",
+        ),
+        (
+            vec![
+                "--recall",
+                "0.9",
+                "--engine",
+                "qdrant-edge",
+                "--engine-url",
+                "http://127.0.0.1:6333",
+            ],
+            "takes no URL",
         ),
     ] {
         let (o, _) = tune(&extra, dir.path());
