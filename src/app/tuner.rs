@@ -16,7 +16,9 @@ use crate::engine::EngineIndexSpec;
 use crate::index::param_spec::PG_EF_SEARCH;
 use crate::index::{IndexKind, IndexSpec, SearchKnob, Storage};
 use crate::job::Job;
-use crate::tune::verify::{check_on_engine, export_checked, CheckInputs, EngineCheck};
+use crate::tune::verify::{
+    check_on_engine, engine_ef_range, export_checked, CheckInputs, EngineCheck,
+};
 use crate::tune::{
     ExportContext, ExportFormat, Objective, Phase, QuerySplit, RepeatPolicy, Space, Strategy,
     Summary, Target, TuneConfig, TuneInputs, TunedPoint,
@@ -158,19 +160,26 @@ impl Session {
         let IndexSpec::Hnsw(h) = &s.pick.spec else {
             return;
         };
-        let (m, ef_construction) = crate::tune::export::pgvector_build(h.m, h.ef_construction);
+        let ((m, ef_construction), moved) =
+            crate::tune::export::pgvector_build(h.m, h.ef_construction);
         let spec = EngineIndexSpec::Hnsw { m, ef_construction };
         let target = s.target;
         let annscope_ef = s.pick.knob.value().unwrap_or(target.k);
-        let ef_range = (
-            target.k.min(PG_EF_SEARCH.max),
-            PG_EF_SEARCH
-                .max
-                .min(crate::index::param_spec::EF.usual.1.max(4 * annscope_ef)),
+        let ef_range = engine_ef_range(
+            target.k,
+            annscope_ef,
+            crate::index::param_spec::EF.usual.1,
+            PG_EF_SEARCH.max,
         );
         let (inputs, sink) = (run.inputs.clone(), run.points.clone());
         let repaint = self.repaint.clone();
         run.check = None;
+        if let Some(n) = moved {
+            self.notice = Some(n);
+        }
+        let Some(run) = &mut self.work.tune else {
+            return;
+        };
         run.check_job = Some(Job::spawn_notify(
             "check on pgvector",
             move |ctx| {

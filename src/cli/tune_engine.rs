@@ -13,7 +13,7 @@ use crate::engine::{EngineIndex, EngineIndexSpec, EngineKind};
 use crate::index::param_spec::{PG_EF_SEARCH, QD_HNSW_EF};
 use crate::index::{IndexSpec, SearchKnob};
 use crate::progress::WorkContext;
-use crate::tune::verify::{check_on_engine, CheckInputs, EngineCheck};
+use crate::tune::verify::{check_on_engine, engine_ef_range, CheckInputs, EngineCheck};
 use crate::tune::{ExportFormat, Target, TuneInputs, TunedPoint};
 
 /// The engine a pick is checked on, connected (pgvector) before the
@@ -78,10 +78,7 @@ pub(super) struct PickToCheck {
 fn engine_spec(session: &EngineSession, m: usize, efc: usize) -> (EngineIndexSpec, Option<String>) {
     match session {
         EngineSession::Pgvector(_) => {
-            let (pm, pefc) = crate::tune::export::pgvector_build(m, efc);
-            let note = ((pm, pefc) != (m, efc)).then(|| {
-                format!("pgvector takes m 2–100 and ef_construction from 2·m to 1000: M {m}, efConstruction {efc} became m {pm}, ef_construction {pefc}")
-            });
+            let ((pm, pefc), note) = crate::tune::export::pgvector_build(m, efc);
             (
                 EngineIndexSpec::Hnsw {
                     m: pm,
@@ -134,12 +131,7 @@ pub(super) fn check_pick(
         EngineSession::Pgvector(_) => (PG_EF_SEARCH.max, ExportFormat::Pgvector),
         EngineSession::QdrantEdge => (QD_HNSW_EF.max, ExportFormat::Qdrant),
     };
-    // ef_search below k returns fewer than k rows in pgvector.
-    let k = pick.target.k;
-    let ef_range = (
-        k.min(engine_max),
-        engine_max.min(pick.ef_max.max(annscope_ef.saturating_mul(4))),
-    );
+    let ef_range = engine_ef_range(pick.target.k, annscope_ef, pick.ef_max, engine_max);
     let check = super::io::with_progress("tune: engine", move |ctx| {
         let mut on_point = on_point;
         let (index, engine, mut pg) = match session {
@@ -196,17 +188,8 @@ fn pgvector_index(
         "annscope: CREATE INDEX ({}) took {build_s:.1} s, {bytes} bytes",
         spec.label()
     );
-    let searcher = pg.searcher(target.clone(), metric);
-    let index = EngineIndex::new(
-        searcher.clone(),
-        spec.kind(),
-        spec.params(),
-        target.rows,
-        target.dim,
-        metric,
-        bytes,
-        build_s,
-    );
+    let searcher = pg.searcher(target, metric);
+    let index = super::engine::engine_index(&searcher, spec, metric, bytes, build_s);
     let engine = format!("pgvector {}", pg.extension_version);
     Ok((index, engine, pg, searcher))
 }

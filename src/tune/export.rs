@@ -269,11 +269,15 @@ fn qdrant(s: &Setting, cx: &ExportContext) -> String {
 /// and `SET hnsw.ef_search`, as in https://github.com/pgvector/pgvector
 /// (HNSW section); pgvector's ranges (m 2–100, ef_construction ≥ 2·m,
 /// ef_search 1–1000) are kept, with a note when a value moves.
-/// annscope's (M, efConstruction) as pgvector takes them: m 2–100,
-/// ef_construction from 2·m to 1000.
-pub fn pgvector_build(m: usize, efc: usize) -> (usize, usize) {
+/// annscope's (M, efConstruction) as pgvector takes them (m 2–100,
+/// ef_construction from 2·m to 1000), and a note when they moved.
+pub fn pgvector_build(m: usize, efc: usize) -> ((usize, usize), Option<String>) {
     let pm = m.clamp(2, 100);
-    (pm, efc.clamp(2 * pm, 1000))
+    let pefc = efc.clamp(2 * pm, 1000);
+    let note = ((pm, pefc) != (m, efc)).then(|| {
+        format!("pgvector takes m 2–100 and ef_construction from 2·m to 1000: M {m}, efConstruction {efc} became m {pm}, ef_construction {pefc}")
+    });
+    ((pm, pefc), note)
 }
 
 fn pgvector(s: &Setting, cx: &ExportContext, notes: &mut Vec<String>) -> String {
@@ -298,13 +302,9 @@ fn pgvector(s: &Setting, cx: &ExportContext, notes: &mut Vec<String>) -> String 
     let Some((m, efc)) = s.hnsw else {
         return format!("{table}-- An exact scan: no index; every query reads every row.\n{query}");
     };
-    let (pm, pefc) = pgvector_build(m, efc);
+    let ((pm, pefc), moved) = pgvector_build(m, efc);
     let ef = s.ef.unwrap_or(40).clamp(1, 1000);
-    if (pm, pefc) != (m, efc) {
-        notes.push(format!(
-            "pgvector takes m 2–100 and ef_construction from 2·m to 1000: M {m}, efConstruction {efc} became m {pm}, ef_construction {pefc}"
-        ));
-    }
+    notes.extend(moved);
     if Some(ef) != s.ef {
         notes.push(format!(
             "pgvector's ef_search is at most 1000: ef {:?} became {ef}",

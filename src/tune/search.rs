@@ -91,6 +91,31 @@ impl Candidate {
     }
 }
 
+/// One M screened on the sample at the middle efConstruction.
+#[derive(Clone, Copy)]
+struct Screened {
+    m: usize,
+    /// Whether its best try met the target on the sample.
+    met: bool,
+    dist_comps: Option<f64>,
+    hops: Option<f64>,
+    qps: f64,
+    build_s: f64,
+    /// The ef found there (a hint for the full-size bisection).
+    ef: Option<usize>,
+}
+
+impl Screened {
+    /// What a search costs at the target (infinite when it was not met).
+    fn cost(&self, model: &CostModel) -> f64 {
+        match (self.met, self.dist_comps) {
+            (false, _) => f64::INFINITY,
+            (true, Some(dc)) => model.cost(dc, self.hops.unwrap_or(0.0)),
+            (true, None) => 1.0 / self.qps.max(1e-9),
+        }
+    }
+}
+
 fn knob_words(knob: SearchKnob) -> String {
     match knob {
         SearchKnob::Ef(e) => format!("ef {e}"),
@@ -236,38 +261,38 @@ impl<'a> Search<'a> {
         // 2. Every M at the middle efConstruction, by what a search costs
         // at the target: distance computations and hops, a hop weighted by
         // what the screening's own passes say it costs here.
-        let mut screened: Vec<(usize, usize, f64, f64, usize)> = Vec::new(); // (m, efc, cost, build_s, ef)
+        // The cost model is fitted once every M's passes are in.
+        let mut screened = Vec::new();
         let mut hint = None;
         self.collecting = true;
-        let mut found = Vec::new();
         for &m in &ms {
             let c = self.screen_one(&ground, m, screen_efc, hint)?;
             hint = c.knob.value();
-            found.push((m, c.verdict.met(), c.m.dist_comps, c.m.hops, c.m.qps));
-            screened.push((m, screen_efc, 0.0, c.index.build_secs, hint.unwrap_or(0)));
+            screened.push(Screened {
+                m,
+                met: c.verdict.met(),
+                dist_comps: c.m.dist_comps,
+                hops: c.m.hops,
+                qps: c.m.qps,
+                build_s: c.index.build_secs,
+                ef: hint,
+            });
             if on_full {
                 kept.push(c);
             }
         }
         self.collecting = false;
         self.cost = CostModel::fit(&self.cost_samples);
-        for (s, &(_, met, dc, hops, qps)) in screened.iter_mut().zip(&found) {
-            s.2 = match (met, dc) {
-                (false, _) => f64::INFINITY,
-                (true, Some(dc)) => self.cost.cost(dc, hops.unwrap_or(0.0)),
-                (true, None) => 1.0 / qps.max(1e-9),
-            };
-        }
         let mut by_cost = screened.clone();
-        by_cost.sort_by(|a, b| a.2.total_cmp(&b.2));
-        let best_m = by_cost[0].0;
+        by_cost.sort_by(|a, b| a.cost(&self.cost).total_cmp(&b.cost(&self.cost)));
+        let best_m = by_cost[0].m;
 
         self.notes.push(format!(
             "{} of {sample_n}: M {best_m} costs least at the target{}; cost = distance computations + {:.1} × hops ({})",
             if on_full { "all" } else { "sample" },
             by_cost
                 .get(1)
-                .map(|s| format!(", then M {}", s.0))
+                .map(|s| format!(", then M {}", s.m))
                 .unwrap_or_default(),
             self.cost.hop_weight,
             if self.cost.fitted_on > 0 {
@@ -289,8 +314,8 @@ impl<'a> Search<'a> {
         let sample_secs = |m: usize| {
             screened
                 .iter()
-                .find(|s| s.0 == m)
-                .map_or(f64::INFINITY, |s| s.3)
+                .find(|s| s.m == m)
+                .map_or(f64::INFINITY, |s| s.build_s)
         };
         let ln = |x: usize| (x.max(2) as f64).ln();
         // Build time grows as n·log n and about linearly in efConstruction;
@@ -299,7 +324,7 @@ impl<'a> Search<'a> {
         let predict = |m: usize, efc: usize, scale: f64| {
             sample_secs(m) * scale * efc as f64 / screen_efc as f64
         };
-        let sample_ef = |m: usize| screened.iter().find(|s| s.0 == m).map(|s| s.4);
+        let sample_ef = |m: usize| screened.iter().find(|s| s.m == m).and_then(|s| s.ef);
         let below: Vec<usize> = efcs.iter().copied().filter(|&e| e <= screen_efc).collect();
         let max_build = self.config.target.max_build_s;
         let start_for = |m: usize| {
@@ -313,7 +338,7 @@ impl<'a> Search<'a> {
         // The best M whose first build fits (a busy machine or a short
         // budget may leave no time for the best one's): by cost, those
         // that met the target on the sample first.
-        let ranked: Vec<usize> = by_cost.iter().map(|s| s.0).collect();
+        let ranked: Vec<usize> = by_cost.iter().map(|s| s.m).collect();
         let mut chosen = None;
         for &m in &ranked {
             let start = start_for(m);

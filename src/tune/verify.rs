@@ -71,6 +71,21 @@ pub struct CheckInputs<'a> {
     pub export_as: Option<ExportFormat>,
 }
 
+/// The range of ef a check searches on an engine whose ef goes up to
+/// `engine_max`: from k (pgvector returns at most ef_search rows) to what
+/// the tuner itself could pick, or four times annscope's ef when larger.
+pub fn engine_ef_range(
+    k: usize,
+    annscope_ef: usize,
+    tuner_ef_max: usize,
+    engine_max: usize,
+) -> (usize, usize) {
+    (
+        k.min(engine_max),
+        engine_max.min(tuner_ef_max.max(annscope_ef.saturating_mul(4))),
+    )
+}
+
 /// Finds the least ef that meets the target on `index` (an engine's
 /// index built with the pick's settings), measures it on the held-out
 /// queries and times it; every point goes to `on_point` as it is measured
@@ -92,7 +107,7 @@ pub fn check_on_engine(
     }
     let dataset = inputs.base.display_name();
     let heldout_n = inputs.split.heldout.len();
-    let point = |m: &Measurement, knob: SearchKnob, verdict: Option<RecallVerdict>| TunedPoint {
+    let point = |m: &Measurement, knob: SearchKnob, verdict: RecallVerdict| TunedPoint {
         point: OperatingPoint::new(
             index,
             knob.report_on(index, k),
@@ -105,7 +120,7 @@ pub fn check_on_engine(
         ),
         phase: Phase::Engine,
         built_on: inputs.base.len(),
-        meets_recall: verdict.is_some_and(|v| v.met()),
+        meets_recall: verdict.met(),
         heldout_recall: None,
     };
     let run = |queries: &Vectors, gt: &GroundTruth, knob: SearchKnob| {
@@ -128,7 +143,7 @@ pub fn check_on_engine(
         let knob = SearchKnob::Ef(ef);
         let m = run(&tuning.vectors, &tuning.gt, knob)?;
         let verdict = inputs.target.recall_verdict(&m.per_query_recall, heldout_n);
-        on_point(&point(&m, knob, Some(verdict)));
+        on_point(&point(&m, knob, verdict));
         Ok((verdict.met(), (m, verdict)))
     })?;
     let knob = SearchKnob::Ef(ef);
@@ -161,7 +176,7 @@ pub fn check_on_engine(
     let held = &inputs.split.heldout;
     let h = run(&held.vectors, &held.gt, knob)?;
     let (heldout_recall, heldout_interval) = mean_interval(&h.per_query_recall);
-    let mut hp = point(&h, knob, Some(verdict));
+    let mut hp = point(&h, knob, verdict);
     hp.heldout_recall = Some(heldout_recall);
     on_point(&hp);
 

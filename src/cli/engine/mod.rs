@@ -14,7 +14,8 @@ mod qdrant;
 mod sweep;
 mod table;
 
-use sweep::{engine_index, knobs, knobs_for, measure_and_write, Against};
+pub(super) use sweep::engine_index;
+use sweep::{knobs, knobs_for, measure_and_write, Against};
 
 use super::bench::{bench_inputs, BenchArgs};
 use super::io::with_progress;

@@ -52,7 +52,8 @@ pub(super) fn knobs_for(
     })
 }
 
-pub(super) fn engine_index(
+/// The engine's index on `searcher`'s table, as the bench measures it.
+pub(in crate::cli) fn engine_index(
     searcher: &Arc<PgSearcher>,
     spec: EngineIndexSpec,
     metric: Metric,
