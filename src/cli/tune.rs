@@ -23,8 +23,8 @@ use crate::index::param_spec as spec;
 use crate::index::quant::Quantizer;
 use crate::index::{IndexKind, Precision, Storage, VectorPlace};
 use crate::tune::{
-    ExportContext, ExportFormat, Objective, QuerySplit, RepeatPolicy, Space, Strategy, Summary,
-    Target, TuneConfig, TuneInputs, TunedPoint,
+    ExportContext, ExportFormat, Objective, Phase, QuerySplit, RepeatPolicy, Space, Strategy,
+    Summary, Target, TuneConfig, TuneInputs, TunedPoint,
 };
 
 /// Which index kinds the tuner searches.
@@ -447,7 +447,11 @@ fn table_line(p: &TunedPoint) -> String {
         .join(" ");
     format!(
         "{:<8} {:<7} n={:<8} {:<24} {:<18} recall {:.4}{} {:>8.0} QPS{spread}",
-        format!("{:?}", p.phase).to_lowercase(),
+        match p.phase {
+            // The engine's last point is its held-out half.
+            Phase::Engine if p.heldout_recall.is_some() => "engine/ho".to_string(),
+            phase => format!("{phase:?}").to_lowercase(),
+        },
         p.point.index,
         p.built_on,
         build,
