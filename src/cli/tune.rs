@@ -449,7 +449,7 @@ fn table_line(p: &TunedPoint) -> String {
         "{:<8} {:<7} n={:<8} {:<24} {:<18} recall {:.4}{} {:>8.0} QPS{spread}",
         match p.phase {
             // The engine's last point is its held-out half.
-            Phase::Engine if p.heldout_recall.is_some() => "engine/ho".to_string(),
+            Phase::Engine if p.heldout_recall.is_some() => "eng-held".to_string(),
             phase => format!("{phase:?}").to_lowercase(),
         },
         p.point.index,
