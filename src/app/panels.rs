@@ -402,6 +402,9 @@ fn rung_help(q: Quantizer, dim: usize) -> String {
             "{bytes} B per vector: {m} sub-vectors of {} values, each one byte naming one of 256 centroids learnt by k-means. Coarse: re-scoring matters.",
             dim / (m as usize).max(1)
         ),
+        Quantizer::Opq { m } => format!(
+            "{bytes} B per vector: as pq:{m}, after a rotation learnt on the data (OPQ) that spreads the variance evenly over the sub-vectors. Usually a better ranking than pq:{m} for one {dim} × {dim} product per query."
+        ),
         Quantizer::Bq => format!(
             "{bytes} B per vector: one bit per value (its sign after centring), compared by popcount, as Weaviate's and Qdrant's binary quantization. The cheapest walk; needs a large oversample."
         ),
@@ -444,9 +447,8 @@ fn storage_ui(
     // Product codes of 4 and 8 values per byte, where they divide the dimension.
     for per in [4, 8] {
         if dim.is_multiple_of(per) && dim / per <= usize::from(u16::MAX) {
-            choices.push(Quantizer::Pq {
-                m: (dim / per) as u16,
-            });
+            let m = (dim / per) as u16;
+            choices.extend([Quantizer::Pq { m }, Quantizer::Opq { m }]);
         }
     }
     choices.push(Quantizer::Bq);

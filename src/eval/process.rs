@@ -215,7 +215,7 @@ mod tests {
         let a = IoCounters::now();
         assert!(a.major_faults.is_some());
         let rss = rss_bytes().expect("statm");
-        let big = vec![1u8; 64 << 20];
+        let big = std::hint::black_box(vec![1u8; 64 << 20]);
         let after = rss_bytes().expect("statm");
         assert!(after >= rss + (60 << 20), "{rss} -> {after}");
         drop(big);

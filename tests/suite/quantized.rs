@@ -56,13 +56,14 @@ fn recall(s: &Sample, index: &dyn AnnIndex, p: &SearchParams) -> f64 {
     recall_at_k(&s.gt, p.k, &results, &s.base, s.queries.vectors()).0
 }
 
-const QUANTIZERS: [Quantizer; 7] = [
+const QUANTIZERS: [Quantizer; 8] = [
     Quantizer::Sq8,
     Quantizer::Sq4,
     Quantizer::RaBitQ { bits: 1 },
     Quantizer::RaBitQ { bits: 4 },
     Quantizer::RaBitQ { bits: 8 },
     Quantizer::Pq { m: 96 },
+    Quantizer::Opq { m: 96 },
     Quantizer::Bq,
 ];
 
@@ -236,6 +237,24 @@ fn a_saved_quantized_index_loads_the_same_and_refuses_codes_that_are_not_its_vec
             loaded.search(query, &p).expect("a"),
             index.search(query, &p).expect("b")
         );
+    }
+    // Product codes, rotated or not, re-train the same codebooks (and, for
+    // opq, the same rotation) on load.
+    for q in [Quantizer::Pq { m: 96 }, Quantizer::Opq { m: 96 }] {
+        let index = build(&s, params(q, VectorPlace::Ram));
+        let path = dir
+            .path()
+            .join(format!("{}.hnsw", q.to_string().replace(':', "")));
+        index.save(&path).expect("save");
+        let loaded = Hnsw::load(&path).expect("load");
+        assert_eq!(loaded.params()["quantizer"], q.to_string());
+        for query in s.queries.vectors().rows().take(20) {
+            assert_eq!(
+                loaded.search(query, &p).expect("a"),
+                index.search(query, &p).expect("b"),
+                "{q}"
+            );
+        }
     }
     // Alter one code byte (checksum made valid again): refused by name.
     let mut bytes = std::fs::read(&path).expect("read");

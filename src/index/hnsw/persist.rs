@@ -32,6 +32,7 @@ fn quantizer_code(q: Quantizer) -> [u8; 3] {
         Quantizer::RaBitQ { bits } => (3, u16::from(bits)),
         Quantizer::Pq { m } => (4, m),
         Quantizer::Bq => (5, 1),
+        Quantizer::Opq { m } => (6, m),
     };
     let p = param.to_le_bytes();
     [kind, p[0], p[1]]
@@ -49,6 +50,7 @@ fn quantizer_from(code: &[u8]) -> Option<Quantizer> {
             .map(|bits| Quantizer::RaBitQ { bits }),
         4 if param > 0 => Some(Quantizer::Pq { m: param }),
         5 => Some(Quantizer::Bq),
+        6 if param > 0 => Some(Quantizer::Opq { m: param }),
         _ => None,
     }
 }

@@ -34,6 +34,11 @@ pub type HammingKernel = fn(&[u8], &[u8]) -> u32;
 /// A product code's estimate: `Σ_m table[m · 256 + code[m]]`.
 pub type TableKernel = fn(&[f32], &[u8]) -> f32;
 
+/// The nearest of a product codebook's 256 centroids to a sub-vector `v`,
+/// the codebook laid out one row of 256 values per coordinate: the index
+/// of the first smallest squared distance.
+pub type NearestKernel = fn(&[f32], &[f32]) -> usize;
+
 /// The kernels in use and their name.
 pub struct CodeKernels {
     pub u8: CodeKernel,
@@ -41,6 +46,7 @@ pub struct CodeKernels {
     pub u1: CodeKernel,
     pub hamming: HammingKernel,
     pub table: TableKernel,
+    pub nearest: NearestKernel,
     pub name: &'static str,
 }
 
@@ -59,6 +65,7 @@ const PORTABLE: CodeKernels = CodeKernels {
     u1: portable::dot_u1,
     hamming: portable::hamming,
     table: portable::table,
+    nearest: portable::nearest,
     name: "portable",
 };
 
@@ -78,6 +85,7 @@ pub fn available() -> Vec<CodeKernels> {
                     x86::hamming_popcnt_entry
                 },
                 table: x86::table_avx512_entry,
+                nearest: x86::nearest_avx512_entry,
                 name: "avx512",
             });
         }
@@ -92,6 +100,7 @@ pub fn available() -> Vec<CodeKernels> {
                     portable::hamming
                 },
                 table: x86::table_avx2_entry,
+                nearest: x86::nearest_avx2_entry,
                 name: "avx2+fma",
             });
         }
@@ -204,6 +213,38 @@ mod portable {
         }
         acc.iter().sum()
     }
+
+    /// All 256 squared distances, summed coordinate by coordinate over
+    /// contiguous rows; the smallest per lane of 16, then overall, then the
+    /// first place holding it (the compiler vectorises each step at the
+    /// width the caller's target features allow; no fused multiply-add, so
+    /// every width gives the same sums).
+    #[inline(always)]
+    pub fn nearest(v: &[f32], book: &[f32]) -> usize {
+        const N: usize = 256;
+        let mut dist = [0f32; N];
+        for (&x, row) in v.iter().zip(book.chunks_exact(N)) {
+            for (d, &c) in dist.iter_mut().zip(row) {
+                let e = x - c;
+                *d += e * e;
+            }
+        }
+        let mut lanes = [f32::INFINITY; 16];
+        for chunk in dist.chunks_exact(16) {
+            for (l, &x) in lanes.iter_mut().zip(chunk) {
+                *l = if x < *l { x } else { *l };
+            }
+        }
+        let min = lanes
+            .iter()
+            .fold(f32::INFINITY, |m, &x| if x < m { x } else { m });
+        for (chunk_no, chunk) in dist.chunks_exact(16).enumerate() {
+            if chunk.iter().fold(false, |hit, &x| hit | (x == min)) {
+                return chunk_no * 16 + chunk.iter().position(|&x| x == min).unwrap_or(0);
+            }
+        }
+        0
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -212,6 +253,23 @@ mod x86 {
 
     // The entries: each is selected only after its features were detected;
     // every row and query holds whole blocks (checked in debug builds).
+    pub fn nearest_avx512_entry(v: &[f32], book: &[f32]) -> usize {
+        // SAFETY: selected only after `is_x86_feature_detected!("avx512f")`.
+        unsafe { nearest_avx512(v, book) }
+    }
+    pub fn nearest_avx2_entry(v: &[f32], book: &[f32]) -> usize {
+        // SAFETY: selected only after avx2 and fma were detected.
+        unsafe { nearest_avx2(v, book) }
+    }
+    #[target_feature(enable = "avx512f")]
+    unsafe fn nearest_avx512(v: &[f32], book: &[f32]) -> usize {
+        super::portable::nearest(v, book)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn nearest_avx2(v: &[f32], book: &[f32]) -> usize {
+        super::portable::nearest(v, book)
+    }
+
     pub fn dot_u8_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
         debug_assert!(c.len() >= q.len() && q.len().is_multiple_of(super::BLOCK));
         // SAFETY: selected only after `is_x86_feature_detected!("avx512f")`.

@@ -18,6 +18,7 @@
 
 mod binary;
 pub mod kernels;
+mod opq;
 mod product;
 mod rabitq;
 mod scalar;
@@ -44,6 +45,8 @@ pub enum Quantizer {
     RaBitQ { bits: u8 },
     /// `m` sub-vectors, one byte each (256 centroids per sub-space).
     Pq { m: u16 },
+    /// Product codes after a learnt rotation (OPQ).
+    Opq { m: u16 },
     /// One bit per dimension, compared by Hamming distance.
     Bq,
 }
@@ -59,7 +62,7 @@ impl Quantizer {
     /// Bits each dimension's code takes (product codes: none per dimension).
     pub fn bits(self) -> Option<u8> {
         match self {
-            Quantizer::None | Quantizer::Pq { .. } => None,
+            Quantizer::None | Quantizer::Pq { .. } | Quantizer::Opq { .. } => None,
             Quantizer::Sq8 => Some(8),
             Quantizer::Sq4 => Some(4),
             Quantizer::RaBitQ { bits } => Some(bits),
@@ -70,7 +73,7 @@ impl Quantizer {
     /// Bytes of one row's code over `dim` dimensions (0 for none).
     pub fn code_bytes(self, dim: usize) -> usize {
         match self {
-            Quantizer::Pq { m } => m as usize,
+            Quantizer::Pq { m } | Quantizer::Opq { m } => m as usize,
             q => q.bits().map_or(0, |b| kernels::row_bytes(dim, b)),
         }
     }
@@ -81,7 +84,7 @@ impl Quantizer {
             Quantizer::None => 0,
             Quantizer::Sq8 | Quantizer::Sq4 => scalar::FACTORS,
             Quantizer::RaBitQ { .. } => rabitq::FACTORS,
-            Quantizer::Pq { .. } => product::FACTORS,
+            Quantizer::Pq { .. } | Quantizer::Opq { .. } => product::FACTORS,
             Quantizer::Bq => binary::FACTORS,
         }
     }
@@ -105,6 +108,7 @@ impl fmt::Display for Quantizer {
             Quantizer::Sq4 => f.write_str("sq4"),
             Quantizer::RaBitQ { bits } => write!(f, "rabitq:{bits}"),
             Quantizer::Pq { m } => write!(f, "pq:{m}"),
+            Quantizer::Opq { m } => write!(f, "opq:{m}"),
             Quantizer::Bq => f.write_str("bq"),
         }
     }
@@ -122,11 +126,17 @@ impl FromStr for Quantizer {
             "bq" => return Ok(Quantizer::Bq),
             _ => {}
         }
-        if let Some(m) = s.strip_prefix("pq:") {
-            let m: u16 = m.parse().ok().filter(|&m| m > 0).ok_or_else(|| {
-                format!("pq:{m}: give the number of sub-vectors, e.g. pq:48 (it must divide the dimension)")
-            })?;
-            return Ok(Quantizer::Pq { m });
+        for (prefix, rotated) in [("pq:", false), ("opq:", true)] {
+            if let Some(m) = s.strip_prefix(prefix) {
+                let m: u16 = m.parse().ok().filter(|&m| m > 0).ok_or_else(|| {
+                    format!("{prefix}{m}: give the number of sub-vectors, e.g. {prefix}48 (it must divide the dimension)")
+                })?;
+                return Ok(if rotated {
+                    Quantizer::Opq { m }
+                } else {
+                    Quantizer::Pq { m }
+                });
+            }
         }
         if let Some(bits) = s.strip_prefix("rabitq:") {
             let bits: u8 = bits
@@ -140,7 +150,7 @@ impl FromStr for Quantizer {
             return Ok(Quantizer::RaBitQ { bits });
         }
         Err(format!(
-            "{s}: unknown quantizer; use none, sq8, sq4, rabitq:BITS (1, 4 or 8), pq:M or bq"
+            "{s}: unknown quantizer; use none, sq8, sq4, rabitq:BITS (1, 4 or 8), pq:M, opq:M or bq"
         ))
     }
 }
@@ -167,6 +177,7 @@ enum Model {
     Scalar(scalar::ScalarModel),
     RaBitQ(rabitq::RaBitQModel),
     Product(product::ProductModel),
+    Opq(opq::OpqModel),
     Binary(binary::BinaryModel),
 }
 
@@ -228,6 +239,10 @@ impl Codes {
                 )?),
                 m as usize * product::CENTROIDS,
             ),
+            Quantizer::Opq { m } => (
+                Model::Opq(opq::OpqModel::train(vectors, dim, m as usize, seed)?),
+                m as usize * product::CENTROIDS,
+            ),
             Quantizer::Bq => (
                 Model::Binary(binary::BinaryModel::train(vectors, dim)),
                 kernels::row_bytes(dim, 1) / 4,
@@ -274,6 +289,7 @@ impl Codes {
             Model::Scalar(m) => m.encode(v, self.metric, row, factors),
             Model::RaBitQ(m) => m.encode(v, self.metric, row, factors),
             Model::Product(m) => m.encode(v, self.metric, row, factors),
+            Model::Opq(m) => m.encode(v, self.metric, row, factors),
             Model::Binary(m) => m.encode(v, self.metric, row, factors),
         }
     }
@@ -313,6 +329,7 @@ impl Codes {
             Model::Scalar(m) => m.bytes(),
             Model::RaBitQ(m) => m.bytes(),
             Model::Product(m) => m.bytes(),
+            Model::Opq(m) => m.bytes(),
             Model::Binary(m) => m.bytes(),
         };
         self.codes.capacity() + self.factors.capacity() * 4 + model
@@ -326,6 +343,7 @@ impl Codes {
             Quantizer::Sq8 | Quantizer::Sq4 => 2 * dim * 4,
             Quantizer::RaBitQ { .. } => (dim * dim + dim) * 4,
             Quantizer::Pq { .. } => product::CENTROIDS * dim * 4,
+            Quantizer::Opq { .. } => (product::CENTROIDS + dim) * dim * 4,
             Quantizer::Bq => dim * 4,
         }
     }
@@ -350,6 +368,7 @@ impl Codes {
             Model::Scalar(m) => m.prepare(q, lut, consts),
             Model::RaBitQ(m) => m.prepare(q, self.metric, lut, consts),
             Model::Product(m) => m.prepare(q, self.metric, lut),
+            Model::Opq(m) => m.prepare(q, self.metric, lut),
             Model::Binary(m) => m.prepare(q, self.metric, lut, consts),
         }
     }
@@ -377,7 +396,7 @@ impl Codes {
             Model::RaBitQ(_) => {
                 rabitq::distance(self.metric, (self.kernel)(lut, self.row(i)), consts, f)
             }
-            Model::Product(_) => {
+            Model::Product(_) | Model::Opq(_) => {
                 let sum = (kernels::kernels().table)(lut, self.row(i));
                 product::distance(self.metric, sum, f)
             }
@@ -409,8 +428,10 @@ impl Codes {
     /// Row `i` decoded back to a vector (approximate), for the rare paths
     /// that need a vector rather than a distance.
     pub fn decode(&self, i: usize) -> Vec<f32> {
-        if let Model::Product(m) = &self.model {
-            return m.decode(self.row(i));
+        match &self.model {
+            Model::Product(m) => return m.decode(self.row(i)),
+            Model::Opq(m) => return m.decode(self.row(i)),
+            _ => {}
         }
         let values: Vec<u8> = (0..self.dim)
             .map(|j| kernels::unpack(self.row(i), self.bits, j))
@@ -420,6 +441,7 @@ impl Codes {
             Model::RaBitQ(m) => m.decode(&values, self.row_factors(i)),
             Model::Binary(m) => m.decode(&values, self.row_factors(i)),
             Model::Product(m) => m.decode(self.row(i)),
+            Model::Opq(m) => m.decode(self.row(i)),
         }
     }
 

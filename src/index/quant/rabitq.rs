@@ -49,7 +49,7 @@ pub struct RaBitQModel {
 
 /// A random orthogonal matrix: Gram–Schmidt (twice, in f64) on a seeded
 /// Gaussian matrix.
-fn random_rotation(dim: usize, seed: u64) -> Vec<f32> {
+pub(super) fn random_rotation(dim: usize, seed: u64) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5261_4269_7451);
     let mut gauss = || {
         // Box–Muller.

@@ -12,13 +12,14 @@ fn data(n: usize, dim: usize, metric: Metric, seed: u64) -> Vec<f32> {
     v
 }
 
-const ALL: [Quantizer; 7] = [
+const ALL: [Quantizer; 8] = [
     Quantizer::Sq8,
     Quantizer::Sq4,
     Quantizer::RaBitQ { bits: 1 },
     Quantizer::RaBitQ { bits: 4 },
     Quantizer::RaBitQ { bits: 8 },
     Quantizer::Pq { m: 4 },
+    Quantizer::Opq { m: 4 },
     Quantizer::Bq,
 ];
 
@@ -57,15 +58,20 @@ fn estimates_follow_the_exact_distances_for_every_metric() {
         // dimensions are too coarse for 500 rows: pq:50 stands for product codes.
         for q in ALL
             .into_iter()
-            .filter(|q| !matches!(q, Quantizer::Bq | Quantizer::Pq { .. }))
-            .chain([Quantizer::Pq { m: 50 }])
+            .filter(|q| {
+                !matches!(
+                    q,
+                    Quantizer::Bq | Quantizer::Pq { .. } | Quantizer::Opq { .. }
+                )
+            })
+            .chain([Quantizer::Pq { m: 50 }, Quantizer::Opq { m: 50 }])
         {
             // 100 dimensions: padding to whole blocks is exercised.
             let (rel, outside) = relative_error(q, metric, 100);
             let limit = match q {
                 Quantizer::Sq8 | Quantizer::RaBitQ { bits: 8 } => 0.02,
                 Quantizer::Sq4 | Quantizer::RaBitQ { bits: 4 } => 0.15,
-                Quantizer::Pq { .. } => 0.6,
+                Quantizer::Pq { .. } | Quantizer::Opq { .. } => 0.6,
                 _ => 0.8,
             };
             assert!(
@@ -144,6 +150,22 @@ fn names_parse_and_bad_ones_say_why() {
     .expect("7 does not divide 48")
     .to_string();
     assert!(err.contains("must divide the dimension 48"), "{err}");
+    let err = Codes::train(
+        Quantizer::Opq { m: 7 },
+        &data(300, 48, Metric::L2, 1),
+        48,
+        Metric::L2,
+        1,
+    )
+    .err()
+    .expect("7 does not divide 48")
+    .to_string();
+    assert!(
+        err.contains("opq:7") && err.contains("must divide the dimension 48"),
+        "{err}"
+    );
+    let err = "opq:x".parse::<Quantizer>().expect_err("not a count");
+    assert!(err.contains("opq:48"), "{err}");
     // A dense rotation of a huge dimension is refused before it is allocated.
     let dim = RABITQ_MAX_DIM + 32;
     let err = Codes::train(
