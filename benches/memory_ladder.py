@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The memory ladder, in one run: annscope's HNSW walking f16 copies (the
-default), 8-bit, 4-bit, RaBitQ, product (pq:96, pq:48) and binary codes with
+default), 8-bit, 4-bit, RaBitQ, product (pq:96, pq:48, and opq:96, opq:48
+after a learnt rotation) and binary codes with
 its f32 vectors on disk, beside FAISS's IndexHNSWSQ (8 and 4 bits),
 IndexHNSWPQ, IndexBinaryHNSW (re-ranked in NumPy) and IndexIVFPQ with exact
 re-ranking (IndexRefineFlat), on the same files, one search thread each.
@@ -8,6 +9,10 @@ re-ranking (IndexRefineFlat), on the same files, one search thread each.
 Usage (from the project root, after `cargo build --release`):
     pip install numpy faiss-cpu
     python3 benches/memory_ladder.py [--data ../shared/data/pypi-minilm/pypi-minilm] [--runs 3]
+        [--rungs pq:96,opq:96] [--sections rungs,faiss,cold,cache]
+
+--rungs picks annscope's quantizers (the default HNSW is always measured, as
+the target's reference); --sections picks what runs (all by default).
 
 Prints markdown tables:
   1. per rung: resident bytes per vector, recall@10 at ef 64 without re-scoring
@@ -41,6 +46,7 @@ K = 10
 EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
 OVERSAMPLES = [1, 2, 4, 10]
 TABLE_EF = 64
+RUNGS = ["sq8", "sq4", "rabitq:1", "rabitq:4", "rabitq:8", "pq:96", "opq:96", "pq:48", "opq:48", "bq"]
 
 
 def annscope(data, extra, runs, cache):
@@ -93,7 +99,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/pypi-minilm/pypi-minilm")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rungs", default=",".join(RUNGS))
+    ap.add_argument("--sections", default="rungs,faiss,cold,cache")
     a = ap.parse_args()
+    sections = set(a.sections.split(","))
     xb = read_fvecs(a.data + ".base.fvecs")
     xq = read_fvecs(a.data + ".query.fvecs")
     gt = read_ivecs(a.data + ".groundtruth.ivecs")
@@ -107,7 +116,7 @@ def main():
     # annscope: the default, then each quantizer with the vectors on disk.
     runs = {}
     runs["annscope HNSW (default: f16 walk, vectors in RAM)"] = annscope(a.data, ["--ef", efs], a.runs, cache)
-    for q in ["sq8", "sq4", "rabitq:1", "rabitq:4", "rabitq:8", "pq:96", "pq:48", "bq"]:
+    for q in (a.rungs.split(",") if "rungs" in sections else []):
         runs[f"annscope HNSW {q}, vectors on disk"] = annscope(
             a.data, ["--ef", efs, "--quantizer", q, "--vectors", "disk",
                      "--oversample", ",".join(map(str, OVERSAMPLES)), "--rescore", "true,false"],
@@ -127,6 +136,38 @@ def main():
         qps095[name] = best
         rows.append((name, pts[0]["index_bytes"] / n, at_ef, raw[0] if raw else None, best, pts[0]["build_s"]))
 
+    if "faiss" in sections:
+        ivf_pq_only = faiss_rungs(xb, xq, xbn, xqn, gt, a.runs, rows, qps095)
+
+    print(f"\n{n} x {d}, cosine, k {K}, one search thread; recall columns at ef {TABLE_EF}.\n")
+    print("| index | resident B/vector | recall, no re-score | re-scored os 1 | os 2 | os 4 | os 10 | QPS at 0.95 | build s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    fmt = lambda v: "-" if v is None or v != v else f"{v:.3f}"  # noqa: E731
+    for name, bpv, at_ef, raw, q95, build in rows:
+        cells = [fmt(at_ef.get(o, at_ef.get(float(o)))) for o in OVERSAMPLES]
+        q = "never" if q95 != q95 else f"{q95:,.0f}"
+        print(f"| {name} | {bpv:,.0f} | {fmt(raw)} | " + " | ".join(cells) + f" | {q} | {build:.1f} |")
+    if "faiss" in sections:
+        print(f"\n(IndexIVFPQ alone holds {ivf_pq_only:,.0f} B/vector; the refine step's f32 copy is the rest.)")
+
+    default = qps095["annscope HNSW (default: f16 walk, vectors in RAM)"]
+    print("\nTarget: vectors on disk, oversample 2, recall >= 0.95 at QPS >= the default's, index_bytes <= 40 MB")
+    for name, pts in runs.items():
+        if "disk" not in name:
+            continue
+        os2 = [(p["recall"], p["qps"]) for p in pts if p["params"].get("oversample") == 2 and p["params"].get("rescore")]
+        q = qps_at(os2, 0.95)
+        mb = pts[0]["index_bytes"] / 1e6
+        ok = q == q and q >= default and mb <= 40
+        print(f"  {name}: QPS at 0.95 {q:,.0f} vs default {default:,.0f}; index_bytes {mb:.1f} MB: {'met' if ok else 'not met'}")
+
+    if "cold" in sections or "cache" in sections:
+        cold_and_cache(a, n, runs, cache, sections)
+
+
+def faiss_rungs(xb, xq, xbn, xqn, gt, runs_n, rows, qps095):
+    """FAISS's rungs appended to rows; returns IndexIVFPQ's own bytes/vector."""
+    n, d = xb.shape
     # FAISS: HNSW over 8- and 4-bit scalar codes (its search re-scores nothing).
     faiss.omp_set_num_threads(2)
     for qt, label in [(faiss.ScalarQuantizer.QT_8bit, "8-bit"), (faiss.ScalarQuantizer.QT_4bit, "4-bit")]:
@@ -136,7 +177,7 @@ def main():
         idx.train(xbn)
         idx.add(xbn)
         build = time.perf_counter() - t
-        pts = faiss_sweep(idx, xqn, "efSearch", EFS, lambda e: setattr(idx.hnsw, "efSearch", e), xb, gt, a.runs)
+        pts = faiss_sweep(idx, xqn, "efSearch", EFS, lambda e: setattr(idx.hnsw, "efSearch", e), xb, gt, runs_n)
         faiss.omp_set_num_threads(2)
         r64 = [r for (e, _, r, _) in pts if e == TABLE_EF][0]
         name = f"FAISS IndexHNSWSQ {label} (M 16, efC 200)"
@@ -153,7 +194,7 @@ def main():
     idx.train(xbn)
     idx.add(xbn)
     build = time.perf_counter() - t
-    pts = faiss_sweep(idx, xqn, "efSearch", EFS, lambda e: setattr(idx.hnsw, "efSearch", e), xb, gt, a.runs)
+    pts = faiss_sweep(idx, xqn, "efSearch", EFS, lambda e: setattr(idx.hnsw, "efSearch", e), xb, gt, runs_n)
     r64 = [r for (e, _, r, _) in pts if e == TABLE_EF][0]
     name = "FAISS IndexHNSWPQ 48x8 (M 16, efC 200)"
     qps095[name] = qps_at([(r, q) for (_, _, r, q) in pts], 0.95)
@@ -176,7 +217,7 @@ def main():
         bidx.hnsw.efSearch = ef
         for f in OVERSAMPLES:
             best, ids = float("inf"), None
-            for _ in range(a.runs):
+            for _ in range(runs_n):
                 t0 = time.perf_counter()
                 _, cand = bidx.search(qbits, K * f)
                 scores = np.einsum("qd,qkd->qk", xqn, xbn[np.maximum(cand, 0)])
@@ -202,7 +243,7 @@ def main():
     refine = faiss.IndexRefineFlat(ivf, faiss.swig_ptr(xbn))
     build = time.perf_counter() - t
     probes = [4, 8, 16, 32, 64, 128]
-    pts = faiss_sweep(ivf, xqn, "nprobe", probes, lambda p: setattr(ivf, "nprobe", p), xb, gt, a.runs, refine)
+    pts = faiss_sweep(ivf, xqn, "nprobe", probes, lambda p: setattr(ivf, "nprobe", p), xb, gt, runs_n, refine)
     faiss.omp_set_num_threads(1)
     ivf.nprobe = 32
     _, ids = ivf.search(xqn, K)
@@ -216,35 +257,23 @@ def main():
     qps095[name] = best
     rows.append((name, (bytes_of(ivf) + xbn.nbytes) / n,
                  {f: r for (p, f, r, _) in pts if p == 32}, raw32, best, build))
-    ivf_pq_only = bytes_of(ivf) / n
+    return bytes_of(ivf) / n
 
-    print(f"\n{n} x {d}, cosine, k {K}, one search thread; recall columns at ef {TABLE_EF}.\n")
-    print("| index | resident B/vector | recall, no re-score | re-scored os 1 | os 2 | os 4 | os 10 | QPS at 0.95 | build s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    fmt = lambda v: "-" if v is None or v != v else f"{v:.3f}"  # noqa: E731
-    for name, bpv, at_ef, raw, q95, build in rows:
-        cells = [fmt(at_ef.get(o, at_ef.get(float(o)))) for o in OVERSAMPLES]
-        q = "never" if q95 != q95 else f"{q95:,.0f}"
-        print(f"| {name} | {bpv:,.0f} | {fmt(raw)} | " + " | ".join(cells) + f" | {q} | {build:.1f} |")
-    print(f"\n(IndexIVFPQ alone holds {ivf_pq_only:,.0f} B/vector; the refine step's f32 copy is the rest.)")
 
-    default = qps095["annscope HNSW (default: f16 walk, vectors in RAM)"]
-    print("\nTarget: vectors on disk, oversample 2, recall >= 0.95 at QPS >= the default's, index_bytes <= 40 MB")
-    for name, pts in runs.items():
-        if "disk" not in name:
-            continue
-        os2 = [(p["recall"], p["qps"]) for p in pts if p["params"].get("oversample") == 2 and p["params"].get("rescore")]
-        q = qps_at(os2, 0.95)
-        mb = pts[0]["index_bytes"] / 1e6
-        ok = q == q and q >= default and mb <= 40
-        print(f"  {name}: QPS at 0.95 {q:,.0f} vs default {default:,.0f}; index_bytes {mb:.1f} MB: {'met' if ok else 'not met'}")
-
+def cold_and_cache(a, n, runs, cache, sections):
+    """A cold-page-cache run and Weaviate's vector cache, both on sq4."""
+    if "annscope HNSW sq4, vectors on disk" not in runs:
+        warm = annscope(a.data, ["--ef", ",".join(map(str, EFS)), "--quantizer", "sq4", "--vectors", "disk",
+                                 "--oversample", "2"], a.runs, cache)
+    else:
+        warm = runs["annscope HNSW sq4, vectors on disk"]
     # Cold page cache: sq4 on disk, oversample 2, the ef that reached 0.95 warm.
-    warm = [p for p in runs["annscope HNSW sq4, vectors on disk"]
+    warm = [p for p in warm
             if p["params"].get("oversample") == 2 and p["params"].get("rescore") and p["recall"] >= 0.95]
     if warm:
         w = min(warm, key=lambda p: p["params"]["ef"])
         ef = w["params"]["ef"]
+    if warm and "cold" in sections:
         cold = annscope(a.data, ["--ef", str(ef), "--quantizer", "sq4", "--vectors", "disk",
                                  "--oversample", "2", "--cold"], a.runs, cache)[0]
         print(f"\nCold page cache (sq4, disk, oversample 2, ef {ef}; the vector file's pages dropped before each run):")
@@ -255,6 +284,7 @@ def main():
                   f"{p.get('rescored', 0):.1f} | {p.get('major_faults_per_query', 0):.1f} | "
                   f"{p.get('read_bytes_per_query', 0) / 1e3:.1f} |")
 
+    if warm and "cache" in sections:
         # Weaviate's vector cache in front of the file: 10%, 50%, 100% of
         # the collection, warm and cold (cold: file pages and cache dropped
         # before each run).

@@ -628,6 +628,45 @@ mod tests {
     }
 
     #[test]
+    fn every_codebook_search_finds_the_scalar_references_first_nearest() {
+        let mut rng = StdRng::seed_from_u64(12);
+        for dsub in [1usize, 2, 4, 8, 12] {
+            for trial in 0..20 {
+                let mut book: Vec<f32> = (0..dsub * 256)
+                    .map(|_| rng.random_range(-1.0f32..1.0))
+                    .collect();
+                if trial % 4 == 0 {
+                    // Ties: the centroid 200 copied to 7 and 150: the first wins.
+                    for t in 0..dsub {
+                        book[t * 256 + 7] = book[t * 256 + 200];
+                        book[t * 256 + 150] = book[t * 256 + 200];
+                    }
+                }
+                let v: Vec<f32> = if trial % 4 == 0 {
+                    (0..dsub).map(|t| book[t * 256 + 200]).collect()
+                } else {
+                    (0..dsub).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+                };
+                let mut want = (f32::INFINITY, 0);
+                for c in 0..256 {
+                    let d: f32 = (0..dsub)
+                        .map(|t| (v[t] - book[t * 256 + c]) * (v[t] - book[t * 256 + c]))
+                        .fold(0.0, |a, x| a + x);
+                    if d < want.0 {
+                        want = (d, c);
+                    }
+                }
+                if trial % 4 == 0 {
+                    assert_eq!(want.1, 7);
+                }
+                for k in available() {
+                    assert_eq!((k.nearest)(&v, &book), want.1, "{} dsub {dsub}", k.name);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn padding_rounds_up_to_whole_blocks() {
         assert_eq!(padded(384), 384);
         assert_eq!(padded(100), 128);
