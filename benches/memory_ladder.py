@@ -291,13 +291,15 @@ def cold_and_cache(a, n, runs, cache, sections):
         print(f"\nVector cache (sq4, disk, oversample 2, ef {ef}; hits/misses/drop-alls over the kept run):")
         print("| cache | page cache | build s | QPS | p99 us | hits | misses | drop-alls | KB read/query |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-        for share in [0.1, 0.5, 1.0]:
+        for share in [0, 0.1, 0.5, 1.0]:
             cap = int(n * share)
             for cold_flag in [[], ["--cold"]]:
+                cache_flag = ["--vector-cache", str(cap)] if cap else []
                 p = annscope(a.data, ["--ef", str(ef), "--quantizer", "sq4", "--vectors", "disk",
-                                      "--oversample", "2", "--vector-cache", str(cap)] + cold_flag,
+                                      "--oversample", "2"] + cache_flag + cold_flag,
                              a.runs, cache)[0]
-                print(f"| {cap:,} ({share:.0%}) | {'cold' if cold_flag else 'warm'} | {p['build_s']:.1f} | "
+                label = f"{cap:,} ({share:.0%})" if cap else "none"
+                print(f"| {label} | {'cold' if cold_flag else 'warm'} | {p['build_s']:.1f} | "
                       f"{p['qps']:,.0f} | {p['p99_us']:.0f} | {p.get('vector_cache_hits', 0):,} | "
                       f"{p.get('vector_cache_misses', 0):,} | {p.get('vector_cache_drops', 0):,} | "
                       f"{p.get('read_bytes_per_query', 0) / 1e3:.1f} |")

@@ -66,7 +66,8 @@ impl DiskVectors {
             dim,
             n: base.len(),
             inv_norm: None,
-            cache: (cache > 0).then(|| super::vector_cache::VectorCache::new(cache)),
+            cache: (cache > 0)
+                .then(|| super::vector_cache::VectorCache::new(cache, base.len(), dim)),
         };
         if d.floats().len() < offset + d.n.saturating_sub(1) * stride + dim {
             return Err(Error::Mismatch(format!(
@@ -116,15 +117,15 @@ impl DiskVectors {
             _ => metric.prepared_distance(q, row),
         };
         match &self.cache {
-            Some(cache) => cache.with_row(i as u32, || self.row(i).into(), exact),
+            Some(cache) => cache.with_row(i as u32, || self.row(i), exact),
             None => exact(self.row(i)),
         }
     }
 
     /// Bytes held on the heap (the inverse norms, the cached rows).
-    pub fn heap_bytes(&self, dim: usize) -> usize {
+    pub fn heap_bytes(&self) -> usize {
         self.inv_norm.as_ref().map_or(0, |v| v.capacity() * 4)
-            + self.cache.as_ref().map_or(0, |c| c.bytes(dim))
+            + self.cache.as_ref().map_or(0, |c| c.bytes())
     }
 
     /// The vector cache's counters so far, if there is one.

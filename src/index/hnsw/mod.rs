@@ -308,7 +308,7 @@ impl AnnIndex for Hnsw {
             ram_bytes: (self.vectors.capacity() * 4
                 + self.walk.as_ref().map_or(0, |w| w.bytes())
                 + self.codes.as_ref().map_or(0, |c| c.bytes())
-                + self.disk.as_ref().map_or(0, |d| d.heap_bytes(self.dim))
+                + self.disk.as_ref().map_or(0, |d| d.heap_bytes())
                 + self.links.bytes()
                 + ids) as u64,
             disk_bytes: self.disk.as_ref().map_or(0, |d| d.file_bytes()),

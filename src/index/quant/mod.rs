@@ -294,6 +294,30 @@ impl Codes {
         }
     }
 
+    /// Encodes `v` into a code row of [`Codes::row_bytes`] bytes and its
+    /// [`Codes::factors_per_row`] factors, for an index that stores codes
+    /// itself (HFresh's postings).
+    pub fn encode_into(&self, v: &[f32], row: &mut [u8], factors: &mut [f32]) {
+        self.encode(v, row, factors);
+    }
+
+    /// Bytes of one row's code.
+    pub fn row_bytes(&self) -> usize {
+        self.row_bytes
+    }
+
+    /// f32 factors kept beside each row's code.
+    pub fn factors_per_row(&self) -> usize {
+        self.factors_per_row
+    }
+
+    /// Drops the codes of the rows it was trained on, keeping the model:
+    /// for an index that stores codes itself.
+    pub fn forget_rows(&mut self) {
+        self.codes = Vec::new();
+        self.factors = Vec::new();
+    }
+
     /// Appends the codes of one more vector (an insert after the build);
     /// values outside the trained ranges are clamped.
     pub fn push(&mut self, v: &[f32]) {
@@ -387,17 +411,18 @@ impl Codes {
     /// prepared query to row `i`.
     #[inline]
     pub fn estimate(&self, prepared: &[f32], i: usize) -> f32 {
+        self.estimate_code(prepared, self.row(i), self.row_factors(i))
+    }
+
+    /// [`Codes::estimate`] for a code row and its factors held elsewhere.
+    #[inline]
+    pub fn estimate_code(&self, prepared: &[f32], code: &[u8], f: &[f32]) -> f32 {
         let (lut, consts) = prepared.split_at(self.lut_len);
-        let f = self.row_factors(i);
         match &self.model {
-            Model::Scalar(_) => {
-                scalar::distance(self.metric, (self.kernel)(lut, self.row(i)), consts, f)
-            }
-            Model::RaBitQ(_) => {
-                rabitq::distance(self.metric, (self.kernel)(lut, self.row(i)), consts, f)
-            }
+            Model::Scalar(_) => scalar::distance(self.metric, (self.kernel)(lut, code), consts, f),
+            Model::RaBitQ(_) => rabitq::distance(self.metric, (self.kernel)(lut, code), consts, f),
             Model::Product(_) | Model::Opq(_) => {
-                let sum = (kernels::kernels().table)(lut, self.row(i));
+                let sum = (kernels::kernels().table)(lut, code);
                 product::distance(self.metric, sum, f)
             }
             Model::Binary(_) => {
@@ -406,7 +431,7 @@ impl Codes {
                 // stored the query's code bytes in native order.
                 let bits =
                     unsafe { std::slice::from_raw_parts(lut.as_ptr().cast::<u8>(), lut.len() * 4) };
-                let h = (kernels::kernels().hamming)(bits, self.row(i));
+                let h = (kernels::kernels().hamming)(bits, code);
                 binary::distance(self.metric, h, self.dim, consts, f)
             }
         }
