@@ -262,6 +262,9 @@ pub fn index_ui(
             rebuild |= r.drag_stopped() || r.lost_focus();
         });
         p.min_posting_size = (p.max_posting_size / 16).max(1);
+        let dim = session.loaded.as_ref().map_or(384, |l| l.base.dim());
+        // Lists of codes (the f32 vectors stay in RAM to re-score).
+        rebuild |= storage_ui(ui, &mut p.storage, dim, false, settings.index);
         let r = ui
             .add(
                 egui::Slider::new(

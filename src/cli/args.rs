@@ -189,15 +189,23 @@ pub struct HFreshArgs {
 }
 
 impl HFreshArgs {
-    pub fn params(&self, seed: u64) -> anyhow::Result<HFreshParams> {
+    /// HFresh's parameters; `hnsw` gives the seed and the storage flags it
+    /// shares with HNSW (--quantizer: lists of codes; --vectors disk and
+    /// --vector-cache are refused by the parameters' own check).
+    pub fn params(&self, hnsw: &HnswArgs) -> anyhow::Result<HFreshParams> {
         let p = HFreshParams {
             max_posting_size: self.max_posting_size,
             replicas: self.replicas,
             epsilon: self.epsilon,
             query_epsilon: self.query_epsilon,
             min_posting_size: (self.max_posting_size / 16).max(1),
-            storage: Storage::precisions(BuildPrecision::F32, self.posting_precision),
-            seed,
+            storage: Storage {
+                quantizer: hnsw.quantizer,
+                vectors: hnsw.vectors,
+                vector_cache: hnsw.vector_cache,
+                ..Storage::precisions(BuildPrecision::F32, self.posting_precision)
+            },
+            seed: hnsw.seed,
             ..HFreshParams::default()
         };
         p.validate()?;

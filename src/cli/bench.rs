@@ -146,7 +146,7 @@ impl BenchArgs {
                 if self.hfresh.search_probe.contains(&0) {
                     anyhow::bail!("--search-probe 0: probe at least one list");
                 }
-                let p = self.hfresh.params(self.hnsw.seed)?;
+                let p = self.hfresh.params(&self.hnsw)?;
                 match self.hfresh.build_fraction {
                     f if f < 1.0 => vec![Obtain::BuildThenInsert(p, f)],
                     _ => vec![Obtain::Build(IndexSpec::HFresh(p))],

@@ -49,9 +49,9 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
             "an index file holds its vectors, so --vectors disk has nothing to leave out: measure vectors on disk with `annscope bench --vectors disk`"
         );
     }
-    if !a.hnsw.quantizer.is_none() && !a.index.has_hnsw() {
+    if !a.hnsw.quantizer.is_none() && !a.index.has_hnsw() && a.index != IndexKind::Hfresh {
         anyhow::bail!(
-            "--quantizer applies to HNSW and dynamic indexes (the walk over codes); {} does not take it",
+            "--quantizer applies to HNSW, dynamic and HFresh indexes (a walk or scan over codes); {} does not take it",
             a.index.name()
         );
     }
@@ -79,7 +79,7 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
             report(a, &index, build_s, extra, &text)
         }
         IndexKind::Hfresh => {
-            let params = a.hfresh.params(a.hnsw.seed)?;
+            let params = a.hfresh.params(&a.hnsw)?;
             let fraction = a.hfresh.build_fraction;
             let (index, build_s) = build_with(a, move |b, ctx| {
                 if fraction < 1.0 {

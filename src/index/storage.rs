@@ -110,16 +110,6 @@ impl Storage {
         }
         Ok(())
     }
-
-    /// Refuses quantizers and vectors on disk for a kind that has neither.
-    pub fn check_plain(&self, kind: &str) -> crate::error::Result<()> {
-        if !self.quantizer.is_none() || self.vectors != VectorPlace::Ram {
-            return Err(crate::error::Error::InvalidParameter(format!(
-                "{kind} does not take --quantizer or --vectors disk yet (HNSW does)"
-            )));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

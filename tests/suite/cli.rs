@@ -877,12 +877,56 @@ fn a_quantized_index_file_saves_and_searches_and_build_refuses_what_a_file_canno
             "holds its vectors",
         ),
         (
-            &["--index", "hfresh", "--quantizer", "sq8"][..],
+            &["--index", "flat", "--quantizer", "sq8"][..],
             "does not take it",
+        ),
+        (
+            &[
+                "--index",
+                "hfresh",
+                "--quantizer",
+                "sq8",
+                "--vector-cache",
+                "10",
+            ][..],
+            "--vector-cache",
         ),
     ] {
         let o = build(extra);
         assert!(!o.status.success(), "{extra:?}");
         assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
     }
+    // HFresh's lists of codes: built, saved, and swept by oversample from
+    // the file; more candidates re-scored never lose recall.
+    let o = build(&["--index", "hfresh", "--quantizer", "pq:48"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = bench_lines(
+        &[
+            "--index-file",
+            out_s,
+            "--search-probe",
+            "8",
+            "--oversample",
+            "1,4",
+            "--rescore",
+            "false,true",
+        ],
+        dir.path(),
+    );
+    // Without re-scoring the oversample changes nothing: one point.
+    assert_eq!(lines.len(), 3);
+    let at = |os: f64, rescore: bool| {
+        lines
+            .iter()
+            .find(|l| l["params"]["oversample"] == os && l["params"]["rescore"] == rescore)
+            .map(|l| l["recall"].as_f64().expect("recall"))
+            .expect("point")
+    };
+    assert_eq!(lines[0]["params"]["quantizer"], "pq:48");
+    assert!(at(4.0, true) > at(1.0, false), "{lines:?}");
+    let os4 = lines
+        .iter()
+        .find(|l| l["params"]["oversample"] == 4.0)
+        .expect("os 4");
+    assert_eq!(os4["rescored"], 40.0, "4 × k re-scored per query");
 }

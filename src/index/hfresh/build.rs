@@ -3,6 +3,7 @@
 //! HNSW over the centroids.
 
 use super::*;
+use crate::index::quant::Codes;
 
 impl HFresh {
     /// Builds over `dataset` (ids are its row numbers).
@@ -143,7 +144,19 @@ impl HFresh {
             .iter()
             .map(|l| l.len().next_power_of_two().max(8))
             .sum();
-        let mut store = PostingStore::new(dim, total, params.storage.search)?;
+        // With a quantizer, the lists hold codes trained on every row and
+        // the index keeps the f32 rows to re-score.
+        let (codes, vectors) = match params.storage.quantizer {
+            q if q.is_none() => (None, None),
+            q => {
+                ctx.progress.stage("training codes", 1);
+                let flat = data.rows().flatten().copied().collect::<Vec<f32>>();
+                let mut codes = Codes::train(q, &flat, dim, metric, params.seed)?;
+                codes.forget_rows();
+                (Some(codes), Some(flat))
+            }
+        };
+        let mut store = PostingStore::new(dim, total, params.storage.search, codes)?;
         let mut alive = Vec::with_capacity(lists.len());
         let mut live = Vec::with_capacity(lists.len());
         let r = params.replicas;
@@ -194,6 +207,8 @@ impl HFresh {
             live,
             centroid_index,
             store,
+            vectors,
+            trained_rows: n,
             ext_ids: ids.to_vec(),
             versions: vec![0; n],
             deleted: vec![false; n],

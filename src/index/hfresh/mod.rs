@@ -14,6 +14,11 @@
 //! pruned to those within (1 + ε_q) of the nearest (SPANN's query-aware
 //! pruning), then a scan of their lists, skipping replicas already scored.
 //!
+//! With a quantizer (`--quantizer`, as HNSW takes) the lists hold codes, so
+//! a scan reads a few bytes per entry instead of 2·D or 4·D; the index
+//! keeps the f32 vectors in RAM (one copy per vector, not per replica) to
+//! re-score the best `oversample × k` estimates and to re-cluster on splits.
+//!
 //! Updates in place (SPFresh's LIRE): an insert appends to its lists; a list
 //! over the limit splits in two, then the vectors of the split list whose
 //! old centroid was at least as close as both new ones, and the vectors of
@@ -95,7 +100,13 @@ impl Default for HFreshParams {
 impl HFreshParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidParameter(m));
-        self.storage.check_plain("HFresh")?;
+        if self.storage.vectors != crate::index::VectorPlace::Ram || self.storage.vector_cache > 0 {
+            return bad(
+                "HFresh keeps its f32 vectors in RAM (it re-scores and re-clusters from them): \
+                 --vectors disk and --vector-cache are for HNSW"
+                    .into(),
+            );
+        }
         param_spec::MAX_POSTING_SIZE.check(self.max_posting_size)?;
         param_spec::REPLICAS.check(self.replicas)?;
         param_spec::EPSILON.check(self.epsilon)?;
@@ -148,6 +159,12 @@ pub struct HFresh {
     live_lists: usize,
     centroid_index: Hnsw,
     store: PostingStore,
+    /// With a quantizer: slot → its f32 vector (as prepared: unit under
+    /// cosine), `dim` floats each; the lists hold codes.
+    vectors: Option<Vec<f32>>,
+    /// Rows (the first slots) the quantizer was trained on: a saved index
+    /// re-trains the same model from them.
+    trained_rows: usize,
     /// Slot → external id, version, tombstone, and the lists holding it
     /// (`replicas` entries, `u32::MAX` when unused).
     ext_ids: Vec<u32>,
@@ -228,6 +245,13 @@ impl HFresh {
 
     pub(super) fn centroid(&self, list: u32) -> &[f32] {
         &self.centroids[list as usize * self.dim..(list as usize + 1) * self.dim]
+    }
+
+    /// A slot's f32 vector, when the lists hold codes.
+    #[inline]
+    pub(super) fn vector(&self, slot: u32) -> Option<&[f32]> {
+        let s = slot as usize * self.dim;
+        self.vectors.as_ref().map(|v| &v[s..s + self.dim])
     }
 
     pub(super) fn prepare(&self, v: &[f32]) -> Vec<f32> {

@@ -5,6 +5,11 @@
 //! contents only) and re-laid in a fresh memory-mapped posting file on load.
 //! Every id and count read is bounded before it is used, so a crafted file
 //! is refused rather than indexed out of range.
+//!
+//! Version 2 adds the f32 vectors of an index whose lists hold codes, and
+//! how many of them the quantizer was trained on: loading re-trains the
+//! same model from those rows (training is seeded) and checks every stored
+//! code against its vector, as HNSW's files do.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,7 +22,7 @@ use crate::index::binio::{read_checked, read_file, write_checked, Head, Out};
 use crate::index::{f16, AnnIndex, Hnsw, Precision};
 
 const MAGIC: &[u8; 8] = b"ANNSHFRS";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 impl HFresh {
     /// Writes the index to `path` atomically.
@@ -54,6 +59,10 @@ impl HFresh {
             o.u32s(self.versions.iter().copied())?;
             o.bools(&self.deleted)?;
             o.u32s(self.members.iter().copied())?;
+            let vectors = self.vectors.as_deref().unwrap_or(&[]);
+            o.u64(self.trained_rows as u64)?;
+            o.u64(vectors.len() as u64)?;
+            o.u32s(vectors.iter().map(|v| v.to_bits()))?;
             o.u64(self.alive.len() as u64)?;
             for l in 0..self.alive.len() {
                 o.bytes(&[u8::from(self.alive[l]), u8::from(self.dirty[l])])?;
@@ -72,8 +81,14 @@ impl HFresh {
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = read_file(path)?;
         let bad = |p: &str| Error::format(path, p.to_string());
-        let (mut r, Head { metric, dim, .. }) =
-            read_checked(&bytes, path, MAGIC, "HFresh", VERSION)?;
+        let (
+            mut r,
+            Head {
+                metric,
+                dim,
+                version,
+            },
+        ) = read_checked(&bytes, path, MAGIC, "HFresh", VERSION)?;
         let params: HFreshParams = r.json("parameters")?;
         params.validate().map_err(|e| bad(&e.to_string()))?;
         let built_on = r.built_on()?;
@@ -95,20 +110,46 @@ impl HFresh {
             n.checked_mul(params.replicas)
                 .ok_or_else(|| bad("truncated index file"))?,
         )?;
+        // Version 2: an index whose lists hold codes keeps its vectors.
+        let (trained_rows, vectors) = if version >= 2 {
+            let trained = r.u64()? as usize;
+            let len = r.u64()? as usize;
+            let floats: Vec<f32> = r.u32s(len)?.into_iter().map(f32::from_bits).collect();
+            (trained, floats)
+        } else {
+            (n, Vec::new())
+        };
+        let quantizer = params.storage.quantizer;
+        let codes = if quantizer.is_none() {
+            if !vectors.is_empty() {
+                return Err(bad("vectors stored for an index without a quantizer"));
+            }
+            None
+        } else {
+            if vectors.len() != n * dim || trained_rows == 0 || trained_rows > n {
+                return Err(bad(&format!(
+                    "{quantizer} lists need the f32 vectors of all {n} slots"
+                )));
+            }
+            let mut codes = crate::index::quant::Codes::train(
+                quantizer,
+                &vectors[..trained_rows * dim],
+                dim,
+                metric,
+                params.seed,
+            )
+            .map_err(|e| bad(&e.to_string()))?;
+            codes.forget_rows();
+            Some(codes)
+        };
         let lists = r.u64()? as usize;
         if members.iter().any(|&m| m != NO_LIST && m as usize >= lists) {
             return Err(bad("a vector names a posting list out of range"));
         }
-        let entry_words = 2 + match params.storage.search {
-            Precision::F32 => dim,
-            Precision::F16 => f16::words_for(dim),
-        };
+        let has_codes = codes.is_some();
         // Lists are re-laid from their entries; the file bounds every count.
-        let mut store = PostingStore::new(
-            dim,
-            (bytes.len() / (entry_words * 4)).max(1),
-            params.storage.search,
-        )?;
+        let mut store = PostingStore::new(dim, 1024, params.storage.search, codes)?;
+        let entry_words = store.stride();
         let (mut alive, mut dirty, mut live) = (Vec::new(), Vec::new(), Vec::new());
         let mut centroids = Vec::new();
         for l in 0..lists {
@@ -128,6 +169,16 @@ impl HFresh {
             for e in words.chunks_exact(entry_words) {
                 if e[0] as usize >= n {
                     return Err(bad("a posting entry names a vector out of range"));
+                }
+                if has_codes {
+                    let slot = e[0] as usize;
+                    if store.payload(&vectors[slot * dim..(slot + 1) * dim]) != e[2..] {
+                        return Err(bad(&format!(
+                            "the {quantizer} codes in posting list {l} do not match its vectors"
+                        )));
+                    }
+                    store.push_words(id, e[0], e[1], &e[2..])?;
+                    continue;
                 }
                 let vector = match params.storage.search {
                     Precision::F32 => e[2..].iter().map(|&w| f32::from_bits(w)).collect(),
@@ -174,6 +225,8 @@ impl HFresh {
             dirty,
             centroid_index,
             store,
+            vectors: has_codes.then_some(vectors),
+            trained_rows,
             ext_ids,
             versions,
             deleted,

@@ -2,6 +2,11 @@
 //! entries `[slot: u32][version: u32][vector: dim × f32]`, read in place by
 //! searches, appended to by inserts, rewritten by splits and merges.
 //!
+//! With a quantizer the vector part of an entry is its code instead (the
+//! code's bytes, padded to whole words, then its f32 factors): a scan reads
+//! a tenth of the bytes or less, and the f32 vectors, kept by the index,
+//! re-score the last candidates.
+//!
 //! Regions have power-of-two capacities. A list that outgrows its region
 //! moves to a region twice the size (at the end of the file, or a freed one
 //! of that size); the old region is kept for reuse. The file grows by
@@ -17,6 +22,7 @@ use memmap2::MmapMut;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 use crate::index::f16;
+use crate::index::quant::Codes;
 
 pub use crate::index::Precision;
 
@@ -47,7 +53,11 @@ pub(super) struct PostingStore {
     map: MmapMut,
     dim: usize,
     precision: Precision,
-    /// Words per entry: 2 + the vector's words.
+    /// The quantizer's model when entries hold codes instead of vectors.
+    codes: Option<Codes>,
+    /// Words of an entry's code bytes (before its factors), with `codes`.
+    code_words: usize,
+    /// Words per entry: 2 + the vector's (or code's) words.
     stride: usize,
     /// Entries the file holds.
     capacity: usize,
@@ -63,12 +73,21 @@ fn io_err(what: &str, e: std::io::Error) -> Error {
 }
 
 impl PostingStore {
-    /// An empty store for vectors of `dim` floats, with room for `entries`.
-    pub fn new(dim: usize, entries: usize, precision: Precision) -> Result<Self> {
+    /// An empty store for vectors of `dim` floats, with room for `entries`:
+    /// entries hold the vectors at `precision`, or their codes under `codes`
+    /// (a trained model; its own rows are not used).
+    pub fn new(
+        dim: usize,
+        entries: usize,
+        precision: Precision,
+        codes: Option<Codes>,
+    ) -> Result<Self> {
         let file = tempfile::tempfile().map_err(|e| io_err("create", e))?;
-        let stride = 2 + match precision {
-            Precision::F32 => dim,
-            Precision::F16 => f16::words_for(dim),
+        let code_words = codes.as_ref().map_or(0, |c| c.row_bytes().div_ceil(4));
+        let stride = 2 + match (&codes, precision) {
+            (Some(c), _) => code_words + c.factors_per_row(),
+            (None, Precision::F32) => dim,
+            (None, Precision::F16) => f16::words_for(dim),
         };
         let capacity = entries.max(1024);
         file.set_len((capacity * stride * 4) as u64)
@@ -81,6 +100,8 @@ impl PostingStore {
             map,
             dim,
             precision,
+            codes,
+            code_words,
             stride,
             capacity,
             end: 0,
@@ -180,9 +201,52 @@ impl PostingStore {
             .ok_or_else(|| Error::Internal(format!("posting list {list} does not exist")))
     }
 
-    /// Appends one entry, moving the list to a larger region when full.
+    /// Appends one entry for `vector` (stored at the store's precision, or
+    /// encoded), moving the list to a larger region when full.
     pub fn push(&mut self, list: u32, slot: u32, version: u32, vector: &[f32]) -> Result<()> {
+        let payload = self.payload(vector);
+        self.push_words(list, slot, version, &payload)
+    }
+
+    /// An entry's vector part for `vector`, as stored: its words at the
+    /// store's precision, or its code's.
+    pub fn payload(&self, vector: &[f32]) -> Vec<u32> {
         debug_assert_eq!(vector.len(), self.dim);
+        let mut payload = vec![0u32; self.stride - 2];
+        match (&self.codes, self.precision) {
+            (Some(c), _) => {
+                let (code, factors) = payload.split_at_mut(self.code_words);
+                let mut bytes = vec![0u8; c.row_bytes()];
+                let mut f = vec![0f32; c.factors_per_row()];
+                c.encode_into(vector, &mut bytes, &mut f);
+                for (w, chunk) in code.iter_mut().zip(bytes.chunks(4)) {
+                    let mut b = [0u8; 4];
+                    b[..chunk.len()].copy_from_slice(chunk);
+                    *w = u32::from_ne_bytes(b);
+                }
+                for (w, x) in factors.iter_mut().zip(f) {
+                    *w = x.to_bits();
+                }
+            }
+            (None, Precision::F32) => {
+                for (w, &x) in payload.iter_mut().zip(vector) {
+                    *w = x.to_bits();
+                }
+            }
+            (None, Precision::F16) => f16::pack(vector, &mut payload),
+        }
+        payload
+    }
+
+    /// Appends one entry whose vector (or code) part is `payload` as stored.
+    pub fn push_words(
+        &mut self,
+        list: u32,
+        slot: u32,
+        version: u32,
+        payload: &[u32],
+    ) -> Result<()> {
+        debug_assert_eq!(payload.len(), self.stride - 2);
         let mut r = self.region(list)?;
         if r.len == r.cap {
             let cap = r.cap * 2;
@@ -200,19 +264,11 @@ impl PostingStore {
             };
         }
         let at = (r.offset + r.len) * self.stride;
-        let (stride, precision) = (self.stride, self.precision);
+        let stride = self.stride;
         let words = self.words_mut();
         words[at] = slot;
         words[at + 1] = version;
-        let out = &mut words[at + 2..at + stride];
-        match precision {
-            Precision::F32 => {
-                for (w, &x) in out.iter_mut().zip(vector) {
-                    *w = x.to_bits();
-                }
-            }
-            Precision::F16 => f16::pack(vector, out),
-        }
+        words[at + 2..at + stride].copy_from_slice(payload);
         r.len += 1;
         self.lists[list as usize] = Some(r);
         Ok(())
@@ -264,12 +320,30 @@ impl PostingStore {
         })
     }
 
-    /// A stored vector as f32 (exact under f32 storage, rounded under f16).
-    pub fn decode(&self, words: &[u32]) -> Vec<f32> {
-        match self.precision {
-            Precision::F32 => as_f32(words).to_vec(),
-            Precision::F16 => f16::unpack(words, self.dim),
+    /// A stored vector as f32 (exact under f32 storage, rounded under f16);
+    /// None when entries hold codes (the index keeps those vectors).
+    pub fn decode(&self, words: &[u32]) -> Option<Vec<f32>> {
+        match (&self.codes, self.precision) {
+            (Some(_), _) => None,
+            (None, Precision::F32) => Some(as_f32(words).to_vec()),
+            (None, Precision::F16) => Some(f16::unpack(words, self.dim)),
         }
+    }
+
+    /// The quantizer's model, when entries hold codes.
+    pub fn codes(&self) -> Option<&Codes> {
+        self.codes.as_ref()
+    }
+
+    /// An entry's code bytes and factors (entries holding codes).
+    #[inline]
+    pub fn code_of<'a>(&self, payload: &'a [u32]) -> (&'a [u8], &'a [f32]) {
+        let (code, factors) = payload.split_at(self.code_words);
+        // SAFETY: u32 words may be read as their bytes (u8 has alignment 1);
+        // `push` wrote the code's bytes in native order.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(code.as_ptr().cast::<u8>(), code.len() * 4) };
+        (bytes, as_f32(factors))
     }
 
     /// The distance kernel for stored vectors under `metric`.
@@ -289,7 +363,7 @@ mod tests {
 
     #[test]
     fn lists_grow_move_and_keep_their_entries() {
-        let mut s = PostingStore::new(3, 8, Precision::F32).unwrap();
+        let mut s = PostingStore::new(3, 8, Precision::F32, None).unwrap();
         let a = s.create(2).unwrap();
         let b = s.create(2).unwrap();
         for i in 0..100u32 {
@@ -302,15 +376,15 @@ mod tests {
         assert_eq!(s.len(b), 34);
         for (i, (slot, ver, v)) in s.entries(a).enumerate() {
             assert_eq!((slot, ver), (i as u32, 1));
-            assert_eq!(s.decode(v), vec![i as f32, 0.0, 1.0]);
+            assert_eq!(s.decode(v).expect("vectors"), vec![i as f32, 0.0, 1.0]);
         }
         let keep: Vec<usize> = (0..100).filter(|i| i % 2 == 1).collect();
         s.retain(a, &keep).unwrap();
         let slots: Vec<u32> = s.entries(a).map(|e| e.0).collect();
         assert_eq!(slots, (0..100).filter(|i| i % 2 == 1).collect::<Vec<u32>>());
-        assert!(s
-            .entries(b)
-            .all(|(slot, ver, v)| ver == 2 && s.decode(v)[1] as u32 + 1000 == slot));
+        assert!(s.entries(b).all(
+            |(slot, ver, v)| ver == 2 && s.decode(v).expect("vectors")[1] as u32 + 1000 == slot
+        ));
         s.remove(b);
         assert_eq!(s.len(b), 0);
         assert!(s.push(b, 1, 1, &[0.0; 3]).is_err());
@@ -319,13 +393,13 @@ mod tests {
 
     #[test]
     fn half_precision_halves_the_entry_and_keeps_three_digits() {
-        let mut s = PostingStore::new(5, 8, Precision::F16).unwrap();
+        let mut s = PostingStore::new(5, 8, Precision::F16, None).unwrap();
         assert_eq!(s.stride(), 2 + 3);
         let l = s.create(4).unwrap();
         s.push(l, 7, 1, &[0.1, -0.25, 0.333, 1.0, -2.0]).unwrap();
         let (slot, ver, w) = s.entries(l).next().unwrap();
         assert_eq!((slot, ver), (7, 1));
-        let v = s.decode(w);
+        let v = s.decode(w).expect("vectors");
         for (a, b) in v.iter().zip([0.1f32, -0.25, 0.333, 1.0, -2.0]) {
             assert!((a - b).abs() < 1e-3, "{a} vs {b}");
         }

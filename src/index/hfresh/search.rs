@@ -18,6 +18,7 @@ impl HFresh {
         k: usize,
         probe: usize,
         filter: Option<&crate::index::AllowList>,
+        rescoring: Option<crate::index::Rescoring>,
     ) -> Result<Neighbors> {
         // Centroid search list: twice the probe, at least 48 (measured: a
         // smaller list saves few distances and costs recall).
@@ -31,6 +32,10 @@ impl HFresh {
             (Some(e), Some(&d1)) => pruning_limit(self.metric, d1, e),
             _ => f32::INFINITY,
         };
+        if let Some(codes) = self.store.codes() {
+            let rescoring = rescoring.unwrap_or(crate::index::Rescoring::DEFAULT);
+            return Ok(self.scan_codes(codes, q, k, &lists, limit, filter, rescoring, stats));
+        }
         let mut top = TopK::new(k);
         let kernel = self.store.kernel(self.metric);
         let stride = self.store.stride();
@@ -73,6 +78,79 @@ impl HFresh {
     }
 }
 
+impl HFresh {
+    /// The scan over lists of codes: the best `oversample × k` estimates
+    /// (slots, each replica once), then, with `rescore`, their exact
+    /// distances from the f32 vectors, nearest first, cut to k.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_codes(
+        &self,
+        codes: &crate::index::quant::Codes,
+        q: &[f32],
+        k: usize,
+        lists: &Neighbors,
+        limit: f32,
+        filter: Option<&crate::index::AllowList>,
+        rescoring: crate::index::Rescoring,
+        mut stats: SearchStats,
+    ) -> Neighbors {
+        let mut coded = Vec::new();
+        codes.prepare(q, &mut coded);
+        let keep = rescoring.candidates(k);
+        let mut top = TopK::new(keep);
+        let stride = self.store.stride();
+        for (&l, &d) in lists.ids.iter().zip(&lists.distances) {
+            if d > limit {
+                break;
+            }
+            stats.hops += 1;
+            let dirty = self.dirty[l as usize];
+            for e in self.store.list_words(l).chunks_exact(stride) {
+                let (slot, head) = (e[0], e[1]);
+                let s = slot as usize;
+                if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
+                    continue;
+                }
+                if filter.is_some_and(|f| !f.contains(self.ext_ids[s])) {
+                    continue;
+                }
+                let (code, factors) = self.store.code_of(&e[2..]);
+                let est = codes.estimate_code(&coded, code, factors);
+                stats.dist_comps += 1;
+                if est < top.threshold() {
+                    if head & REPLICATED != 0 && top.contains(slot) {
+                        continue;
+                    }
+                    top.push(est, slot);
+                }
+            }
+        }
+        let (slots, estimates) = top.into_sorted();
+        let mut found: Vec<(f32, u32)> = if rescoring.rescore {
+            stats.rescored += slots.len() as u64;
+            slots
+                .iter()
+                .map(|&s| {
+                    let v = self.vector(s).unwrap_or(&[]);
+                    (self.metric.prepared_distance(q, v), s)
+                })
+                .collect()
+        } else {
+            estimates.into_iter().zip(slots).collect()
+        };
+        found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        found.truncate(k);
+        Neighbors {
+            ids: found
+                .iter()
+                .map(|&(_, s)| self.ext_ids[s as usize])
+                .collect(),
+            distances: found.iter().map(|&(d, _)| d).collect(),
+            stats,
+        }
+    }
+}
+
 impl AnnIndex for HFresh {
     fn kind(&self) -> IndexKind {
         IndexKind::Hfresh
@@ -105,7 +183,13 @@ impl AnnIndex for HFresh {
             return Ok(Neighbors::default());
         }
         let q = self.prepare(query);
-        self.search_prepared(&q, params.k, probe, params.filter.as_deref())
+        self.search_prepared(
+            &q,
+            params.k,
+            probe,
+            params.filter.as_deref(),
+            params.rescoring,
+        )
     }
     fn memory(&self) -> MemoryUsage {
         let hnsw = self.centroid_index.memory().ram_bytes;
@@ -118,8 +202,14 @@ impl AnnIndex for HFresh {
             + self.alive.capacity()
             + self.dirty.capacity()
             + self.live.capacity() * 4;
+        let coded = self.vectors.as_ref().map_or(0, |v| v.capacity() * 4)
+            + self.store.codes().map_or(0, |c| c.bytes());
         MemoryUsage {
-            ram_bytes: hnsw + per_slot as u64 + lists as u64 + self.store.table_bytes(),
+            ram_bytes: hnsw
+                + per_slot as u64
+                + lists as u64
+                + coded as u64
+                + self.store.table_bytes(),
             disk_bytes: self.store.disk_bytes(),
             mapped_resident_bytes: None,
         }
@@ -138,7 +228,14 @@ impl AnnIndex for HFresh {
             p.insert("query_epsilon".into(), shown(e).into());
         }
         p.insert("lists".into(), self.live_lists.into());
-        p.insert("precision".into(), self.params.storage.search.name().into());
+        match self.store.codes() {
+            Some(c) => {
+                p.insert("quantizer".into(), c.quantizer().to_string().into());
+            }
+            None => {
+                p.insert("precision".into(), self.params.storage.search.name().into());
+            }
+        }
         p
     }
 }

@@ -110,6 +110,174 @@ fn half_precision_postings_cost_almost_no_recall() {
 }
 
 #[test]
+fn lists_of_codes_re_score_to_the_exact_answer_and_read_far_fewer_bytes() {
+    use crate::index::quant::Quantizer;
+    use crate::index::Rescoring;
+    let dim = 48;
+    for metric in [Metric::Cosine, Metric::L2] {
+        let base = clustered(3000, dim, 30, metric, 21);
+        let queries = clustered(60, dim, 30, metric, 22);
+        let truth = exact(&base, &queries, 10);
+        let plain = HFresh::build(&base, params(64), &WorkContext::detached()).unwrap();
+        for q in [
+            Quantizer::Sq8,
+            Quantizer::Sq4,
+            Quantizer::Pq { m: 12 },
+            Quantizer::Bq,
+        ] {
+            let mut p = params(64);
+            p.storage.quantizer = q;
+            let h = HFresh::build(&base, p, &WorkContext::detached()).unwrap();
+            assert_eq!(h.params()["quantizer"], q.to_string());
+            // The same lists as the plain build (clustering reads f32 either way).
+            assert_eq!(h.list_sizes(), plain.list_sizes(), "{q}");
+            // An entry is its code: under half the f32 entry (sq8's 48
+            // bytes padded to 64, and a factor) down to a tenth (bq).
+            assert!(
+                h.store.stride() * 2 < plain.store.stride(),
+                "{q}: {} words",
+                h.store.stride()
+            );
+            let all = h.list_count();
+            let at = |oversample: f64, rescore: bool| {
+                let mut sum = 0.0;
+                let mut rescored = 0;
+                for (i, t) in truth.iter().enumerate() {
+                    let got = h
+                        .search(
+                            queries.row(i),
+                            &SearchParams::new(10).with_search_probe(all).with_rescoring(
+                                Rescoring {
+                                    oversample,
+                                    rescore,
+                                },
+                            ),
+                        )
+                        .unwrap();
+                    if rescore {
+                        // Exact distances, as the flat index gives them.
+                        for (d, id) in got.distances.iter().zip(&got.ids) {
+                            let v = base.row(*id as usize);
+                            let mut qv = queries.row(i).to_vec();
+                            let mut bv = v.to_vec();
+                            if metric == Metric::Cosine {
+                                distance::normalize(&mut qv);
+                                distance::normalize(&mut bv);
+                            }
+                            let want = metric.prepared_distance(&qv, &bv);
+                            assert!((d - want).abs() < 1e-4, "{q} {metric:?}: {d} vs {want}");
+                        }
+                    }
+                    rescored += got.stats.rescored;
+                    sum += got.ids.iter().filter(|id| t.ids.contains(id)).count() as f64 / 10.0;
+                }
+                (sum / truth.len() as f64, rescored)
+            };
+            let (codes_only, none) = at(1.0, false);
+            assert_eq!(none, 0);
+            let (wide, rescored) = at(10.0, true);
+            assert_eq!(rescored, 60 * 100, "{q}: 10 × k re-scored per query");
+            assert!(
+                wide > codes_only,
+                "{q} {metric:?}: {wide} vs codes only {codes_only}"
+            );
+            if q != Quantizer::Bq {
+                assert!(
+                    wide >= 0.985,
+                    "{q} {metric:?}: every list, oversample 10: {wide}"
+                );
+            }
+            // Every row a candidate: the re-score alone decides, exactly.
+            let (all_rows, rescored) = at(300.0, true);
+            assert_eq!(rescored, 60 * 3000, "{q}: each vector once, replicas aside");
+            assert!(
+                all_rows >= 0.999,
+                "{q} {metric:?}: all re-scored: {all_rows}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lists_of_codes_take_inserts_splits_and_deletes_and_save_and_load_the_same() {
+    use crate::index::quant::Quantizer;
+    use crate::index::Rescoring;
+    let dim = 32;
+    let base = clustered(2400, dim, 24, Metric::Cosine, 31);
+    let queries = clustered(40, dim, 24, Metric::Cosine, 32);
+    let mut p = params(64);
+    p.storage.quantizer = Quantizer::Sq8;
+    let mut h = HFresh::build_then_insert(&base, p, 0.5, &WorkContext::detached()).unwrap();
+    assert!(h.update_stats().splits > 0, "inserts split lists");
+    for id in (0..2400).step_by(7) {
+        h.delete(id).unwrap();
+    }
+    let truth: Vec<Neighbors> = {
+        let kept: Vec<usize> = (0..2400).filter(|i| i % 7 != 0).collect();
+        let live = base.subset("live", &kept);
+        exact(&live, &queries, 10)
+            .into_iter()
+            .map(|mut n| {
+                n.ids = n.ids.iter().map(|&i| kept[i as usize] as u32).collect();
+                n
+            })
+            .collect()
+    };
+    let search = |h: &HFresh, i: usize| {
+        h.search(
+            queries.row(i),
+            &SearchParams::new(10)
+                .with_search_probe(h.list_count())
+                .with_rescoring(Rescoring {
+                    oversample: 10.0,
+                    rescore: true,
+                }),
+        )
+        .unwrap()
+    };
+    let mut sum = 0.0;
+    for (i, t) in truth.iter().enumerate() {
+        let got = search(&h, i);
+        assert!(
+            got.ids.iter().all(|id| id % 7 != 0),
+            "a deleted id came back"
+        );
+        sum += got.ids.iter().filter(|id| t.ids.contains(id)).count() as f64 / 10.0;
+    }
+    assert!(
+        sum / truth.len() as f64 >= 0.99,
+        "recall {}",
+        sum / truth.len() as f64
+    );
+    // Saved and loaded: the same answers (the model re-trained from the
+    // rows it was trained on, every code checked against its vector).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("codes.hfresh");
+    h.save(&path).unwrap();
+    let loaded = HFresh::load(&path).unwrap();
+    for i in 0..queries.len() {
+        assert_eq!(search(&loaded, i), search(&h, i));
+    }
+    // A vector altered in the file (checksum made valid): refused by name.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let body = bytes.len() - 8;
+    let needle = h.vector(5).unwrap()[0].to_bits().to_le_bytes();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == needle)
+        .expect("the vector is in the file");
+    bytes[at + 3] ^= 0x80; // its sign
+    let sum = xxhash_rust::xxh3::xxh3_64(&bytes[..body]);
+    bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = HFresh::load(&path)
+        .err()
+        .expect("altered vector")
+        .to_string();
+    assert!(err.contains("do not match its vectors"), "{err}");
+}
+
+#[test]
 fn replicas_follow_the_closure_rule() {
     let base = clustered(2000, 16, 20, Metric::L2, 3);
     let p = HFreshParams {

@@ -67,6 +67,9 @@ impl HFresh {
         }
         let v = self.prepare(vector);
         let slot = self.ext_ids.len() as u32;
+        if let Some(table) = &mut self.vectors {
+            table.extend_from_slice(&v);
+        }
         self.ext_ids.push(ext);
         self.versions.push(0);
         self.deleted.push(false);
@@ -161,7 +164,14 @@ impl HFresh {
         self.store
             .entries(list)
             .filter(|&(s, head, _)| self.is_live(s, head))
-            .map(|(s, head, v)| (s, head, self.store.decode(v)))
+            .map(|(s, head, v)| {
+                let vector = self
+                    .store
+                    .decode(v)
+                    .or_else(|| self.vector(s).map(<[f32]>::to_vec))
+                    .unwrap_or_default();
+                (s, head, vector)
+            })
             .collect()
     }
 

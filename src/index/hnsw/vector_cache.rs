@@ -196,7 +196,8 @@ mod tests {
             .into_par_iter()
             .filter(|&c| {
                 let i = ((c * 7919) % n as u64) as usize;
-                let got = cache.with_row(i as u32, || &rows[i * dim..(i + 1) * dim], |r| r.to_vec());
+                let got =
+                    cache.with_row(i as u32, || &rows[i * dim..(i + 1) * dim], |r| r.to_vec());
                 got != rows[i * dim..(i + 1) * dim]
             })
             .count();
@@ -205,6 +206,10 @@ mod tests {
         assert_eq!(c.hits + c.misses, calls);
         assert!(c.drops >= c.misses / 38, "{c:?}");
         // Never more than the capacity held.
-        assert!(cache.bytes() <= (37 * dim + n + 64) * 4, "{}", cache.bytes());
+        assert!(
+            cache.bytes() <= (37 * dim + n + 64) * 4,
+            "{}",
+            cache.bytes()
+        );
     }
 }
