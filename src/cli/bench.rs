@@ -115,9 +115,15 @@ impl BenchArgs {
         let flat_codes = self.index == IndexKind::Flat
             && !self.hnsw.quantizer.is_none()
             && self.hnsw.vectors == crate::index::VectorPlace::Ram;
-        if storage_flags && !flat_codes && (self.index_file.is_some() || !self.index.has_hnsw()) {
+        // HFresh takes a quantizer (lists of codes); its parameters refuse
+        // --vectors disk themselves.
+        let hfresh_codes = self.index == IndexKind::Hfresh && !self.hnsw.quantizer.is_none();
+        if storage_flags
+            && !flat_codes
+            && (self.index_file.is_some() || !(self.index.has_hnsw() || hfresh_codes))
+        {
             anyhow::bail!(
-                "--quantizer and --vectors apply to an HNSW index built here (--index hnsw or dynamic; a flat index takes --quantizer, its vectors stay where the file is); a saved index keeps what it was built with"
+                "--quantizer and --vectors apply to an HNSW or HFresh index built here (--index hnsw, dynamic or hfresh; a flat index takes --quantizer, its vectors stay where the file is); a saved index keeps what it was built with"
             );
         }
         if self.cold && self.hnsw.vectors != crate::index::VectorPlace::Disk {

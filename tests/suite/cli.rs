@@ -929,4 +929,37 @@ fn a_quantized_index_file_saves_and_searches_and_build_refuses_what_a_file_canno
         .find(|l| l["params"]["oversample"] == 4.0)
         .expect("os 4");
     assert_eq!(os4["rescored"], 40.0, "4 × k re-scored per query");
+    // bench builds HFresh over codes itself; vectors on disk are HNSW's.
+    let hfresh = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--base",
+            SAMPLE_BASE,
+            "--queries",
+            SAMPLE_QUERIES,
+            "--groundtruth",
+            SAMPLE_GT,
+            "--metric",
+            "cosine",
+            "--index",
+            "hfresh",
+            "--search-probe",
+            "16",
+        ];
+        args.extend_from_slice(extra);
+        annscope(&args, dir.path())
+    };
+    let o = hfresh(&["--quantizer", "sq4", "--oversample", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().next().expect("a line")).expect("json");
+    assert_eq!(line["params"]["quantizer"], "sq4");
+    assert_eq!(line["rescored"], 20.0);
+    let o = hfresh(&["--quantizer", "sq4", "--vectors", "disk"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("HFresh keeps its f32 vectors in RAM"),
+        "{}",
+        stderr(&o)
+    );
 }
