@@ -150,7 +150,10 @@ impl HFresh {
             q if q.is_none() => (None, None),
             q => {
                 ctx.progress.stage("training codes", 1);
-                let flat = data.rows().flatten().copied().collect::<Vec<f32>>();
+                let mut flat = Vec::with_capacity(n * dim);
+                for r in data.rows() {
+                    flat.extend_from_slice(r);
+                }
                 let mut codes = Codes::train(q, &flat, dim, metric, params.seed)?;
                 codes.forget_rows();
                 (Some(codes), Some(flat))
