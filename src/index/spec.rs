@@ -294,8 +294,11 @@ impl IndexSpec {
                 storage_suffix(&p.storage)
             ),
             IndexSpec::HFresh(p) => format!(
-                "HFresh max={} replicas={} eps={}",
-                p.max_posting_size, p.replicas, p.epsilon
+                "HFresh max={} replicas={} eps={}{}",
+                p.max_posting_size,
+                p.replicas,
+                p.epsilon,
+                storage_suffix(&p.storage)
             ),
             IndexSpec::Dynamic(c) => format!(
                 "Dynamic t={} M={} efC={}",

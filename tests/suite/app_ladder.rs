@@ -115,3 +115,73 @@ fn quantizer_and_disk_rebuild_and_oversample_remeasures_live() {
     step_until(&mut h, "idle", 2000, |a| !a.session.busy());
     h.run();
 }
+
+#[test]
+fn hfresh_lists_of_codes_rebuild_and_take_the_oversample_slider() {
+    use annscope::index::IndexKind;
+    use egui::accesskit::Role;
+    let mut h = harness(sample_request());
+    step_until(&mut h, "the sample and its ground truth", 4000, ready);
+    h.get_by_role_and_label(Role::ComboBox, "Kind").click();
+    h.run();
+    h.get_by_label("HFresh (posting lists)").click();
+    h.run();
+    assert_eq!(h.state().settings.index, IndexKind::Hfresh);
+    h.get_by_label("Build").click();
+    step_until(&mut h, "HFresh over vectors, measured", 4000, |a| {
+        a.session.work.builds.len() == 1 && a.session.work.points.iter().any(|p| !p.estimate)
+    });
+    assert!(h.query_by_label("oversample").is_none(), "no codes yet");
+
+    // Lists of 4-bit codes: a rebuild, re-scored from the f32 vectors.
+    h.get_by_label("Quantizer").click();
+    h.run();
+    h.get_by_label("sq4").click();
+    step_until(&mut h, "HFresh over sq4 codes, measured", 4000, |a| {
+        a.session.work.builds.len() == 2
+            && a.session
+                .work
+                .points
+                .iter()
+                .any(|p| p.build_id == a.session.work.builds[1].id && !p.estimate)
+    });
+    assert_eq!(quantizer_of(h.state(), 1).as_deref(), Some("sq4"));
+    assert_eq!(h.state().settings.hfresh.storage.quantizer, Quantizer::Sq4);
+    assert!(
+        h.state().session.work.builds[1]
+            .index
+            .spec
+            .label()
+            .ends_with(" sq4"),
+        "{}",
+        h.state().session.work.builds[1].index.spec.label()
+    );
+    assert!(
+        h.state().session.work.builds[1]
+            .index
+            .posting_lists()
+            .is_some(),
+        "still HFresh"
+    );
+    h.get_by_role_and_label(Role::Slider, "oversample")
+        .set_value_accesskit(4.0);
+    let four = Rescoring {
+        oversample: 4.0,
+        rescore: true,
+    };
+    step_until(&mut h, "a full point at oversample 4", 4000, |a| {
+        a.session.work.points.iter().any(|p| {
+            p.build_id == a.session.work.builds[1].id && p.rescoring == Some(four) && !p.estimate
+        })
+    });
+    let work = &h.state().session.work;
+    assert_eq!(work.builds.len(), 2, "no rebuild");
+    let rescored = work
+        .points
+        .iter()
+        .find(|p| p.rescoring == Some(four) && !p.estimate)
+        .and_then(|p| p.op.rescored);
+    assert_eq!(rescored, Some(40.0), "4 × k re-scored");
+    step_until(&mut h, "idle", 2000, |a| !a.session.busy());
+    h.run();
+}
