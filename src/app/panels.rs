@@ -275,13 +275,18 @@ pub fn index_ui(
             )
             .on_hover_text(param_spec::REPLICAS.help);
         rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
-        rebuild |= half_checkbox(
-            ui,
-            &mut p.storage.search,
-            "f16 postings",
-            param_spec::POSTING_PRECISION_HELP,
-        )
-        .changed();
+        // Lists of codes hold no vectors to store at half precision.
+        let vectors_in_lists = p.storage.quantizer.is_none();
+        ui.add_enabled_ui(vectors_in_lists, |ui| {
+            rebuild |= half_checkbox(
+                ui,
+                &mut p.storage.search,
+                "f16 postings",
+                param_spec::POSTING_PRECISION_HELP,
+            )
+            .on_disabled_hover_text("The lists hold codes (Quantizer), not vectors.")
+            .changed();
+        });
         let r = ui
             .add(
                 egui::Slider::new(
