@@ -794,7 +794,21 @@ fn bad_quantizer_oversample_and_vectors_flags_say_what_is_wrong() {
             &["--index", "hnsw", "--vectors", "disk"][..],
             "needs a quantizer",
         ),
-        (&["--index", "hfresh", "--quantizer", "sq8"][..], "HNSW"),
+        (
+            &[
+                "--index",
+                "hfresh",
+                "--quantizer",
+                "sq8",
+                "--vectors",
+                "disk",
+            ][..],
+            "HFresh keeps its f32 vectors in RAM",
+        ),
+        (
+            &["--index", "hfresh", "--oversample", "2"][..],
+            "need codes",
+        ),
         (
             &["--index", "flat", "--quantizer", "sq8", "--vectors", "disk"][..],
             "flat index takes --quantizer",

@@ -38,37 +38,17 @@ impl HFresh {
         }
         let mut top = TopK::new(k);
         let kernel = self.store.kernel(self.metric);
-        let stride = self.store.stride();
-        for (&l, &d) in lists.ids.iter().zip(&lists.distances) {
-            if d > limit {
-                break;
+        self.scan_lists(&lists, limit, filter, &mut stats, |slot, head, v| {
+            let dist = kernel(q, v);
+            if dist < top.threshold() {
+                let ext = self.ext_ids[slot as usize];
+                // A replica met again has the same distance: keep one.
+                if head & REPLICATED != 0 && top.contains(ext) {
+                    return;
+                }
+                top.push(dist, ext);
             }
-            stats.hops += 1;
-            let dirty = self.dirty[l as usize];
-            // The loop touches only the list's own bytes, except for lists
-            // with stale entries, filters, and candidates entering the top-k:
-            // per-vector tables are random accesses, each a likely cache miss.
-            for e in self.store.list_words(l).chunks_exact(stride) {
-                let (slot, head, v) = (e[0], e[1], &e[2..]);
-                let s = slot as usize;
-                if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
-                    continue;
-                }
-                if filter.is_some_and(|f| !f.contains(self.ext_ids[s])) {
-                    continue;
-                }
-                let dist = kernel(q, v);
-                stats.dist_comps += 1;
-                if dist < top.threshold() {
-                    let ext = self.ext_ids[s];
-                    // A replica met again has the same distance: keep one.
-                    if head & REPLICATED != 0 && top.contains(ext) {
-                        continue;
-                    }
-                    top.push(dist, ext);
-                }
-            }
-        }
+        });
         let (ids, distances) = top.into_sorted();
         Ok(Neighbors {
             ids,
@@ -79,6 +59,42 @@ impl HFresh {
 }
 
 impl HFresh {
+    /// Every current entry of the probed `lists` nearer than `limit`, in
+    /// order: `visit(slot, version word, payload)` for each, counted as a
+    /// distance computation (each list a hop). The loop touches only the
+    /// list's own bytes, except for lists with stale entries and filters:
+    /// per-vector tables are random accesses, each a likely cache miss.
+    #[inline(always)]
+    fn scan_lists(
+        &self,
+        lists: &Neighbors,
+        limit: f32,
+        filter: Option<&crate::index::AllowList>,
+        stats: &mut SearchStats,
+        mut visit: impl FnMut(u32, u32, &[u32]),
+    ) {
+        let stride = self.store.stride();
+        for (&l, &d) in lists.ids.iter().zip(&lists.distances) {
+            if d > limit {
+                break;
+            }
+            stats.hops += 1;
+            let dirty = self.dirty[l as usize];
+            for e in self.store.list_words(l).chunks_exact(stride) {
+                let (slot, head) = (e[0], e[1]);
+                let s = slot as usize;
+                if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
+                    continue;
+                }
+                if filter.is_some_and(|f| !f.contains(self.ext_ids[s])) {
+                    continue;
+                }
+                stats.dist_comps += 1;
+                visit(slot, head, &e[2..]);
+            }
+        }
+    }
+
     /// The scan over lists of codes: the best `oversample × k` estimates
     /// (slots, each replica once), then, with `rescore`, their exact
     /// distances from the f32 vectors, nearest first, cut to k.
@@ -98,33 +114,16 @@ impl HFresh {
         codes.prepare(q, &mut coded);
         let keep = rescoring.candidates(k);
         let mut top = TopK::new(keep);
-        let stride = self.store.stride();
-        for (&l, &d) in lists.ids.iter().zip(&lists.distances) {
-            if d > limit {
-                break;
+        self.scan_lists(lists, limit, filter, &mut stats, |slot, head, payload| {
+            let (code, factors) = self.store.code_of(payload);
+            let est = codes.estimate_code(&coded, code, factors);
+            if est < top.threshold() {
+                if head & REPLICATED != 0 && top.contains(slot) {
+                    return;
+                }
+                top.push(est, slot);
             }
-            stats.hops += 1;
-            let dirty = self.dirty[l as usize];
-            for e in self.store.list_words(l).chunks_exact(stride) {
-                let (slot, head) = (e[0], e[1]);
-                let s = slot as usize;
-                if dirty && (self.deleted[s] || self.versions[s] != head & !REPLICATED) {
-                    continue;
-                }
-                if filter.is_some_and(|f| !f.contains(self.ext_ids[s])) {
-                    continue;
-                }
-                let (code, factors) = self.store.code_of(&e[2..]);
-                let est = codes.estimate_code(&coded, code, factors);
-                stats.dist_comps += 1;
-                if est < top.threshold() {
-                    if head & REPLICATED != 0 && top.contains(slot) {
-                        continue;
-                    }
-                    top.push(est, slot);
-                }
-            }
-        }
+        });
         let (slots, estimates) = top.into_sorted();
         let mut found: Vec<(f32, u32)> = if rescoring.rescore {
             stats.rescored += slots.len() as u64;
