@@ -80,6 +80,33 @@ pub(super) fn step_until(
     );
 }
 
+/// Clicks the widget labelled `label` until `cond` holds: clicked again
+/// every 100 frames, at most 10 times. A click lands where the widget was
+/// drawn in the last frame; a measurement arriving in between can move the
+/// layout under it (seen in CI: a Copy button's click lost while the
+/// applied pick was measured).
+pub(super) fn click_until(
+    h: &mut Harness<'_, AnnscopeApp>,
+    label: &str,
+    what: &str,
+    cond: impl Fn(&AnnscopeApp) -> bool,
+) {
+    for _ in 0..10 {
+        h.get_by_label(label).click();
+        for _ in 0..100 {
+            h.step();
+            if cond(h.state()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    panic!(
+        "gave up waiting for {what} after 10 clicks on {label:?}; error: {:?}",
+        h.state().session.error
+    );
+}
+
 pub(super) fn ready(app: &AnnscopeApp) -> bool {
     app.session.loaded.is_some() && app.session.work.gt.is_some()
 }

@@ -11,7 +11,7 @@ use annscope::index::{IndexKind, IndexSpec, SearchKnob};
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 
-use super::app::{harness_as_launched, private_cache, ready, step_until};
+use super::app::{click_until, harness_as_launched, private_cache, ready, step_until};
 
 #[test]
 fn a_first_launch_on_the_sample_shows_a_curve_without_a_click() {
@@ -119,8 +119,7 @@ fn run_fills_the_frontier_apply_moves_the_sliders_and_copy_fills_the_clipboard()
     for _ in 0..20 {
         h.step();
     }
-    h.get_by_label("Weaviate").click();
-    step_until(&mut h, "the Weaviate text copied", 2000, |a| {
+    click_until(&mut h, "Weaviate", "the Weaviate text copied", |a| {
         a.last_copied.is_some()
     });
     let copied = h.state().last_copied.clone().expect("copied");
@@ -132,10 +131,7 @@ fn run_fills_the_frontier_apply_moves_the_sliders_and_copy_fills_the_clipboard()
     for _ in 0..20 {
         h.step();
     }
-    h.get_by_label("pgvector").click();
-    // A bound on frames, not time: the pick's measurement may still be
-    // taking both cores while the click is handled.
-    step_until(&mut h, "the pgvector text copied", 2000, |a| {
+    click_until(&mut h, "pgvector", "the pgvector text copied", |a| {
         a.last_copied
             .as_deref()
             .is_some_and(|t| t.contains("CREATE INDEX"))
@@ -151,8 +147,7 @@ fn run_fills_the_frontier_apply_moves_the_sliders_and_copy_fills_the_clipboard()
     for _ in 0..20 {
         h.step();
     }
-    h.get_by_label("hnswlib").click();
-    step_until(&mut h, "the hnswlib script copied", 2000, |a| {
+    click_until(&mut h, "hnswlib", "the hnswlib script copied", |a| {
         a.last_copied
             .as_deref()
             .is_some_and(|t| t.contains("import hnswlib"))
