@@ -16,6 +16,7 @@ mod groundtruth;
 mod gui;
 mod info;
 mod io;
+mod project;
 mod search;
 mod tune;
 mod tune_engine;
@@ -30,6 +31,7 @@ pub use groundtruth::GroundtruthArgs;
 pub use gui::GuiArgs;
 pub use info::InfoArgs;
 pub use io::with_progress;
+pub use project::ProjectArgs;
 pub use search::SearchArgs;
 pub use tune::{TargetNotMet, TuneArgs};
 
@@ -61,6 +63,10 @@ pub enum Command {
     /// Find the cheapest configuration that meets a recall target, chosen
     /// on half the queries and checked on the other half.
     Tune(Box<TuneArgs>),
+    /// Lay the vectors out on a plane (PCA or UMAP from the index's own
+    /// neighbour graph), write the coordinates as .npy and say how many
+    /// neighbours the picture keeps.
+    Project(Box<ProjectArgs>),
     /// Open the desktop app on a dataset.
     #[cfg(feature = "gui")]
     Gui(GuiArgs),
@@ -78,6 +84,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Search(a) => search::run(&a),
         Command::Crossover(a) => crossover::run(&a),
         Command::Tune(a) => tune::run(&a),
+        Command::Project(a) => project::run(&a),
         #[cfg(feature = "gui")]
         Command::Gui(_) => anyhow::bail!("the gui subcommand is handled by main"),
     }

@@ -14,8 +14,8 @@ use crate::projection::Projection;
 pub(super) fn variance_ui(ui: &mut Ui, p: &Projection, n: usize) {
     let text = format!(
         "PCA axes show {:.1}% + {:.1}% = {:.1}% of the variance (fitted on {} of {} vectors; {:.2} s)",
-        p.explained[0] * 100.0,
-        p.explained[1] * 100.0,
+        p.explained_axes()[0] * 100.0,
+        p.explained_axes()[1] * 100.0,
         p.explained_total() * 100.0,
         p.fitted_on,
         n,

@@ -1,5 +1,4 @@
-//! A 2-D PCA projection of a dataset, for the app's scatter, layer-graph and
-//! search-path views.
+//! PCA: the fast first projection, and UMAP's starting layout.
 //!
 //! PCA is fitted with `linfa-reduction` on a seeded sample of at most
 //! [`FIT_SAMPLE`] rows (the principal axes of 10,000 rows of a real
@@ -27,55 +26,10 @@ use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::progress::WorkContext;
 
+use super::{Method, Projection};
+
 /// Rows the PCA is fitted on, at most.
 pub const FIT_SAMPLE: usize = 10_000;
-
-/// Below this share of the variance, the two axes misrepresent distances
-/// badly enough that the app warns.
-pub const LOW_VARIANCE: f64 = 0.25;
-
-/// Every base vector and query at its place on the first two principal axes.
-#[derive(Clone, Debug)]
-pub struct Projection {
-    /// One point per base row, in row order.
-    pub base: Vec<[f32; 2]>,
-    /// One point per query, in query order.
-    pub queries: Vec<[f32; 2]>,
-    /// Share of the total variance along each axis (each in 0..=1).
-    pub explained: [f64; 2],
-    /// Rows the axes were fitted on.
-    pub fitted_on: usize,
-    /// Wall-clock seconds the fit and projection took.
-    pub seconds: f64,
-}
-
-impl Projection {
-    /// Share of the variance the two axes show together.
-    pub fn explained_total(&self) -> f64 {
-        self.explained[0] + self.explained[1]
-    }
-
-    /// Whether the two axes show too little of the data to judge distances by.
-    pub fn is_misleading(&self) -> bool {
-        self.explained_total() < LOW_VARIANCE
-    }
-
-    /// The box holding every base point and query: (min, max).
-    pub fn bounds(&self) -> ([f32; 2], [f32; 2]) {
-        let mut lo = [f32::INFINITY; 2];
-        let mut hi = [f32::NEG_INFINITY; 2];
-        for p in self.base.iter().chain(&self.queries) {
-            for a in 0..2 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-        if lo[0] > hi[0] {
-            return ([-1.0; 2], [1.0; 2]);
-        }
-        (lo, hi)
-    }
-}
 
 /// A row as the metric sees it: unit length under cosine.
 fn as_seen(row: &[f32], metric: Metric, out: &mut Vec<f64>) {
@@ -202,11 +156,13 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
     };
     ctx.progress.set(3);
     Ok(Projection {
+        method: Method::Pca,
         base: base_points,
         queries: query_points,
-        explained,
+        explained: Some(explained),
         fitted_on: fit_rows.len(),
         seconds: started.elapsed().as_secs_f64(),
+        kept: None,
     })
 }
 
@@ -226,7 +182,7 @@ mod tests {
         }
         let ds = Dataset::from_vec("line", data, 3, Metric::L2).unwrap();
         let p = project(&ds, None, &WorkContext::detached()).unwrap();
-        assert!(p.explained[0] > 0.99, "explained {:?}", p.explained);
+        assert!(p.explained_axes()[0] > 0.99, "explained {:?}", p.explained);
         assert!(p.explained_total() <= 1.0 + 1e-9);
         assert!(!p.is_misleading());
         // Monotone along the axis (either direction), spread = |t| * sqrt(2).
@@ -255,7 +211,7 @@ mod tests {
         assert_eq!(p.queries.len(), 10);
         assert!(p.explained_total() < 0.15, "explained {:?}", p.explained);
         assert!(p.is_misleading());
-        assert!(p.explained[0] >= p.explained[1]);
+        assert!(p.explained_axes()[0] >= p.explained_axes()[1]);
     }
 
     #[test]

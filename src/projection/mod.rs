@@ -1,0 +1,211 @@
+//! 2-D projections of a dataset, for the app's views and `annscope project`.
+//!
+//! Two methods. **PCA** ([`pca`]) is a linear map fitted in under a second:
+//! the fast first picture, and honest about how little of 384-d sentence
+//! embeddings two axes hold. **UMAP** ([`umap`]) lays the points out so
+//! that neighbours stay neighbours; it is fitted on a k-nearest-neighbour
+//! graph ([`knn`]) that comes from annscope's own index (or an exact scan),
+//! which is the expensive half of UMAP and the one annscope already has.
+//!
+//! Either picture is judged by the same figure ([`kept`]): the share of
+//! each point's exact 10 nearest neighbours, in the index's metric, that
+//! are among its 10 nearest on the plane (`neighbours_kept_10`), so a user
+//! sees where the picture can be believed. Nearest neighbours on the plane
+//! come from [`grid`], a uniform grid that also answers the app's hover and
+//! click.
+
+pub mod grid;
+pub mod kept;
+pub mod knn;
+pub mod pca;
+pub mod umap;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::progress::WorkContext;
+
+pub use kept::NeighboursKept;
+pub use knn::KnnGraph;
+pub use pca::project;
+
+/// Below this share of the variance, PCA's two axes misrepresent distances
+/// badly enough that the app warns.
+pub const LOW_VARIANCE: f64 = 0.25;
+
+/// How the points were placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The first two principal axes (linear, fast).
+    Pca,
+    /// UMAP on the k-nearest-neighbour graph (keeps neighbourhoods).
+    Umap,
+}
+
+impl Method {
+    pub const ALL: [Method; 2] = [Method::Pca, Method::Umap];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Pca => "pca",
+            Method::Umap => "umap",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Pca => "PCA",
+            Method::Umap => "UMAP",
+        }
+    }
+}
+
+/// Every base vector and query at its place on the plane.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    pub method: Method,
+    /// One point per base row, in row order.
+    pub base: Vec<[f32; 2]>,
+    /// One point per query, in query order.
+    pub queries: Vec<[f32; 2]>,
+    /// PCA: the share of the total variance along each axis (each in
+    /// 0..=1). None for UMAP, whose axes have no such meaning.
+    pub explained: Option<[f64; 2]>,
+    /// Rows the layout was fitted on (PCA's sample; UMAP: every row).
+    pub fitted_on: usize,
+    /// Wall-clock seconds the fit and projection took (for UMAP including
+    /// the k-NN graph; see `knn_seconds`).
+    pub seconds: f64,
+    /// Neighbours kept, when measured.
+    pub kept: Option<NeighboursKept>,
+}
+
+impl Projection {
+    /// PCA's share of the variance on each axis; zeros for UMAP.
+    pub fn explained_axes(&self) -> [f64; 2] {
+        self.explained.unwrap_or([0.0; 2])
+    }
+
+    /// Share of the variance the two axes show together (PCA; 0 for UMAP).
+    pub fn explained_total(&self) -> f64 {
+        let [a, b] = self.explained_axes();
+        a + b
+    }
+
+    /// Whether PCA's two axes show too little of the data to judge
+    /// distances by (UMAP is judged by its neighbours kept instead).
+    pub fn is_misleading(&self) -> bool {
+        self.explained.is_some() && self.explained_total() < LOW_VARIANCE
+    }
+
+    /// The box holding every base point and query: (min, max).
+    pub fn bounds(&self) -> ([f32; 2], [f32; 2]) {
+        let mut lo = [f32::INFINITY; 2];
+        let mut hi = [f32::NEG_INFINITY; 2];
+        for p in self.base.iter().chain(&self.queries) {
+            for a in 0..2 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        if lo[0] > hi[0] {
+            return ([-1.0; 2], [1.0; 2]);
+        }
+        (lo, hi)
+    }
+}
+
+/// Where UMAP's k-nearest-neighbour graph comes from.
+pub enum GraphSource<'a> {
+    /// The flat index's exact blocked scan.
+    Exact,
+    /// Searches of a built index over the same base.
+    Index {
+        index: &'a dyn crate::index::AnnIndex,
+        params: crate::index::SearchParams,
+        label: String,
+    },
+}
+
+impl GraphSource<'_> {
+    fn base_graph(&self, base: &Arc<Dataset>, k: usize, ctx: &WorkContext) -> Result<KnnGraph> {
+        match self {
+            GraphSource::Exact => knn::exact(base, k, ctx),
+            GraphSource::Index {
+                index,
+                params,
+                label,
+            } => knn::from_index(*index, base, k, params, label, ctx),
+        }
+    }
+
+    fn query_graph(
+        &self,
+        base: &Arc<Dataset>,
+        queries: &Dataset,
+        k: usize,
+        ctx: &WorkContext,
+    ) -> Result<KnnGraph> {
+        match self {
+            GraphSource::Exact => knn::queries_exact(base, queries, k, ctx),
+            GraphSource::Index {
+                index,
+                params,
+                label,
+            } => knn::queries_from_index(*index, queries, k, params, label, ctx),
+        }
+    }
+}
+
+/// UMAP of `base` (queries placed among it), with the graph it was fitted
+/// on (its `seconds` are the graph's share of the projection's).
+pub fn umap_projection(
+    base: &Arc<Dataset>,
+    queries: Option<&Dataset>,
+    source: &GraphSource<'_>,
+    params: &umap::UmapParams,
+    ctx: &WorkContext,
+) -> Result<(Projection, KnnGraph)> {
+    params.validate()?;
+    let started = std::time::Instant::now();
+    let k = params.graph_k().max(kept::KEPT_K);
+    knn::check_size(base, k)?;
+    if let Some(q) = queries {
+        if q.dim() != base.dim() {
+            return Err(Error::Mismatch(format!(
+                "{} has dimension {}, the base {} has {}",
+                q.display_name(),
+                q.dim(),
+                base.display_name(),
+                base.dim()
+            )));
+        }
+    }
+    base.validate(ctx)?;
+    let graph = source.base_graph(base, k, ctx)?;
+    let start = pca::project(base, None, ctx)?;
+    let layout = umap::layout(&graph, base.metric(), &start.base, params, ctx)?;
+    let placed = match queries {
+        Some(q) if !q.is_empty() => {
+            let qg = source.query_graph(base, q, params.graph_k(), ctx)?;
+            umap::place(&qg, base.metric(), &layout, params)
+        }
+        _ => Vec::new(),
+    };
+    Ok((
+        Projection {
+            method: Method::Umap,
+            base: layout,
+            queries: placed,
+            explained: None,
+            fitted_on: base.len(),
+            seconds: started.elapsed().as_secs_f64(),
+            kept: None,
+        },
+        graph,
+    ))
+}

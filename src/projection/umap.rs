@@ -1,0 +1,571 @@
+//! UMAP (McInnes, Healy & Melville 2018), written here after umap-learn,
+//! fitted on a k-nearest-neighbour graph annscope already has.
+//!
+//! Why not a crate: `umap-rs` takes a precomputed graph but draws from an
+//! unseeded generator inside a parallel loop, panics on invalid input and
+//! needs another ndarray; the part that is not the k-NN graph is two
+//! hundred lines. This follows umap-learn's defaults step by step so its
+//! figures compare: `n_neighbors` 15 counting the point itself, the fuzzy
+//! set by `smooth_knn_dist` (ρ the nearest distance, σ by bisection to
+//! log2(n_neighbors)), the union `A + Aᵀ − A∘Aᵀ`, edges below max/n_epochs
+//! dropped, 200 epochs (500 up to 10,000 points), 5 negative samples per
+//! positive, the learning rate falling linearly from 1, gradients clipped
+//! at 4, `a` and `b` fitted to `min_dist` 0.1 and `spread` 1.
+//!
+//! Two differences, both for reproducibility: the start is PCA scaled to
+//! [0, 10] (umap-learn's `init="pca"`; its default spectral start needs an
+//! eigensolver on the graph), and the epochs run on one thread in edge
+//! order, which is what umap-learn itself does when given a seed
+//! (`random_state` turns its parallel SGD off): the same graph, seed and
+//! settings give the same coordinates on any machine, whatever the thread
+//! count. Queries are placed at the membership-weighted mean of their
+//! neighbours' positions (umap-learn's `transform` starts there and
+//! refines).
+//!
+//! Distances: cosine as `1 − cos`, L2 as the Euclidean distance (the root
+//! of annscope's squared L2), inner product relative to each row's nearest
+//! (only differences of distances enter the fuzzy set past ρ).
+
+use serde::{Deserialize, Serialize};
+
+use super::knn::KnnGraph;
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::progress::WorkContext;
+
+/// UMAP's settings (umap-learn's names and defaults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UmapParams {
+    /// Neighbours per point, counting the point itself (umap-learn's
+    /// convention): the graph needs `n_neighbors - 1` others per row.
+    pub n_neighbors: usize,
+    /// How tightly points may pack (0–1).
+    pub min_dist: f32,
+    /// Epochs of gradient descent; None: 500 up to 10,000 points, else 200.
+    pub n_epochs: Option<usize>,
+    /// Repulsive samples per attractive one.
+    pub negative_sample_rate: usize,
+    /// Seed of the negative samples and the start's jitter.
+    pub seed: u64,
+}
+
+impl Default for UmapParams {
+    fn default() -> Self {
+        UmapParams {
+            n_neighbors: 15,
+            min_dist: 0.1,
+            n_epochs: None,
+            negative_sample_rate: 5,
+            seed: 42,
+        }
+    }
+}
+
+impl UmapParams {
+    /// Other rows the graph must give per row.
+    pub fn graph_k(&self) -> usize {
+        self.n_neighbors.saturating_sub(1).max(1)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.n_neighbors < 2 {
+            return Err(Error::InvalidParameter(format!(
+                "UMAP needs n_neighbors of at least 2 (the point and one other), got {}",
+                self.n_neighbors
+            )));
+        }
+        if !(self.min_dist >= 0.0 && self.min_dist < 1.0) {
+            return Err(Error::InvalidParameter(format!(
+                "UMAP's min_dist must be in [0, 1), got {}",
+                self.min_dist
+            )));
+        }
+        if self.n_epochs == Some(0) {
+            return Err(Error::InvalidParameter(
+                "UMAP needs at least 1 epoch".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Epochs a run over `n` points takes.
+    pub fn epochs_for(&self, n: usize) -> usize {
+        self.n_epochs.unwrap_or(if n <= 10_000 { 500 } else { 200 })
+    }
+}
+
+/// umap-learn's `find_ab_params` (spread 1): the curve 1 / (1 + a·d^(2b))
+/// fitted by least squares (Gauss–Newton with step halving) to 1 below
+/// `min_dist` and exp(−(d − min_dist)) above, on 300 points in [0, 3].
+pub fn fit_ab(min_dist: f32) -> (f32, f32) {
+    let xs: Vec<f64> = (0..300).map(|i| 3.0 * i as f64 / 299.0).collect();
+    let md = min_dist as f64;
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|&x| if x < md { 1.0 } else { (-(x - md)).exp() })
+        .collect();
+    let residual = |a: f64, b: f64| -> f64 {
+        xs.iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let f = 1.0 / (1.0 + a * x.powf(2.0 * b));
+                (f - y) * (f - y)
+            })
+            .sum()
+    };
+    let (mut a, mut b) = (1.0f64, 1.0f64);
+    let mut err = residual(a, b);
+    for _ in 0..200 {
+        // Normal equations of the 2 × 2 Gauss–Newton step.
+        let (mut jaa, mut jab, mut jbb, mut ga, mut gb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&x, &y) in xs.iter().zip(&ys) {
+            if x <= 0.0 {
+                continue;
+            }
+            let p = x.powf(2.0 * b);
+            let den = 1.0 + a * p;
+            let f = 1.0 / den;
+            let da = -p / (den * den);
+            let db = -a * p * 2.0 * x.ln() / (den * den);
+            let r = f - y;
+            jaa += da * da;
+            jab += da * db;
+            jbb += db * db;
+            ga += da * r;
+            gb += db * r;
+        }
+        let det = jaa * jbb - jab * jab;
+        if det.abs() < 1e-300 {
+            break;
+        }
+        let step_a = (jbb * ga - jab * gb) / det;
+        let step_b = (jaa * gb - jab * ga) / det;
+        let mut t = 1.0;
+        let mut improved = false;
+        while t > 1e-6 {
+            let (na, nb) = (a - t * step_a, b - t * step_b);
+            if na > 0.0 && nb > 0.0 {
+                let e = residual(na, nb);
+                if e < err {
+                    (a, b, err) = (na, nb, e);
+                    improved = true;
+                    break;
+                }
+            }
+            t *= 0.5;
+        }
+        if !improved {
+            break;
+        }
+    }
+    (a as f32, b as f32)
+}
+
+/// A distance as the fuzzy set reads it (see the module doc).
+fn umap_distance(metric: Metric, d: f32, nearest: f32) -> f32 {
+    match metric {
+        Metric::L2 => d.max(0.0).sqrt(),
+        Metric::Cosine => d.max(0.0),
+        Metric::InnerProduct => (d - nearest).max(0.0),
+    }
+}
+
+/// umap-learn's `smooth_knn_dist` for one row (`dists` ascending, the
+/// point itself left out): (ρ, σ).
+fn smooth_knn(dists: &[f32], n_neighbors: usize, mean_all: f64) -> (f64, f64) {
+    const TOLERANCE: f64 = 1e-5;
+    const MIN_K_DIST_SCALE: f64 = 1e-3;
+    let target = (n_neighbors as f64).log2();
+    let rho = dists.iter().find(|&&d| d > 0.0).map_or(0.0, |&d| d as f64);
+    let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
+    for _ in 0..64 {
+        let psum: f64 = dists
+            .iter()
+            .map(|&d| {
+                let d = d as f64 - rho;
+                if d > 0.0 {
+                    (-d / mid).exp()
+                } else {
+                    1.0
+                }
+            })
+            .sum();
+        if (psum - target).abs() < TOLERANCE {
+            break;
+        }
+        if psum > target {
+            hi = mid;
+            mid = (lo + hi) / 2.0;
+        } else {
+            lo = mid;
+            mid = if hi.is_infinite() {
+                mid * 2.0
+            } else {
+                (lo + hi) / 2.0
+            };
+        }
+    }
+    let floor = if rho > 0.0 {
+        // umap-learn's mean includes the point's own zero distance.
+        let sum: f64 = dists.iter().map(|&d| d as f64).sum();
+        MIN_K_DIST_SCALE * sum / (dists.len() + 1) as f64
+    } else {
+        MIN_K_DIST_SCALE * mean_all
+    };
+    (rho, mid.max(floor))
+}
+
+/// Membership weights of one row's neighbours.
+fn memberships(dists: &[f32], n_neighbors: usize, mean_all: f64, out: &mut Vec<f32>) {
+    let (rho, sigma) = smooth_knn(dists, n_neighbors, mean_all);
+    out.clear();
+    out.extend(dists.iter().map(|&d| {
+        let d = d as f64 - rho;
+        if d <= 0.0 || sigma == 0.0 {
+            1.0
+        } else {
+            (-d / sigma).exp() as f32
+        }
+    }));
+}
+
+/// The graph's distances as the fuzzy set reads them, `k` per row.
+fn fuzzy_distances(graph: &KnnGraph, k: usize, metric: Metric) -> Vec<f32> {
+    let mut out = Vec::with_capacity(graph.len() * k);
+    for i in 0..graph.len() {
+        let (_, d) = graph.row(i);
+        out.extend(d[..k].iter().map(|&x| umap_distance(metric, x, d[0])));
+    }
+    out
+}
+
+/// The symmetric fuzzy graph, as directed edges sorted by head (both
+/// directions of each pair present, as umap-learn's COO matrix).
+#[derive(Clone, Debug, Default)]
+pub struct FuzzyGraph {
+    pub heads: Vec<u32>,
+    pub tails: Vec<u32>,
+    pub weights: Vec<f32>,
+}
+
+/// The fuzzy union of each row's memberships.
+pub fn fuzzy_graph(graph: &KnnGraph, params: &UmapParams, metric: Metric) -> FuzzyGraph {
+    let k = params.graph_k().min(graph.k);
+    let dists = fuzzy_distances(graph, k, metric);
+    let mean_all = dists.iter().map(|&d| d as f64).sum::<f64>() / dists.len().max(1) as f64;
+    let mut directed: Vec<(u32, u32, f32)> = Vec::with_capacity(2 * dists.len());
+    let mut w = Vec::with_capacity(k);
+    for i in 0..graph.len() {
+        memberships(
+            &dists[i * k..(i + 1) * k],
+            params.n_neighbors,
+            mean_all,
+            &mut w,
+        );
+        for (&j, &wij) in graph.row(i).0[..k].iter().zip(&w) {
+            if j as usize != i && wij > 0.0 {
+                directed.push((i as u32, j, wij));
+            }
+        }
+    }
+    // Each edge once in each direction, with a flag for which it is.
+    let mut both: Vec<(u32, u32, f32, bool)> = Vec::with_capacity(2 * directed.len());
+    for &(i, j, w) in &directed {
+        both.push((i, j, w, true));
+        both.push((j, i, w, false));
+    }
+    drop(directed);
+    both.sort_unstable_by_key(|e| (e.0, e.1, !e.3));
+    let mut g = FuzzyGraph::default();
+    let mut at = 0;
+    while at < both.len() {
+        let (i, j) = (both[at].0, both[at].1);
+        // A pair's entries: at most one "i → j" (own) and one "j → i".
+        let (mut own, mut theirs) = (0.0f32, 0.0f32);
+        while at < both.len() && both[at].0 == i && both[at].1 == j {
+            if both[at].3 {
+                own = own.max(both[at].2);
+            } else {
+                theirs = theirs.max(both[at].2);
+            }
+            at += 1;
+        }
+        g.heads.push(i);
+        g.tails.push(j);
+        g.weights.push(own + theirs - own * theirs);
+    }
+    g
+}
+
+/// xorshift64*: the negative samples' generator (fast, seeded, the same
+/// on every platform).
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn new(seed: u64) -> Self {
+        // SplitMix64 of the seed, never zero.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Xorshift((z ^ (z >> 31)) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// In 0..n (n small against 2^64: the bias is negligible).
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() >> 32) * n as u64 >> 32) as usize
+    }
+    /// In [-1, 1).
+    fn signed_unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+#[inline]
+fn clip(v: f32) -> f32 {
+    v.clamp(-4.0, 4.0)
+}
+
+/// Scales `init` to [0, 10] on each axis with a seeded jitter of 1e-4
+/// (umap-learn's `noisy_scale_coords` and rescaling), so duplicates part.
+fn start_layout(init: &[[f32; 2]], rng: &mut Xorshift) -> Vec<[f32; 2]> {
+    let mut lo = [f32::INFINITY; 2];
+    let mut hi = [f32::NEG_INFINITY; 2];
+    for p in init {
+        for a in 0..2 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    init.iter()
+        .map(|p| {
+            let mut q = [0.0f32; 2];
+            for a in 0..2 {
+                let span = hi[a] - lo[a];
+                let x = if span > 0.0 {
+                    10.0 * (p[a] - lo[a]) / span
+                } else {
+                    5.0
+                };
+                q[a] = x + 1e-4 * rng.signed_unit();
+            }
+            q
+        })
+        .collect()
+}
+
+/// The layout: `graph` (at least `n_neighbors - 1` others per row) from
+/// the start `init` (one point per row, e.g. PCA).
+pub fn layout(
+    graph: &KnnGraph,
+    metric: Metric,
+    init: &[[f32; 2]],
+    params: &UmapParams,
+    ctx: &WorkContext,
+) -> Result<Vec<[f32; 2]>> {
+    params.validate()?;
+    let n = graph.len();
+    if init.len() != n {
+        return Err(Error::Mismatch(format!(
+            "UMAP's start has {} points, the graph {n} rows",
+            init.len()
+        )));
+    }
+    if graph.k < params.graph_k() {
+        return Err(Error::InvalidParameter(format!(
+            "UMAP with n_neighbors {} needs {} neighbours per row, the graph has {}",
+            params.n_neighbors,
+            params.graph_k(),
+            graph.k
+        )));
+    }
+    let n_epochs = params.epochs_for(n);
+    ctx.progress.stage("UMAP: fuzzy graph", 1);
+    let fuzzy = fuzzy_graph(graph, params, metric);
+    ctx.cancel.check()?;
+    let (a, b) = fit_ab(params.min_dist);
+    let mut rng = Xorshift::new(params.seed);
+    let mut y = start_layout(init, &mut rng);
+    optimise(
+        &fuzzy,
+        &mut y,
+        a,
+        b,
+        n_epochs,
+        params.negative_sample_rate,
+        &mut rng,
+        ctx,
+    )?;
+    Ok(y)
+}
+
+/// umap-learn's `optimize_layout_euclidean` on one thread (see the module
+/// doc), moving both ends of each attractive edge.
+#[allow(clippy::too_many_arguments)]
+fn optimise(
+    g: &FuzzyGraph,
+    y: &mut [[f32; 2]],
+    a: f32,
+    b: f32,
+    n_epochs: usize,
+    negative_sample_rate: usize,
+    rng: &mut Xorshift,
+    ctx: &WorkContext,
+) -> Result<()> {
+    let n = y.len();
+    let wmax = g.weights.iter().copied().fold(0.0f32, f32::max);
+    if wmax <= 0.0 || n < 2 {
+        return Ok(());
+    }
+    // Edges too weak to be sampled once in n_epochs are dropped.
+    let keep = wmax / n_epochs as f32;
+    let edges: Vec<(u32, u32, f32)> = g
+        .heads
+        .iter()
+        .zip(&g.tails)
+        .zip(&g.weights)
+        .filter(|(_, &w)| w >= keep)
+        .map(|((&h, &t), &w)| (h, t, wmax / w))
+        .collect();
+    let nsr = negative_sample_rate.max(1) as f32;
+    let mut next: Vec<f32> = edges.iter().map(|e| e.2).collect();
+    let mut next_negative: Vec<f32> = edges.iter().map(|e| e.2 / nsr).collect();
+    ctx.progress.stage("UMAP: laying out", n_epochs as u64);
+    for epoch in 0..n_epochs {
+        ctx.cancel.check()?;
+        let alpha = 1.0 - epoch as f32 / n_epochs as f32;
+        let now = epoch as f32;
+        for (e, &(head, tail, every)) in edges.iter().enumerate() {
+            if next[e] > now {
+                continue;
+            }
+            let (j, k) = (head as usize, tail as usize);
+            let (mut cur, other) = (y[j], y[k]);
+            let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+            let d2 = dx * dx + dy * dy;
+            if d2 > 0.0 {
+                let pb = d2.powf(b);
+                let coeff = -2.0 * a * b * (pb / d2) / (a * pb + 1.0);
+                let (gx, gy) = (clip(coeff * dx) * alpha, clip(coeff * dy) * alpha);
+                cur[0] += gx;
+                cur[1] += gy;
+                y[k] = [other[0] - gx, other[1] - gy];
+            }
+            next[e] += every;
+            let every_negative = every / nsr;
+            let samples = ((now - next_negative[e]) / every_negative).max(0.0) as usize;
+            for _ in 0..samples {
+                let k = rng.below(n);
+                if k == j {
+                    continue;
+                }
+                let other = y[k];
+                let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+                let d2 = dx * dx + dy * dy;
+                if d2 > 0.0 {
+                    let coeff = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                    cur[0] += clip(coeff * dx) * alpha;
+                    cur[1] += clip(coeff * dy) * alpha;
+                }
+            }
+            next_negative[e] += samples as f32 * every_negative;
+            y[j] = cur;
+        }
+        ctx.progress.set(epoch as u64 + 1);
+    }
+    Ok(())
+}
+
+/// Places points that are not in the layout (queries) at the
+/// membership-weighted mean of their neighbours' positions. `neighbours`
+/// gives each point's base neighbours (ids, distances ascending).
+pub fn place(
+    neighbours: &KnnGraph,
+    metric: Metric,
+    layout: &[[f32; 2]],
+    params: &UmapParams,
+) -> Vec<[f32; 2]> {
+    let k = params.graph_k().min(neighbours.k);
+    let dists = fuzzy_distances(neighbours, k, metric);
+    let mean_all = dists.iter().map(|&d| d as f64).sum::<f64>() / dists.len().max(1) as f64;
+    let mut w = Vec::with_capacity(k);
+    (0..neighbours.len())
+        .map(|i| {
+            memberships(
+                &dists[i * k..(i + 1) * k],
+                params.n_neighbors,
+                mean_all,
+                &mut w,
+            );
+            let (mut sx, mut sy, mut sw) = (0.0f64, 0.0f64, 0.0f64);
+            for (&id, &wi) in neighbours.row(i).0[..k].iter().zip(&w) {
+                let p = layout[id as usize];
+                sx += wi as f64 * p[0] as f64;
+                sy += wi as f64 * p[1] as f64;
+                sw += wi as f64;
+            }
+            if sw > 0.0 {
+                [(sx / sw) as f32, (sy / sw) as f32]
+            } else {
+                layout[neighbours.row(i).0[0] as usize]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_and_b_match_umap_learns_for_min_dist_one_tenth() {
+        // umap-learn: find_ab_params(1.0, 0.1) = (1.5769, 0.8951).
+        let (a, b) = fit_ab(0.1);
+        assert!((a - 1.577).abs() < 0.01, "a {a}");
+        assert!((b - 0.895).abs() < 0.005, "b {b}");
+        // min_dist 0.5 packs less tightly: (0.5830, 1.3344) in umap-learn.
+        let (a, b) = fit_ab(0.5);
+        assert!(
+            (a - 0.583).abs() < 0.01 && (b - 1.334).abs() < 0.01,
+            "{a} {b}"
+        );
+    }
+
+    #[test]
+    fn sigma_brings_the_memberships_to_log2_of_the_neighbours() {
+        let dists = [0.5f32, 0.6, 0.7, 0.9, 1.2, 1.3, 1.5];
+        let (rho, sigma) = smooth_knn(&dists, 8, 1.0);
+        assert_eq!(rho, 0.5);
+        let mut w = Vec::new();
+        memberships(&dists, 8, 1.0, &mut w);
+        let total: f32 = w.iter().sum();
+        assert!((total - 3.0).abs() < 1e-3, "sum {total}, sigma {sigma}");
+        assert_eq!(w[0], 1.0, "the nearest is a full member");
+    }
+
+    #[test]
+    fn the_union_is_symmetric_with_probabilistic_or() {
+        // 0 ↔ 1 both ways, 2 → 0 one way.
+        let g = KnnGraph {
+            k: 1,
+            ids: vec![1, 0, 0],
+            distances: vec![1.0, 1.0, 4.0],
+            source: "test".into(),
+            seconds: 0.0,
+        };
+        let p = UmapParams {
+            n_neighbors: 2,
+            ..Default::default()
+        };
+        let f = fuzzy_graph(&g, &p, Metric::L2);
+        let edges: Vec<(u32, u32, f32)> = (0..f.heads.len())
+            .map(|e| (f.heads[e], f.tails[e], f.weights[e]))
+            .collect();
+        // Each row's only neighbour is its nearest: weight 1.
+        assert_eq!(edges, [(0, 1, 1.0), (0, 2, 1.0), (1, 0, 1.0), (2, 0, 1.0)]);
+    }
+}
