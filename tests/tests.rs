@@ -15,6 +15,7 @@ mod suite {
     mod cli;
     mod formats;
     mod pgvector;
+    mod project;
     #[cfg(feature = "qdrant")]
     mod qdrant;
     mod quantized;

@@ -15,7 +15,7 @@ use crate::index::{load_index, AnnIndex, HnswParams, IndexSpec, SearchParams};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 use crate::projection::kept::{self, ExactSample};
-use crate::projection::umap::UmapParams;
+use crate::projection::umap::{Init, UmapParams};
 use crate::projection::{self, GraphSource, Method, Projection};
 
 /// Up to this many rows `--knn auto` scans exactly; above, it builds an
@@ -57,6 +57,10 @@ pub struct ProjectArgs {
     /// UMAP's epochs (default: 500 up to 10,000 vectors, else 200).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// UMAP's start: spectral (umap-learn's default; PCA when the graph is
+    /// in pieces) or pca.
+    #[arg(long, value_enum, default_value_t = Init::Spectral)]
+    pub init: Init,
     /// Where UMAP's neighbour graph comes from.
     #[arg(long, value_enum, default_value_t = KnnChoice::Auto)]
     pub knn: KnnChoice,
@@ -98,6 +102,10 @@ struct Report {
     explained_variance: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     umap: Option<UmapParams>,
+    /// UMAP: the start the epochs ran from (spectral falls back to pca
+    /// when the graph is in pieces).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<Init>,
     seed: u64,
     threads: usize,
     out: PathBuf,
@@ -124,6 +132,7 @@ pub(super) fn run(a: &ProjectArgs) -> anyhow::Result<()> {
         min_dist: a.min_dist,
         n_epochs: a.epochs,
         seed: a.seed,
+        init: a.init,
         ..UmapParams::default()
     };
     if a.method == Method::Umap {
@@ -171,6 +180,7 @@ pub(super) fn run(a: &ProjectArgs) -> anyhow::Result<()> {
             n_epochs: Some(umap.epochs_for(p.base.len())),
             ..umap.clone()
         }),
+        start: p.start,
         seed: a.seed,
         threads: a.threads.unwrap_or_else(rayon::current_num_threads),
         out: a.out.clone(),

@@ -52,7 +52,7 @@ impl PlaneGrid {
         let side = w.max(h);
         let area = (w * h).max(side * side / cells);
         let mut cell = (area / cells).sqrt();
-        if !(cell > 0.0) {
+        if cell.is_nan() || cell <= 0.0 {
             cell = 1.0;
         }
         let side_cells =

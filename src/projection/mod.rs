@@ -18,6 +18,7 @@ pub mod grid;
 pub mod kept;
 pub mod knn;
 pub mod pca;
+pub mod spectral;
 pub mod umap;
 
 use std::sync::Arc;
@@ -82,6 +83,8 @@ pub struct Projection {
     pub seconds: f64,
     /// Neighbours kept, when measured.
     pub kept: Option<NeighboursKept>,
+    /// UMAP: the start its epochs ran from.
+    pub start: Option<umap::Init>,
 }
 
 impl Projection {
@@ -187,8 +190,8 @@ pub fn umap_projection(
     }
     base.validate(ctx)?;
     let graph = source.base_graph(base, k, ctx)?;
-    let start = pca::project(base, None, ctx)?;
-    let layout = umap::layout(&graph, base.metric(), &start.base, params, ctx)?;
+    let pca_start = || pca::project(base, None, ctx).map(|p| p.base);
+    let (layout, start) = umap::layout(&graph, base.metric(), pca_start, params, ctx)?;
     let placed = match queries {
         Some(q) if !q.is_empty() => {
             let qg = source.query_graph(base, q, params.graph_k(), ctx)?;
@@ -205,6 +208,7 @@ pub fn umap_projection(
             fitted_on: base.len(),
             seconds: started.elapsed().as_secs_f64(),
             kept: None,
+            start: Some(start),
         },
         graph,
     ))

@@ -163,6 +163,7 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
         fitted_on: fit_rows.len(),
         seconds: started.elapsed().as_secs_f64(),
         kept: None,
+        start: None,
     })
 }
 

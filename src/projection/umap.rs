@@ -12,10 +12,9 @@
 //! positive, the learning rate falling linearly from 1, gradients clipped
 //! at 4, `a` and `b` fitted to `min_dist` 0.1 and `spread` 1.
 //!
-//! Two differences, both for reproducibility: the start is PCA scaled to
-//! [0, 10] (umap-learn's `init="pca"`; its default spectral start needs an
-//! eigensolver on the graph), and the epochs run on one thread in edge
-//! order, which is what umap-learn itself does when given a seed
+//! The start is umap-learn's default, the graph's spectral layout
+//! ([`super::spectral`]; PCA when the graph is in pieces or `init` says so),
+//! scaled to [0, 10]. The epochs run on one thread in edge order, which is what umap-learn itself does when given a seed
 //! (`random_state` turns its parallel SGD off): the same graph, seed and
 //! settings give the same coordinates on any machine, whatever the thread
 //! count. Queries are placed at the membership-weighted mean of their
@@ -47,6 +46,19 @@ pub struct UmapParams {
     pub negative_sample_rate: usize,
     /// Seed of the negative samples and the start's jitter.
     pub seed: u64,
+    /// Where the epochs start from.
+    pub init: Init,
+}
+
+/// UMAP's starting layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// The graph's Laplacian eigenvectors (umap-learn's default); PCA when
+    /// the graph is in pieces.
+    Spectral,
+    /// The first two principal axes.
+    Pca,
 }
 
 impl Default for UmapParams {
@@ -57,6 +69,7 @@ impl Default for UmapParams {
             n_epochs: None,
             negative_sample_rate: 5,
             seed: 42,
+            init: Init::Spectral,
         }
     }
 }
@@ -317,7 +330,7 @@ impl Xorshift {
     }
     /// In 0..n (n small against 2^64: the bias is negligible).
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
     /// In [-1, 1).
     fn signed_unit(&mut self) -> f32 {
@@ -358,23 +371,18 @@ fn start_layout(init: &[[f32; 2]], rng: &mut Xorshift) -> Vec<[f32; 2]> {
         .collect()
 }
 
-/// The layout: `graph` (at least `n_neighbors - 1` others per row) from
-/// the start `init` (one point per row, e.g. PCA).
+/// The layout of `graph` (at least `n_neighbors - 1` others per row), and
+/// the start it came from: the spectral start when asked for and the graph
+/// allows, else `pca` (called only then; one point per row).
 pub fn layout(
     graph: &KnnGraph,
     metric: Metric,
-    init: &[[f32; 2]],
+    pca: impl FnOnce() -> Result<Vec<[f32; 2]>>,
     params: &UmapParams,
     ctx: &WorkContext,
-) -> Result<Vec<[f32; 2]>> {
+) -> Result<(Vec<[f32; 2]>, Init)> {
     params.validate()?;
     let n = graph.len();
-    if init.len() != n {
-        return Err(Error::Mismatch(format!(
-            "UMAP's start has {} points, the graph {n} rows",
-            init.len()
-        )));
-    }
     if graph.k < params.graph_k() {
         return Err(Error::InvalidParameter(format!(
             "UMAP with n_neighbors {} needs {} neighbours per row, the graph has {}",
@@ -387,9 +395,23 @@ pub fn layout(
     ctx.progress.stage("UMAP: fuzzy graph", 1);
     let fuzzy = fuzzy_graph(graph, params, metric);
     ctx.cancel.check()?;
+    let spectral = match params.init {
+        Init::Spectral => super::spectral::layout(&fuzzy, n, params.seed, ctx)?,
+        Init::Pca => None,
+    };
+    let (start, used) = match spectral {
+        Some(s) => (s, Init::Spectral),
+        None => (pca()?, Init::Pca),
+    };
+    if start.len() != n {
+        return Err(Error::Mismatch(format!(
+            "UMAP's start has {} points, the graph {n} rows",
+            start.len()
+        )));
+    }
     let (a, b) = fit_ab(params.min_dist);
     let mut rng = Xorshift::new(params.seed);
-    let mut y = start_layout(init, &mut rng);
+    let mut y = start_layout(&start, &mut rng);
     optimise(
         &fuzzy,
         &mut y,
@@ -400,7 +422,7 @@ pub fn layout(
         &mut rng,
         ctx,
     )?;
-    Ok(y)
+    Ok((y, used))
 }
 
 /// umap-learn's `optimize_layout_euclidean` on one thread (see the module
@@ -545,6 +567,83 @@ mod tests {
         let total: f32 = w.iter().sum();
         assert!((total - 3.0).abs() < 1e-3, "sum {total}, sigma {sigma}");
         assert_eq!(w[0], 1.0, "the nearest is a full member");
+    }
+
+    /// Six tight clusters far apart in 24-d: each stays together on the
+    /// plane and apart from the others (every cluster's points nearer
+    /// their own centre than half the gap to the nearest other centre).
+    fn clusters(per: usize) -> (std::sync::Arc<crate::dataset::Dataset>, Vec<usize>) {
+        use rand::{Rng, SeedableRng};
+        let (dim, k) = (24, 6);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let mut data = Vec::new();
+        let mut label = Vec::new();
+        for c in 0..k {
+            for _ in 0..per {
+                for d in 0..dim {
+                    let centre = if d % k == c { 10.0 } else { 0.0 };
+                    data.push(centre + rng.random::<f32>() - 0.5);
+                }
+                label.push(c);
+            }
+        }
+        let ds =
+            crate::dataset::Dataset::from_vec("clusters", data, dim, Metric::L2).expect("data");
+        (std::sync::Arc::new(ds), label)
+    }
+
+    fn fitted(threads: usize) -> (Vec<[f32; 2]>, Vec<usize>, Init) {
+        let (ds, label) = clusters(150);
+        let ctx = WorkContext::detached();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let g = super::super::knn::exact(&ds, 14, &ctx).expect("graph");
+            let params = UmapParams {
+                n_epochs: Some(200),
+                ..Default::default()
+            };
+            let pca = || super::super::pca::project(&ds, None, &ctx).map(|p| p.base);
+            let (y, init) = layout(&g, Metric::L2, pca, &params, &ctx).expect("layout");
+            (y, label, init)
+        })
+    }
+
+    #[test]
+    fn separated_clusters_stay_apart_and_the_same_seed_repeats_exactly() {
+        let (y, label, init) = fitted(2);
+        assert!(y.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+        // Six clusters: the graph is in six pieces, so PCA starts it.
+        assert_eq!(init, Init::Pca);
+        let k = 6;
+        let mut centre = vec![[0.0f32; 2]; k];
+        for (p, &c) in y.iter().zip(&label) {
+            centre[c][0] += p[0] / 150.0;
+            centre[c][1] += p[1] / 150.0;
+        }
+        let dist =
+            |a: [f32; 2], b: [f32; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+        for c in 0..k {
+            let gap = (0..k)
+                .filter(|&o| o != c)
+                .map(|o| dist(centre[c], centre[o]))
+                .fold(f32::INFINITY, f32::min);
+            let radius = y
+                .iter()
+                .zip(&label)
+                .filter(|(_, &l)| l == c)
+                .map(|(p, _)| dist(*p, centre[c]))
+                .fold(0.0f32, f32::max);
+            assert!(
+                radius < gap / 2.0,
+                "cluster {c}: radius {radius}, gap {gap}"
+            );
+        }
+        // Identical coordinates on another run and another thread count.
+        let (again, _, _) = fitted(1);
+        assert_eq!(y, again);
     }
 
     #[test]
