@@ -14,7 +14,6 @@ use crate::dataset::Dataset;
 use crate::index::{load_index, AnnIndex, HnswParams, IndexSpec, SearchParams};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
-use crate::projection::kept::{self, ExactSample};
 use crate::projection::umap::{Init, UmapParams};
 use crate::projection::{self, GraphSource, Method, Projection};
 
@@ -151,7 +150,7 @@ pub(super) fn run(a: &ProjectArgs) -> anyhow::Result<()> {
     };
     let (method, knn, ef, threads, seed) = (a.method, a.knn, a.ef, a.threads, a.seed);
     let (b, q, u) = (base.clone(), queries.clone(), umap.clone());
-    let (p, knn_recall) = with_progress("project", move |ctx| {
+    let p = with_progress("project", move |ctx| {
         with_threads(threads, || {
             project(&b, q.as_deref(), method, knn, loaded, ef, &u, seed, ctx)
         })?
@@ -169,12 +168,12 @@ pub(super) fn run(a: &ProjectArgs) -> anyhow::Result<()> {
         n: p.base.len(),
         queries: p.queries.len(),
         seconds: p.seconds,
-        knn_seconds: knn_recall.1,
-        knn: knn_recall.2,
-        knn_recall: knn_recall.0,
+        knn_seconds: p.graph.as_ref().map_or(0.0, |g| g.1),
+        knn: p.graph.as_ref().map(|g| g.0.clone()),
+        knn_recall: kept.graph_recall,
         neighbours_kept_10: kept.mean,
         kept_sample: kept.sample,
-        kept_seconds: knn_recall.3,
+        kept_seconds: kept.exact_seconds,
         explained_variance: p.explained.map(|_| p.explained_total()),
         umap: (p.method == Method::Umap).then(|| UmapParams {
             n_epochs: Some(umap.epochs_for(p.base.len())),
@@ -189,9 +188,6 @@ pub(super) fn run(a: &ProjectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// (graph recall on the sample, graph seconds, graph source, kept seconds)
-type GraphFacts = (Option<f64>, f64, Option<String>, f64);
-
 #[allow(clippy::too_many_arguments)]
 fn project(
     base: &Arc<Dataset>,
@@ -203,10 +199,9 @@ fn project(
     umap: &UmapParams,
     seed: u64,
     ctx: &WorkContext,
-) -> crate::error::Result<(Projection, GraphFacts)> {
+) -> crate::error::Result<Projection> {
     if method == Method::Pca {
-        let p = projection::project(base, queries, ctx)?;
-        return finish(base, p, None, seed, ctx);
+        return projection::project_measured(base, queries, method, None, umap, seed, ctx);
     }
     let search = SearchParams::new(umap.graph_k()).with_ef(ef);
     // The index the graph is searched in, what it is called, and what
@@ -234,29 +229,11 @@ fn project(
         },
         None => GraphSource::Exact,
     };
-    let (mut p, mut g) = projection::umap_projection(base, queries, &source, umap, ctx)?;
-    g.seconds += build_s;
+    let mut p =
+        projection::project_measured(base, queries, method, Some(&source), umap, seed, ctx)?;
+    if let Some(g) = &mut p.graph {
+        g.1 += build_s;
+    }
     p.seconds += build_s;
-    finish(base, p, Some(g), seed, ctx)
-}
-
-/// Measures neighbours kept (exact on the sample; per point against the
-/// graph) and gathers the graph's facts.
-fn finish(
-    base: &Arc<Dataset>,
-    mut p: Projection,
-    graph: Option<projection::KnnGraph>,
-    seed: u64,
-    ctx: &WorkContext,
-) -> crate::error::Result<(Projection, GraphFacts)> {
-    let exact = ExactSample::compute(base, seed, ctx)?;
-    let kept = kept::measure(&p.base, &exact, graph.as_ref());
-    let facts = (
-        kept.graph_recall,
-        graph.as_ref().map_or(0.0, |g| g.seconds),
-        graph.as_ref().map(|g| g.source.clone()),
-        exact.seconds,
-    );
-    p.kept = Some(kept);
-    Ok((p, facts))
+    Ok(p)
 }

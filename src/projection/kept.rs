@@ -89,6 +89,8 @@ pub struct NeighboursKept {
     /// The graph's recall@10 against the exact neighbours on the sample
     /// (None without a graph).
     pub graph_recall: Option<f64>,
+    /// Seconds the sample's exact neighbours took.
+    pub exact_seconds: f64,
 }
 
 /// Share of `a`'s ids that are in `b`.
@@ -153,6 +155,7 @@ pub fn measure(
         sample: exact.rows.len(),
         per_point,
         graph_recall,
+        exact_seconds: exact.seconds,
     }
 }
 

@@ -85,6 +85,12 @@ pub struct Projection {
     pub kept: Option<NeighboursKept>,
     /// UMAP: the start its epochs ran from.
     pub start: Option<umap::Init>,
+    /// The k-NN graph the layout or its neighbours kept were measured
+    /// with: where it came from, and its seconds (part of `seconds`).
+    pub graph: Option<(String, f64)>,
+    /// The plane's grid of the base points (hover, click, neighbours on
+    /// screen), once measured.
+    pub grid: Option<Arc<grid::PlaneGrid>>,
 }
 
 impl Projection {
@@ -209,7 +215,51 @@ pub fn umap_projection(
             seconds: started.elapsed().as_secs_f64(),
             kept: None,
             start: Some(start),
+            graph: Some((graph.source.clone(), graph.seconds)),
+            grid: None,
         },
         graph,
     ))
+}
+
+/// `method`'s projection of `base` (queries placed too), measured: its
+/// neighbours kept on the exact sample drawn with `seed`, per point
+/// against the graph from `source`, and the plane's grid. The graph is the
+/// one UMAP is fitted on (`source` None: exact); PCA asks `source`, when
+/// given, for a 10-neighbour graph only to colour by.
+pub fn project_measured(
+    base: &Arc<Dataset>,
+    queries: Option<&Dataset>,
+    method: Method,
+    source: Option<&GraphSource<'_>>,
+    params: &umap::UmapParams,
+    seed: u64,
+    ctx: &WorkContext,
+) -> Result<Projection> {
+    let started = std::time::Instant::now();
+    let (mut p, graph) = match (method, source) {
+        (Method::Umap, source) => {
+            let (p, g) = umap_projection(
+                base,
+                queries,
+                source.unwrap_or(&GraphSource::Exact),
+                params,
+                ctx,
+            )?;
+            (p, Some(g))
+        }
+        (Method::Pca, None) => (pca::project(base, queries, ctx)?, None),
+        (Method::Pca, Some(source)) => {
+            let p = pca::project(base, queries, ctx)?;
+            (p, Some(source.base_graph(base, kept::KEPT_K, ctx)?))
+        }
+    };
+    // The layout's seconds (graph included); the measurement's are in
+    // `kept.exact_seconds`.
+    p.seconds = started.elapsed().as_secs_f64();
+    let exact = kept::ExactSample::compute(base, seed, ctx)?;
+    p.kept = Some(kept::measure(&p.base, &exact, graph.as_ref()));
+    p.graph = graph.map(|g| (g.source, g.seconds));
+    p.grid = Some(Arc::new(grid::PlaneGrid::new(&p.base)));
+    Ok(p)
 }

@@ -164,6 +164,8 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
         seconds: started.elapsed().as_secs_f64(),
         kept: None,
         start: None,
+        graph: None,
+        grid: None,
     })
 }
 
