@@ -224,9 +224,20 @@ impl<K: Clone + PartialEq, T: Send + 'static> Latest<K, T> {
         self.job.is_some()
     }
 
+    /// The key last asked for (running or finished).
+    pub fn asked(&self) -> Option<&K> {
+        self.asked.as_ref()
+    }
+
     /// Progress of the running job, if any.
     pub fn progress(&self) -> Option<ProgressSnapshot> {
         self.job.as_ref().map(|j| j.progress())
+    }
+
+    /// Puts back a finished value (with nothing asked), e.g. to keep it on
+    /// screen after [`Latest::clear`] while its replacement is computed.
+    pub fn restore(&mut self, key: K, value: std::sync::Arc<T>) {
+        self.value = Some((key, value));
     }
 
     /// Forgets the value and cancels any job (the data it described is gone).

@@ -10,6 +10,7 @@
 pub mod loading;
 mod panels;
 pub mod plots;
+pub mod projection_jobs;
 mod results;
 pub mod session;
 pub mod settings;
@@ -665,6 +666,7 @@ pub struct LaunchOptions {
     pub query: Option<usize>,
     pub step: Option<usize>,
     pub colour_by: Option<ColourBy>,
+    pub projection: Option<crate::projection::Method>,
     pub ef: Option<usize>,
     /// With `auto_build`: then load the data into this PostgreSQL server,
     /// build pgvector's HNSW with the same M and efConstruction, and sweep
@@ -725,6 +727,9 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             }
             if let Some(v) = launch.view {
                 settings.view_tab = v;
+            }
+            if let Some(m) = launch.projection {
+                settings.projection_method = m;
             }
             if let Some(c) = launch.colour_by {
                 settings.colour_by = c;

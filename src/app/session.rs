@@ -192,9 +192,9 @@ pub struct Session {
     pub(super) repaint: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Counts loads, so a projection belongs to the data it was made of.
     pub data_generation: u64,
-    /// The 2-D PCA projection of the loaded data (the last one stays on
-    /// screen until the next data's arrives).
-    pub projection: Latest<u64, Projection>,
+    /// The 2-D projection of the loaded data (PCA first; the last one
+    /// stays on screen until the next one arrives).
+    pub projection: Latest<super::projection_jobs::ProjectionKey, Projection>,
 }
 
 /// What belongs to one loaded dataset: its ground truth, builds, measured
@@ -226,6 +226,9 @@ pub struct DataWork {
     pub node_detail: Latest<(usize, u32), NodeDetail>,
     /// One query's traced search.
     pub search_path: Latest<PathKey, SearchPath>,
+    /// The selected point's exact neighbours and the build's answer.
+    pub neighbours:
+        Latest<super::projection_jobs::NeighboursKey, super::projection_jobs::SelectedNeighbours>,
     /// Per-query recall of the latest full measurement.
     pub query_recall: std::collections::HashMap<RecallKey, Arc<Vec<f32>>>,
     /// This data loaded into a pgvector table (dropped with the data).
@@ -622,6 +625,9 @@ impl Session {
         if let Some(e) = self.work.node_detail.poll() {
             self.error = Some(format!("Node details failed: {e}"));
         }
+        if let Some(e) = self.work.neighbours.poll() {
+            self.error = Some(format!("Neighbours of the selection failed: {e}"));
+        }
         if let Some(e) = self.work.search_path.poll() {
             self.error = Some(format!("Search trace failed: {e}"));
         }
@@ -723,7 +729,8 @@ impl Session {
         self.data_generation += 1;
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
-        self.projection.request(self.data_generation, |_| {
+        let key = super::projection_jobs::ProjectionKey::first(self.data_generation);
+        self.projection.request(key, |_| {
             Job::spawn_notify(
                 "projection",
                 move |ctx| crate::projection::project(&base, Some(&queries), ctx),
@@ -806,6 +813,7 @@ impl Session {
             || self.work.layer_view.is_running()
             || self.work.node_detail.is_running()
             || self.work.search_path.is_running()
+            || self.work.neighbours.is_running()
     }
 
     /// Blocks until every job is done (tests and headless use).

@@ -42,14 +42,17 @@ pub enum ColourBy {
     QueryRecall,
     /// Each vector's (primary) HFresh posting list.
     PostingList,
+    /// The share of each vector's 10 nearest neighbours kept on the plane.
+    NeighboursKept,
 }
 
 impl ColourBy {
-    pub const ALL: [ColourBy; 4] = [
+    pub const ALL: [ColourBy; 5] = [
         ColourBy::Nothing,
         ColourBy::TopLayer,
         ColourBy::QueryRecall,
         ColourBy::PostingList,
+        ColourBy::NeighboursKept,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -57,6 +60,7 @@ impl ColourBy {
             ColourBy::TopLayer => "top HNSW layer",
             ColourBy::QueryRecall => "query recall",
             ColourBy::PostingList => "posting list (HFresh)",
+            ColourBy::NeighboursKept => "neighbours kept",
         }
     }
 }
@@ -85,6 +89,8 @@ pub struct Settings {
     pub view_tab: Tab,
     /// How the projection colours its points.
     pub colour_by: ColourBy,
+    /// The projection shown: PCA (at once) or UMAP (when ready).
+    pub projection_method: crate::projection::Method,
     /// The PostgreSQL server for pgvector, kept without its password.
     #[serde(serialize_with = "url_without_password")]
     pub engine_url: String,
@@ -135,6 +141,7 @@ impl Default for Settings {
             show_results: true,
             view_tab: Tab::Charts,
             colour_by: ColourBy::Nothing,
+            projection_method: crate::projection::Method::Pca,
             engine_url: "postgresql://postgres@127.0.0.1:5432/postgres".into(),
             engine_password: String::new(),
             pg_halfvec: false,

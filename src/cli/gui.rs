@@ -55,6 +55,10 @@ pub struct GuiArgs {
     /// How the projection colours its points.
     #[arg(long, value_enum)]
     pub colour_by: Option<ColourBy>,
+    /// The projection shown: pca (at once) or umap (from the build's
+    /// neighbour graph, shown when ready).
+    #[arg(long, value_enum)]
+    pub projection: Option<crate::projection::Method>,
     /// The search's ef (default: the last one used).
     #[arg(long)]
     pub ef: Option<usize>,
@@ -106,6 +110,7 @@ impl GuiArgs {
             step: self.step,
             ef: self.ef,
             colour_by: self.colour_by,
+            projection: self.projection,
             engine_url: self.engine_url.clone(),
             qdrant: self.qdrant,
             ladder: self.ladder,

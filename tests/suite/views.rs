@@ -392,3 +392,90 @@ fn hfresh_builds_shows_its_lists_and_tunes_search_probe() {
     assert!(primary_list.iter().all(|&l| l != u32::MAX));
     h.get_by_label_contains("PCA axes show");
 }
+
+/// UMAP replaces PCA when ready and says how much it keeps; typing in the
+/// label search highlights the matches and selects the best; a selection
+/// gets lines to its true neighbours and the index's answer.
+#[test]
+fn umap_layout_label_search_and_neighbour_lines() {
+    let mut h = built_sample();
+    h.get_by_label("Projection").click();
+    h.step();
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Layout")
+        .click();
+    h.run();
+    h.get_by_label("UMAP").click();
+    step_until(&mut h, "the UMAP layout", 20_000, |a| {
+        a.session
+            .projection
+            .value()
+            .is_some_and(|p| p.method == annscope::projection::Method::Umap)
+    });
+    h.step();
+    let p = h.state().session.projection.value().expect("umap").clone();
+    let kept = p.kept.as_ref().expect("neighbours kept measured");
+    // UMAP keeps ~0.20 of the sample's neighbours, PCA ~0.016.
+    assert!(kept.mean > 0.15, "{}", kept.mean);
+    assert_eq!(kept.per_point.as_ref().map(Vec::len), Some(4000));
+    h.get_by_label_contains("UMAP of 4000 vectors");
+    h.get_by_label_contains(&format!("Neighbours kept: {:.3}", kept.mean));
+
+    // The label search: every match holds the text, the best is selected.
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search labels")
+        .focus();
+    h.run();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search labels")
+        .type_text("NumPy");
+    h.run();
+    let hits = h.state().views.search_hits.clone();
+    assert!(hits.len() >= 5, "{hits:?}");
+    let base = h
+        .state()
+        .session
+        .loaded
+        .as_ref()
+        .expect("data")
+        .base
+        .clone();
+    for &i in hits.iter() {
+        let l = base.label(i as usize).expect("label").to_lowercase();
+        assert!(l.contains("numpy"), "{l}");
+    }
+    assert_eq!(h.state().views.selected, Some(hits[0]));
+    h.get_by_label(&format!("{} matches", hits.len()));
+
+    // The selection's neighbour lines: its 10 true neighbours, and the
+    // build's answer compared on screen.
+    let sel = hits[0];
+    step_until(&mut h, "the selection's neighbours", 4000, |a| {
+        a.session.work.neighbours.value().is_some()
+            && a.session
+                .work
+                .neighbours
+                .asked()
+                .is_some_and(|k| k.2 == sel)
+            && !a.session.work.neighbours.is_running()
+    });
+    h.step();
+    let n = h
+        .state()
+        .session
+        .work
+        .neighbours
+        .value()
+        .expect("n")
+        .clone();
+    assert_eq!(n.exact.len(), 10);
+    assert!(!n.exact.contains(&sel));
+    let found = n.found.as_ref().expect("the build's answer");
+    assert_eq!(found.len(), 10);
+    let missed = n.exact.iter().filter(|e| !found.contains(e)).count();
+    if missed == 0 {
+        h.get_by_label("The index returns all 10 true neighbours.");
+    } else {
+        h.get_by_label(&format!(
+            "The index misses {missed} of the 10 true neighbours."
+        ));
+    }
+}

@@ -141,6 +141,31 @@ impl Colouring for ByQueryRecall<'_> {
     }
 }
 
+/// Base points by the share of their 10 nearest neighbours kept on the
+/// plane: red where the picture misleads, green where it can be believed.
+/// Points that keep least are drawn on top, so the warnings show.
+pub struct ByNeighboursKept<'a> {
+    pub kept: &'a [f32],
+}
+
+impl Colouring for ByNeighboursKept<'_> {
+    fn base(&self, row: usize) -> Color32 {
+        self.kept
+            .get(row)
+            .map_or(Color32::GRAY, |&k| recall_colour(k).gamma_multiply(0.8))
+    }
+    fn query(&self, _: usize) -> Color32 {
+        QUERY
+    }
+    fn legend(&self) -> Vec<(String, Color32)> {
+        vec![
+            ("all 10 neighbours kept".into(), recall_colour(1.0)),
+            ("5 of 10 kept".into(), recall_colour(0.5)),
+            ("none kept".into(), recall_colour(0.0)),
+        ]
+    }
+}
+
 /// Base points by their primary HFresh posting list: neighbouring lists get
 /// different hues (the list id is hashed onto a 12-colour wheel).
 pub struct ByPostingList<'a> {

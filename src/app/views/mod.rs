@@ -57,8 +57,15 @@ impl Default for Playback {
 /// What the views show; kept for the session, not persisted.
 pub struct ViewState {
     pub camera: Option<Camera>,
-    /// The projection the camera was fitted to (data generation).
-    camera_for: u64,
+    /// The projection the camera was fitted to (data generation, and
+    /// whether it is UMAP's).
+    camera_for: (u64, bool),
+    /// The label search typed, and its matches (best first).
+    pub search: String,
+    pub search_hits: std::sync::Arc<Vec<u32>>,
+    pub(super) searched_for: String,
+    /// A point to centre the camera on at the next frame (a search's best).
+    pub(super) center_on: Option<u32>,
     /// The selected base node (external id = base row).
     pub selected: Option<u32>,
     pub layer: usize,
@@ -76,7 +83,11 @@ impl Default for ViewState {
     fn default() -> Self {
         ViewState {
             camera: None,
-            camera_for: 0,
+            camera_for: (0, false),
+            search: String::new(),
+            search_hits: Default::default(),
+            searched_for: String::new(),
+            center_on: None,
             selected: None,
             layer: 0,
             show_queries: true,
@@ -126,11 +137,18 @@ pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewS
     {
         view.layer = view.layer.min(graph.layer_stats.len() - 1);
     }
+    if settings.view_tab != Tab::Charts {
+        session.request_projection(
+            settings.projection_method,
+            settings.colour_by == ColourBy::NeighboursKept,
+        );
+    }
     match settings.view_tab {
         Tab::Charts => {}
         Tab::Projection => {
             if let Some(n) = view.selected {
                 session.request_node_detail(n);
+                session.request_selected_neighbours(n, 10, settings.knob());
             }
         }
         Tab::Layers => {
@@ -165,10 +183,20 @@ pub fn tab_ui(
         });
         return;
     };
-    if view.camera.is_none() || view.camera_for != session.data_generation {
+    let laid_out = (
+        session.data_generation,
+        projection.method == crate::projection::Method::Umap,
+    );
+    if view.camera.is_some() && view.camera_for.0 == session.data_generation {
+        if view.camera_for != laid_out {
+            // The same data laid out anew: fit the camera, keep the selection.
+            view.camera = Some(Camera::fit(projection.bounds()));
+            view.camera_for = laid_out;
+        }
+    } else {
         let first = view.camera.is_none();
         view.camera = Some(Camera::fit(projection.bounds()));
-        view.camera_for = session.data_generation;
+        view.camera_for = laid_out;
         if first {
             // The launch choices apply to the first data shown.
             view.selected = match view.pending_select.take() {
@@ -200,9 +228,18 @@ fn colouring<'a>(
     by: ColourBy,
     session: &'a Session,
     settings: &Settings,
+    projection: &'a crate::projection::Projection,
     dark: bool,
 ) -> Box<dyn Colouring + 'a> {
     match by {
+        ColourBy::NeighboursKept => match projection
+            .kept
+            .as_ref()
+            .and_then(|k| k.per_point.as_deref())
+        {
+            Some(kept) => Box::new(colour::ByNeighboursKept { kept }),
+            None => Box::new(colour::Plain { dark }),
+        },
         ColourBy::Nothing => Box::new(colour::Plain { dark }),
         ColourBy::TopLayer => match session
             .current_build()

@@ -1,17 +1,59 @@
-//! The Projection tab: every vector at its place on the first two principal
-//! axes, coloured by the chosen scheme; hover for id and label, click to
-//! select, drag to pan, scroll to zoom.
+//! The Projection tab: every vector at its place on the plane (PCA at once,
+//! UMAP from the index's neighbour graph when asked and ready), coloured by
+//! the chosen scheme, with how far the picture can be believed (neighbours
+//! kept); search the labels, hover for id and label, click to select (lines
+//! to its true neighbours and to what the index returns), drag to pan,
+//! scroll to zoom.
 
 use egui::{Color32, RichText, Ui};
 
 use super::canvas::nearest;
 use super::{colouring, draw_legend, draw_points, node_panel, short_label, ColourBy, ViewState};
+use crate::app::projection_jobs::search_labels;
 use crate::app::session::{QueryPick, Session};
 use crate::app::settings::Settings;
-use crate::projection::Projection;
+use crate::projection::{Method, Projection};
 
-/// A line on how much of the data the two axes show, and a warning when little.
+/// What the picture is and how far it can be believed: PCA's variance
+/// (warned when little), UMAP's graph and time, neighbours kept.
 pub(super) fn variance_ui(ui: &mut Ui, p: &Projection, n: usize) {
+    if p.method == Method::Umap {
+        let (source, graph_s) = p.graph.clone().unwrap_or_default();
+        let graph = if source == "exact" {
+            "the exact 15-neighbour graph".to_string()
+        } else {
+            format!("the 15-neighbour graph of {source}")
+        };
+        let start = p.start.map_or("", |s| match s {
+            crate::projection::umap::Init::Spectral => "spectral start",
+            crate::projection::umap::Init::Pca => "PCA start",
+        });
+        ui.label(
+            RichText::new(format!(
+                "UMAP of {n} vectors ({start}) from {graph}; {:.1} s, of which the graph {graph_s:.1} s",
+                p.seconds
+            ))
+            .small(),
+        );
+    } else {
+        pca_line(ui, p, n);
+    }
+    if let Some(k) = &p.kept {
+        let recall = k.graph_recall.map_or(String::new(), |r| {
+            format!(" · the graph's recall@10 {r:.3}")
+        });
+        ui.label(
+            RichText::new(format!(
+                "Neighbours kept: {:.3} of each point's 10 nearest are among its 10 nearest here (exact, on {} points){recall}",
+                k.mean, k.sample
+            ))
+            .small(),
+        )
+        .on_hover_text("neighbours_kept_10: colour by \"neighbours kept\" to see where the picture can be believed (each point against the graph).");
+    }
+}
+
+fn pca_line(ui: &mut Ui, p: &Projection, n: usize) {
     let text = format!(
         "PCA axes show {:.1}% + {:.1}% = {:.1}% of the variance (fitted on {} of {} vectors; {:.2} s)",
         p.explained_axes()[0] * 100.0,
@@ -39,6 +81,17 @@ pub(super) fn projection_ui(
     projection: &Projection,
 ) {
     ui.horizontal(|ui| {
+        egui::ComboBox::from_label("Layout")
+            .selected_text(settings.projection_method.label())
+            .show_ui(ui, |ui| {
+                for m in Method::ALL {
+                    ui.selectable_value(&mut settings.projection_method, m, m.label())
+                        .on_hover_text(match m {
+                            Method::Pca => "The first two principal axes: at once, linear, honest about how little two axes hold.",
+                            Method::Umap => "UMAP on the 15-nearest-neighbour graph from the index on screen (exact scan without one): keeps neighbourhoods; takes a while, PCA stays until it is ready.",
+                        });
+                }
+            });
         egui::ComboBox::from_label("Colour by")
             .selected_text(settings.colour_by.label())
             .show_ui(ui, |ui| {
@@ -54,7 +107,30 @@ pub(super) fn projection_ui(
         }
         ui.label(RichText::new("drag to pan · scroll to zoom · double-click to reset").small());
     });
+    search_ui(ui, session, view);
+    if let Some(p) = session.projection.progress() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Projecting: {} {}/{}", p.stage, p.done, p.total));
+        });
+    } else if projection.method != settings.projection_method {
+        ui.label(
+            RichText::new(format!(
+                "{} is being prepared…",
+                settings.projection_method.label()
+            ))
+            .small(),
+        );
+    }
     variance_ui(ui, projection, projection.base.len());
+    if settings.colour_by == ColourBy::NeighboursKept
+        && projection
+            .kept
+            .as_ref()
+            .is_none_or(|k| k.per_point.is_none())
+    {
+        ui.label(RichText::new("Measuring each point's neighbours kept…").small());
+    }
     let recall = session
         .current_query_recall(settings.k, settings.knob(), settings.rescoring())
         .cloned();
@@ -72,15 +148,26 @@ pub(super) fn projection_ui(
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.heading("Selection");
+                if let Some(sel) = view.selected {
+                    ui.label(RichText::new("Nearest 10, drawn from the point:").small());
+                    neighbour_lines_legend(ui, session, sel);
+                    ui.separator();
+                }
                 node_panel(ui, session, view);
             });
         });
+    if let Some(c) = view.center_on.take() {
+        if let (Some(cam), Some(&p)) = (&mut view.camera, projection.base.get(c as usize)) {
+            cam.center = p;
+            cam.zoom = cam.zoom.max(3.0);
+        }
+    }
     let dark = ui.visuals().dark_mode;
     let Some((response, painter, rect, camera)) = super::canvas(ui, view, "Projection canvas")
     else {
         return;
     };
-    let colours = colouring(settings.colour_by, session, settings, dark);
+    let colours = colouring(settings.colour_by, session, settings, projection, dark);
     draw_points(
         &painter,
         rect,
@@ -89,7 +176,9 @@ pub(super) fn projection_ui(
         colours.as_ref(),
         view.show_queries,
     );
+    draw_search_hits(&painter, rect, &camera, projection, &view.search_hits);
     if let Some(sel) = view.selected {
+        draw_neighbour_lines(&painter, rect, &camera, projection, session, settings, sel);
         if let Some(&p) = projection.base.get(sel as usize) {
             let at = camera.to_screen(rect, p);
             painter.circle_stroke(
@@ -102,8 +191,17 @@ pub(super) fn projection_ui(
     draw_legend(&painter, rect, &colours.legend(), ui);
     // Hover and click: the nearest base point or query within reach.
     let pointer = response.hover_pos();
-    let hit_base =
-        pointer.and_then(|pos| nearest(&projection.base, &camera, rect, pos, 8.0, |_| true));
+    // The plane's grid when the layout has one (a million points: a scan
+    // per frame would cost milliseconds), else a scan.
+    let hit_base = pointer.and_then(|pos| match &projection.grid {
+        Some(grid) => {
+            let at = camera.to_world(rect, pos);
+            let edge = camera.to_world(rect, pos + egui::vec2(8.0, 0.0));
+            grid.nearest_within(at, (edge[0] - at[0]).abs())
+                .map(|i| i as usize)
+        }
+        None => nearest(&projection.base, &camera, rect, pos, 8.0, |_| true),
+    });
     let hit_query = if view.show_queries {
         pointer.and_then(|pos| nearest(&projection.queries, &camera, rect, pos, 8.0, |_| true))
     } else {
@@ -142,4 +240,140 @@ pub(super) fn projection_ui(
             }
         }
     }
+}
+
+/// The label search: typing finds the matching labels (substring, any
+/// case), highlights them and selects and centres the best.
+fn search_ui(ui: &mut Ui, session: &Session, view: &mut ViewState) {
+    let Some(labels) = session
+        .loaded
+        .as_ref()
+        .and_then(|l| l.base.labels().cloned())
+    else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        let label = ui.label("Search labels");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.search)
+                .hint_text("e.g. numpy")
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("Case-insensitive substring of the labels; the best match (exact, then starting with it, then shortest) is selected and centred.");
+        if view.search != view.searched_for {
+            view.searched_for = view.search.clone();
+            view.search_hits = std::sync::Arc::new(search_labels(&labels, &view.search));
+            if let Some(&best) = view.search_hits.first() {
+                view.selected = Some(best);
+                view.center_on = Some(best);
+            }
+        }
+        if !view.search.trim().is_empty() {
+            let n = view.search_hits.len();
+            ui.label(match n {
+                0 => "no match".to_string(),
+                1 => "1 match".to_string(),
+                n => format!("{n} matches"),
+            });
+        }
+    });
+}
+
+/// The search's matches, ringed on top of the points.
+fn draw_search_hits(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    camera: &super::Camera,
+    projection: &Projection,
+    hits: &[u32],
+) {
+    let colour = Color32::from_rgb(255, 200, 40);
+    for &i in hits.iter().take(5_000) {
+        if let Some(&p) = projection.base.get(i as usize) {
+            let at = camera.to_screen(rect, p);
+            if rect.contains(at) {
+                painter.circle_stroke(at, 4.5, egui::Stroke::new(1.5, colour));
+            }
+        }
+    }
+}
+
+/// Colours of the selection's neighbour lines.
+const FOUND: Color32 = Color32::from_rgb(60, 200, 90);
+const MISSED: Color32 = Color32::from_rgb(230, 60, 60);
+const WRONG: Color32 = Color32::from_rgb(80, 150, 240);
+
+/// Lines from the selected point to its 10 true nearest neighbours (green
+/// when the index found them, red when it missed them) and to what the
+/// index returned that is not among them (blue), so a miss shows in place.
+fn draw_neighbour_lines(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    camera: &super::Camera,
+    projection: &Projection,
+    session: &Session,
+    settings: &Settings,
+    selected: u32,
+) {
+    let Some(n) = session.work.neighbours.value() else {
+        return;
+    };
+    let asked = session.work.neighbours.asked();
+    if asked.is_none_or(|k| k.2 != selected || k.4 != settings.knob()) {
+        return;
+    }
+    let Some(&from) = projection.base.get(selected as usize) else {
+        return;
+    };
+    let from = camera.to_screen(rect, from);
+    let line = |to: u32, colour: Color32| {
+        if let Some(&p) = projection.base.get(to as usize) {
+            painter.line_segment(
+                [from, camera.to_screen(rect, p)],
+                egui::Stroke::new(1.5, colour),
+            );
+        }
+    };
+    for &e in &n.exact {
+        let found = n.found.as_ref().is_none_or(|f| f.contains(&e));
+        line(e, if found { FOUND } else { MISSED });
+    }
+    if let Some(found) = &n.found {
+        for &f in found.iter().filter(|f| !n.exact.contains(f)) {
+            line(f, WRONG);
+        }
+    }
+}
+
+/// The legend of the neighbour lines, under the selection's heading.
+pub(super) fn neighbour_lines_legend(ui: &mut Ui, session: &Session, selected: u32) {
+    let Some(n) = session.work.neighbours.value() else {
+        return;
+    };
+    if session
+        .work
+        .neighbours
+        .asked()
+        .is_none_or(|k| k.2 != selected)
+    {
+        return;
+    }
+    let missed = n
+        .found
+        .as_ref()
+        .map(|f| n.exact.iter().filter(|e| !f.contains(e)).count());
+    ui.horizontal_wrapped(|ui| {
+        ui.colored_label(FOUND, "— found");
+        ui.colored_label(MISSED, "— missed");
+        ui.colored_label(WRONG, "— returned instead");
+    });
+    ui.label(match missed {
+        Some(0) => format!("The index returns all {} true neighbours.", n.exact.len()),
+        Some(m) => format!(
+            "The index misses {m} of the {} true neighbours.",
+            n.exact.len()
+        ),
+        None => "Build an index to compare its answer.".into(),
+    });
 }
