@@ -59,6 +59,12 @@ impl Session {
         let Some(loaded) = &self.loaded else {
             return;
         };
+        // PCA first: it is on screen in a second, and UMAP (or a measured
+        // PCA) replaces it when ready rather than leaving the tab empty.
+        let first = ProjectionKey::first(self.data_generation);
+        if self.projection.value_for(&first).is_none() && self.projection.asked() == Some(&first) {
+            return;
+        }
         // A layout asked for on this data stays: a new build does not
         // re-run UMAP (minutes at a million points) unless asked anew.
         if let Some(asked) = self.projection.asked() {

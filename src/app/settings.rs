@@ -32,7 +32,9 @@ impl Tab {
 
 /// The projection's colour schemes on offer (each drawn by a
 /// `views::colour::Colouring`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 pub enum ColourBy {
     #[default]
     Nothing,

@@ -404,7 +404,7 @@ fn umap_layout_label_search_and_neighbour_lines() {
     h.step();
     h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Layout")
         .click();
-    h.run();
+    h.run_steps(4);
     h.get_by_label("UMAP").click();
     step_until(&mut h, "the UMAP layout", 20_000, |a| {
         a.session
@@ -424,10 +424,10 @@ fn umap_layout_label_search_and_neighbour_lines() {
     // The label search: every match holds the text, the best is selected.
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search labels")
         .focus();
-    h.run();
+    h.run_steps(4);
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search labels")
         .type_text("NumPy");
-    h.run();
+    h.run_steps(4);
     let hits = h.state().views.search_hits.clone();
     assert!(hits.len() >= 5, "{hits:?}");
     let base = h

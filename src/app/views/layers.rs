@@ -20,7 +20,7 @@ pub(super) fn layers_ui(
     session: &Session,
     _settings: &mut Settings,
     view: &mut ViewState,
-    projection: &Projection,
+    projection: &std::sync::Arc<Projection>,
 ) {
     let Some(build) = session.current_build() else {
         ui.label("Build an HNSW index to see its layers.");
@@ -147,7 +147,15 @@ pub(super) fn layers_ui(
     };
     let dark = ui.visuals().dark_mode;
     // All vectors faintly, for context.
-    super::draw_context(&painter, rect, &camera, &projection.base, dark);
+    super::draw_context(
+        ui,
+        &painter,
+        rect,
+        &camera,
+        projection,
+        dark,
+        &mut view.context_layer,
+    );
     let Some(lv) = layer_view else {
         if session.work.layer_view.is_running() {
             painter.text(

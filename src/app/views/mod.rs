@@ -15,7 +15,10 @@ pub mod canvas;
 pub mod colour;
 mod layers;
 mod path;
+mod raster;
 mod scatter;
+
+use std::sync::Arc;
 
 use egui::{Color32, Pos2, Rect, RichText, Ui};
 
@@ -66,6 +69,10 @@ pub struct ViewState {
     pub(super) searched_for: String,
     /// A point to centre the camera on at the next frame (a search's best).
     pub(super) center_on: Option<u32>,
+    /// The pictures of the base points: coloured (Projection) and faint
+    /// (behind the layer graph and the search path).
+    pub(super) scatter_layer: PointLayer,
+    pub(super) context_layer: PointLayer,
     /// The selected base node (external id = base row).
     pub selected: Option<u32>,
     pub layer: usize,
@@ -88,6 +95,8 @@ impl Default for ViewState {
             search_hits: Default::default(),
             searched_for: String::new(),
             center_on: None,
+            scatter_layer: PointLayer::default(),
+            context_layer: PointLayer::default(),
             selected: None,
             layer: 0,
             show_queries: true,
@@ -295,18 +304,37 @@ fn canvas(
 
 /// Every base vector, faint, as the backdrop of the graph and path views.
 fn draw_context(
+    ui: &Ui,
     painter: &egui::Painter,
     rect: Rect,
     camera: &Camera,
-    base: &[[f32; 2]],
+    projection: &Arc<crate::projection::Projection>,
     dark: bool,
+    layer: &mut PointLayer,
 ) {
-    let faint = colour::base_grey(dark).gamma_multiply(0.35);
-    let mut context = PointMesh::new(rect, base.len());
-    for &p in base {
-        context.add(camera.to_screen(rect, p), 1.0, faint);
+    struct Faint(Color32);
+    impl Colouring for Faint {
+        fn base(&self, _: usize) -> Color32 {
+            self.0
+        }
+        fn query(&self, _: usize) -> Color32 {
+            self.0
+        }
+        fn legend(&self) -> Vec<(String, Color32)> {
+            Vec::new()
+        }
     }
-    painter.add(context.into_shape());
+    let faint = Faint(colour::base_grey(dark).gamma_multiply(0.35));
+    layer.draw(
+        ui,
+        painter,
+        rect,
+        camera,
+        projection,
+        &faint,
+        u64::from(dark),
+        1.0,
+    );
 }
 
 /// Radius of a base point: smaller when there are many.
@@ -321,39 +349,115 @@ fn point_radius(n: usize, zoom: f32) -> f32 {
     (base * zoom.powf(0.25)).min(4.0)
 }
 
-/// Every base point (and optionally the queries), coloured.
+/// One colouring's per-point colours and drawing order, kept while the
+/// colouring holds (computing them reads every point: once per change, not
+/// per picture).
+pub struct ColourCache {
+    key: u64,
+    colours: Arc<Vec<Color32>>,
+    order: Arc<Vec<u32>>,
+    grow: Arc<Vec<f32>>,
+}
+
+impl ColourCache {
+    fn of(key: u64, n: usize, colours: &dyn Colouring) -> ColourCache {
+        let mut all = Vec::with_capacity(n);
+        let mut plain = Vec::with_capacity(n);
+        let mut raised: Vec<(u8, u32)> = Vec::new();
+        for i in 0..n {
+            all.push(colours.base(i));
+            match colours.rank(i) {
+                0 => plain.push(i as u32),
+                r => raised.push((r, i as u32)),
+            }
+        }
+        raised.sort_unstable();
+        let mut grow = vec![0.0; plain.len()];
+        grow.extend(raised.iter().map(|&(r, _)| 0.7 * r.min(4) as f32));
+        plain.extend(raised.iter().map(|&(_, i)| i));
+        ColourCache {
+            key,
+            colours: Arc::new(all),
+            order: Arc::new(plain),
+            grow: Arc::new(grow),
+        }
+    }
+}
+
+/// A layout's base points, shared with a painting job without a copy.
+struct BasePoints(Arc<crate::projection::Projection>);
+
+impl AsRef<[[f32; 2]]> for BasePoints {
+    fn as_ref(&self) -> &[[f32; 2]] {
+        &self.0.base
+    }
+}
+
+/// A picture of the base points and the colours it was painted with.
+#[derive(Default)]
+pub struct PointLayer {
+    picture: raster::PointPicture,
+    colours: Option<ColourCache>,
+}
+
+impl PointLayer {
+    /// Draws every base point, coloured by `colours` (whose identity is
+    /// `colour_key`), as a picture painted off the UI thread.
+    #[allow(clippy::too_many_arguments)]
+    fn draw(
+        &mut self,
+        ui: &Ui,
+        painter: &egui::Painter,
+        rect: Rect,
+        camera: &Camera,
+        projection: &Arc<crate::projection::Projection>,
+        colours: &dyn Colouring,
+        colour_key: u64,
+        radius: f32,
+    ) {
+        let n = projection.base.len();
+        let key = raster::PictureKey {
+            points: (Arc::as_ptr(projection) as usize, n),
+            colours: colour_key,
+            camera: *camera,
+            rect,
+            pixels_per_point: ui.ctx().pixels_per_point(),
+        };
+        let cache = &mut self.colours;
+        self.picture.draw(ui.ctx(), painter, key, || {
+            if cache.as_ref().is_none_or(|c| c.key != colour_key) {
+                *cache = Some(ColourCache::of(colour_key, n, colours));
+            }
+            let c = cache.as_ref().expect("just filled");
+            raster::PointStyle {
+                points: Arc::new(BasePoints(projection.clone())),
+                colours: c.colours.clone(),
+                order: c.order.clone(),
+                grow: c.grow.clone(),
+                radius,
+            }
+        });
+    }
+}
+
+/// Every base point (a picture) and optionally the queries (a mesh: few),
+/// coloured.
+#[allow(clippy::too_many_arguments)]
 fn draw_points(
+    ui: &Ui,
     painter: &egui::Painter,
     rect: Rect,
     camera: &Camera,
-    projection: &crate::projection::Projection,
+    projection: &Arc<crate::projection::Projection>,
     colours: &dyn Colouring,
+    colour_key: u64,
     show_queries: bool,
+    layer: &mut PointLayer,
 ) {
     let r = point_radius(projection.base.len(), camera.zoom);
-    let mut mesh = PointMesh::new(rect, projection.base.len());
-    let mut raised: Vec<(u8, usize)> = Vec::new();
-    for (i, &p) in projection.base.iter().enumerate() {
-        let rank = colours.rank(i);
-        if rank > 0 {
-            raised.push((rank, i));
-            continue;
-        }
-        let c = colours.base(i);
-        if c.a() > 0 {
-            mesh.add(camera.to_screen(rect, p), r, c);
-        }
-    }
-    raised.sort_unstable();
-    for (rank, i) in raised {
-        let grow = 0.7 * rank.min(4) as f32;
-        mesh.add(
-            camera.to_screen(rect, projection.base[i]),
-            r + grow,
-            colours.base(i),
-        );
-    }
-    painter.add(mesh.into_shape());
+    layer.draw(
+        ui, painter, rect, camera, projection, colours, colour_key, r,
+    );
     if show_queries {
         let mut qmesh = PointMesh::new(rect, projection.queries.len());
         for (i, &p) in projection.queries.iter().enumerate() {

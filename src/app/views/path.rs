@@ -26,7 +26,7 @@ pub(super) fn search_path_ui(
     session: &Session,
     settings: &mut Settings,
     view: &mut ViewState,
-    projection: &Projection,
+    projection: &std::sync::Arc<Projection>,
 ) {
     let Some(build) = session.current_build() else {
         ui.label("Build an HNSW index to follow a search.");
@@ -150,7 +150,15 @@ pub(super) fn search_path_ui(
         return;
     };
     let dark = ui.visuals().dark_mode;
-    super::draw_context(&painter, rect, &camera, &projection.base, dark);
+    super::draw_context(
+        ui,
+        &painter,
+        rect,
+        &camera,
+        projection,
+        dark,
+        &mut view.context_layer,
+    );
     let pos = |id: u32| {
         projection
             .base

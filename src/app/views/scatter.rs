@@ -78,7 +78,7 @@ pub(super) fn projection_ui(
     session: &Session,
     settings: &mut Settings,
     view: &mut ViewState,
-    projection: &Projection,
+    projection: &std::sync::Arc<Projection>,
 ) {
     ui.horizontal(|ui| {
         egui::ComboBox::from_label("Layout")
@@ -168,13 +168,29 @@ pub(super) fn projection_ui(
         return;
     };
     let colours = colouring(settings.colour_by, session, settings, projection, dark);
+    // The colouring's identity: what its colours depend on.
+    let colour_key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            settings.colour_by,
+            std::sync::Arc::as_ptr(projection) as usize,
+            session.work.current,
+            dark,
+        )
+            .hash(&mut h);
+        h.finish()
+    };
     draw_points(
+        ui,
         &painter,
         rect,
         &camera,
         projection,
         colours.as_ref(),
+        colour_key,
         view.show_queries,
+        &mut view.scatter_layer,
     );
     draw_search_hits(&painter, rect, &camera, projection, &view.search_hits);
     if let Some(sel) = view.selected {
