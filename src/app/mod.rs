@@ -110,6 +110,8 @@ pub struct AnnscopeApp {
     pub launched: Option<Instant>,
     first_frame_logged: bool,
     projection_logged: bool,
+    /// Builds whose time was logged (ANNSCOPE_LOG_TIMING).
+    builds_logged: usize,
     last_timing_log: Instant,
     tried_sample: bool,
     /// Text a command put on the clipboard this frame (handed to egui, and
@@ -158,6 +160,7 @@ impl AnnscopeApp {
             launched: None,
             first_frame_logged: false,
             projection_logged: false,
+            builds_logged: 0,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         // The first minute: on the bundled sample the charts come alive
@@ -203,6 +206,21 @@ impl AnnscopeApp {
                     p.fitted_on
                 );
             }
+        }
+        if self.log_timing {
+            let builds = &self.session.work.builds;
+            if builds.len() < self.builds_logged {
+                self.builds_logged = 0; // new data
+            }
+            for b in builds.iter().skip(self.builds_logged) {
+                eprintln!(
+                    "annscope: built {} in {:.2} s (tab open: {})",
+                    b.index.spec.label(),
+                    b.index.build_secs,
+                    self.settings.view_tab.label()
+                );
+            }
+            self.builds_logged = builds.len();
         }
         self.fall_back_to_sample();
         if let Some(loaded) = &self.session.loaded {

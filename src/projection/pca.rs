@@ -155,6 +155,7 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
         None => Vec::new(),
     };
     ctx.progress.set(3);
+    let grid = std::sync::Arc::new(super::grid::PlaneGrid::new(&base_points));
     Ok(Projection {
         method: Method::Pca,
         base: base_points,
@@ -165,7 +166,7 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
         kept: None,
         start: None,
         graph: None,
-        grid: None,
+        grid: Some(grid),
     })
 }
 
