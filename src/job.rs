@@ -234,6 +234,13 @@ impl<K: Clone + PartialEq, T: Send + 'static> Latest<K, T> {
         self.job.as_ref().map(|j| j.progress())
     }
 
+    /// Cancels the running job; the last finished value stays, and is
+    /// what counts as asked.
+    pub fn cancel(&mut self) {
+        self.job = None;
+        self.asked = self.value.as_ref().map(|(k, _)| k.clone());
+    }
+
     /// Puts back a finished value (with nothing asked), e.g. to keep it on
     /// screen after [`Latest::clear`] while its replacement is computed.
     pub fn restore(&mut self, key: K, value: std::sync::Arc<T>) {

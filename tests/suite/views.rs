@@ -406,6 +406,28 @@ fn umap_layout_label_search_and_neighbour_lines() {
         .click();
     h.run_steps(4);
     h.get_by_label("UMAP").click();
+    // Cancel while it runs: PCA stays, nothing is left running.
+    step_until(&mut h, "UMAP's progress", 200, |a| {
+        a.session.projection.is_running()
+    });
+    h.step();
+    h.get_by_label("Cancel").click();
+    h.step();
+    h.step();
+    assert!(!h.state().session.projection.is_running());
+    assert_eq!(
+        h.state().settings.projection_method,
+        annscope::projection::Method::Pca
+    );
+    assert_eq!(
+        h.state().session.projection.value().map(|p| p.method),
+        Some(annscope::projection::Method::Pca)
+    );
+    // And again, to the end.
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Layout")
+        .click();
+    h.run_steps(4);
+    h.get_by_label("UMAP").click();
     step_until(&mut h, "the UMAP layout", 20_000, |a| {
         a.session
             .projection

@@ -69,6 +69,8 @@ pub struct ViewState {
     pub(super) searched_for: String,
     /// A point to centre the camera on at the next frame (a search's best).
     pub(super) center_on: Option<u32>,
+    /// The Cancel beside the projection's progress was clicked.
+    pub(super) cancel_projection: bool,
     /// The pictures of the base points: coloured (Projection) and faint
     /// (behind the layer graph and the search path).
     pub(super) scatter_layer: PointLayer,
@@ -95,6 +97,7 @@ impl Default for ViewState {
             search_hits: Default::default(),
             searched_for: String::new(),
             center_on: None,
+            cancel_projection: false,
             scatter_layer: PointLayer::default(),
             context_layer: PointLayer::default(),
             selected: None,
@@ -145,6 +148,9 @@ pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewS
         .filter(|g| !g.layer_stats.is_empty())
     {
         view.layer = view.layer.min(graph.layer_stats.len() - 1);
+    }
+    if std::mem::take(&mut view.cancel_projection) {
+        session.projection.cancel();
     }
     if settings.view_tab != Tab::Charts {
         session.request_projection(

@@ -112,6 +112,15 @@ pub(super) fn projection_ui(
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label(format!("Projecting: {} {}/{}", p.stage, p.done, p.total));
+            if ui
+                .small_button("Cancel")
+                .on_hover_text("Stop computing this layout and keep the one on screen.")
+                .clicked()
+            {
+                view.cancel_projection = true;
+                // Back to what is on screen, or the next request starts it again.
+                settings.projection_method = projection.method;
+            }
         });
     } else if projection.method != settings.projection_method {
         ui.label(
