@@ -190,6 +190,10 @@ mod tests {
         assert_eq!(kept.graph_recall, Some(1.0));
         let per = kept.per_point.expect("per point");
         assert!(per.iter().all(|&s| s > 0.999));
+        // PCA finds that plane: it keeps every neighbour too.
+        let pca = super::super::pca::project(&ds, None, &WorkContext::detached()).expect("pca");
+        let kept = measure(&pca.base, &exact, None);
+        assert!(kept.mean > 0.999, "PCA kept {}", kept.mean);
         // Shuffled positions keep almost nothing.
         let mut shuffled = plane.clone();
         shuffled.rotate_left(7);
