@@ -241,12 +241,6 @@ impl<K: Clone + PartialEq, T: Send + 'static> Latest<K, T> {
         self.asked = self.value.as_ref().map(|(k, _)| k.clone());
     }
 
-    /// Puts back a finished value (with nothing asked), e.g. to keep it on
-    /// screen after [`Latest::clear`] while its replacement is computed.
-    pub fn restore(&mut self, key: K, value: std::sync::Arc<T>) {
-        self.value = Some((key, value));
-    }
-
     /// Forgets the value and cancels any job (the data it described is gone).
     pub fn clear(&mut self) {
         *self = Self::default();

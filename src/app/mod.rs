@@ -11,6 +11,7 @@ pub mod loading;
 mod panels;
 pub mod plots;
 pub mod projection_jobs;
+pub mod projection_keys;
 mod results;
 pub mod session;
 pub mod settings;

@@ -7,6 +7,7 @@
 //! exact scan otherwise, so UMAP's expensive half is a search of the index
 //! annscope already holds.
 
+pub use super::projection_keys::{NeighboursKey, ProjectionKey, SelectedNeighbours};
 use super::session::Session;
 use crate::error::Error;
 use crate::index::{SearchKnob, SearchParams};
@@ -18,38 +19,6 @@ use crate::projection::{self, GraphSource, Method};
 const SEED: u64 = 42;
 /// ef of the searches that make the graph from a graph index.
 const GRAPH_EF: usize = 64;
-
-/// What a projection was made of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProjectionKey {
-    pub generation: u64,
-    pub method: Method,
-    /// The graph measured with: None (PCA without neighbours kept), an
-    /// exact scan (`Some(None)`) or a build (`Some(Some(id))`).
-    pub graph: Option<Option<usize>>,
-}
-
-impl ProjectionKey {
-    /// The fast first picture of a load: PCA, nothing measured.
-    pub fn first(generation: u64) -> Self {
-        ProjectionKey {
-            generation,
-            method: Method::Pca,
-            graph: None,
-        }
-    }
-}
-
-/// The selected base point's 10 exact nearest neighbours and what the
-/// build on screen returns for it at the current setting.
-#[derive(Clone, Debug)]
-pub struct SelectedNeighbours {
-    pub exact: Vec<u32>,
-    pub found: Option<Vec<u32>>,
-}
-
-/// (generation, build, row, k, knob)
-pub type NeighboursKey = (u64, Option<usize>, u32, usize, SearchKnob);
 
 impl Session {
     /// Asks for `method`'s projection; with `measured`, its neighbours
@@ -124,18 +93,6 @@ impl Session {
     /// The key of the projection on screen, if any.
     pub fn projection_key(&self) -> Option<ProjectionKey> {
         self.projection.shared().map(|(k, _)| *k)
-    }
-
-    /// Drops the projection asked for, so the next request computes it
-    /// again (from the build now on screen).
-    pub fn recompute_projection(&mut self, method: Method, measured: bool) {
-        let shown = self.projection.shared().map(|(k, v)| (*k, v));
-        self.projection.clear();
-        // Keep the picture on screen while the new one is computed.
-        if let Some((key, value)) = shown {
-            self.projection.restore(key, value);
-        }
-        self.request_projection(method, measured);
     }
 
     /// Asks for the selected point's exact neighbours and the current

@@ -194,7 +194,7 @@ pub struct Session {
     pub data_generation: u64,
     /// The 2-D projection of the loaded data (PCA first; the last one
     /// stays on screen until the next one arrives).
-    pub projection: Latest<super::projection_jobs::ProjectionKey, Projection>,
+    pub projection: Latest<super::projection_keys::ProjectionKey, Projection>,
 }
 
 /// What belongs to one loaded dataset: its ground truth, builds, measured
@@ -228,7 +228,7 @@ pub struct DataWork {
     pub search_path: Latest<PathKey, SearchPath>,
     /// The selected point's exact neighbours and the build's answer.
     pub neighbours:
-        Latest<super::projection_jobs::NeighboursKey, super::projection_jobs::SelectedNeighbours>,
+        Latest<super::projection_keys::NeighboursKey, super::projection_keys::SelectedNeighbours>,
     /// Per-query recall of the latest full measurement.
     pub query_recall: std::collections::HashMap<RecallKey, Arc<Vec<f32>>>,
     /// This data loaded into a pgvector table (dropped with the data).
@@ -729,7 +729,7 @@ impl Session {
         self.data_generation += 1;
         let (base, queries) = (loaded.base.clone(), loaded.queries.clone());
         let notify = self.notifier();
-        let key = super::projection_jobs::ProjectionKey::first(self.data_generation);
+        let key = super::projection_keys::ProjectionKey::first(self.data_generation);
         self.projection.request(key, |_| {
             Job::spawn_notify(
                 "projection",

@@ -14,6 +14,7 @@
 //! come from [`grid`], a uniform grid that also answers the app's hover and
 //! click.
 
+pub mod fuzzy;
 pub mod grid;
 pub mod kept;
 pub mod knn;

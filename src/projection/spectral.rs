@@ -20,7 +20,7 @@
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::umap::FuzzyGraph;
+use super::fuzzy::FuzzyGraph;
 use crate::error::Result;
 use crate::progress::WorkContext;
 
