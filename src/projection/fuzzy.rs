@@ -5,7 +5,7 @@
 use super::knn::KnnGraph;
 use crate::distance::Metric;
 
-/// A distance as the fuzzy set reads it (see the module doc).
+/// A distance as the fuzzy set reads it (see [`super::umap`]'s module doc).
 pub(super) fn umap_distance(metric: Metric, d: f32, nearest: f32) -> f32 {
     match metric {
         Metric::L2 => d.max(0.0).sqrt(),

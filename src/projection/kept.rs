@@ -54,19 +54,7 @@ impl ExactSample {
             r.sort_unstable();
             r
         };
-        ctx.progress
-            .stage("Exact neighbours of the sample", rows.len() as u64);
-        base.validate(ctx)?;
-        let flat = crate::index::flat::FlatIndex::build(base.clone(), ctx)?;
-        let answers =
-            flat.search_batch_with(&base.vectors().gather(&rows), KEPT_K + 1, None, ctx)?;
-        let mut neighbours = Vec::with_capacity(rows.len() * KEPT_K);
-        let mut distances = Vec::new();
-        for (&row, a) in rows.iter().zip(&answers) {
-            knn::push_others(row as u32, a, KEPT_K, &mut neighbours, &mut distances).ok_or_else(
-                || crate::error::Error::Internal(format!("row {row}: fewer than {KEPT_K} others")),
-            )?;
-        }
+        let neighbours = knn::exact_rows(base, &rows, KEPT_K, ctx)?.ids;
         Ok(ExactSample {
             rows,
             neighbours,
@@ -121,20 +109,21 @@ fn shares(
         .collect()
 }
 
-/// Measures `points` (one per base row) against `exact` and, when given,
-/// every point against `graph` (at least `KEPT_K` neighbours per row).
+/// Measures `points` (one per base row, bucketed in `grid`) against
+/// `exact` and, when given, every point against `graph` (at least
+/// `KEPT_K` neighbours per row).
 pub fn measure(
+    grid: &PlaneGrid,
     points: &[[f32; 2]],
     exact: &ExactSample,
     graph: Option<&KnnGraph>,
 ) -> NeighboursKept {
-    let grid = PlaneGrid::new(points);
-    let on_sample = shares(&grid, points, &exact.rows, &exact.neighbours, KEPT_K);
+    let on_sample = shares(grid, points, &exact.rows, &exact.neighbours, KEPT_K);
     let mean = on_sample.iter().map(|&s| s as f64).sum::<f64>() / on_sample.len().max(1) as f64;
     let graph = graph.filter(|g| g.k >= KEPT_K && g.len() == points.len());
     let per_point = graph.map(|g| {
         let all: Vec<usize> = (0..points.len()).collect();
-        shares(&grid, points, &all, &g.ids, g.k)
+        shares(grid, points, &all, &g.ids, g.k)
     });
     let graph_recall = graph.map(|g| {
         let hits: f64 = exact
@@ -185,19 +174,19 @@ mod tests {
         let exact = ExactSample::compute(&ds, 1, &WorkContext::detached()).expect("exact");
         assert_eq!(exact.rows.len(), n);
         let graph = knn::exact(&ds, 12, &WorkContext::detached()).expect("graph");
-        let kept = measure(&plane, &exact, Some(&graph));
+        let kept = measure(&PlaneGrid::new(&plane), &plane, &exact, Some(&graph));
         assert!(kept.mean > 0.999, "{}", kept.mean);
         assert_eq!(kept.graph_recall, Some(1.0));
         let per = kept.per_point.expect("per point");
         assert!(per.iter().all(|&s| s > 0.999));
         // PCA finds that plane: it keeps every neighbour too.
         let pca = super::super::pca::project(&ds, None, &WorkContext::detached()).expect("pca");
-        let kept = measure(&pca.base, &exact, None);
+        let kept = measure(&pca.grid, &pca.base, &exact, None);
         assert!(kept.mean > 0.999, "PCA kept {}", kept.mean);
         // Shuffled positions keep almost nothing.
         let mut shuffled = plane.clone();
         shuffled.rotate_left(7);
-        let kept = measure(&shuffled, &exact, None);
+        let kept = measure(&PlaneGrid::new(&shuffled), &shuffled, &exact, None);
         assert!(kept.mean < 0.05, "{}", kept.mean);
         assert!(kept.per_point.is_none());
     }

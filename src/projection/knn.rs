@@ -72,10 +72,22 @@ pub fn check_size(base: &Dataset, k: usize) -> Result<()> {
 
 /// The exact graph, by the flat index's blocked scan of every row.
 pub fn exact(base: &Arc<Dataset>, k: usize, ctx: &WorkContext) -> Result<KnnGraph> {
+    let all: Vec<usize> = (0..base.len()).collect();
+    exact_rows(base, &all, k, ctx)
+}
+
+/// The exact neighbours of some of the base's `rows` (a graph of
+/// `rows.len()` rows, in their order).
+pub fn exact_rows(
+    base: &Arc<Dataset>,
+    rows: &[usize],
+    k: usize,
+    ctx: &WorkContext,
+) -> Result<KnnGraph> {
     check_size(base, k)?;
     base.validate(ctx)?;
     let flat = crate::index::flat::FlatIndex::build(base.clone(), ctx)?;
-    collect(base.vectors(), true, k, "exact", ctx, |rows| {
+    collect(base.vectors(), rows, true, k, "exact", ctx, |rows| {
         flat.search_batch_with(rows, k + 1, None, &WorkContext::detached())
     })
 }
@@ -90,7 +102,8 @@ pub fn queries_exact(
     check_size(base, k)?;
     check_dim(base, queries)?;
     let flat = crate::index::flat::FlatIndex::build(base.clone(), ctx)?;
-    collect(queries.vectors(), false, k, "exact", ctx, |rows| {
+    let all: Vec<usize> = (0..queries.len()).collect();
+    collect(queries.vectors(), &all, false, k, "exact", ctx, |rows| {
         flat.search_batch_with(rows, k, None, &WorkContext::detached())
     })
 }
@@ -114,12 +127,14 @@ pub fn queries_from_index(
     }
     let mut params = params.clone();
     params.k = k;
-    collect(queries.vectors(), false, k, source, ctx, |rows| {
+    let all: Vec<usize> = (0..queries.len()).collect();
+    collect(queries.vectors(), &all, false, k, source, ctx, |rows| {
         index.search_batch(rows, &params)
     })
 }
 
-fn check_dim(base: &Dataset, queries: &Dataset) -> Result<()> {
+/// Checks that `queries` have the base's dimension, naming both.
+pub fn check_dim(base: &Dataset, queries: &Dataset) -> Result<()> {
     if queries.dim() != base.dim() {
         return Err(Error::Mismatch(format!(
             "{} has dimension {}, the base {} has {}",
@@ -155,16 +170,18 @@ pub fn from_index(
     }
     let mut params = params.clone();
     params.k = k + 1;
-    collect(base.vectors(), true, k, source, ctx, |rows| {
+    let all: Vec<usize> = (0..base.len()).collect();
+    collect(base.vectors(), &all, true, k, source, ctx, |rows| {
         index.search_batch(rows, &params)
     })
 }
 
-/// Searches every row of `rows` in batches with `search` and keeps k
-/// answers each; when they are the base's own rows (`own`, searched for
-/// k + 1), each row itself is left out.
+/// Searches `vectors`' `rows` in batches with `search` and keeps k answers
+/// each; when they are the base's own rows (`own`, searched for k + 1),
+/// each row itself is left out.
 fn collect(
     vectors: &Vectors,
+    rows: &[usize],
     own: bool,
     k: usize,
     source: &str,
@@ -172,16 +189,15 @@ fn collect(
     search: impl Fn(&Vectors) -> Result<Vec<Neighbors>>,
 ) -> Result<KnnGraph> {
     let started = Instant::now();
-    let n = vectors.len();
+    let n = rows.len();
     ctx.progress
         .stage(&format!("Finding {k} neighbours of each vector"), n as u64);
     let mut ids = Vec::with_capacity(n * k);
     let mut distances = Vec::with_capacity(n * k);
-    for start in (0..n).step_by(BATCH) {
+    for batch in rows.chunks(BATCH) {
         ctx.cancel.check()?;
-        let rows: Vec<usize> = (start..(start + BATCH).min(n)).collect();
-        let answers = search(&vectors.gather(&rows))?;
-        for (&row, a) in rows.iter().zip(&answers) {
+        let answers = search(&vectors.gather(batch))?;
+        for (&row, a) in batch.iter().zip(&answers) {
             let me = if own { row as u32 } else { u32::MAX };
             push_others(me, a, k, &mut ids, &mut distances).ok_or_else(|| {
                 Error::Internal(format!(
@@ -190,7 +206,7 @@ fn collect(
                 ))
             })?;
         }
-        ctx.progress.add(rows.len() as u64);
+        ctx.progress.add(batch.len() as u64);
     }
     Ok(KnnGraph {
         k,
@@ -204,7 +220,7 @@ fn collect(
 /// Appends `a`'s first `k` answers other than `row` itself (a duplicate of
 /// the row may come before it; an approximate search may miss it, and then
 /// the first k are kept). None when fewer than k others came back.
-pub(super) fn push_others(
+fn push_others(
     row: u32,
     a: &Neighbors,
     k: usize,

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::progress::WorkContext;
 
 pub use kept::NeighboursKept;
@@ -51,13 +51,6 @@ pub enum Method {
 impl Method {
     pub const ALL: [Method; 2] = [Method::Pca, Method::Umap];
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Pca => "pca",
-            Method::Umap => "umap",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Method::Pca => "PCA",
@@ -80,7 +73,7 @@ pub struct Projection {
     /// Rows the layout was fitted on (PCA's sample; UMAP: every row).
     pub fitted_on: usize,
     /// Wall-clock seconds the fit and projection took (for UMAP including
-    /// the k-NN graph; see `knn_seconds`).
+    /// the k-NN graph, whose own seconds are in `graph`).
     pub seconds: f64,
     /// Neighbours kept, when measured.
     pub kept: Option<NeighboursKept>,
@@ -90,8 +83,8 @@ pub struct Projection {
     /// with: where it came from, and its seconds (part of `seconds`).
     pub graph: Option<(String, f64)>,
     /// The plane's grid of the base points (hover, click, neighbours on
-    /// screen), once measured.
-    pub grid: Option<Arc<grid::PlaneGrid>>,
+    /// screen), made with the layout.
+    pub grid: Arc<grid::PlaneGrid>,
 }
 
 impl Projection {
@@ -185,15 +178,7 @@ pub fn umap_projection(
     let k = params.graph_k().max(kept::KEPT_K);
     knn::check_size(base, k)?;
     if let Some(q) = queries {
-        if q.dim() != base.dim() {
-            return Err(Error::Mismatch(format!(
-                "{} has dimension {}, the base {} has {}",
-                q.display_name(),
-                q.dim(),
-                base.display_name(),
-                base.dim()
-            )));
-        }
+        knn::check_dim(base, q)?;
     }
     base.validate(ctx)?;
     let graph = source.base_graph(base, k, ctx)?;
@@ -206,6 +191,7 @@ pub fn umap_projection(
         }
         _ => Vec::new(),
     };
+    let grid = Arc::new(grid::PlaneGrid::new(&layout));
     Ok((
         Projection {
             method: Method::Umap,
@@ -217,7 +203,7 @@ pub fn umap_projection(
             kept: None,
             start: Some(start),
             graph: Some((graph.source.clone(), graph.seconds)),
-            grid: None,
+            grid,
         },
         graph,
     ))
@@ -259,8 +245,7 @@ pub fn project_measured(
     // `kept.exact_seconds`.
     p.seconds = started.elapsed().as_secs_f64();
     let exact = kept::ExactSample::compute(base, seed, ctx)?;
-    p.kept = Some(kept::measure(&p.base, &exact, graph.as_ref()));
+    p.kept = Some(kept::measure(&p.grid, &p.base, &exact, graph.as_ref()));
     p.graph = graph.map(|g| (g.source, g.seconds));
-    p.grid = Some(Arc::new(grid::PlaneGrid::new(&p.base)));
     Ok(p)
 }

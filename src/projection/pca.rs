@@ -166,7 +166,7 @@ pub fn project(base: &Dataset, queries: Option<&Dataset>, ctx: &WorkContext) -> 
         kept: None,
         start: None,
         graph: None,
-        grid: Some(grid),
+        grid,
     })
 }
 
