@@ -95,6 +95,23 @@ impl Session {
         self.projection.shared().map(|(k, _)| *k)
     }
 
+    /// Asks for the labels matching `text` (a scan of every label: a
+    /// million take a tenth of a second, so not on the UI thread).
+    pub fn request_label_search(&mut self, text: &str) {
+        let Some(labels) = self.loaded.as_ref().and_then(|l| l.base.labels().cloned()) else {
+            return;
+        };
+        let notify = self.notifier();
+        self.work.label_search.request(text.to_string(), |text| {
+            let text = text.clone();
+            Job::spawn_notify(
+                "label-search",
+                move |_| Ok(search_labels(&labels, &text)),
+                notify,
+            )
+        });
+    }
+
     /// Asks for the selected point's exact neighbours and the current
     /// build's answer for it.
     pub fn request_selected_neighbours(&mut self, row: u32, k: usize, knob: SearchKnob) {

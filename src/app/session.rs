@@ -226,6 +226,8 @@ pub struct DataWork {
     pub node_detail: Latest<(usize, u32), NodeDetail>,
     /// One query's traced search.
     pub search_path: Latest<PathKey, SearchPath>,
+    /// The labels matching the projection's search text, best first.
+    pub label_search: Latest<String, Vec<u32>>,
     /// The selected point's exact neighbours and the build's answer.
     pub neighbours:
         Latest<super::projection_keys::NeighboursKey, super::projection_keys::SelectedNeighbours>,
@@ -628,6 +630,9 @@ impl Session {
         if let Some(e) = self.work.neighbours.poll() {
             self.error = Some(format!("Neighbours of the selection failed: {e}"));
         }
+        if let Some(e) = self.work.label_search.poll() {
+            self.error = Some(format!("Label search failed: {e}"));
+        }
         if let Some(e) = self.work.search_path.poll() {
             self.error = Some(format!("Search trace failed: {e}"));
         }
@@ -814,6 +819,7 @@ impl Session {
             || self.work.node_detail.is_running()
             || self.work.search_path.is_running()
             || self.work.neighbours.is_running()
+            || self.work.label_search.is_running()
     }
 
     /// Blocks until every job is done (tests and headless use).

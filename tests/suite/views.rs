@@ -449,7 +449,10 @@ fn umap_layout_label_search_and_neighbour_lines() {
     h.run_steps(4);
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, "Search labels")
         .type_text("NumPy");
-    h.run_steps(4);
+    step_until(&mut h, "the label search's matches", 2000, |a| {
+        !a.views.search_hits.is_empty()
+    });
+    h.step();
     let hits = h.state().views.search_hits.clone();
     assert!(hits.len() >= 5, "{hits:?}");
     let base = h

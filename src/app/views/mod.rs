@@ -149,6 +149,9 @@ pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewS
     {
         view.layer = view.layer.min(graph.layer_stats.len() - 1);
     }
+    if !view.search.trim().is_empty() {
+        session.request_label_search(&view.search);
+    }
     if std::mem::take(&mut view.cancel_projection) {
         session.projection.cancel();
     }

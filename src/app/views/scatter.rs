@@ -9,7 +9,6 @@ use egui::{Color32, RichText, Ui};
 
 use super::canvas::nearest;
 use super::{colouring, draw_legend, draw_points, node_panel, short_label, ColourBy, ViewState};
-use crate::app::projection_jobs::search_labels;
 use crate::app::session::{QueryPick, Session};
 use crate::app::settings::Settings;
 use crate::projection::{Method, Projection};
@@ -111,7 +110,8 @@ pub(super) fn projection_ui(
     if let Some(p) = session.projection.progress() {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label(format!("Projecting: {} {}/{}", p.stage, p.done, p.total));
+            // Before the text, whose width changes as it counts: a button
+            // after it would move under the pointer.
             if ui
                 .small_button("Cancel")
                 .on_hover_text("Stop computing this layout and keep the one on screen.")
@@ -121,6 +121,7 @@ pub(super) fn projection_ui(
                 // Back to what is on screen, or the next request starts it again.
                 settings.projection_method = projection.method;
             }
+            ui.label(format!("Projecting: {} {}/{}", p.stage, p.done, p.total));
         });
     } else if projection.method != settings.projection_method {
         ui.label(
@@ -216,16 +217,15 @@ pub(super) fn projection_ui(
     draw_legend(&painter, rect, &colours.legend(), ui);
     // Hover and click: the nearest base point or query within reach.
     let pointer = response.hover_pos();
-    // The plane's grid when the layout has one (a million points: a scan
-    // per frame would cost milliseconds), else a scan.
-    let hit_base = pointer.and_then(|pos| match &projection.grid {
-        Some(grid) => {
-            let at = camera.to_world(rect, pos);
-            let edge = camera.to_world(rect, pos + egui::vec2(8.0, 0.0));
-            grid.nearest_within(at, (edge[0] - at[0]).abs())
-                .map(|i| i as usize)
-        }
-        None => nearest(&projection.base, &camera, rect, pos, 8.0, |_| true),
+    // Through the plane's grid: a scan of a million points per frame would
+    // cost milliseconds.
+    let hit_base = pointer.and_then(|pos| {
+        let at = camera.to_world(rect, pos);
+        let edge = camera.to_world(rect, pos + egui::vec2(8.0, 0.0));
+        projection
+            .grid
+            .nearest_within(at, (edge[0] - at[0]).abs())
+            .map(|i| i as usize)
     });
     let hit_query = if view.show_queries {
         pointer.and_then(|pos| nearest(&projection.queries, &camera, rect, pos, 8.0, |_| true))
@@ -270,13 +270,13 @@ pub(super) fn projection_ui(
 /// The label search: typing finds the matching labels (substring, any
 /// case), highlights them and selects and centres the best.
 fn search_ui(ui: &mut Ui, session: &Session, view: &mut ViewState) {
-    let Some(labels) = session
+    if session
         .loaded
         .as_ref()
-        .and_then(|l| l.base.labels().cloned())
-    else {
+        .is_none_or(|l| l.base.labels().is_none())
+    {
         return;
-    };
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Search labels");
         ui.add(
@@ -286,15 +286,21 @@ fn search_ui(ui: &mut Ui, session: &Session, view: &mut ViewState) {
         )
         .labelled_by(label.id)
         .on_hover_text("Case-insensitive substring of the labels; the best match (exact, then starting with it, then shortest) is selected and centred.");
-        if view.search != view.searched_for {
-            view.searched_for = view.search.clone();
-            view.search_hits = std::sync::Arc::new(search_labels(&labels, &view.search));
-            if let Some(&best) = view.search_hits.first() {
-                view.selected = Some(best);
-                view.center_on = Some(best);
+        if view.search.trim().is_empty() {
+            view.search_hits = Default::default();
+            view.searched_for.clear();
+        } else if view.search != view.searched_for {
+            // The matches arrive from a job; a new answer selects its best.
+            if let Some(hits) = session.work.label_search.value_for(&view.search) {
+                view.searched_for = view.search.clone();
+                view.search_hits = hits.clone();
+                if let Some(&best) = view.search_hits.first() {
+                    view.selected = Some(best);
+                    view.center_on = Some(best);
+                }
             }
         }
-        if !view.search.trim().is_empty() {
+        if !view.search.trim().is_empty() && view.search == view.searched_for {
             let n = view.search_hits.len();
             ui.label(match n {
                 0 => "no match".to_string(),
