@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::error::{Error, Result};
 
@@ -44,6 +45,9 @@ struct ProgressInner {
     done: AtomicU64,
     total: AtomicU64,
     stage: Mutex<String>,
+    /// Every stage's name and when it started, in order (for a breakdown
+    /// of where the time went).
+    started: Mutex<Vec<(String, Instant)>>,
 }
 
 /// Done/total and a stage name, updated by a worker and read by the UI or CLI.
@@ -80,6 +84,9 @@ impl Progress {
             s.clear();
             s.push_str(name);
         }
+        if let Ok(mut started) = self.0.started.lock() {
+            started.push((name.to_string(), Instant::now()));
+        }
         self.0.total.store(total, Ordering::Relaxed);
         self.0.done.store(0, Ordering::Relaxed);
     }
@@ -90,6 +97,22 @@ impl Progress {
     /// Sets the steps done.
     pub fn set(&self, done: u64) {
         self.0.done.store(done, Ordering::Relaxed);
+    }
+    /// Seconds spent in each stage so far, in order; the last stage runs
+    /// until now. A stage entered twice is listed twice.
+    pub fn stage_seconds(&self) -> Vec<(String, f64)> {
+        let now = Instant::now();
+        let Ok(started) = self.0.started.lock() else {
+            return Vec::new();
+        };
+        started
+            .iter()
+            .enumerate()
+            .map(|(i, (name, t))| {
+                let end = started.get(i + 1).map_or(now, |next| next.1);
+                (name.clone(), end.duration_since(*t).as_secs_f64())
+            })
+            .collect()
     }
     /// Reads the current state.
     pub fn snapshot(&self) -> ProgressSnapshot {
@@ -130,6 +153,10 @@ mod tests {
         assert!((s.fraction() - 0.25).abs() < 1e-6);
         p.stage("next", 0);
         assert_eq!(p.snapshot().fraction(), 0.0);
+        let times = p.stage_seconds();
+        let names: Vec<&str> = times.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["linking", "next"]);
+        assert!(times.iter().all(|(_, s)| *s >= 0.0));
     }
 
     #[test]

@@ -59,12 +59,13 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
         IndexKind::Hnsw => {
             let params = a.hnsw.one_build("build")?;
             let dynamic = a.hnsw.dynamic_ef()?;
-            let (index, build_s) = build_with(a, move |b, ctx| {
+            let built = build_with(a, move |b, ctx| {
                 let mut h = Hnsw::build(b, params, ctx)?;
                 // The file keeps the bounds `search --ef -1` uses.
                 h.set_dynamic_ef(dynamic)?;
                 Ok(h)
             })?;
+            let index = &built.index;
             index.save(&a.out)?;
             let extra = serde_json::json!({
                 "layers": index.layer_count(),
@@ -76,25 +77,26 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
                 index.layer_count(),
                 index.graph_bytes() as f64 / index.len().max(1) as f64
             );
-            report(a, &index, build_s, extra, &text)
+            report(a, index, &built, extra, &text)
         }
         IndexKind::Hfresh => {
             let params = a.hfresh.params(&a.hnsw)?;
             let fraction = a.hfresh.build_fraction;
-            let (index, build_s) = build_with(a, move |b, ctx| {
+            let built = build_with(a, move |b, ctx| {
                 if fraction < 1.0 {
                     HFresh::build_then_insert(b, params, fraction, ctx)
                 } else {
                     HFresh::build(b, params, ctx)
                 }
             })?;
+            let index = &built.index;
             index.save(&a.out)?;
             let extra = serde_json::json!({
                 "lists": index.list_count(),
                 "disk_bytes": index.memory().disk_bytes,
             });
             let text = format!("{} posting lists", index.list_count());
-            report(a, &index, build_s, extra, &text)
+            report(a, index, &built, extra, &text)
         }
         kind @ (IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat) => anyhow::bail!(
             "{} lives in a PostgreSQL server: measure it with `annscope bench --engine pgvector`",
@@ -110,15 +112,15 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
                 hnsw: a.hnsw.one_build("build")?,
             };
             config.validate()?;
-            let (index, build_s) =
-                build_with(a, move |b, ctx| DynamicIndex::from_dataset(b, config, ctx))?;
+            let built = build_with(a, move |b, ctx| DynamicIndex::from_dataset(b, config, ctx))?;
+            let index = &built.index;
             index.save(&a.out)?;
             let state = serde_json::to_value(index.state())?;
             let text = format!("state {state}");
             report(
                 a,
-                &*index,
-                build_s,
+                &**index,
+                &built,
                 serde_json::json!({ "state": state }),
                 &text,
             )
@@ -130,32 +132,50 @@ pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
 }
 
 /// Checks the output's folder, opens and validates the base, and builds on
-/// `--build-threads` threads with a progress bar; returns the index and
-/// the build's seconds.
+/// `--build-threads` threads with a progress bar.
 fn build_with<I: Send + 'static>(
     a: &BuildArgs,
     build: impl FnOnce(&Dataset, &WorkContext) -> crate::error::Result<I> + Send + 'static,
-) -> anyhow::Result<(I, f64)> {
+) -> anyhow::Result<Built<I>> {
     crate::fsutil::check_output_path(&a.out)?;
     let base = open_dataset(&a.base, a.metric)?;
     let threads = a.build_threads;
     let t0 = Instant::now();
-    let index = with_progress("build", move |ctx| {
+    let (index, stages) = with_progress("build", move |ctx| {
         base.validate(ctx)?;
-        with_threads(threads, || build(&base, ctx))?
+        let index = with_threads(threads, || build(&base, ctx))??;
+        Ok((index, ctx.progress.stage_seconds()))
     })?;
-    Ok((index, t0.elapsed().as_secs_f64()))
+    Ok(Built {
+        index,
+        seconds: t0.elapsed().as_secs_f64(),
+        stages,
+    })
+}
+
+/// A finished build: the index, its wall seconds (validation included) and
+/// the seconds of each progress stage.
+struct Built<I> {
+    index: I,
+    seconds: f64,
+    stages: Vec<(String, f64)>,
 }
 
 /// Prints what was built and written: one JSON object (the common fields
 /// and `extra`) or a line of text ending with `text`.
-fn report(
+fn report<I>(
     a: &BuildArgs,
     index: &dyn AnnIndex,
-    build_s: f64,
+    built: &Built<I>,
     extra: serde_json::Value,
     text: &str,
 ) -> anyhow::Result<()> {
+    let build_s = built.seconds;
+    let stages: Vec<serde_json::Value> = built
+        .stages
+        .iter()
+        .map(|(stage, seconds)| serde_json::json!({ "stage": stage, "seconds": seconds }))
+        .collect();
     let file_bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
     let mut summary = serde_json::json!({
         "index": index.kind().name(),
@@ -165,6 +185,7 @@ fn report(
         "metric": index.metric().name(),
         "params": index.params(),
         "build_s": build_s,
+        "stages": stages,
         "index_bytes": index.memory().ram_bytes,
         "file_bytes": file_bytes,
     });

@@ -153,21 +153,21 @@ pub(super) fn build(dataset: &Dataset, mut params: HnswParams, ctx: &WorkContext
         ctx.progress
             .stage("packing compact copies of the vectors", 0);
     }
-    let half = if index.params.storage.build == BuildPrecision::F16
-        || index.params.storage.search == Precision::F16
-    {
-        HalfSpace::try_new(&index)
-    } else {
-        None
-    };
-    let build_half = half
-        .as_ref()
-        .filter(|_| index.params.storage.build == BuildPrecision::F16);
     let sq8 = if index.params.storage.build == BuildPrecision::Sq8 {
         Sq8Space::try_new(&index)
     } else {
         None
     };
+    // Data one shared 8-bit step cannot hold well is built from
+    // half-precision copies instead (recorded below).
+    let build_f16 = index.params.storage.build == BuildPrecision::F16
+        || (index.params.storage.build == BuildPrecision::Sq8 && sq8.is_none());
+    let half = if build_f16 || index.params.storage.search == Precision::F16 {
+        HalfSpace::try_new(&index)
+    } else {
+        None
+    };
+    let build_half = half.as_ref().filter(|_| build_f16);
     ctx.progress
         .stage(&format!("linking nodes (layers 0–{max_level})"), n as u64);
     ctx.progress.set(1);

@@ -10,6 +10,8 @@
 //! AVX2 + FMA otherwise on x86-64, and a portable loop written in fixed-width
 //! chunks so that the compiler vectorises it on any target (aarch64 included).
 
+pub mod int8;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
