@@ -10,6 +10,7 @@
 //! AVX2 + FMA otherwise on x86-64, and a portable loop written in fixed-width
 //! chunks so that the compiler vectorises it on any target (aarch64 included).
 
+pub mod block;
 pub mod int8;
 
 use std::fmt;

@@ -2,10 +2,11 @@
 //! recall oracle for every other index and the engine of ground truth.
 //!
 //! One query scans the rows with the SIMD kernels. A batch is a blocked
-//! matrix product (queries × base block, via the `gemm` crate's packed
-//! AVX-512/AVX2 kernels), followed by a top-k pass over each block of scores: the product
-//! reuses each loaded vector across many queries, which is what makes FAISS's
-//! flat search fast, and so ours.
+//! matrix product (queries × base block), followed by a top-k pass over
+//! each block of scores: the product reuses each loaded vector across many
+//! queries, which is what makes FAISS's flat search fast, and so ours. With
+//! AVX-512 the product is annscope's own block kernel
+//! ([`block`](crate::distance::block)), elsewhere the `gemm` crate's.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use rayon::prelude::*;
 
 use super::filter::AllowList;
 use super::quant::{Codes, Quantizer};
-use super::topk::TopK;
+use super::topk::{Reservoir, TopK};
 use super::{
     check_query_dim, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, Rescoring,
     SearchParams, SearchStats,
@@ -28,6 +29,10 @@ use crate::progress::WorkContext;
 const MAX_QUERY_BLOCK: usize = 512;
 /// Base rows per block of the batched product (a 512 × 1024 score block is 2 MB).
 const BASE_BLOCK: usize = 1024;
+
+/// Base rows per block of the block kernel's path: packed, 512 rows of 384
+/// dimensions are 768 KB, which stay in L2 while every query panel passes.
+const KERNEL_BLOCK: usize = 512;
 
 /// Exact search over a dataset, or a scan of quantized codes whose best
 /// candidates are re-scored exactly.
@@ -171,42 +176,142 @@ impl FlatIndex {
     }
 
     /// Offers one query's scores against base rows `start..` to its top-k.
-    /// One loop per metric keeps the branch out of the hot loop.
+    /// The scores become distances in place (one loop per metric, which the
+    /// compiler vectorises), then 16 at a time are checked against the
+    /// k-th distance so far and only a group holding a nearer one is looked
+    /// at one by one: after the first few blocks nearly every group is
+    /// passed over with one comparison.
     #[inline]
     fn select(
         &self,
-        scores: &[f32],
+        scores: &mut [f32],
         query_norm_sq: f32,
         start: usize,
         filter: Option<&AllowList>,
-        top: &mut TopK,
+        top: &mut Reservoir,
     ) {
-        let mut thr = top.threshold();
-        let mut offer = |d: f32, j: usize, thr: &mut f32| {
-            if d < *thr && filter.is_none_or(|f| f.contains((start + j) as u32)) {
-                top.push(d, (start + j) as u32);
-                *thr = top.threshold();
-            }
-        };
         match self.metric {
             Metric::Cosine => {
                 let norms = &self.norms[start..start + scores.len()];
-                for (j, (&s, &inv)) in scores.iter().zip(norms).enumerate() {
-                    offer(1.0 - s * inv, j, &mut thr);
+                for (s, &inv) in scores.iter_mut().zip(norms) {
+                    *s = 1.0 - *s * inv;
                 }
             }
-            Metric::InnerProduct => {
-                for (j, &s) in scores.iter().enumerate() {
-                    offer(-s, j, &mut thr);
-                }
-            }
+            Metric::InnerProduct => scores.iter_mut().for_each(|s| *s = -*s),
             Metric::L2 => {
                 let norms = &self.norms[start..start + scores.len()];
-                for (j, (&s, &bn)) in scores.iter().zip(norms).enumerate() {
-                    offer((query_norm_sq + bn - 2.0 * s).max(0.0), j, &mut thr);
+                for (s, &bn) in scores.iter_mut().zip(norms) {
+                    *s = (query_norm_sq + bn - 2.0 * *s).max(0.0);
                 }
             }
         }
+        let mut thr = top.threshold();
+        for (g, group) in scores.chunks(16).enumerate() {
+            // No early exit, so the check is one vector comparison.
+            if !group.iter().fold(false, |any, &d| any | (d < thr)) {
+                continue;
+            }
+            for (j, &d) in group.iter().enumerate() {
+                let id = start + g * 16 + j;
+                if d < thr && filter.is_none_or(|f| f.contains(id as u32)) {
+                    top.push(d, id as u32);
+                    thr = top.threshold();
+                }
+            }
+        }
+    }
+
+    /// Offers every base row's score for each query of `qblock` (prepared,
+    /// contiguous) to its top-k, by the `gemm` crate's product of each base
+    /// block with the whole query block.
+    fn top_k_by_gemm(
+        &self,
+        qblock: &[f32],
+        qnorms: &[f32],
+        filter: Option<&AllowList>,
+        tops: &mut [Reservoir],
+        ctx: &WorkContext,
+    ) -> Result<()> {
+        let (n, dim, m) = (self.len(), self.dim(), qnorms.len());
+        let (base, offset, stride) = self.dataset.vectors().strided();
+        let mut scores = vec![0.0f32; m * BASE_BLOCK];
+        for b in 0..n.div_ceil(BASE_BLOCK) {
+            ctx.cancel.check()?;
+            let start = b * BASE_BLOCK;
+            let cols = BASE_BLOCK.min(n - start);
+            let bptr = &base[offset + start * stride..];
+            debug_assert!((cols - 1) * stride + dim <= bptr.len());
+            // SAFETY: A is m×dim with row stride dim inside `qblock`;
+            // B is dim×cols, element (r, j) at bptr[j * stride + r], inside
+            // `bptr` (checked above); C is m×cols with row stride cols
+            // inside `scores`. The three do not overlap.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    cols,
+                    dim,
+                    scores.as_mut_ptr(),
+                    1,
+                    cols as isize,
+                    false,
+                    qblock.as_ptr(),
+                    1,
+                    dim as isize,
+                    bptr.as_ptr(),
+                    stride as isize,
+                    1,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            for (qi, top) in tops.iter_mut().enumerate() {
+                let row = &mut scores[qi * cols..(qi + 1) * cols];
+                self.select(row, qnorms[qi], start, filter, top);
+            }
+            ctx.progress.add(1);
+        }
+        Ok(())
+    }
+
+    /// As [`top_k_by_gemm`](Self::top_k_by_gemm) over the base rows in
+    /// `rows_range`, by the block kernel: each base block is packed once,
+    /// then every panel of queries scores it and offers the scores at once,
+    /// while they are in L1.
+    fn top_k_by_kernel(
+        &self,
+        qblock: &[f32],
+        qnorms: &[f32],
+        rows_range: std::ops::Range<usize>,
+        filter: Option<&AllowList>,
+        tops: &mut [Reservoir],
+        ctx: &WorkContext,
+    ) -> Result<()> {
+        use distance::block::{panel_scores, Packed, MR, NR};
+        let (dim, m) = (self.dim(), qnorms.len());
+        let mut queries = Packed::<MR>::new();
+        queries.pack(m, dim, |i| &qblock[i * dim..(i + 1) * dim]);
+        let mut rows = Packed::<NR>::new();
+        let ld = KERNEL_BLOCK.div_ceil(NR) * NR;
+        let mut scores = vec![0.0f32; MR * ld];
+        for start in rows_range.clone().step_by(KERNEL_BLOCK) {
+            ctx.cancel.check()?;
+            let cols = KERNEL_BLOCK.min(rows_range.end - start);
+            rows.pack(cols, dim, |j| self.dataset.row(start + j));
+            for qp in 0..queries.panels() {
+                panel_scores(&queries, qp, &rows, &mut scores, ld);
+                for i in 0..MR.min(m - qp * MR) {
+                    let qi = qp * MR + i;
+                    let row = &mut scores[i * ld..i * ld + cols];
+                    self.select(row, qnorms[qi], start, filter, &mut tops[qi]);
+                }
+            }
+            ctx.progress.add(1);
+        }
+        Ok(())
     }
 
     /// Exact top-k for a batch, reporting progress and checking `ctx.cancel`.
@@ -234,93 +339,111 @@ impl FlatIndex {
             qnorms.push(distance::norm_squared(&p));
             prepared.extend_from_slice(&p);
         }
-        let (base, offset, stride) = self.dataset.vectors().strided();
-        let blocks = n.div_ceil(BASE_BLOCK);
+        let tops = if distance::block::available() {
+            self.tops_by_kernel(&prepared, &qnorms, k, filter, ctx)?
+        } else {
+            self.tops_by_gemm(&prepared, &qnorms, k, filter, ctx)?
+        };
+        Ok(tops
+            .into_par_iter()
+            .enumerate()
+            .map(|(qi, top)| {
+                let (ids, _) = top.into_sorted();
+                // Recompute the kept distances with the kernels: the
+                // product's expansion loses precision for close pairs.
+                let q = queries.row(qi);
+                let mut pairs: Vec<(f32, u32)> = ids
+                    .iter()
+                    .map(|&id| (self.metric.distance(q, self.dataset.row(id as usize)), id))
+                    .collect();
+                pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                Neighbors {
+                    ids: pairs.iter().map(|p| p.1).collect(),
+                    distances: pairs.iter().map(|p| p.0).collect(),
+                    stats: SearchStats {
+                        dist_comps: n as u64,
+                        hops: 0,
+                        rescored: 0,
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// Every query's top-k by the `gemm` crate: the queries split among
+    /// the threads in blocks, each block multiplied with every base block.
+    fn tops_by_gemm(
+        &self,
+        prepared: &[f32],
+        qnorms: &[f32],
+        k: usize,
+        filter: Option<&AllowList>,
+        ctx: &WorkContext,
+    ) -> Result<Vec<Reservoir>> {
+        let (n, nq, dim) = (self.len(), qnorms.len(), self.dim());
         // One block per thread when there are few queries, so all cores work.
         let query_block = nq
             .div_ceil(rayon::current_num_threads())
             .clamp(16, MAX_QUERY_BLOCK);
-        ctx.progress
-            .stage("exact search", (nq.div_ceil(query_block) * blocks) as u64);
-
-        let chunks: Vec<Result<Vec<Neighbors>>> = prepared
+        ctx.progress.stage(
+            "exact search",
+            (nq.div_ceil(query_block) * n.div_ceil(BASE_BLOCK)) as u64,
+        );
+        let chunks: Vec<Result<Vec<Reservoir>>> = prepared
             .par_chunks(query_block * dim)
             .enumerate()
             .map(|(c, qblock)| {
-                let m = qblock.len() / dim;
                 let q0 = c * query_block;
-                let mut tops: Vec<TopK> = (0..m).map(|_| TopK::new(k)).collect();
-                let mut scores = vec![0.0f32; m * BASE_BLOCK];
-                for b in 0..blocks {
-                    ctx.cancel.check()?;
-                    let start = b * BASE_BLOCK;
-                    let cols = BASE_BLOCK.min(n - start);
-                    let bptr = &base[offset + start * stride..];
-                    debug_assert!((cols - 1) * stride + dim <= bptr.len());
-                    // SAFETY: A is m×dim with row stride dim inside `qblock`;
-                    // B is dim×cols, element (r, j) at bptr[j * stride + r], inside
-                    // `bptr` (checked above); C is m×cols with row stride cols
-                    // inside `scores`. The three do not overlap.
-                    unsafe {
-                        gemm::gemm(
-                            m,
-                            cols,
-                            dim,
-                            scores.as_mut_ptr(),
-                            1,
-                            cols as isize,
-                            false,
-                            qblock.as_ptr(),
-                            1,
-                            dim as isize,
-                            bptr.as_ptr(),
-                            stride as isize,
-                            1,
-                            0.0f32,
-                            1.0f32,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
-                    for (qi, top) in tops.iter_mut().enumerate() {
-                        let row = &scores[qi * cols..(qi + 1) * cols];
-                        self.select(row, qnorms[q0 + qi], start, filter, top);
-                    }
-                    ctx.progress.add(1);
-                }
-                Ok(tops
-                    .into_iter()
-                    .enumerate()
-                    .map(|(qi, top)| {
-                        let (ids, _) = top.into_sorted();
-                        // Recompute the kept distances with the kernels: the
-                        // product's expansion loses precision for close pairs.
-                        let q = queries.row(q0 + qi);
-                        let mut pairs: Vec<(f32, u32)> = ids
-                            .iter()
-                            .map(|&id| (self.metric.distance(q, self.dataset.row(id as usize)), id))
-                            .collect();
-                        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                        Neighbors {
-                            ids: pairs.iter().map(|p| p.1).collect(),
-                            distances: pairs.iter().map(|p| p.0).collect(),
-                            stats: SearchStats {
-                                dist_comps: n as u64,
-                                hops: 0,
-                                rescored: 0,
-                            },
-                        }
-                    })
-                    .collect())
+                let qnorms = &qnorms[q0..q0 + qblock.len() / dim];
+                let mut tops: Vec<Reservoir> = qnorms.iter().map(|_| Reservoir::new(k)).collect();
+                self.top_k_by_gemm(qblock, qnorms, filter, &mut tops, ctx)?;
+                Ok(tops)
             })
             .collect();
-        let mut out = Vec::with_capacity(nq);
+        let mut tops = Vec::with_capacity(nq);
         for c in chunks {
-            out.extend(c?);
+            tops.extend(c?);
         }
-        Ok(out)
+        Ok(tops)
+    }
+
+    /// Every query's top-k by the block kernel: the base split among the
+    /// threads (each packs only its own rows, once, and scores them against
+    /// every query), the threads' top-k merged per query at the end.
+    fn tops_by_kernel(
+        &self,
+        prepared: &[f32],
+        qnorms: &[f32],
+        k: usize,
+        filter: Option<&AllowList>,
+        ctx: &WorkContext,
+    ) -> Result<Vec<Reservoir>> {
+        let n = self.len();
+        let blocks = n.div_ceil(KERNEL_BLOCK);
+        ctx.progress.stage("exact search", blocks as u64);
+        let per_thread = blocks.div_ceil(rayon::current_num_threads()).max(1);
+        let parts: Vec<Result<Vec<Reservoir>>> = (0..blocks.div_ceil(per_thread))
+            .into_par_iter()
+            .map(|t| {
+                let first = t * per_thread;
+                let rows = first * KERNEL_BLOCK..((first + per_thread) * KERNEL_BLOCK).min(n);
+                let mut tops: Vec<Reservoir> = qnorms.iter().map(|_| Reservoir::new(k)).collect();
+                self.top_k_by_kernel(prepared, qnorms, rows, filter, &mut tops, ctx)?;
+                Ok(tops)
+            })
+            .collect();
+        let mut merged: Option<Vec<Reservoir>> = None;
+        for part in parts {
+            let part = part?;
+            match &mut merged {
+                None => merged = Some(part),
+                Some(all) => all
+                    .par_iter_mut()
+                    .zip(part)
+                    .for_each(|(top, other)| top.absorb(other)),
+            }
+        }
+        Ok(merged.unwrap_or_else(|| qnorms.iter().map(|_| Reservoir::new(k)).collect()))
     }
 }
 
@@ -446,6 +569,41 @@ mod tests {
             let batch = index
                 .search_batch(queries.vectors(), &params)
                 .expect("batch");
+            // The base split among 1 and 3 threads (10 blocks: parts of
+            // 10, and 4 + 4 + 2) gives the same answers.
+            for threads in [1, 3] {
+                let again = crate::job::with_threads(Some(threads), || {
+                    index.search_batch(queries.vectors(), &params)
+                })
+                .expect("pool")
+                .expect("batch");
+                let ids = |b: &[Neighbors]| b.iter().map(|n| n.ids.clone()).collect::<Vec<_>>();
+                assert_eq!(ids(&again), ids(&batch), "{metric}, {threads} threads");
+            }
+            // Both products keep the same top-k (the gemm crate's runs where
+            // AVX-512 does not).
+            let (prepared, qnorms): (Vec<f32>, Vec<f32>) = {
+                let mut p = Vec::new();
+                let mut norms = Vec::new();
+                for q in queries.vectors().rows() {
+                    let v = index.prepare_query(q);
+                    norms.push(distance::norm_squared(&v));
+                    p.extend_from_slice(&v);
+                }
+                (p, norms)
+            };
+            let ctx = WorkContext::detached();
+            let by_gemm = index
+                .tops_by_gemm(&prepared, &qnorms, 10, None, &ctx)
+                .expect("gemm");
+            for (qi, top) in by_gemm.into_iter().enumerate() {
+                let mut want = brute(&ds, queries.row(qi), 10);
+                let mut got = top.into_sorted().0;
+                // The products round differently: compare as sets.
+                got.sort_unstable();
+                want.sort_unstable();
+                assert_eq!(got, want, "{metric} gemm query {qi}");
+            }
             for (qi, got) in batch.iter().enumerate() {
                 let q = queries.row(qi);
                 let want = brute(&ds, q, 10);
