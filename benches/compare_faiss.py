@@ -5,12 +5,21 @@ Usage (from the project root, after `cargo build --release`):
     pip install numpy faiss-cpu
     python3 benches/compare_faiss.py [--data ../shared/data/pypi-minilm/pypi-minilm] [--repeats 5]
 
-Prints, for each measurement, the median of --repeats runs on both sides and their ratio:
+FAISS's OpenBLAS is told this CPU's kind (OPENBLAS_CORETYPE=SkylakeX, unless the variable is
+already set): on this machine OpenBLAS does not recognise the virtual CPU and otherwise falls back
+to a generic kernel several times slower. The two sides alternate (annscope, FAISS, annscope, ...)
+and each figure is the median of --repeats:
   1. exact top-100 of all queries, 2 threads, whole batch (ground truth);
   2. flat top-10, 1 thread, whole batch; and one query at a time beside it;
+  in-process (annscope `bench`'s own timing of the searches; FAISS's `index.search`), and
+  whole-process for 1 and 2: `annscope groundtruth --k K --threads T` against a Python process
+  that reads the same files with NumPy, searches with FAISS and writes the same .ivecs;
   3. `annscope info` on the base file (wall time of the whole process).
-FAISS runs with the machine's environment as it is (OPENBLAS_* untouched).
 """
+import os
+
+os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+
 import argparse
 import json
 import os
@@ -59,6 +68,26 @@ def faiss_one_at_a_time(index, xq, k):
     return time.perf_counter() - t
 
 
+FAISS_PROCESS = r"""
+import sys, numpy as np, faiss
+def rf(p):
+    a = np.fromfile(p, np.int32); return a.reshape(-1, a[0] + 1)[:, 1:].view(np.float32).copy()
+xb, xq = rf(sys.argv[1]), rf(sys.argv[2]); k, t = int(sys.argv[3]), int(sys.argv[4])
+faiss.normalize_L2(xb); faiss.normalize_L2(xq)
+faiss.omp_set_num_threads(t)
+index = faiss.IndexFlatIP(xb.shape[1]); index.add(xb)
+_, ids = index.search(xq, k)
+out = np.hstack([np.full((len(ids), 1), k, np.int32), ids.astype(np.int32)])
+out.tofile(sys.argv[5])
+"""
+
+
+def whole_process(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/pypi-minilm/pypi-minilm")
@@ -74,21 +103,35 @@ def main():
     annscope_bench(base, queries, 100, 2, True, 1, cache)  # fills the ground-truth cache
 
     def ours(k, threads, batch):
-        runs = [annscope_bench(base, queries, k, threads, batch, 1, cache) for _ in range(a.repeats)]
-        return statistics.median(nq / r["qps"] for r in runs)
+        return nq / annscope_bench(base, queries, k, threads, batch, 1, cache)["qps"]
 
-    print(f"data: {base} ({len(xb)} x {xb.shape[1]}), {nq} queries; median of {a.repeats} runs")
-    print(f"{'measurement':<46} {'annscope':>10} {'faiss':>10} {'faiss/annscope':>15}")
+    print(f"data: {base} ({len(xb)} x {xb.shape[1]}), {nq} queries; median of {a.repeats} runs, "
+          f"alternating; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+    print(f"{'measurement':<58} {'annscope':>10} {'faiss':>10} {'faiss/annscope':>15}")
+    out = os.path.join(cache, "gt.ivecs")
+    cases = [
+        ("top-100 ground truth, 2 threads, batch (s)", 100, 2),
+        ("flat top-10, 1 thread, batch (s)", 10, 1),
+    ]
     rows = []
-    t_ours, t_faiss = ours(100, 2, True), faiss_time(index, xq, 100, 2, a.repeats)
-    rows.append(("top-100 ground truth, 2 threads, batch (s)", t_ours, t_faiss))
-    t_ours, t_faiss = ours(10, 1, True), faiss_time(index, xq, 10, 1, a.repeats)
-    rows.append(("flat top-10, 1 thread, batch (s)", t_ours, t_faiss))
-    t_ours = ours(10, 1, False)
-    t_faiss = statistics.median(faiss_one_at_a_time(index, xq, 10) for _ in range(a.repeats))
-    rows.append(("flat top-10, 1 thread, one query at a time (s)", t_ours, t_faiss))
+    for name, k, threads in cases:
+        o, f, ow, fw = [], [], [], []
+        for _ in range(a.repeats):
+            o.append(ours(k, threads, True))
+            f.append(faiss_time(index, xq, k, threads, 1))
+            ow.append(whole_process([BIN, "groundtruth", "--base", base, "--queries", queries, "--metric",
+                                     "cosine", "--k", str(k), "--threads", str(threads), "--out", out]))
+            fw.append(whole_process(["python3", "-c", FAISS_PROCESS, base, queries, str(k), str(threads), out]))
+        med = statistics.median
+        rows.append((name, med(o), med(f)))
+        rows.append((name.replace("(s)", "whole process (s)"), med(ow), med(fw)))
+    o, f = [], []
+    for _ in range(a.repeats):
+        o.append(ours(10, 1, False))
+        f.append(faiss_one_at_a_time(index, xq, 10))
+    rows.append(("flat top-10, 1 thread, one query at a time (s)", statistics.median(o), statistics.median(f)))
     for name, o, f in rows:
-        print(f"{name:<46} {o:>10.3f} {f:>10.3f} {f / o:>15.2f}   (annscope {nq / o:,.0f} QPS, faiss {nq / f:,.0f} QPS)")
+        print(f"{name:<58} {o:>10.3f} {f:>10.3f} {f / o:>15.2f}   (annscope {nq / o:,.0f} QPS, faiss {nq / f:,.0f} QPS)")
     info = []
     for _ in range(max(a.repeats, 10)):
         t = time.perf_counter()
