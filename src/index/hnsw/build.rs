@@ -248,9 +248,27 @@ impl Hnsw {
             out.extend_from_slice(candidates);
             return;
         }
+        thread_local! {
+            /// The pruned candidates, reused: a build selects twice per
+            /// link it makes.
+            static PRUNED: std::cell::RefCell<Vec<Scored>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        PRUNED.with(|p| match p.try_borrow_mut() {
+            Ok(mut pruned) => self.select_into(space, candidates, m, out, &mut pruned),
+            Err(_) => self.select_into(space, candidates, m, out, &mut Vec::new()),
+        });
+    }
+
+    fn select_into<S: Space>(
+        &self,
+        space: &S,
+        candidates: &[Scored],
+        m: usize,
+        kept: &mut Vec<Scored>,
+        pruned: &mut Vec<Scored>,
+    ) {
+        pruned.clear();
         let copy_tol = space.copy_tolerance();
-        let kept = out;
-        let mut pruned: Vec<Scored> = Vec::new();
         for &c in candidates {
             if kept.len() >= m {
                 break;
@@ -270,7 +288,7 @@ impl Hnsw {
                 pruned.push(c);
             }
         }
-        for p in pruned {
+        for &p in pruned.iter() {
             if kept.len() >= m {
                 break;
             }
@@ -379,27 +397,27 @@ impl Hnsw {
             }
             return;
         }
-        let mut cands: Vec<Scored> = s
-            .links
-            .iter()
-            .enumerate()
-            .map(|(i, &id)| Scored {
-                dist: match cached {
-                    Some(b) => {
-                        let d = b.dist(nb, i);
-                        debug_assert_eq!(d.to_bits(), space.dist_pair(nb, id).to_bits());
-                        d
-                    }
-                    None => space.dist_pair(nb, id),
-                },
-                id,
-            })
-            .chain(std::iter::once(node))
-            .collect();
+        let mut cands = std::mem::take(&mut s.shrink);
+        cands.clear();
+        cands.extend(s.links.iter().enumerate().map(|(i, &id)| Scored {
+            dist: match cached {
+                Some(b) => {
+                    let d = b.dist(nb, i);
+                    debug_assert_eq!(d.to_bits(), space.dist_pair(nb, id).to_bits());
+                    d
+                }
+                None => space.dist_pair(nb, id),
+            },
+            id,
+        }));
+        cands.push(node);
         cands.sort_unstable();
-        let mut kept = Vec::with_capacity(m_max);
+        let mut kept = std::mem::take(&mut s.kept);
         self.select_neighbors(space, &cands, m_max, &mut kept);
         self.write_links(nb, layer, &kept, shared, s);
+        // Back for the next shrink (no allocation per link).
+        s.shrink = cands;
+        s.kept = kept;
     }
 
     /// Inserts a vector with external id `ext` after the build, without a

@@ -49,6 +49,9 @@ pub(super) struct Scratch {
     pub query: Vec<f32>,
     /// The query as a walk over quantized codes reads it.
     pub coded: Vec<f32>,
+    /// A build's shrinking of a full list: its candidates, and those kept.
+    pub shrink: Vec<Scored>,
+    pub kept: Vec<Scored>,
 }
 
 thread_local! {
