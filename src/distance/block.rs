@@ -26,14 +26,17 @@ pub const NR: usize = 32;
 
 /// Whether this CPU runs the block kernel (AVX-512F).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::env::var_os("ANNSCOPE_NO_SIMD").is_none() && is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::env::var_os("ANNSCOPE_NO_SIMD").is_none() && is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
 /// Rows packed into panels: panel `p` holds rows `p·W .. p·W + W` as

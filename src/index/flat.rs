@@ -176,48 +176,74 @@ impl FlatIndex {
     }
 
     /// Offers one query's scores against base rows `start..` to its top-k.
-    /// The scores become distances in place (one loop per metric, which the
-    /// compiler vectorises), then 16 at a time are checked against the
-    /// k-th distance so far and only a group holding a nearer one is looked
-    /// at one by one: after the first few blocks nearly every group is
-    /// passed over with one comparison.
+    /// 16 at a time, the scores' distances are computed in registers and
+    /// checked against the k-th distance so far; only a group holding a
+    /// nearer one is looked at one by one (after the first few blocks
+    /// nearly every group is passed over with one comparison, and no
+    /// distance is written).
     #[inline]
     fn select(
         &self,
-        scores: &mut [f32],
+        scores: &[f32],
         query_norm_sq: f32,
         start: usize,
         filter: Option<&AllowList>,
         top: &mut Reservoir,
     ) {
-        match self.metric {
-            Metric::Cosine => {
-                let norms = &self.norms[start..start + scores.len()];
-                for (s, &inv) in scores.iter_mut().zip(norms) {
-                    *s = 1.0 - *s * inv;
-                }
-            }
-            Metric::InnerProduct => scores.iter_mut().for_each(|s| *s = -*s),
-            Metric::L2 => {
-                let norms = &self.norms[start..start + scores.len()];
-                for (s, &bn) in scores.iter_mut().zip(norms) {
-                    *s = (query_norm_sq + bn - 2.0 * *s).max(0.0);
-                }
-            }
+        #[cfg(target_arch = "x86_64")]
+        if distance::block::available() {
+            // SAFETY: AVX-512F is present (`available`).
+            unsafe { self.select_avx512(scores, query_norm_sq, start, filter, top) };
+            return;
         }
-        let mut thr = top.threshold();
-        for (g, group) in scores.chunks(16).enumerate() {
-            // No early exit, so the check is one vector comparison.
-            if !group.iter().fold(false, |any, &d| any | (d < thr)) {
-                continue;
-            }
-            for (j, &d) in group.iter().enumerate() {
-                let id = start + g * 16 + j;
-                if d < thr && filter.is_none_or(|f| f.contains(id as u32)) {
-                    top.push(d, id as u32);
-                    thr = top.threshold();
-                }
-            }
+        self.select_in(scores, query_norm_sq, start, filter, top);
+    }
+
+    /// [`select`](Self::select) compiled for AVX-512: the group check
+    /// becomes one 16-lane comparison into a mask register (the baseline
+    /// build's SSE2 needed some 20 instructions per group for the mask).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn select_avx512(
+        &self,
+        scores: &[f32],
+        query_norm_sq: f32,
+        start: usize,
+        filter: Option<&AllowList>,
+        top: &mut Reservoir,
+    ) {
+        self.select_in(scores, query_norm_sq, start, filter, top);
+    }
+
+    #[inline(always)]
+    fn select_in(
+        &self,
+        scores: &[f32],
+        query_norm_sq: f32,
+        start: usize,
+        filter: Option<&AllowList>,
+        top: &mut Reservoir,
+    ) {
+        let n = scores.len();
+        match self.metric {
+            Metric::Cosine => offer_all(
+                scores,
+                &self.norms[start..start + n],
+                |s, inv| 1.0 - s * inv,
+                start,
+                filter,
+                top,
+            ),
+            // No norms: the scores stand in for them, unread.
+            Metric::InnerProduct => offer_all(scores, scores, |s, _| -s, start, filter, top),
+            Metric::L2 => offer_all(
+                scores,
+                &self.norms[start..start + n],
+                |s, bn| (query_norm_sq + bn - 2.0 * s).max(0.0),
+                start,
+                filter,
+                top,
+            ),
         }
     }
 
@@ -269,7 +295,7 @@ impl FlatIndex {
                 );
             }
             for (qi, top) in tops.iter_mut().enumerate() {
-                let row = &mut scores[qi * cols..(qi + 1) * cols];
+                let row = &scores[qi * cols..(qi + 1) * cols];
                 self.select(row, qnorms[qi], start, filter, top);
             }
             ctx.progress.add(1);
@@ -305,7 +331,7 @@ impl FlatIndex {
                 panel_scores(&queries, qp, &rows, &mut scores, ld);
                 for i in 0..MR.min(m - qp * MR) {
                     let qi = qp * MR + i;
-                    let row = &mut scores[i * ld..i * ld + cols];
+                    let row = &scores[i * ld..i * ld + cols];
                     self.select(row, qnorms[qi], start, filter, &mut tops[qi]);
                 }
             }
@@ -444,6 +470,38 @@ impl FlatIndex {
             }
         }
         Ok(merged.unwrap_or_else(|| qnorms.iter().map(|_| Reservoir::new(k)).collect()))
+    }
+}
+
+/// [`FlatIndex::select`]'s loop, for one metric's `distance(score, norm)`.
+#[inline(always)]
+fn offer_all(
+    scores: &[f32],
+    norms: &[f32],
+    distance: impl Fn(f32, f32) -> f32,
+    start: usize,
+    filter: Option<&AllowList>,
+    top: &mut Reservoir,
+) {
+    let mut thr = top.threshold();
+    for (g, (sg, ng)) in scores.chunks(16).zip(norms.chunks(16)).enumerate() {
+        // One bit per row nearer than the k-th so far: a vector comparison
+        // (no early exit), then only the set bits are visited; for k = 100
+        // most groups hold one, and visiting all 16 rows was 11% of the time.
+        let mut mask = 0u32;
+        for (j, (&s, &x)) in sg.iter().zip(ng).enumerate() {
+            mask |= u32::from(distance(s, x) < thr) << j;
+        }
+        while mask != 0 {
+            let j = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let d = distance(sg[j], ng[j]);
+            let id = start + g * 16 + j;
+            if d < thr && filter.is_none_or(|f| f.contains(id as u32)) {
+                top.push(d, id as u32);
+                thr = top.threshold();
+            }
+        }
     }
 }
 
