@@ -24,8 +24,9 @@ pub struct HnswParams {
     /// walks: an f16 walk keeps a half-precision copy of the vectors (half
     /// their memory again), reads half the bytes per distance, and
     /// re-scores the final ef candidates in f32, so results and their
-    /// distances are exact. Machines without AVX-512 build and walk f32,
-    /// and a built index records what it used.
+    /// distances are exact. Without AVX-512, f16 (built or walked) falls
+    /// back to f32 (sq8 builds everywhere), and a built index records what
+    /// it used.
     #[serde(flatten)]
     pub storage: crate::index::Storage,
 }

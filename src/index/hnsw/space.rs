@@ -14,8 +14,10 @@
 //! below the gaps that order neighbours of real embeddings); the README
 //! compares recall at equal ef with the f32 build and walk and hnswlib's.
 //!
-//! The compact spaces exist only where the hardware converts in bulk
-//! (AVX-512) and, for f16, the values fit its range; otherwise f32 is read.
+//! The f16 space exists only where the hardware converts in bulk (AVX-512)
+//! and the values fit its range; otherwise f32 is read. The 8-bit space is
+//! compared by integer kernels everywhere (see [`sq8`](super::sq8)), and
+//! falls back to f16 where one shared step would not hold the data.
 
 use rayon::prelude::*;
 

@@ -387,8 +387,10 @@ fn compact_builds_match_the_f32_build_recall() {
     for precision in [BuildPrecision::F16, BuildPrecision::Sq8] {
         let compact = build(precision);
         let used = compact.params_struct().storage.build;
-        if hardware {
-            assert_eq!(used, precision, "this machine has AVX-512");
+        // 8-bit copies are compared by integer kernels on every machine;
+        // f16 needs AVX-512's conversions.
+        if hardware || precision == BuildPrecision::Sq8 {
+            assert_eq!(used, precision, "{precision:?}");
         } else {
             assert_eq!(used, BuildPrecision::F32, "without AVX-512 f32 is recorded");
         }
