@@ -32,5 +32,26 @@ fn kernels(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernels);
+/// The build's 8-bit dot products: every kernel this CPU runs, and the
+/// scalar reference.
+fn int8_kernels(c: &mut Criterion) {
+    use annscope::distance::int8;
+    let mut group = c.benchmark_group("int8 dot");
+    for dim in [128usize, 384, 768, 1536] {
+        let a: Vec<u8> = (0..dim).map(|i| (i * 37 % 256) as u8).collect();
+        let b: Vec<u8> = (0..dim).map(|i| (i * 91 % 256) as u8).collect();
+        group.throughput(Throughput::Elements(dim as u64));
+        for (name, kernel) in int8::available() {
+            group.bench_with_input(BenchmarkId::new(name, dim), &dim, |bench, _| {
+                bench.iter(|| kernel(black_box(&a), black_box(&b)))
+            });
+        }
+        group.bench_with_input(BenchmarkId::new("naive", dim), &dim, |bench, _| {
+            bench.iter(|| int8::naive(black_box(&a), black_box(&b)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kernels, int8_kernels);
 criterion_main!(benches);
