@@ -92,11 +92,6 @@ impl<const W: usize> Packed<W> {
         }
     }
 
-    /// Rows packed.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Panels packed (the last may be part empty).
     pub fn panels(&self) -> usize {
         self.rows.div_ceil(W)
@@ -108,8 +103,8 @@ impl<const W: usize> Packed<W> {
 }
 
 /// Scores of query panel `qp` of `queries` against every row of `rows`:
-/// `out[i * ld + j]` = query `qp·MR + i` · row `j`, for `i < MR` and `j <
-/// rows.rows()` (`ld` at least the rows rounded up to [`NR`]; rows of the
+/// `out[i * ld + j]` = query `qp·MR + i` · row `j`, for `i < MR` and `j <`
+/// the rows packed (`ld` at least the rows rounded up to [`NR`]; rows of the
 /// panel past the last query hold zeros' scores). Only where [`available`].
 pub fn panel_scores(
     queries: &Packed<MR>,

@@ -66,14 +66,6 @@ pub fn kernel() -> Kernel {
     selected().kernel
 }
 
-/// `Σ a_i · (b_i − 128)`: `a` and `b` must have the same length, at most
-/// [`MAX_LEN`].
-#[inline]
-pub fn dot_u8_i8(a: &[u8], b: &[u8]) -> i32 {
-    debug_assert_eq!(a.len(), b.len());
-    (selected().kernel)(a, b)
-}
-
 /// The reference: one code at a time, in 64-bit arithmetic.
 pub fn naive(a: &[u8], b: &[u8]) -> i32 {
     let sum: i64 = a
