@@ -11,6 +11,7 @@
 //! chunks so that the compiler vectorises it on any target (aarch64 included).
 
 pub mod block;
+pub mod block8;
 pub mod int8;
 
 use std::fmt;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::filter::AllowList;
+use super::flat_screen;
 use super::quant::{Codes, Quantizer};
 use super::topk::{Reservoir, TopK};
 use super::{
@@ -365,16 +366,31 @@ impl FlatIndex {
             qnorms.push(distance::norm_squared(&p));
             prepared.extend_from_slice(&p);
         }
-        let tops = if distance::block::available() {
-            self.tops_by_kernel(&prepared, &qnorms, k, filter, ctx)?
+        let candidates: Vec<Vec<u32>> = if flat_screen::usable(dim, &prepared) {
+            let row = |i: usize| self.dataset.row(i);
+            let base = flat_screen::Base {
+                metric: self.metric,
+                dim,
+                len: n,
+                row: &row,
+                norms: &self.norms,
+            };
+            flat_screen::screen(&base, &prepared, &qnorms, k, filter, ctx)?
+                .into_par_iter()
+                .map(flat_screen::Candidates::into_ids)
+                .collect()
         } else {
-            self.tops_by_gemm(&prepared, &qnorms, k, filter, ctx)?
+            let tops = if distance::block::available() {
+                self.tops_by_kernel(&prepared, &qnorms, k, filter, ctx)?
+            } else {
+                self.tops_by_gemm(&prepared, &qnorms, k, filter, ctx)?
+            };
+            tops.into_par_iter().map(|t| t.into_sorted().0).collect()
         };
-        Ok(tops
+        Ok(candidates
             .into_par_iter()
             .enumerate()
-            .map(|(qi, top)| {
-                let (ids, _) = top.into_sorted();
+            .map(|(qi, ids)| {
                 // Recompute the kept distances with the kernels: the
                 // product's expansion loses precision for close pairs.
                 let q = queries.row(qi);
@@ -383,6 +399,7 @@ impl FlatIndex {
                     .map(|&id| (self.metric.distance(q, self.dataset.row(id as usize)), id))
                     .collect();
                 pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                pairs.truncate(k);
                 Neighbors {
                     ids: pairs.iter().map(|p| p.1).collect(),
                     distances: pairs.iter().map(|p| p.0).collect(),
@@ -670,6 +687,77 @@ mod tests {
                 assert_eq!(single.ids, want, "{metric} single query {qi}");
                 assert!(got.distances.windows(2).all(|w| w[0] <= w[1]));
                 assert_eq!(got.stats.dist_comps, 5000);
+            }
+        }
+    }
+
+    /// The 8-bit screening keeps every row that can be among the nearest:
+    /// the batch equals a sort of exact distances (ties by id) where rows
+    /// tie exactly (duplicates), nearly (differences of one part in 10⁶),
+    /// where one row cannot be rounded (a value above the limit), with a
+    /// filter, for k 1, 10 and 100 and every metric; and the float block
+    /// kernel, which the screening replaces where VNNI exists, keeps the
+    /// same top-k as a sort.
+    #[test]
+    fn screened_batch_is_exact_on_ties_near_ties_and_rows_it_cannot_round() {
+        let (n, dim) = (3000, 50);
+        for metric in Metric::ALL {
+            let mut data = crate::testutil::random_vectors(n, dim, 21);
+            let row = |d: &[f32], i: usize| d[i * dim..(i + 1) * dim].to_vec();
+            let (five, seven) = (row(&data, 5), row(&data, 7));
+            for i in 100..110 {
+                data[i * dim..(i + 1) * dim].copy_from_slice(&five);
+            }
+            for i in 200..260 {
+                let mut v = seven.clone();
+                v[i % dim] += 1e-6 * (i - 200) as f32;
+                data[i * dim..(i + 1) * dim].copy_from_slice(&v);
+            }
+            data[300 * dim] = 2e15;
+            let ds = Arc::new(Dataset::from_vec("ties", data.clone(), dim, metric).expect("ds"));
+            let mut qdata = crate::testutil::random_vectors(20, dim, 22);
+            qdata[..dim].copy_from_slice(&five);
+            qdata[dim..2 * dim].copy_from_slice(&seven);
+            let queries = Vectors::from_vec(qdata, dim).expect("queries");
+            let index = FlatIndex::build(ds.clone(), &WorkContext::detached()).expect("build");
+            let allow = AllowList::random_fraction(n, 0.3, 5);
+            for k in [1, 10, 100] {
+                for filter in [None, Some(&allow)] {
+                    let got = index
+                        .search_batch_with(&queries, k, filter, &WorkContext::detached())
+                        .expect("batch");
+                    for (qi, got) in got.iter().enumerate() {
+                        let q = queries.row(qi);
+                        let mut all: Vec<(f32, u32)> = (0..n as u32)
+                            .filter(|&i| filter.is_none_or(|f| f.contains(i)))
+                            .map(|i| (metric.distance(q, ds.row(i as usize)), i))
+                            .collect();
+                        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                        let want: Vec<u32> = all.iter().take(k).map(|p| p.1).collect();
+                        assert_eq!(got.ids, want, "{metric} k {k} query {qi}");
+                    }
+                }
+            }
+            // The float block kernel's own top-k, as sets (its products
+            // round differently from the one-row kernels).
+            if distance::block::available() {
+                let mut prepared = Vec::new();
+                let mut qnorms = Vec::new();
+                for q in queries.rows() {
+                    let v = index.prepare_query(q);
+                    qnorms.push(distance::norm_squared(&v));
+                    prepared.extend_from_slice(&v);
+                }
+                let tops = index
+                    .tops_by_kernel(&prepared, &qnorms, 10, None, &WorkContext::detached())
+                    .expect("kernel");
+                for (qi, top) in tops.into_iter().enumerate().skip(2) {
+                    let mut want = brute(&ds, queries.row(qi), 10);
+                    let mut got = top.into_sorted().0;
+                    got.sort_unstable();
+                    want.sort_unstable();
+                    assert_eq!(got, want, "{metric} float kernel query {qi}");
+                }
             }
         }
     }

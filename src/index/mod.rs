@@ -20,6 +20,7 @@ pub mod engine_spec;
 pub(crate) mod f16;
 pub mod filter;
 pub mod flat;
+pub mod flat_screen;
 pub mod hfresh;
 pub mod hnsw;
 pub mod knob;
