@@ -5,7 +5,10 @@
 //! matrix product (queries × base block), followed by a top-k pass over
 //! each block of scores: the product reuses each loaded vector across many
 //! queries, which is what makes FAISS's flat search fast, and so ours. With
-//! AVX-512 the product is annscope's own block kernel
+//! AVX-512 VNNI the product is on 8-bit copies with a proven error bound,
+//! and only the rows it cannot rule out are scored exactly
+//! ([`flat_screen`]: exact results at a quarter of the float product's
+//! work); with AVX-512 alone it is annscope's own float block kernel
 //! ([`block`](crate::distance::block)), elsewhere the `gemm` crate's.
 
 use std::sync::Arc;
