@@ -467,29 +467,13 @@ impl FlatIndex {
         let n = self.len();
         let blocks = n.div_ceil(KERNEL_BLOCK);
         ctx.progress.stage("exact search", blocks as u64);
-        let per_thread = blocks.div_ceil(rayon::current_num_threads()).max(1);
-        let parts: Vec<Result<Vec<Reservoir>>> = (0..blocks.div_ceil(per_thread))
-            .into_par_iter()
-            .map(|t| {
-                let first = t * per_thread;
-                let rows = first * KERNEL_BLOCK..((first + per_thread) * KERNEL_BLOCK).min(n);
-                let mut tops: Vec<Reservoir> = qnorms.iter().map(|_| Reservoir::new(k)).collect();
-                self.top_k_by_kernel(prepared, qnorms, rows, filter, &mut tops, ctx)?;
-                Ok(tops)
-            })
-            .collect();
-        let mut merged: Option<Vec<Reservoir>> = None;
-        for part in parts {
-            let part = part?;
-            match &mut merged {
-                None => merged = Some(part),
-                Some(all) => all
-                    .par_iter_mut()
-                    .zip(part)
-                    .for_each(|(top, other)| top.absorb(other)),
-            }
-        }
-        Ok(merged.unwrap_or_else(|| qnorms.iter().map(|_| Reservoir::new(k)).collect()))
+        flat_screen::by_base_parts(
+            n,
+            KERNEL_BLOCK,
+            || qnorms.iter().map(|_| Reservoir::new(k)).collect(),
+            |rows, tops| self.top_k_by_kernel(prepared, qnorms, rows, filter, tops, ctx),
+            Reservoir::absorb,
+        )
     }
 }
 

@@ -193,20 +193,42 @@ pub fn screen(
         .zip(norms_sq)
         .map(|(&s, &nsq)| QueryBound::new(s, dim, nsq))
         .collect();
-    let blocks = n.div_ceil(BLOCK);
-    ctx.progress.stage("exact search", blocks as u64);
+    ctx.progress.stage("exact search", n.div_ceil(BLOCK) as u64);
+    by_base_parts(
+        n,
+        BLOCK,
+        || bounds.iter().map(|_| Candidates::new(k)).collect(),
+        |rows, found| screen_rows(base, &queries, &bounds, rows, filter, found, ctx),
+        Candidates::absorb,
+    )
+}
+
+/// Splits base rows `0..n` among the threads in whole blocks of `block`
+/// rows, runs `work` on each part with per-query results of its own from
+/// `fresh`, and merges them per query with `merge`: each thread reads (and
+/// packs) only its own rows, once.
+pub fn by_base_parts<T: Send>(
+    n: usize,
+    block: usize,
+    fresh: impl Fn() -> Vec<T> + Sync,
+    work: impl Fn(std::ops::Range<usize>, &mut [T]) -> Result<()> + Sync,
+    merge: impl Fn(&mut T, T) + Sync,
+) -> Result<Vec<T>> {
+    let blocks = n.div_ceil(block);
     let per_thread = blocks.div_ceil(rayon::current_num_threads()).max(1);
-    let parts: Vec<Result<Vec<Candidates>>> = (0..blocks.div_ceil(per_thread))
+    let parts: Vec<Result<Vec<T>>> = (0..blocks.div_ceil(per_thread))
         .into_par_iter()
         .map(|t| {
             let first = t * per_thread;
-            let rows = first * BLOCK..((first + per_thread) * BLOCK).min(n);
-            let mut found: Vec<Candidates> = bounds.iter().map(|_| Candidates::new(k)).collect();
-            screen_rows(base, &queries, &bounds, rows, filter, &mut found, ctx)?;
+            let mut found = fresh();
+            work(
+                first * block..((first + per_thread) * block).min(n),
+                &mut found,
+            )?;
             Ok(found)
         })
         .collect();
-    let mut merged: Option<Vec<Candidates>> = None;
+    let mut merged: Option<Vec<T>> = None;
     for part in parts {
         let part = part?;
         match &mut merged {
@@ -214,10 +236,10 @@ pub fn screen(
             Some(all) => all
                 .par_iter_mut()
                 .zip(part)
-                .for_each(|(c, other)| c.absorb(other)),
+                .for_each(|(mine, other)| merge(mine, other)),
         }
     }
-    Ok(merged.unwrap_or_else(|| bounds.iter().map(|_| Candidates::new(k)).collect()))
+    Ok(merged.unwrap_or_else(fresh))
 }
 
 fn screen_rows(
