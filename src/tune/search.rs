@@ -44,6 +44,9 @@ const TIMED_RUN_S: f64 = 0.25;
 /// Passes over the queries per screening probe, whose fastest the cost
 /// model is fitted on.
 const COST_PASSES: usize = 3;
+/// A finalist whose best run is under this share of the leader's best is
+/// timed no further.
+const HOPELESS_SHARE: f64 = 0.25;
 /// Seconds kept back from the budget for timing the finalists and the
 /// held-out check.
 const FINAL_RESERVE_S: f64 = 12.0;
@@ -606,7 +609,8 @@ impl<'a> Search<'a> {
     /// run each in turn (A B C A B C …), until every spread is within the
     /// tolerance (after the minimum runs), the runs run out or the budget
     /// does. A candidate whose fastest run is under half the leader's
-    /// slowest is left out of later rounds: no spread would save it.
+    /// slowest is left out of later rounds: no spread would save it; one
+    /// under a quarter of the leader's fastest, after its first run.
     fn time(&mut self, cands: &mut [Candidate], which: &[usize]) -> Result<()> {
         let policy = self.config.repeat;
         let mut active: Vec<usize> = which.to_vec();
@@ -633,6 +637,11 @@ impl<'a> Search<'a> {
                     c.timed = true;
                 }
             }
+            // A candidate several times slower than the leader in a run is
+            // out at once: no interference makes a gap of 4× (the flat scan
+            // beside a graph, whose every run is one pass of seconds).
+            let leader = active.iter().map(|&i| cands[i].m.qps).fold(0.0, f64::max);
+            active.retain(|&i| cands[i].m.qps >= HOPELESS_SHARE * leader);
             let runs_done = active
                 .iter()
                 .map(|&i| cands[i].m.run_qps.len())

@@ -112,6 +112,31 @@ fn a_reachable_target_is_met_and_checked_on_the_held_out_queries() {
     );
 }
 
+/// A finalist many times slower than the leader (the flat scan beside a
+/// graph on 20,000 rows: many times the distance computations) is timed once
+/// and no more; the leader gets its runs.
+#[test]
+fn a_hopeless_finalist_is_timed_once() {
+    let data = inputs(20_000, 8, 100);
+    let cfg = config(vec![IndexKind::Flat, IndexKind::Hnsw], &[8], &[40], 0.9);
+    let (s, points) = run(&data, &cfg);
+    assert_eq!(s.pick.index, "hnsw", "{}", s.pick.reason);
+    let timed = |kind: &str| {
+        points
+            .iter()
+            .rfind(|p| p.phase == Phase::Full && p.point.index == kind)
+            .map(|p| (p.point.runs, p.point.qps))
+            .expect("a timed point")
+    };
+    let ((flat_runs, flat_qps), (graph_runs, graph_qps)) = (timed("flat"), timed("hnsw"));
+    assert!(
+        flat_qps < 0.2 * graph_qps,
+        "the premise: flat {flat_qps:.0} QPS against {graph_qps:.0}"
+    );
+    assert_eq!(flat_runs, 1, "flat timed {flat_runs} times");
+    assert!(graph_runs >= 3, "the pick timed {graph_runs} times");
+}
+
 #[test]
 fn an_unreachable_target_gives_the_closest_point_and_says_it_is_not_met() {
     let data = inputs(3000, 12, 100);
