@@ -109,6 +109,33 @@ pub fn available() -> Vec<CodeKernels> {
     out
 }
 
+/// The contract of a code kernel, checked at every entry with `assert!`
+/// (release builds too: the SIMD loops read by pointer, so a short row
+/// would be read past its end): the query holds whole blocks and the row
+/// holds a code for each of its dimensions.
+#[inline(always)]
+fn check_row(q: &[f32], codes: &[u8], bits: u8) {
+    let per_byte = 8 / usize::from(bits);
+    assert!(
+        q.len().is_multiple_of(BLOCK) && codes.len() >= q.len() / per_byte,
+        "code kernel: a query of {} values (whole blocks of {BLOCK} needed) against {} bytes of {bits}-bit codes",
+        q.len(),
+        codes.len()
+    );
+}
+
+/// The contract of a table kernel: a row of 256 entries per code.
+#[inline(always)]
+fn check_table(lut: &[f32], codes: &[u8]) {
+    assert!(
+        lut.len() / 256 >= codes.len(),
+        "table kernel: {} codes need {} table entries, not {}",
+        codes.len(),
+        codes.len().saturating_mul(256),
+        lut.len()
+    );
+}
+
 /// Dimensions once padded to whole blocks.
 pub fn padded(dim: usize) -> usize {
     dim.div_ceil(BLOCK) * BLOCK
@@ -159,9 +186,10 @@ pub fn unpack(row: &[u8], bits: u8, j: usize) -> u8 {
 }
 
 mod portable {
-    use super::BLOCK;
+    use super::{check_row, check_table, BLOCK};
 
     pub fn dot_u8(q: &[f32], codes: &[u8]) -> f32 {
+        check_row(q, codes, 8);
         let mut acc = [0.0f32; 8];
         for (qc, cc) in q.chunks_exact(8).zip(codes.chunks_exact(8)) {
             for l in 0..8 {
@@ -172,6 +200,7 @@ mod portable {
     }
 
     pub fn dot_u4(q: &[f32], codes: &[u8]) -> f32 {
+        check_row(q, codes, 4);
         let mut acc = [0.0f32; 16];
         for (qb, cb) in q.chunks_exact(BLOCK).zip(codes.chunks_exact(16)) {
             for i in 0..16 {
@@ -182,6 +211,7 @@ mod portable {
     }
 
     pub fn dot_u1(q: &[f32], codes: &[u8]) -> f32 {
+        check_row(q, codes, 1);
         let mut acc = [0.0f32; 8];
         for (qc, &byte) in q.chunks_exact(8).zip(codes) {
             for l in 0..8 {
@@ -207,6 +237,7 @@ mod portable {
     }
 
     pub fn table(lut: &[f32], codes: &[u8]) -> f32 {
+        check_table(lut, codes);
         let mut acc = [0.0f32; 4];
         for (m, &c) in codes.iter().enumerate() {
             acc[m % 4] += lut[m * 256 + c as usize];
@@ -222,6 +253,13 @@ mod portable {
     #[inline(always)]
     pub fn nearest(v: &[f32], book: &[f32]) -> usize {
         const N: usize = 256;
+        assert!(
+            book.len() / N >= v.len(),
+            "nearest: {} coordinates need a codebook of {} values, not {}",
+            v.len(),
+            v.len().saturating_mul(N),
+            book.len()
+        );
         let mut dist = [0f32; N];
         for (&x, row) in v.iter().zip(book.chunks_exact(N)) {
             for (d, &c) in dist.iter_mut().zip(row) {
@@ -251,8 +289,9 @@ mod portable {
 mod x86 {
     use std::arch::x86_64::*;
 
-    // The entries: each is selected only after its features were detected;
-    // every row and query holds whole blocks (checked in debug builds).
+    // The entries: each is selected only after its features were detected,
+    // and checks its slices' lengths (`check_row`, `check_table`) before the
+    // loops that read by pointer.
     pub fn nearest_avx512_entry(v: &[f32], book: &[f32]) -> usize {
         // SAFETY: selected only after `is_x86_feature_detected!("avx512f")`.
         unsafe { nearest_avx512(v, book) }
@@ -271,32 +310,32 @@ mod x86 {
     }
 
     pub fn dot_u8_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(c.len() >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        super::check_row(q, c, 8);
         // SAFETY: selected only after `is_x86_feature_detected!("avx512f")`.
         unsafe { dot_u8_avx512(q, c) }
     }
     pub fn dot_u4_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(c.len() * 2 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        super::check_row(q, c, 4);
         // SAFETY: as above.
         unsafe { dot_u4_avx512(q, c) }
     }
     pub fn dot_u1_avx512_entry(q: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(c.len() * 8 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        super::check_row(q, c, 1);
         // SAFETY: as above.
         unsafe { dot_u1_avx512(q, c) }
     }
     pub fn dot_u8_avx2_entry(q: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(c.len() >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        super::check_row(q, c, 8);
         // SAFETY: selected only after detecting avx2 and fma.
         unsafe { dot_u8_avx2(q, c) }
     }
     pub fn dot_u4_avx2_entry(q: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(c.len() * 2 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        super::check_row(q, c, 4);
         // SAFETY: as above.
         unsafe { dot_u4_avx2(q, c) }
     }
     pub fn dot_u1_avx2_entry(q: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(c.len() * 8 >= q.len() && q.len().is_multiple_of(super::BLOCK));
+        super::check_row(q, c, 1);
         // SAFETY: as above.
         unsafe { dot_u1_avx2(q, c) }
     }
@@ -310,12 +349,12 @@ mod x86 {
         unsafe { hamming_popcnt(a, b) }
     }
     pub fn table_avx512_entry(lut: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(lut.len() >= c.len() * 256);
+        super::check_table(lut, c);
         // SAFETY: selected only after detecting avx512f.
         unsafe { table_avx512(lut, c) }
     }
     pub fn table_avx2_entry(lut: &[f32], c: &[u8]) -> f32 {
-        debug_assert!(lut.len() >= c.len() * 256);
+        super::check_table(lut, c);
         // SAFETY: selected only after detecting avx2.
         unsafe { table_avx2(lut, c) }
     }
@@ -558,6 +597,59 @@ mod tests {
             .enumerate()
             .map(|(j, &x)| f64::from(x) * f64::from(unpack(row, bits, j)))
             .sum()
+    }
+
+    /// Whether `f` panicked (the panic's message is kept off the output).
+    fn panics(f: impl FnOnce() + std::panic::UnwindSafe) -> bool {
+        std::panic::catch_unwind(f).is_err()
+    }
+
+    #[test]
+    fn every_kernel_refuses_a_row_shorter_than_its_query_instead_of_reading_past_it() {
+        let q = vec![1.0f32; 4 * BLOCK];
+        // 32 codes: whole steps of the 16- and 8-lane gathers, not only the
+        // bounds-checked scalar tail.
+        let codes = [255u8; 32];
+        let lut = vec![1.0f32; 32 * 256];
+        for k in available() {
+            let name = k.name;
+            for (bits, kernel) in [(8u8, k.u8), (4, k.u4), (1, k.u1)] {
+                let full = vec![0xFFu8; row_bytes(q.len(), bits)];
+                assert!(!panics(|| {
+                    kernel(&q, &full);
+                }));
+                let short = &full[..full.len() - 1];
+                assert!(
+                    panics(|| {
+                        kernel(&q, short);
+                    }),
+                    "{name}: {bits}-bit kernel read a row one byte short"
+                );
+                assert!(
+                    panics(|| {
+                        kernel(&q[..BLOCK + 1], &full);
+                    }),
+                    "{name}: {bits}-bit kernel took a query of part of a block"
+                );
+            }
+            let table = k.table;
+            assert!(!panics(|| {
+                table(&lut, &codes);
+            }));
+            assert!(
+                panics(|| {
+                    table(&lut[..31 * 256], &codes);
+                }),
+                "{name}: table kernel read past its table"
+            );
+            let nearest = k.nearest;
+            assert!(
+                panics(|| {
+                    nearest(&[0.0; 33], &lut);
+                }),
+                "{name}: nearest read past its codebook"
+            );
+        }
     }
 
     #[test]
