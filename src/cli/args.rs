@@ -94,9 +94,9 @@ pub struct HnswArgs {
     /// results; keeps a half-precision copy of the vectors); f32 as hnswlib.
     #[arg(long, value_enum, default_value_t = Precision::F16, long_help = spec::SEARCH_PRECISION_HELP)]
     pub search_precision: Precision,
-    /// Codes an HNSW search walks instead (none, sq8, sq4, rabitq:1,
-    /// rabitq:4, rabitq:8), re-scored from the f32 vectors (--oversample).
-    #[arg(long, default_value_t = Quantizer::None, long_help = spec::QUANTIZER_HELP)]
+    /// Codes a search walks instead (none, sq8, sq4, rabitq:BITS, pq:M,
+    /// opq:M, bq), re-scored from the f32 vectors (--oversample).
+    #[arg(long, default_value_t = Quantizer::None, long_help = spec::quantizer_help())]
     pub quantizer: Quantizer,
     /// Where the f32 vectors live after the build: ram, or disk (read from
     /// the mapped base file when re-scoring; needs --quantizer).

@@ -138,10 +138,25 @@ pub const QD_OVERSAMPLING: ParamSpec<f64> =
 pub const OVERSAMPLE: ParamSpec<f64> =
     ParamSpec::new("oversample", (1.0, 100.0), 1.0, (1.0, 10.0), &[1.0, 2.0, 4.0], "Oversampling over quantized codes (annscope's --quantizer, or Qdrant's quantization): the walk keeps at least oversample × k candidates (and ef), and the best oversample × k by their codes are re-scored on the f32 vectors (RaBitQ skips those its error bound rules out). A search-time setting: no rebuild.");
 
+/// The help of `--quantizer` (and the app's quantizer choice), listing
+/// every form the parser takes ([`QUANTIZER_FORMS`](crate::index::quant::QUANTIZER_FORMS)).
+pub fn quantizer_help() -> &'static str {
+    static HELP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HELP.get_or_init(|| {
+        let forms: Vec<String> = crate::index::quant::QUANTIZER_FORMS
+            .iter()
+            .map(|f| format!("{} ({})", f.spelling, f.about))
+            .collect();
+        format!(
+            "Codes a search walks (HNSW) or scans (HFresh's lists) instead of the f32 vectors or their f16 copy: {}. The best --oversample × k candidates are re-scored on the f32 vectors, so results are exact unless --rescore false.",
+            forms.join("; ")
+        )
+    })
+}
+
 /// Help of the parameters that have no range (seeds, precisions).
 pub const SEED_HELP: &str = "Seed of the random node levels. A single-threaded build with the same seed is identical; parallel builds may differ slightly.";
 pub const SEARCH_PRECISION_HELP: &str = "Vectors a search walks the graph with: f16 reads half the bytes per distance (faster queries) and re-scores the final candidates in f32, so results are exact; it keeps a half-precision copy of the vectors. f32 walks as hnswlib does.";
-pub const QUANTIZER_HELP: &str = "Codes an HNSW search walks instead of the f32 vectors or their f16 copy: sq8 (a byte per value over each dimension's range), sq4 (four bits), rabitq:1|4|8 (a random rotation, then 1, 4 or 8 bits per dimension, with an error bound). The best --oversample × k candidates are re-scored on the f32 vectors, so results are exact unless --rescore false. none: walk per --search-precision.";
 pub const VECTORS_HELP: &str = "Where the f32 vectors live once the index is built: ram (copied into the index), or disk (read from the memory-mapped base file only to re-score; the graph and codes are all the index holds; needs --quantizer and a base whose rows are f32 in the file: .fvecs or float32 .npy).";
 pub const BUILD_PRECISION_HELP: &str = "Vectors the build reads while linking: sq8 (one byte per value, compared as integers) or f16 read fewer bytes and build faster, with the same recall on real embeddings; f32 reads what hnswlib reads. The index still stores f32. Without AVX-512, f16 builds as f32; data whose dimensions' ranges differ more than 2× builds sq8 as f16.";
 pub const POSTING_PRECISION_HELP: &str = "Store posting vectors in half precision: scans read half the bytes (1.2–1.4x the QPS on pypi-minilm, recall within 0.002). Off: exact f32 distances.";

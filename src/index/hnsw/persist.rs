@@ -19,11 +19,15 @@ use crate::index::Precision;
 const MAGIC: &[u8; 8] = b"ANNSHNSW";
 /// Version 2 added the build and search precisions; version 3 the base the
 /// index was built on (its content hash and size); version 4 the quantizer
-/// and its codes. Older files still load.
-const VERSION: u32 = 4;
+/// (as a three-byte tag) and its codes; version 5 spells the quantizer as
+/// every other file and the command line do (`sq8`, `pq:48`: JSON, as in
+/// HFresh's parameters). Older files still load.
+const VERSION: u32 = 5;
 
-/// A quantizer as three bytes: its kind, then its parameter (bits, or
-/// product sub-vectors) as a little-endian u16.
+/// Version 4's quantizer: three bytes, its kind, then its parameter (bits,
+/// or product sub-vectors) as a little-endian u16. Written only by the test
+/// that checks such files still load.
+#[cfg(test)]
 fn quantizer_code(q: Quantizer) -> [u8; 3] {
     let (kind, param) = match q {
         Quantizer::None => (0, 0),
@@ -71,8 +75,13 @@ impl Hnsw {
     /// Writes the whole file format (checksum included) to `w`: how an
     /// index that holds an HNSW (HFresh's centroids) embeds it.
     pub(crate) fn write_to<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        self.write_version(w, VERSION)
+    }
+
+    /// The file format at `version` (5, or 4 for the test of old files).
+    pub(super) fn write_version<W: Write>(&self, w: &mut W, version: u32) -> std::io::Result<()> {
         let head = Head {
-            version: VERSION,
+            version,
             metric: self.metric,
             dim: self.dim,
         };
@@ -89,7 +98,11 @@ impl Hnsw {
                 },
                 precision_code(self.params.storage.search),
             ])?;
-            o.bytes(&quantizer_code(self.params.storage.quantizer))?;
+            match version {
+                #[cfg(test)]
+                4 => o.bytes(&quantizer_code(self.params.storage.quantizer))?,
+                _ => o.json(&self.params.storage.quantizer)?,
+            }
             o.built_on(self.built_on)?;
             o.u32(self.dynamic_ef.min as u32)?;
             o.u32(self.dynamic_ef.max as u32)?;
@@ -165,7 +178,9 @@ impl Hnsw {
                 c => return Err(bad(&format!("unknown search precision code {c}"))),
             };
         }
-        if version >= 4 {
+        if version >= 5 {
+            params.storage.quantizer = r.json("quantizer")?;
+        } else if version == 4 {
             params.storage.quantizer =
                 quantizer_from(r.bytes(3)?).ok_or_else(|| bad("unknown quantizer code"))?;
         }

@@ -448,10 +448,12 @@ fn save_and_load_round_trip_and_refuse_damage() {
 
     // A crafted external id (valid checksum) cannot make the loader
     // allocate an id map of gigabytes.
-    const HEADER_V4: usize = 107;
+    // Version 5 spells the quantizer as JSON: a length, then `"none"`.
+    const QUANTIZER: usize = 8 + "\"none\"".len();
+    const HEADER_V5: usize = 104 + QUANTIZER;
     let n = index.ext_ids.len();
     let mut huge = bytes[..bytes.len() - 8].to_vec();
-    huge[HEADER_V4 + 2 * n..HEADER_V4 + 2 * n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    huge[HEADER_V5 + 2 * n..HEADER_V5 + 2 * n + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     let sum = xxhash_rust::xxh3::xxh3_64(&huge);
     huge.extend_from_slice(&sum.to_le_bytes());
     std::fs::write(&path, &huge).expect("huge id");
@@ -464,7 +466,6 @@ fn save_and_load_round_trip_and_refuse_damage() {
     // A version-2 file (before the base and the quantizer were recorded)
     // loads without them.
     const PRECISION_AT: usize = 8 + 4 + 1 + 4 + 8 + 4 + 4 + 8;
-    const QUANTIZER: usize = 3;
     const BASE_RECORD: usize = 1 + 8 + 8;
     let mut v2 = bytes[..bytes.len() - 8].to_vec();
     v2[8..12].copy_from_slice(&2u32.to_le_bytes());
@@ -615,6 +616,40 @@ fn filtered_search_returns_only_allowed_ids_with_high_recall() {
                     .iter()
                     .all(|r| r.stats.dist_comps as usize <= allow.count()),
                 "exact path scans only allowed ids"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_quantizer_is_spelled_as_on_the_command_line_and_version_4_tags_still_load() {
+    let base = dataset(600, 16, Metric::L2, SEED);
+    let dir = tempfile::tempdir().expect("tmp");
+    for quantizer in ["sq4", "rabitq:4", "pq:4", "opq:8", "bq"] {
+        let mut p = params(8);
+        p.storage.quantizer = quantizer.parse().expect("a quantizer");
+        let index = serial(&base, p).expect("build");
+        let v5 = dir.path().join("v5.hnsw");
+        index.save(&v5).expect("save");
+        let text = std::fs::read(&v5).expect("read");
+        let spelled = format!("\"{quantizer}\"");
+        assert!(
+            text.windows(spelled.len()).any(|w| w == spelled.as_bytes()),
+            "{quantizer}: the file spells it {spelled}"
+        );
+        let v4 = dir.path().join("v4.hnsw");
+        let mut old = Vec::new();
+        index.write_version(&mut old, 4).expect("write v4");
+        std::fs::write(&v4, &old).expect("write");
+        for path in [&v5, &v4] {
+            let loaded = Hnsw::load(path).expect("load");
+            assert_eq!(loaded.params(), index.params(), "{quantizer}");
+            let q = base.row(5);
+            let sp = SearchParams::new(5).with_ef(32);
+            assert_eq!(
+                loaded.search(q, &sp).expect("a").ids,
+                index.search(q, &sp).expect("b").ids,
+                "{quantizer}"
             );
         }
     }

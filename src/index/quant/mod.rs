@@ -51,6 +51,59 @@ pub enum Quantizer {
     Bq,
 }
 
+/// One way of spelling a quantizer on the command line, in files and in
+/// the app: the help text and the parser's refusal are built from
+/// [`QUANTIZER_FORMS`], and [`Quantizer::form`] names each quantizer's
+/// entry, so the list cannot drift from what the parser takes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct QuantizerForm {
+    /// As the user writes it (`M`, `BITS`: a number).
+    pub spelling: &'static str,
+    /// Strings the parser takes for it.
+    pub examples: &'static [&'static str],
+    /// What it is, for the help.
+    pub about: &'static str,
+}
+
+/// Every quantizer the parser takes, in the order the help lists them.
+pub const QUANTIZER_FORMS: &[QuantizerForm] = &[
+    QuantizerForm {
+        spelling: "none",
+        examples: &["none"],
+        about: "no codes: walk per --search-precision",
+    },
+    QuantizerForm {
+        spelling: "sq8",
+        examples: &["sq8"],
+        about: "a byte per value over each dimension's range",
+    },
+    QuantizerForm {
+        spelling: "sq4",
+        examples: &["sq4"],
+        about: "four bits per value over each dimension's range",
+    },
+    QuantizerForm {
+        spelling: "rabitq:BITS",
+        examples: &["rabitq:1", "rabitq:4", "rabitq:8", "rabitq"],
+        about: "a random rotation, then 1, 4 or 8 bits per dimension, with an error bound (rabitq alone: 1 bit)",
+    },
+    QuantizerForm {
+        spelling: "pq:M",
+        examples: &["pq:8", "pq:48"],
+        about: "product codes: M sub-vectors of a byte each (M divides the dimension)",
+    },
+    QuantizerForm {
+        spelling: "opq:M",
+        examples: &["opq:8", "opq:48"],
+        about: "product codes after a learnt rotation (OPQ)",
+    },
+    QuantizerForm {
+        spelling: "bq",
+        examples: &["bq"],
+        about: "one bit per dimension (its sign), compared by Hamming distance",
+    },
+];
+
 /// Most dimensions RaBitQ takes: its rotation is a dense D × D matrix
 /// (16 MiB and a few seconds of Gram–Schmidt at 2,048).
 pub const RABITQ_MAX_DIM: usize = 2048;
@@ -97,6 +150,29 @@ impl Quantizer {
 
     pub fn is_none(&self) -> bool {
         *self == Quantizer::None
+    }
+
+    /// This quantizer's entry in [`QUANTIZER_FORMS`].
+    pub fn form(self) -> &'static QuantizerForm {
+        let i = match self {
+            Quantizer::None => 0,
+            Quantizer::Sq8 => 1,
+            Quantizer::Sq4 => 2,
+            Quantizer::RaBitQ { .. } => 3,
+            Quantizer::Pq { .. } => 4,
+            Quantizer::Opq { .. } => 5,
+            Quantizer::Bq => 6,
+        };
+        &QUANTIZER_FORMS[i]
+    }
+}
+
+/// The spellings of [`QUANTIZER_FORMS`] as a sentence: "none, sq8, … or bq".
+pub fn quantizer_spellings() -> String {
+    let all: Vec<&str> = QUANTIZER_FORMS.iter().map(|f| f.spelling).collect();
+    match all.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => all.join(""),
     }
 }
 
@@ -150,7 +226,8 @@ impl FromStr for Quantizer {
             return Ok(Quantizer::RaBitQ { bits });
         }
         Err(format!(
-            "{s}: unknown quantizer; use none, sq8, sq4, rabitq:BITS (1, 4 or 8), pq:M, opq:M or bq"
+            "{s}: unknown quantizer; use {}",
+            quantizer_spellings()
         ))
     }
 }

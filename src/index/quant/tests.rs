@@ -206,3 +206,30 @@ fn product_codes_improve_with_more_subvectors_and_binary_ranks_better_than_chanc
     .expect("train");
     assert_eq!(codes.bytes_per_row(), 25 + 4);
 }
+
+#[test]
+fn the_help_lists_every_quantizer_the_parser_takes_and_nothing_else() {
+    let help = crate::index::param_spec::quantizer_help();
+    for form in QUANTIZER_FORMS {
+        assert!(help.contains(form.spelling), "help omits {}", form.spelling);
+        for example in form.examples {
+            let q: Quantizer = example.parse().expect(example);
+            assert_eq!(q.form(), form, "{example} parses to another form");
+            // The canonical spelling (what files and JSON hold) parses back.
+            let again: Quantizer = q.to_string().parse().expect("its own spelling");
+            assert_eq!(again, q);
+        }
+    }
+    // Every quantizer has its form in the list (`form` is an exhaustive
+    // match, so a new variant cannot compile without one).
+    for q in ALL.into_iter().chain([Quantizer::None]) {
+        assert!(QUANTIZER_FORMS.contains(q.form()), "{q}");
+    }
+    // Nothing outside the list is taken, and the refusal names the list.
+    for bad in ["sq2", "pq", "pq:0", "opq:x", "rabitq:2", "lvq", "bq:2"] {
+        let err = bad.parse::<Quantizer>().expect_err(bad);
+        if !bad.contains(':') || bad == "bq:2" {
+            assert!(err.contains(&quantizer_spellings()), "{bad}: {err}");
+        }
+    }
+}
