@@ -13,7 +13,7 @@ use crate::cache::{self, GtSource};
 use crate::dataset::{self, Dataset, IdRows};
 use crate::distance::Metric;
 use crate::eval::{
-    self, plan_sweep, GroundTruth, OperatingPoint, PointWriter, QueryMode, ReportFormat,
+    self, plan_sweep, GroundTruth, OperatingPoint, PointWriter, QueryMode, ReportFormat, RunOptions,
 };
 use crate::index::param_spec::{self as spec};
 use crate::index::{
@@ -428,10 +428,12 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
                     inputs.queries.vectors(),
                     gt,
                     &params,
-                    plan.mode,
-                    a.threads,
-                    a.runs,
-                    a.cold,
+                    RunOptions {
+                        mode: plan.mode,
+                        threads: a.threads,
+                        runs: a.runs,
+                        cold: a.cold,
+                    },
                 )?;
                 let point = OperatingPoint::new(
                     &*index,

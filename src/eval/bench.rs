@@ -162,22 +162,53 @@ fn binomial_half_cdf(n: usize, j: usize) -> f64 {
     sum
 }
 
-/// Runs every query through `index` `runs` times (keeping the fastest run)
-/// on `threads` threads, and scores the results against `gt`: with the
-/// returned ids' distances recomputed from `base`, or, without a local base
-/// (an engine's collection), the distances the index reported.
-#[allow(clippy::too_many_arguments)]
+/// How [`measure`] runs the queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// One query at a time, or the whole set in one call.
+    pub mode: QueryMode,
+    /// Threads the queries are spread over.
+    pub threads: usize,
+    /// Passes over the queries; the fastest is kept.
+    pub runs: usize,
+    /// Whether the vectors' pages are dropped from the cache before each
+    /// pass (an index reading its vectors from disk).
+    pub cold: bool,
+}
+
+impl RunOptions {
+    /// One query at a time, one thread, one warm pass: how the tuner probes.
+    pub const ONE_PASS: RunOptions = RunOptions {
+        mode: QueryMode::Single,
+        threads: 1,
+        runs: 1,
+        cold: false,
+    };
+
+    /// The same with `runs` passes.
+    pub const fn passes(self, runs: usize) -> RunOptions {
+        RunOptions { runs, ..self }
+    }
+}
+
+/// Runs every query through `index` as `run` says (keeping the fastest
+/// pass), and scores the results against `gt`: with the returned ids'
+/// distances recomputed from `base`, or, without a local base (an engine's
+/// collection), the distances the index reported.
 pub fn measure(
     index: &dyn AnnIndex,
     base: Option<&Dataset>,
     queries: &Vectors,
     gt: &GroundTruth,
     params: &SearchParams,
-    mode: QueryMode,
-    threads: usize,
-    runs: usize,
-    cold: bool,
+    run: RunOptions,
 ) -> Result<Measurement> {
+    let RunOptions {
+        mode,
+        threads,
+        runs,
+        cold,
+    } = run;
     let nq = queries.len();
     if nq == 0 {
         return Err(Error::InvalidParameter("no queries to measure".into()));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{measure, GroundTruth, QueryMode};
+use super::{measure, GroundTruth, RunOptions};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::index::{AnnIndex, FlatIndex, Hnsw, HnswParams, SearchParams};
@@ -85,10 +85,7 @@ pub fn measure_crossover(
             q.vectors(),
             &gt,
             &SearchParams::new(k),
-            QueryMode::Single,
-            1,
-            2,
-            false,
+            RunOptions::ONE_PASS.passes(2),
         )?;
         let t = std::time::Instant::now();
         let hnsw = Hnsw::build(&sub, params.clone(), ctx)?;
@@ -103,10 +100,7 @@ pub fn measure_crossover(
                 q.vectors(),
                 &gt,
                 &p,
-                QueryMode::Single,
-                1,
-                2,
-                false,
+                RunOptions::ONE_PASS.passes(2),
             )?;
             if m.recall >= target {
                 hit = Some((ef, m));

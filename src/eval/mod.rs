@@ -13,7 +13,8 @@ pub mod report;
 pub mod sweep;
 
 pub use bench::{
-    measure, measure_for, measure_prefix, Measurement, OperatingPoint, QueryMode, Spread,
+    measure, measure_for, measure_prefix, Measurement, OperatingPoint, QueryMode, RunOptions,
+    Spread,
 };
 pub use groundtruth::GroundTruth;
 pub use latency::LatencyStats;

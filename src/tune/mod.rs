@@ -43,6 +43,7 @@
 
 pub mod cost;
 pub mod export;
+mod pick;
 mod search;
 pub mod split;
 pub mod target;

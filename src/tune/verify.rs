@@ -19,7 +19,9 @@ use super::{
 };
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
-use crate::eval::{measure, measure_for, GroundTruth, Measurement, OperatingPoint, QueryMode};
+use crate::eval::{
+    measure, measure_for, GroundTruth, Measurement, OperatingPoint, QueryMode, RunOptions,
+};
 use crate::index::{AnnIndex, ParamMap, SearchKnob, SearchParams};
 use crate::progress::WorkContext;
 
@@ -131,10 +133,7 @@ pub fn check_on_engine(
             queries,
             gt,
             &SearchParams::new(k).with_knob(knob),
-            QueryMode::Single,
-            1,
-            1,
-            false,
+            RunOptions::ONE_PASS,
         )
     };
     let tuning = &inputs.split.tuning;

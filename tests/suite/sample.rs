@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use annscope::dataset::{self, read_ivecs};
 use annscope::distance::Metric;
-use annscope::eval::{measure, recall_at_k, GroundTruth, QueryMode};
+use annscope::eval::{measure, recall_at_k, GroundTruth, QueryMode, RunOptions};
 use annscope::index::{IndexSpec, Neighbors, SearchParams};
 use annscope::progress::WorkContext;
 
@@ -29,10 +29,12 @@ fn flat_index_scores_perfect_recall_against_the_oracle() {
             queries.vectors(),
             &gt,
             &SearchParams::new(10),
-            mode,
-            1,
-            1,
-            false,
+            RunOptions {
+                mode,
+                threads: 1,
+                runs: 1,
+                cold: false,
+            },
         )
         .expect("measure");
         assert_eq!(m.recall, 1.0, "{mode:?}");
@@ -100,10 +102,12 @@ fn eight_bit_build_keeps_recall_at_equal_ef_within_half_a_point_of_f32() {
                     queries.vectors(),
                     &gt,
                     &p,
-                    QueryMode::Batch,
-                    1,
-                    1,
-                    false,
+                    RunOptions {
+                        mode: QueryMode::Batch,
+                        threads: 1,
+                        runs: 1,
+                        cold: false,
+                    },
                 )
                 .expect("measure");
                 m.recall

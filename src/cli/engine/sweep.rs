@@ -8,7 +8,7 @@ use super::super::bench::BenchArgs;
 use crate::distance::Metric;
 use crate::engine::pgvector::PgSearcher;
 use crate::engine::{EngineIndex, EngineIndexKind, EngineIndexSpec};
-use crate::eval::{self, OperatingPoint, PointWriter, QueryMode};
+use crate::eval::{self, OperatingPoint, PointWriter, QueryMode, RunOptions};
 use crate::index::param_spec::PG_PROBES;
 use crate::index::{AnnIndex, ParamMap, SearchKnob};
 
@@ -101,10 +101,12 @@ pub(super) fn measure_and_write(
         against.queries,
         against.gt,
         params,
-        QueryMode::Single,
-        a.threads,
-        a.runs,
-        false,
+        RunOptions {
+            mode: QueryMode::Single,
+            threads: a.threads,
+            runs: a.runs,
+            cold: false,
+        },
     )?;
     write_point(out, a, index, params.knob, extra, &m, against.dataset)
 }

@@ -1,21 +1,24 @@
 //! The search the tuner runs (the method and why are in the module above):
-//! builds, ef bisection, interleaved timing of the finalists, the pick.
+//! builds and the ef bisection here; the strategies that choose what to
+//! build in [`screen`] and [`grid`]; the finalists' interleaved timing in
+//! [`timing`]; the pick rule itself in `super::pick`.
+
+mod grid;
+mod screen;
+mod timing;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::seq::index::sample;
-use rand::SeedableRng;
-
 use super::cost::{CostModel, CostSample};
+use super::pick;
 use super::{
-    mean_interval, Objective, Phase, Pick, RecallVerdict, Strategy, Summary, TuneConfig,
-    TuneInputs, TunedPoint,
+    mean_interval, Phase, Pick, RecallVerdict, Strategy, Summary, TuneConfig, TuneInputs,
+    TunedPoint,
 };
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
-use crate::eval::{measure, measure_for, GroundTruth, Measurement, OperatingPoint, QueryMode};
+use crate::eval::{measure, GroundTruth, Measurement, OperatingPoint, QueryMode, RunOptions};
 use crate::index::{
     BuiltIndex, DataSource, HnswParams, IndexKind, IndexSpec, KnobKind, ParamMap, Rescoring,
     SearchKnob, SearchParams,
@@ -23,30 +26,15 @@ use crate::index::{
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 
-/// Screening builds on at least this many vectors (or the whole base).
-const SAMPLE_MIN: usize = 10_000;
-/// ... and on this share of the base.
-const SAMPLE_SHARE: usize = 8;
-/// A larger efConstruction is worth its build only when it saves more
-/// than this share of a search's cost (distance computations and hops,
-/// [`CostModel`]) at the target.
-const EFC_GAIN: f64 = 0.05;
 /// A bisection stops once its bounds are this close (relative): an ef
 /// within 3% of the least that meets the target costs at most ~3% QPS.
 const BISECT_PRECISION: f64 = 0.03;
-/// Among finalists the timings cannot tell apart, a cheaper one (memory,
-/// then build time) replaces the one with the best median only when its
-/// median is within this share of the best.
-const TIE_SHARE: f64 = 0.02;
 /// A timed run passes the queries through again and again for at least
 /// this long.
 const TIMED_RUN_S: f64 = 0.25;
 /// Passes over the queries per screening probe, whose fastest the cost
 /// model is fitted on.
 const COST_PASSES: usize = 3;
-/// A finalist whose best run is under this share of the leader's best is
-/// timed no further.
-const HOPELESS_SHARE: f64 = 0.25;
 /// Seconds kept back from the budget for timing the finalists and the
 /// held-out check.
 const FINAL_RESERVE_S: f64 = 12.0;
@@ -89,32 +77,16 @@ impl Candidate {
     fn qps_lo(&self) -> f64 {
         self.m.spreads().map_or(self.m.qps, |(q, _)| q.lo)
     }
-    fn bytes(&self) -> u64 {
-        self.index.memory().ram_bytes
-    }
-}
-
-/// One M screened on the sample at the middle efConstruction.
-#[derive(Clone, Copy)]
-struct Screened {
-    m: usize,
-    /// Whether its best try met the target on the sample.
-    met: bool,
-    dist_comps: Option<f64>,
-    hops: Option<f64>,
-    qps: f64,
-    build_s: f64,
-    /// The ef found there (a hint for the full-size bisection).
-    ef: Option<usize>,
-}
-
-impl Screened {
-    /// What a search costs at the target (infinite when it was not met).
-    fn cost(&self, model: &CostModel) -> f64 {
-        match (self.met, self.dist_comps) {
-            (false, _) => f64::INFINITY,
-            (true, Some(dc)) => model.cost(dc, self.hops.unwrap_or(0.0)),
-            (true, None) => 1.0 / self.qps.max(1e-9),
+    /// What the pick rule reads of it (memory measured here, once).
+    fn figures(&self) -> pick::Figures {
+        pick::Figures {
+            verdict: self.verdict,
+            qps: self.qps(),
+            p99_us: self.p99(),
+            spreads: self.m.spreads(),
+            runs: self.m.run_qps.len(),
+            bytes: self.index.memory().ram_bytes,
+            build_s: self.index.build_secs,
         }
     }
 }
@@ -215,223 +187,6 @@ impl<'a> Search<'a> {
             (self.on_point)(&point);
         }
         self.finish(finalists)
-    }
-
-    /// Screening on a sample, then full-size builds the screening points to.
-    fn screen_then_confirm(&mut self) -> Result<Vec<Candidate>> {
-        let n = self.inputs.base.len();
-        let sample_n = (n / SAMPLE_SHARE).max(SAMPLE_MIN).min(n);
-        let space = self.config.space.clone();
-        let mut ms = space.m.clone();
-        ms.sort_unstable();
-        ms.dedup();
-        let mut efcs = space.ef_construction.clone();
-        efcs.sort_unstable();
-        efcs.dedup();
-        let screen_efc = efcs[efcs.len() / 2];
-        // 1. The sample and its own exact ground truth; a base no larger
-        // than a sample is screened on itself, and its screening builds are
-        // the full-size candidates.
-        let on_full = sample_n == n;
-        let sample_base = if on_full {
-            self.inputs.base.clone()
-        } else {
-            self.ctx.progress.stage("tune: sample", 0);
-            let mut rows = sample(&mut StdRng::seed_from_u64(space.seed), n, sample_n).into_vec();
-            rows.sort_unstable();
-            Arc::new(self.inputs.base.subset(
-                format!("{} (sample of {sample_n})", self.inputs.base.name()),
-                &rows,
-            ))
-        };
-        let tuning = &self.inputs.split.tuning.vectors;
-        let sample_gt = if on_full {
-            self.inputs.split.tuning.gt.clone()
-        } else {
-            let (sb, k, ctx) = (sample_base.clone(), self.k(), self.ctx);
-            with_threads(self.config.build_threads, move || {
-                GroundTruth::compute(&sb, tuning, k, ctx)
-            })??
-        };
-        let ground = Ground {
-            base: &sample_base,
-            queries: tuning,
-            gt: &sample_gt,
-            phase: if on_full { Phase::Full } else { Phase::Sample },
-        };
-        let mut kept: Vec<Candidate> = Vec::new();
-
-        // 2. Every M at the middle efConstruction, by what a search costs
-        // at the target: distance computations and hops, a hop weighted by
-        // what the screening's own passes say it costs here.
-        // The cost model is fitted once every M's passes are in.
-        let mut screened = Vec::new();
-        let mut hint = None;
-        self.collecting = true;
-        for &m in &ms {
-            let c = self.screen_one(&ground, m, screen_efc, hint)?;
-            hint = c.knob.value();
-            screened.push(Screened {
-                m,
-                met: c.verdict.met(),
-                dist_comps: c.m.dist_comps,
-                hops: c.m.hops,
-                qps: c.m.qps,
-                build_s: c.index.build_secs,
-                ef: hint,
-            });
-            if on_full {
-                kept.push(c);
-            }
-        }
-        self.collecting = false;
-        self.cost = CostModel::fit(&self.cost_samples);
-        let mut by_cost = screened.clone();
-        by_cost.sort_by(|a, b| a.cost(&self.cost).total_cmp(&b.cost(&self.cost)));
-        let best_m = by_cost[0].m;
-
-        self.notes.push(format!(
-            "{} of {sample_n}: M {best_m} costs least at the target{}; cost = distance computations + {:.1} × hops ({})",
-            if on_full { "all" } else { "sample" },
-            by_cost
-                .get(1)
-                .map(|s| format!(", then M {}", s.m))
-                .unwrap_or_default(),
-            self.cost.hop_weight,
-            if self.cost.fitted_on > 0 {
-                format!(
-                    "a hop's weight fitted on the screening's {} timed passes",
-                    self.cost.fitted_on
-                )
-            } else {
-                "too few passes to weigh hops: computations only".into()
-            }
-        ));
-
-        // 3. Full size. efConstruction is not screened on the sample: a
-        // bigger graph needs a better build, so a sample says too little
-        // about it. The best M starts at the middle efConstruction (or the
-        // largest below it that fits a build-time ceiling) and goes up one
-        // step at a time while a step saves distance computations, then
-        // the runner-up M is built at the efConstruction that won.
-        let sample_secs = |m: usize| {
-            screened
-                .iter()
-                .find(|s| s.m == m)
-                .map_or(f64::INFINITY, |s| s.build_s)
-        };
-        let ln = |x: usize| (x.max(2) as f64).ln();
-        // Build time grows as n·log n and about linearly in efConstruction;
-        // the first full build replaces the guess with a measured ratio.
-        let mut scale = (n as f64 / sample_n as f64) * ln(n) / ln(sample_n);
-        let predict = |m: usize, efc: usize, scale: f64| {
-            sample_secs(m) * scale * efc as f64 / screen_efc as f64
-        };
-        let sample_ef = |m: usize| screened.iter().find(|s| s.m == m).and_then(|s| s.ef);
-        let below: Vec<usize> = efcs.iter().copied().filter(|&e| e <= screen_efc).collect();
-        let max_build = self.config.target.max_build_s;
-        let start_for = |m: usize| {
-            below
-                .iter()
-                .rev()
-                .copied()
-                .find(|&e| max_build.is_none_or(|max| predict(m, e, scale) <= max))
-                .unwrap_or(efcs[0])
-        };
-        // The best M whose first build fits (a busy machine or a short
-        // budget may leave no time for the best one's): by cost, those
-        // that met the target on the sample first.
-        let ranked: Vec<usize> = by_cost.iter().map(|s| s.m).collect();
-        let mut chosen = None;
-        for &m in &ranked {
-            let start = start_for(m);
-            if self.fits(
-                predict(m, start, scale),
-                &format!("M {m} efConstruction {start}"),
-            ) {
-                chosen = Some((m, start));
-                break;
-            }
-        }
-        let Some((best_m, start)) = chosen else {
-            return Ok(Vec::new());
-        };
-        if best_m != ranked[0] {
-            self.notes.push(format!(
-                "M {best_m}: the best M whose build fits the budget"
-            ));
-        }
-        let mut out: Vec<Candidate> = Vec::new();
-        let mut best: Option<usize> = None;
-        let mut best_efc = start;
-        for &efc in efcs.iter().filter(|&&e| e >= start) {
-            let predicted = predict(best_m, efc, scale);
-            if !self.fits(predicted, &format!("M {best_m} efConstruction {efc}")) {
-                break;
-            }
-            let spec = self.hnsw(best_m, efc);
-            let reuse = kept.iter().position(|c| c.index.spec == spec);
-            let c = match reuse {
-                Some(i) => kept.swap_remove(i),
-                None => self.full_candidate(&spec, sample_ef(best_m))?,
-            };
-            let guess = predict(best_m, efc, 1.0);
-            if guess.is_finite() && guess > 0.0 {
-                scale = c.index.build_secs / guess;
-            }
-            out.push(c);
-            let new = out.len() - 1;
-            let Some(prev) = best else {
-                best = Some(new);
-                continue;
-            };
-            // One M: a search's cost by the model, which the timings' noise
-            // cannot blur.
-            if !self.costs_less(&out[new], &out[prev]) {
-                self.notes.push(format!(
-                    "M {best_m}: efConstruction {efc} saves under {:.0}% of the search cost of efConstruction {best_efc}; stopped raising it",
-                    EFC_GAIN * 100.0,
-                ));
-                break;
-            }
-            best = Some(new);
-            best_efc = efc;
-        }
-        if out.is_empty() {
-            return Ok(out);
-        }
-        if let Some(runner_up) = ranked.iter().copied().skip_while(|&m| m != best_m).nth(1) {
-            let predicted = predict(runner_up, best_efc, scale);
-            if self.fits(predicted, &format!("the runner-up M {runner_up}")) {
-                let spec = self.hnsw(runner_up, best_efc);
-                match kept.iter().position(|c| c.index.spec == spec) {
-                    Some(i) => out.push(kept.swap_remove(i)),
-                    None => out.push(self.full_candidate(&spec, sample_ef(runner_up))?),
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Builds (M, efConstruction) on the screening base and finds the
-    /// least ef that meets the target there.
-    fn screen_one(
-        &mut self,
-        ground: &Ground,
-        m: usize,
-        efc: usize,
-        hint: Option<usize>,
-    ) -> Result<Candidate> {
-        let index = self.build(&self.hnsw(m, efc), ground.base, ground.phase)?;
-        let (knob, meas, verdict) = self.find_knob(&index, ground, hint)?;
-        Ok(Candidate {
-            index,
-            knob,
-            m: meas,
-            verdict,
-            built_on: ground.base.len(),
-            timed: false,
-        })
     }
 
     fn hnsw(&self, m: usize, ef_construction: usize) -> IndexSpec {
@@ -551,10 +306,7 @@ impl<'a> Search<'a> {
             g.queries,
             g.gt,
             &self.params(knob),
-            QueryMode::Single,
-            1,
-            runs,
-            false,
+            RunOptions::ONE_PASS.passes(runs),
         )?;
         let verdict = self
             .config
@@ -605,305 +357,12 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Times the candidates `which` of `cands` on the tuning queries, one
-    /// run each in turn (A B C A B C …), until every spread is within the
-    /// tolerance (after the minimum runs), the runs run out or the budget
-    /// does. A candidate whose fastest run is under half the leader's
-    /// slowest is left out of later rounds: no spread would save it; one
-    /// under a quarter of the leader's fastest, after its first run.
-    fn time(&mut self, cands: &mut [Candidate], which: &[usize]) -> Result<()> {
-        let policy = self.config.repeat;
-        let mut active: Vec<usize> = which.to_vec();
-        let ground = self.full();
-        for _ in 0..policy.max_runs {
-            self.ctx.cancel.check()?;
-            self.ctx
-                .progress
-                .stage(&format!("tune: timing {} finalists", active.len()), 0);
-            for &i in &active {
-                let c = &mut cands[i];
-                let m = measure_for(
-                    &*c.index,
-                    ground.base,
-                    ground.queries,
-                    ground.gt,
-                    &SearchParams::new(self.config.target.k).with_knob(c.knob),
-                    TIMED_RUN_S,
-                )?;
-                if c.timed {
-                    c.m.absorb(m);
-                } else {
-                    c.m = m;
-                    c.timed = true;
-                }
-            }
-            // A candidate several times slower than the leader in a run is
-            // out at once: no interference makes a gap of 4× (the flat scan
-            // beside a graph, whose every run is one pass of seconds).
-            let leader = active.iter().map(|&i| cands[i].m.qps).fold(0.0, f64::max);
-            active.retain(|&i| cands[i].m.qps >= HOPELESS_SHARE * leader);
-            let runs_done = active
-                .iter()
-                .map(|&i| cands[i].m.run_qps.len())
-                .min()
-                .unwrap_or(0);
-            if runs_done < policy.min_runs.max(2) {
-                continue;
-            }
-            let leader_lo = active
-                .iter()
-                .map(|&i| cands[i].qps_lo())
-                .fold(0.0, f64::max);
-            active.retain(|&i| cands[i].m.qps >= 0.5 * leader_lo);
-            let settled = active.iter().all(|&i| {
-                cands[i]
-                    .m
-                    .spreads()
-                    .is_some_and(|(q, _)| q.relative_width() <= policy.tolerance)
-            });
-            if settled || self.elapsed() > self.config.budget_s {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// For two builds of one M: whether `a` meets the recall target at
-    /// more than [`EFC_GAIN`] less search cost per query than `b` (or meets
-    /// it where `b` does not, or, neither meeting it, comes closer).
-    fn costs_less(&self, a: &Candidate, b: &Candidate) -> bool {
-        let cost = |c: &Candidate| {
-            c.m.dist_comps
-                .map(|dc| self.cost.cost(dc, c.m.hops.unwrap_or(0.0)))
-        };
-        match (a.verdict.met(), b.verdict.met()) {
-            (true, true) => match (cost(a), cost(b)) {
-                (Some(ca), Some(cb)) => ca < cb * (1.0 - EFC_GAIN),
-                _ => a.m.qps > b.m.qps * (1.0 + EFC_GAIN),
-            },
-            (true, false) => true,
-            (false, true) => false,
-            (false, false) => a.verdict.mean > b.verdict.mean,
-        }
-    }
-
-    /// Whether `a` is better than `b` by more than the timings' noise: it
-    /// meets the recall target where `b` does not, or (both meeting it) its
-    /// objective is better for every run; with neither meeting it, the
-    /// higher recall.
-    fn clearly_better(&self, a: &Candidate, b: &Candidate) -> bool {
-        match (a.verdict.met(), b.verdict.met()) {
-            (true, false) => true,
-            (false, true) => false,
-            (false, false) => a.verdict.mean > b.verdict.mean,
-            (true, true) => match self.config.target.objective {
-                Objective::Qps => match (a.m.spreads(), b.m.spreads()) {
-                    (Some((qa, _)), Some((qb, _))) => qa.clearly_above(qb),
-                    _ => a.m.qps > b.m.qps * 1.1,
-                },
-                Objective::P99 => match (a.m.spreads(), b.m.spreads()) {
-                    (Some((_, pa)), Some((_, pb))) => pb.clearly_above(pa),
-                    _ => a.p99() * 1.1 < b.p99(),
-                },
-                Objective::Memory => a.bytes() < b.bytes(),
-            },
-        }
-    }
-
-    /// The `keep` candidates with the most QPS (the rest are dropped with
-    /// their memory).
-    fn keep_best(&self, mut cands: Vec<Candidate>, keep: usize) -> Vec<Candidate> {
-        cands.sort_by(|a, b| {
-            b.verdict
-                .met()
-                .cmp(&a.verdict.met())
-                .then(b.m.qps.total_cmp(&a.m.qps))
-        });
-        cands.truncate(keep);
-        cands
-    }
-
-    /// Every (M, efConstruction) at full size, every ef of `efs` measured
-    /// on both halves of the queries (the held-out recall is in each point,
-    /// for a comparison made afterwards; the choice still reads only the
-    /// tuning half). The four fastest builds that meet the target stay.
-    fn grid(&mut self, efs: &[usize]) -> Result<Vec<Candidate>> {
-        let space = self.config.space.clone();
-        let mut efs = efs.to_vec();
-        efs.sort_unstable();
-        efs.dedup();
-        if efs.is_empty() {
-            return Err(Error::InvalidParameter(
-                "the grid needs at least one ef".into(),
-            ));
-        }
-        let base = self.inputs.base.clone();
-        let mut kept = Vec::new();
-        for &m in &space.m {
-            for &efc in &space.ef_construction {
-                if self.elapsed() > self.config.budget_s {
-                    self.notes.push(format!(
-                        "the {} s budget ran out before M {m} efConstruction {efc}",
-                        self.config.budget_s
-                    ));
-                    return Ok(kept);
-                }
-                let index = self.build(&self.hnsw(m, efc), &base, Phase::Full)?;
-                let mut chosen: Option<(SearchKnob, Measurement, RecallVerdict)> = None;
-                for &ef in &efs {
-                    let knob = SearchKnob::Ef(ef);
-                    let (meas, verdict) = self.probe_both_halves(&index, knob)?;
-                    let better_try = chosen.as_ref().is_none_or(|(_, _, v)| {
-                        !v.met() && (verdict.met() || verdict.mean > v.mean)
-                    });
-                    if better_try {
-                        chosen = Some((knob, meas, verdict));
-                    }
-                }
-                let (knob, m, verdict) = chosen.expect("at least one ef");
-                kept.push(Candidate {
-                    index,
-                    knob,
-                    m,
-                    verdict,
-                    built_on: base.len(),
-                    timed: false,
-                });
-                kept = self.keep_best(kept, 4);
-            }
-        }
-        Ok(kept)
-    }
-
-    /// A probe on the tuning half whose point also carries the held-out
-    /// half's recall.
-    fn probe_both_halves(
-        &mut self,
-        index: &BuiltIndex,
-        knob: SearchKnob,
-    ) -> Result<(Measurement, RecallVerdict)> {
-        self.ctx.cancel.check()?;
-        let g = self.full();
-        let run = |queries: &Vectors, gt: &GroundTruth| {
-            measure(
-                &**index,
-                Some(g.base),
-                queries,
-                gt,
-                &SearchParams::new(self.config.target.k).with_knob(knob),
-                QueryMode::Single,
-                1,
-                1,
-                false,
-            )
-        };
-        // Timed for at least TIMED_RUN_S, so that the grid's points can be
-        // ranked by their QPS afterwards.
-        let m = measure_for(
-            &**index,
-            g.base,
-            g.queries,
-            g.gt,
-            &SearchParams::new(self.config.target.k).with_knob(knob),
-            TIMED_RUN_S,
-        )?;
-        let held = &self.inputs.split.heldout;
-        let h = run(&held.vectors, &held.gt)?;
-        let verdict = self
-            .config
-            .target
-            .recall_verdict(&m.per_query_recall, held.len());
-        let mut point = self.point(index, knob, &m, Phase::Full, g.base.len(), verdict);
-        point.heldout_recall = Some(h.recall);
-        (self.on_point)(&point);
-        Ok((m, verdict))
-    }
-
-    /// Whether a candidate meets every part of the target.
-    fn meets_all(&self, c: &Candidate) -> bool {
-        let t = &self.config.target;
-        c.verdict.met()
-            && t.max_p99_us.is_none_or(|max| c.p99() <= max)
-            && t.max_ram_bytes.is_none_or(|max| c.bytes() <= max)
-            && t.max_build_s.is_none_or(|max| c.index.build_secs <= max)
-    }
-
-    /// What keeps `c` from the target, in words (empty when nothing does).
-    fn shortfall(&self, c: &Candidate) -> String {
-        let t = &self.config.target;
-        let mut why = Vec::new();
-        if !c.verdict.met() {
-            why.push(format!(
-                "recall {:.3} < {:.3} needed",
-                c.verdict.mean, c.verdict.needed
-            ));
-        }
-        if let Some(max) = t.max_p99_us.filter(|&m| c.p99() > m) {
-            why.push(format!("p99 {:.0} µs > {max:.0}", c.p99()));
-        }
-        if let Some(max) = t.max_ram_bytes.filter(|&m| c.bytes() > m) {
-            why.push(format!("{} bytes > {max}", c.bytes()));
-        }
-        if let Some(max) = t.max_build_s.filter(|&m| c.index.build_secs > m) {
-            why.push(format!("build {:.0} s > {max}", c.index.build_secs));
-        }
-        why.join(", ")
-    }
-
     /// Chooses, checks the choice on the held-out queries, and sums up.
     fn finish(mut self, cands: Vec<Candidate>) -> Result<Summary> {
         let target = self.config.target;
-        let eligible: Vec<usize> = (0..cands.len())
-            .filter(|&i| self.meets_all(&cands[i]))
-            .collect();
-        let cheaper = |a: &Candidate, b: &Candidate| {
-            (a.bytes(), a.index.build_secs)
-                .partial_cmp(&(b.bytes(), b.index.build_secs))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        };
-        let (pick, tied): (usize, Vec<usize>) = if eligible.is_empty() {
-            // The closest: the highest tuning recall.
-            let i = (0..cands.len())
-                .max_by(|&a, &b| cands[a].verdict.mean.total_cmp(&cands[b].verdict.mean))
-                .expect("a candidate");
-            (i, Vec::new())
-        } else {
-            let leader = *eligible
-                .iter()
-                .max_by(|&&a, &&b| match target.objective {
-                    Objective::Qps => cands[a].qps().total_cmp(&cands[b].qps()),
-                    Objective::P99 => cands[b].p99().total_cmp(&cands[a].p99()),
-                    Objective::Memory => cands[b]
-                        .bytes()
-                        .cmp(&cands[a].bytes())
-                        .then(cands[a].qps().total_cmp(&cands[b].qps())),
-                })
-                .expect("eligible");
-            let tied: Vec<usize> = eligible
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    target.objective != Objective::Memory
-                        && !self.clearly_better(&cands[leader], &cands[i])
-                })
-                .collect();
-            // The timings cannot rank the tied ones, but the leader's median
-            // is still the best estimate: a cheaper tie is taken only when
-            // its median is within TIE_SHARE of the leader's.
-            let near = |i: usize| match target.objective {
-                Objective::Qps => cands[i].qps() >= cands[leader].qps() * (1.0 - TIE_SHARE),
-                Objective::P99 => cands[i].p99() <= cands[leader].p99() * (1.0 + TIE_SHARE),
-                Objective::Memory => true,
-            };
-            let pick = tied
-                .iter()
-                .copied()
-                .filter(|&i| near(i))
-                .min_by(|&a, &b| cheaper(&cands[a], &cands[b]))
-                .unwrap_or(leader);
-            (pick, tied.into_iter().filter(|&i| i != pick).collect())
-        };
-        let met = self.meets_all(&cands[pick]);
+        let figures: Vec<pick::Figures> = cands.iter().map(Candidate::figures).collect();
+        let choice = pick::choose(&figures, &target).expect("a candidate");
+        let (pick, met) = (choice.pick, choice.met);
 
         // The held-out half.
         let c = &cands[pick];
@@ -914,17 +373,15 @@ impl<'a> Search<'a> {
             &held.vectors,
             &held.gt,
             &self.params(c.knob),
-            QueryMode::Single,
-            1,
-            1,
-            false,
+            RunOptions::ONE_PASS,
         )?;
         let (heldout_recall, heldout_interval) = mean_interval(&h.per_query_recall);
         let mut hp = self.point(&c.index, c.knob, &h, Phase::Heldout, c.built_on, c.verdict);
         hp.heldout_recall = Some(heldout_recall);
         (self.on_point)(&hp);
 
-        let reason = self.reason(&cands, pick, &tied, met);
+        let labels: Vec<String> = cands.iter().map(Candidate::label).collect();
+        let reason = pick::reason(&figures, &labels, &choice, &target);
         let spreads = c.m.spreads();
         let other_cpu = cands
             .iter()
@@ -948,7 +405,7 @@ impl<'a> Search<'a> {
             qps_spread: spreads.map(|s| s.0),
             p99_us: c.p99(),
             p99_spread: spreads.map(|s| s.1),
-            index_bytes: c.bytes(),
+            index_bytes: figures[pick].bytes,
             build_s: c.index.build_secs,
             reason,
             spec: c.index.spec.clone(),
@@ -966,67 +423,12 @@ impl<'a> Search<'a> {
             target,
             tuning_queries: self.inputs.split.tuning.len(),
             heldout_queries: held.len(),
-            tied_with: tied.iter().map(|&i| cands[i].label()).collect(),
+            tied_with: choice.tied.iter().map(|&i| labels[i].clone()).collect(),
             other_cpu_cores: other_cpu,
             notes: self.notes,
             cost_model: (self.cost.fitted_on > 0).then_some(self.cost),
             engine: None,
         })
-    }
-
-    /// Why the pick, against each other finalist, in a few words each.
-    fn reason(&self, cands: &[Candidate], pick: usize, tied: &[usize], met: bool) -> String {
-        let t = &self.config.target;
-        let c = &cands[pick];
-        let qps_words = |c: &Candidate| match c.m.spreads() {
-            Some((q, _)) => format!(
-                "{:.0} QPS (median of {} runs, {:.0}–{:.0})",
-                q.median,
-                c.m.run_qps.len(),
-                q.lo,
-                q.hi
-            ),
-            None => format!("{:.0} QPS", c.qps()),
-        };
-        let mut out = if met {
-            format!(
-                "{}: {}, recall@{} {:.3} on the tuning queries (≥ {:.3} needed for {} with {:.0}% confidence)",
-                c.label(),
-                qps_words(c),
-                t.k,
-                c.verdict.mean,
-                c.verdict.needed,
-                t.recall,
-                t.confidence * 100.0
-            )
-        } else {
-            format!(
-                "nothing measured meets the target; the closest is {}: {}",
-                c.label(),
-                self.shortfall(c)
-            )
-        };
-        for (i, o) in cands.iter().enumerate().filter(|&(i, _)| i != pick) {
-            let words = if !self.meets_all(o) {
-                self.shortfall(o)
-            } else if tied.contains(&i) {
-                format!(
-                    "{} (as good within the noise; takes {:.1} MB more or builds slower)",
-                    qps_words(o),
-                    (o.bytes() as f64 - c.bytes() as f64) / 1e6
-                )
-            } else {
-                match t.objective {
-                    Objective::Memory => {
-                        format!("{:.1} MB more", (o.bytes() as f64 - c.bytes() as f64) / 1e6)
-                    }
-                    Objective::P99 => format!("p99 {:.0} µs", o.p99()),
-                    Objective::Qps => format!("slower, {}", qps_words(o)),
-                }
-            };
-            out.push_str(&format!("; {}: {words}", o.label()));
-        }
-        out
     }
 }
 
