@@ -129,6 +129,22 @@ impl<T> Job<T> {
     }
 }
 
+/// A slot that holds at most one job (a new job replaces, and so
+/// cancels, the old one): its result once finished, emptying the slot;
+/// None while the job runs or the slot is empty.
+pub fn take_finished<T>(slot: &mut Option<Job<T>>) -> Option<Result<T>> {
+    let r = slot.as_mut()?.try_take()?;
+    *slot = None;
+    Some(r)
+}
+
+/// [`take_finished`] for a slot whose job carries what it was asked
+/// (a build's spec, an evaluation's request).
+pub fn take_finished_tagged<K, T>(slot: &mut Option<(K, Job<T>)>) -> Option<(K, Result<T>)> {
+    let r = slot.as_mut()?.1.try_take()?;
+    slot.take().map(|(k, _)| (k, r))
+}
+
 impl<T> Drop for Job<T> {
     fn drop(&mut self) {
         // Cancel on drop; the worker notices at its next check and exits. We

@@ -7,6 +7,8 @@
 //! the panels, then apply what the panels asked for. No computation runs on
 //! the UI thread: loading, ground truth, builds and evaluations are jobs.
 
+mod autopilot;
+mod graph_requests;
 pub mod loading;
 mod panels;
 pub mod plots;
@@ -15,6 +17,7 @@ pub mod projection_keys;
 mod results;
 pub mod session;
 pub mod settings;
+mod timing;
 pub mod tuner;
 pub mod views;
 
@@ -30,6 +33,9 @@ pub use views::ViewState;
 
 use crate::eval::ReportFormat;
 use crate::index::{param_spec, IndexKind};
+use autopilot::{ladder_rungs, Autopilot};
+pub use timing::FrameTimes;
+use timing::TimingLog;
 
 /// What the panels ask the app to do after drawing.
 #[derive(Debug)]
@@ -57,30 +63,6 @@ pub enum Command {
     CheckPickOnEngine,
 }
 
-/// Frame-time statistics of the UI thread, for the debug panel.
-#[derive(Default)]
-pub struct FrameTimes {
-    recent_ms: std::collections::VecDeque<f32>,
-    pub worst_ms: f32,
-}
-
-impl FrameTimes {
-    fn record(&mut self, ms: f32) {
-        if self.recent_ms.len() >= 240 {
-            self.recent_ms.pop_front();
-        }
-        self.recent_ms.push_back(ms);
-        self.worst_ms = self.worst_ms.max(ms);
-    }
-    /// Mean and maximum of the last 240 frames (milliseconds of UI-thread CPU).
-    pub fn summary(&self) -> (f32, f32) {
-        let n = self.recent_ms.len().max(1) as f32;
-        let mean = self.recent_ms.iter().sum::<f32>() / n;
-        let max = self.recent_ms.iter().copied().fold(0.0, f32::max);
-        (mean, max)
-    }
-}
-
 /// The annscope window.
 pub struct AnnscopeApp {
     pub settings: Settings,
@@ -95,35 +77,18 @@ pub struct AnnscopeApp {
     started: Instant,
     /// When the sample became ready (for the "interactive in under 2 s" figure).
     pub ready_after_secs: Option<f64>,
-    /// Build as soon as the data is ready, then sweep ef (`annscope gui --build`).
-    pub auto_build: bool,
-    /// After that: the same in pgvector (`annscope gui --build --engine-url …`).
-    pub auto_engine: bool,
-    /// With `auto_build`, then (after pgvector, if asked) build Qdrant's
-    /// HNSW with the same M and efConstruction and sweep it.
-    pub auto_qdrant: bool,
-    /// With `auto_build`, last: the storage rungs still to build and sweep
-    /// (`annscope gui --build --ladder`).
-    pub auto_ladder: std::collections::VecDeque<crate::index::Storage>,
-    /// Print timings to stderr (`ANNSCOPE_LOG_TIMING=1`): data ready, frame times.
-    log_timing: bool,
+    /// What the window does at launch without a click (`annscope gui
+    /// --build …`, the first minute on the sample).
+    pub autopilot: Autopilot,
+    /// Timings printed to stderr with `ANNSCOPE_LOG_TIMING=1`.
+    timing_log: TimingLog,
     /// When `run` was called, before the window existed (for the first-frame time).
     pub launched: Option<Instant>,
-    first_frame_logged: bool,
-    projection_logged: bool,
-    /// Builds whose time was logged (ANNSCOPE_LOG_TIMING).
-    builds_logged: usize,
-    last_timing_log: Instant,
     tried_sample: bool,
     /// Text a command put on the clipboard this frame (handed to egui, and
     /// kept for tests as `last_copied`).
     clipboard: Option<String>,
     pub last_copied: Option<String>,
-    /// `annscope gui --tune`: run the tuner once the ground truth is ready.
-    auto_tune: bool,
-    /// `annscope gui --build --engine-url … --tune`: once tuned, and once
-    /// pgvector's own build and sweep are done, check the pick there.
-    auto_check_engine: bool,
     /// `annscope gui --tune`: the left panel keeps the Tune section in view
     /// until the tuner (and a check on pgvector) has finished.
     scroll_to_tune: bool,
@@ -146,27 +111,18 @@ impl AnnscopeApp {
             saver: None,
             started: Instant::now(),
             ready_after_secs: None,
-            auto_build: false,
-            auto_engine: false,
-            auto_qdrant: false,
-            auto_ladder: Default::default(),
-            log_timing: std::env::var_os("ANNSCOPE_LOG_TIMING").is_some(),
-            last_timing_log: Instant::now(),
+            autopilot: Autopilot::default(),
+            timing_log: TimingLog::from_env(),
             tried_sample: false,
             clipboard: None,
             last_copied: None,
-            auto_tune: false,
-            auto_check_engine: false,
             scroll_to_tune: false,
             launched: None,
-            first_frame_logged: false,
-            projection_logged: false,
-            builds_logged: 0,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         // The first minute: on the bundled sample the charts come alive
         // without a click (Settings::sweep_sample_at_start turns it off).
-        app.auto_build = app.settings.sweep_sample_at_start
+        app.autopilot.build = app.settings.sweep_sample_at_start
             && req == sample_request()
             && matches!(
                 app.settings.index,
@@ -179,50 +135,15 @@ impl AnnscopeApp {
     /// One frame: poll jobs, draw, apply commands.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let t = Instant::now();
-        if self.log_timing && !self.first_frame_logged {
-            self.first_frame_logged = true;
-            if let Some(l) = self.launched {
-                eprintln!(
-                    "annscope: first frame {:.3} s after launch",
-                    l.elapsed().as_secs_f64()
-                );
-            }
-        }
+        self.timing_log.first_frame(self.launched);
         self.session.poll();
         if self.ready_after_secs.is_none() && self.session.loaded.is_some() {
             let secs = self.started.elapsed().as_secs_f64();
             self.ready_after_secs = Some(secs);
-            if self.log_timing {
-                let since_launch = self.launched.map_or(secs, |l| l.elapsed().as_secs_f64());
-                eprintln!("annscope: data ready {secs:.3} s after the app started, {since_launch:.3} s after launch");
-            }
+            self.timing_log.data_ready(secs, self.launched);
         }
-        if self.log_timing && !self.projection_logged {
-            if let Some(p) = self.session.projection.value() {
-                self.projection_logged = true;
-                eprintln!(
-                    "annscope: projection of {} vectors ready in {:.2} s (PCA fitted on {})",
-                    p.base.len(),
-                    p.seconds,
-                    p.fitted_on
-                );
-            }
-        }
-        if self.log_timing {
-            let builds = &self.session.work.builds;
-            if builds.len() < self.builds_logged {
-                self.builds_logged = 0; // new data
-            }
-            for b in builds.iter().skip(self.builds_logged) {
-                eprintln!(
-                    "annscope: built {} in {:.2} s (tab open: {})",
-                    b.index.spec.label(),
-                    b.index.build_secs,
-                    self.settings.view_tab.label()
-                );
-            }
-            self.builds_logged = builds.len();
-        }
+        self.timing_log
+            .after_poll(&self.session, self.settings.view_tab.label());
         self.fall_back_to_sample();
         if let Some(loaded) = &self.session.loaded {
             if self.settings.dataset != loaded.request {
@@ -230,24 +151,7 @@ impl AnnscopeApp {
             }
         }
         self.poll_dialogs();
-        self.auto_build_step();
-        if self.auto_tune && self.session.work.gt.is_some() && self.session.work.tune.is_none() {
-            self.auto_tune = false;
-            self.apply(Command::Tune);
-        }
-        if self.auto_check_engine
-            && !self.auto_engine
-            && !self.session.busy()
-            && self
-                .session
-                .engine_check_ready(&self.settings.engine_url)
-                .is_ok()
-        {
-            self.auto_check_engine = false;
-            self.apply(Command::CheckPickOnEngine);
-        }
-        self.auto_engine_step();
-        self.auto_ladder_step();
+        self.autopilot_step();
         self.take_dropped_files(ui);
         let mut commands = Vec::new();
         self.draw(ui, &mut commands);
@@ -280,16 +184,8 @@ impl AnnscopeApp {
                 .request_repaint_after(std::time::Duration::from_millis(every));
         }
         self.frame_times.record(t.elapsed().as_secs_f32() * 1000.0);
-        if self.log_timing && self.last_timing_log.elapsed().as_secs_f64() >= 2.0 {
-            self.last_timing_log = Instant::now();
-            let (mean, max) = self.frame_times.summary();
-            eprintln!(
-                "annscope: UI frame CPU mean {mean:.2} ms, max {max:.2} ms (last 240), worst {:.2} ms; busy: {}; last ef change to first point: {}",
-                self.frame_times.worst_ms,
-                self.session.busy(),
-                self.session.ef_response_ms.map_or("-".into(), |ms| format!("{ms:.0} ms"))
-            );
-        }
+        self.timing_log
+            .frame_times(&self.frame_times, &self.session);
     }
 
     /// If the remembered dataset cannot be opened at start, open the sample.
@@ -348,11 +244,11 @@ impl AnnscopeApp {
                             || tune.is_some_and(|t| {
                                 t.job.is_none()
                                     && t.check_job.is_none()
-                                    && (t.summary.is_none() || !self.auto_check_engine)
+                                    && (t.summary.is_none() || !self.autopilot.check_engine)
                             });
                         self.scroll_to_tune = !done;
                     }
-                    tuner::tune_ui(ui, &self.session, &mut self.settings, commands);
+                    panels::tune_ui(ui, &self.session, &mut self.settings, commands);
                     if self.settings.show_debug {
                         ui.separator();
                         panels::debug_ui(
@@ -556,96 +452,6 @@ impl AnnscopeApp {
         self.session.open(req);
     }
 
-    /// With `auto_build`: build once the data and ground truth are ready,
-    /// then sweep ef over the new build.
-    fn auto_build_step(&mut self) {
-        if !self.auto_build
-            || self.session.work.gt.is_none()
-            || self.session.work.build_job.is_some()
-        {
-            return;
-        }
-        if self.session.work.builds.is_empty() {
-            self.apply(Command::Build);
-        } else {
-            self.auto_build = false;
-            self.apply(Command::Sweep);
-            if self.settings.index == IndexKind::Dynamic {
-                self.apply(Command::Crossover);
-            }
-        }
-    }
-
-    /// With `auto_engine`, once annscope's build is swept: load the data
-    /// into PostgreSQL, build pgvector's HNSW with the same M and
-    /// efConstruction, and sweep it; then, with `auto_qdrant`, the same in
-    /// Qdrant. An error stops both (and is shown).
-    fn auto_engine_step(&mut self) {
-        if !(self.auto_engine || self.auto_qdrant) || self.auto_build || self.session.busy() {
-            return;
-        }
-        if self.session.error.is_some() {
-            self.auto_engine = false;
-            self.auto_qdrant = false;
-            return;
-        }
-        let work = &self.session.work;
-        if !self.auto_engine {
-            if work
-                .builds
-                .iter()
-                .any(|b| b.index.kind() == IndexKind::QdrantHnsw)
-            {
-                self.auto_qdrant = false;
-                self.apply(Command::Sweep);
-            } else {
-                self.settings.index = IndexKind::QdrantHnsw;
-                self.apply(Command::Build);
-            }
-            return;
-        }
-        let engine_built = work.builds.iter().any(|b| b.index.kind().needs_server());
-        if work.engine.is_none() {
-            self.settings.index = IndexKind::PgvectorHnsw;
-            self.apply(Command::ConnectEngine);
-        } else if !engine_built {
-            self.apply(Command::Build);
-        } else {
-            self.auto_engine = false;
-            self.apply(Command::Sweep);
-        }
-    }
-
-    /// With `auto_ladder`, once everything before it is built and swept:
-    /// the next rung (HNSW over codes, same M and efConstruction), built,
-    /// then swept at the current oversampling.
-    fn auto_ladder_step(&mut self) {
-        if self.auto_ladder.is_empty()
-            || self.auto_build
-            || self.auto_engine
-            || self.auto_qdrant
-            || self.session.busy()
-            || !self.session.work.sweep.is_empty()
-            || self.session.error.is_some()
-        {
-            if self.session.error.is_some() {
-                self.auto_ladder.clear();
-            }
-            return;
-        }
-        let current_is_next = self.session.current_build().is_some_and(|b| {
-            b.index.spec.storage() == self.auto_ladder[0] && b.index.kind() == IndexKind::Hnsw
-        });
-        if current_is_next {
-            self.auto_ladder.pop_front();
-            self.apply(Command::Sweep);
-        } else {
-            self.settings.index = IndexKind::Hnsw;
-            self.settings.hnsw.storage = self.auto_ladder[0];
-            self.apply(Command::Build);
-        }
-    }
-
     fn take_dropped_files(&mut self, ui: &egui::Ui) {
         let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
             i.raw
@@ -699,26 +505,6 @@ pub struct LaunchOptions {
     pub tune: bool,
 }
 
-/// The rungs `--ladder` builds after the first index: codes of 8, 4 and
-/// RaBitQ 4 and 1 bits, each with the f32 vectors on disk.
-fn ladder_rungs(base: &crate::index::Storage) -> std::collections::VecDeque<crate::index::Storage> {
-    use crate::index::quant::Quantizer;
-    [
-        Quantizer::Sq8,
-        Quantizer::Sq4,
-        Quantizer::RaBitQ { bits: 4 },
-        Quantizer::RaBitQ { bits: 1 },
-    ]
-    .into_iter()
-    .map(|quantizer| crate::index::Storage {
-        quantizer,
-        vectors: crate::index::VectorPlace::Disk,
-        search: crate::index::Precision::F32,
-        ..*base
-    })
-    .collect()
-}
-
 /// Opens the window; `request` overrides the remembered dataset.
 pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Result<()> {
     let launched = Instant::now();
@@ -766,14 +552,14 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
             let mut app = AnnscopeApp::new(settings, request, repaint);
             // The first minute's build on the sample stays on.
-            app.auto_build |= launch.auto_build;
-            app.auto_engine = launch.auto_build && launch.engine_url.is_some();
-            app.auto_qdrant = launch.auto_build && launch.qdrant;
-            app.auto_tune = launch.tune;
-            app.auto_check_engine = app.auto_engine && launch.tune;
+            app.autopilot.build |= launch.auto_build;
+            app.autopilot.engine = launch.auto_build && launch.engine_url.is_some();
+            app.autopilot.qdrant = launch.auto_build && launch.qdrant;
+            app.autopilot.tune = launch.tune;
+            app.autopilot.check_engine = app.autopilot.engine && launch.tune;
             app.scroll_to_tune = launch.tune;
             if launch.auto_build && launch.ladder {
-                app.auto_ladder = ladder_rungs(&app.settings.hnsw.storage);
+                app.autopilot.ladder = ladder_rungs(&app.settings.hnsw.storage);
             }
             app.views
                 .start_on(launch.select, launch.layer, launch.query, launch.step);

@@ -77,7 +77,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         .filter(|(id, _)| knob_of(**id) == knob)
         .map(|(id, v)| (*id, v.clone()))
         .collect();
-    // Once a frame: the tuner's points, for the trade-off chart.
+    // The tuner's points for the trade-off chart, kept ready by the poll.
     let tuned = super::tuner::chart_points(session);
     if by_build.is_empty() && tuned.is_empty() {
         ui.centered_and_justified(|ui| {
@@ -279,7 +279,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                     for p in by_build.values().flatten().filter(|p| is_current(p)) {
                         plot.points(current_marker([p.op.recall, p.op.qps.max(1e-3).log10()]));
                     }
-                    tuner_points(plot, &tuned);
+                    tuner_points(plot, tuned);
                 });
         });
         ui.vertical(|ui| {
@@ -390,20 +390,19 @@ pub fn memory_ladder(session: &Session, settings: &Settings) -> Vec<(usize, f64,
 
 /// The tuner's full-size points: its frontier solid, dominated points
 /// faded, the pick ringed.
-fn tuner_points(plot: &mut egui_plot::PlotUi<'_>, pts: &[(f64, f64, bool, bool)]) {
+fn tuner_points(plot: &mut egui_plot::PlotUi<'_>, pts: &[super::tuner::ChartPoint]) {
     if pts.is_empty() {
         return;
     }
-    let xy = |r: f64, q: f64| [r, q.max(1e-3).log10()];
-    type P = (f64, f64, bool, bool);
-    let (frontier, dominated): (Vec<&P>, Vec<&P>) = pts.iter().partition(|p| p.2);
-    let mut front: Vec<[f64; 2]> = frontier.iter().map(|p| xy(p.0, p.1)).collect();
+    let xy = |p: &super::tuner::ChartPoint| [p.recall, p.qps.max(1e-3).log10()];
+    let (frontier, dominated): (Vec<_>, Vec<_>) = pts.iter().partition(|p| p.frontier);
+    let mut front: Vec<[f64; 2]> = frontier.iter().copied().map(xy).collect();
     front.sort_by(|a, b| a[0].total_cmp(&b[0]));
     let gold = Color32::from_rgb(230, 170, 40);
     plot.points(
         Points::new(
             "tuner (dominated)",
-            PlotPoints::from(dominated.iter().map(|p| xy(p.0, p.1)).collect::<Vec<_>>()),
+            PlotPoints::from(dominated.iter().copied().map(xy).collect::<Vec<_>>()),
         )
         .radius(2.0)
         .color(Color32::from_rgba_unmultiplied(150, 150, 150, 90)),
@@ -414,9 +413,9 @@ fn tuner_points(plot: &mut egui_plot::PlotUi<'_>, pts: &[(f64, f64, bool, bool)]
             .radius(3.5)
             .color(gold),
     );
-    for p in pts.iter().filter(|p| p.3) {
+    for p in pts.iter().filter(|p| p.pick) {
         plot.points(
-            Points::new("tuner's pick", PlotPoints::from(vec![xy(p.0, p.1)]))
+            Points::new("tuner's pick", PlotPoints::from(vec![xy(p)]))
                 .radius(9.0)
                 .filled(false)
                 .color(gold),

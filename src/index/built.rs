@@ -57,6 +57,10 @@ pub struct BuiltIndex {
     pub build_secs: f64,
     /// RAM by formula, beside the measured bytes (None where there is none).
     pub estimated_bytes: Option<u64>,
+    /// The bytes it holds, measured once when built (on the building
+    /// thread) and again by each measurement of it, for screens that must
+    /// not measure per frame (a `mincore` over a mapped base each time).
+    pub memory: super::MemoryUsage,
     /// Set (by [`BuiltIndex::with_overviews`]) when the index searches a graph.
     pub graph_overview: Option<GraphOverview>,
     /// Set (by [`BuiltIndex::with_overviews`]) when the index scans posting lists.
@@ -73,6 +77,7 @@ impl BuiltIndex {
     ) -> BuiltIndex {
         BuiltIndex {
             estimated_bytes: spec.estimated_bytes(source.len(), source.dim()),
+            memory: index.memory(),
             spec,
             index,
             build_secs,

@@ -91,9 +91,13 @@ fn run_fills_the_frontier_apply_moves_the_sliders_and_copy_fills_the_clipboard()
     h.get_by_label(&pick.reason);
     // The chart: a frontier, dominated points, the pick ringed.
     let pts = tuner::chart_points(&h.state().session);
-    assert!(pts.iter().any(|p| p.2), "a frontier");
-    assert!(pts.iter().any(|p| !p.2), "dominated points");
-    assert_eq!(pts.iter().filter(|p| p.3).count(), 1, "one pick: {pts:?}");
+    assert!(pts.iter().any(|p| p.frontier), "a frontier");
+    assert!(pts.iter().any(|p| !p.frontier), "dominated points");
+    assert_eq!(
+        pts.iter().filter(|p| p.pick).count(),
+        1,
+        "one pick: {pts:?}"
+    );
 
     // Apply: the sliders move to the pick, and it is built.
     let builds = h.state().session.work.builds.len();

@@ -13,15 +13,14 @@ use super::loading::{load, LoadRequest, Loaded};
 use crate::cache;
 use crate::dataset::Dataset;
 use crate::engine::pgvector::{sql::ColumnType, PgCollection};
-use crate::error::Error;
-use crate::eval::plan_sweep;
-use crate::eval::{measure_prefix, GroundTruth, Measurement, OperatingPoint, QueryMode};
+use crate::eval::{GroundTruth, Measurement, OperatingPoint};
 use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
-use crate::index::{
-    param_spec, AnnIndex, BuiltIndex, DataSource, Hnsw, HnswParams, IndexSpec, KnobKind,
-};
-use crate::index::{Rescoring, SearchKnob, SearchParams};
-use crate::job::{with_threads, Job, Latest};
+use crate::index::{BuiltIndex, DataSource, HnswParams, IndexSpec, KnobKind};
+use crate::index::{Rescoring, SearchKnob};
+mod measuring;
+
+pub use super::graph_requests::{GraphIndex, PathKey, QueryPick};
+use crate::job::{take_finished, take_finished_tagged, with_threads, Job, Latest};
 use crate::projection::Projection;
 
 /// A finished build, numbered in the order builds finished.
@@ -111,44 +110,6 @@ pub struct EvalRequest {
     pub rescoring: Option<Rescoring>,
     /// Queries measured: a prefix first, then all.
     pub limit: usize,
-}
-
-/// A built index known to search an HNSW graph, for the graph views' jobs.
-#[derive(Clone)]
-pub struct GraphIndex(Arc<dyn AnnIndex>);
-
-impl GraphIndex {
-    /// The graph (checked to be there when made).
-    pub fn graph(&self) -> &Hnsw {
-        #[allow(clippy::expect_used)]
-        self.0
-            .graph()
-            .expect("a GraphIndex is made only for indexes with a graph")
-    }
-}
-
-impl std::ops::Deref for GraphIndex {
-    type Target = Hnsw;
-    fn deref(&self) -> &Hnsw {
-        self.graph()
-    }
-}
-
-/// Which vector a traced search starts from: a query of the query set, or a
-/// base vector clicked in the projection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueryPick {
-    Query(usize),
-    Base(u32),
-}
-
-/// One traced search: which build, which vector, k and the knob.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PathKey {
-    pub build_id: usize,
-    pub pick: QueryPick,
-    pub k: usize,
-    pub knob: SearchKnob,
 }
 
 /// (build, k, ef) of a full measurement, whose per-query recall colours the queries.
@@ -353,144 +314,6 @@ impl Session {
             .and_then(|id| self.work.builds.iter().find(|b| b.id == id))
     }
 
-    /// Asks for the current build measured at (k, ef): a quick estimate on
-    /// a prefix of the queries first, then all of them. A request equal to
-    /// the last one does nothing; a new one replaces (cancels) a running one.
-    pub fn evaluate(&mut self, k: usize, knob: SearchKnob, rescoring: Rescoring) {
-        let (Some(built), Some(_), Some(loaded)) =
-            (self.current_build(), &self.work.gt, &self.loaded)
-        else {
-            return;
-        };
-        let (knob, rescoring) = built.setting(knob, rescoring);
-        let nq = loaded.queries.len();
-        let first = EvalRequest {
-            build_id: built.id,
-            k,
-            knob,
-            rescoring,
-            limit: ESTIMATE_QUERIES.min(nq),
-        };
-        let full = EvalRequest { limit: nq, ..first };
-        if self.work.last_eval == Some(full) || self.work.last_eval == Some(first) {
-            return;
-        }
-        // Already measured in full: nothing to run.
-        if self
-            .work
-            .points
-            .iter()
-            .any(|p| p.is_at(built.id, k, knob, rescoring) && !p.estimate)
-        {
-            self.work.last_eval = Some(full);
-            return;
-        }
-        self.eval_asked = Some(std::time::Instant::now());
-        self.start_eval(first);
-    }
-
-    fn start_eval(&mut self, req: EvalRequest) {
-        let (Some(built), Some(gt), Some(loaded)) =
-            (self.current_build(), &self.work.gt, &self.loaded)
-        else {
-            return;
-        };
-        let (index, gt, base, queries) = (
-            built.index.shared(),
-            gt.clone(),
-            loaded.base.clone(),
-            loaded.queries.clone(),
-        );
-        let notify = self.notifier();
-        let job = Job::spawn_notify(
-            "evaluate",
-            move |ctx| {
-                let mut params = SearchParams::new(req.k).with_knob(req.knob);
-                if let Some(r) = req.rescoring {
-                    params = params.with_rescoring(r);
-                }
-                let run = || {
-                    measure_prefix(
-                        index.as_ref(),
-                        &base,
-                        queries.vectors(),
-                        &gt,
-                        &params,
-                        req.limit,
-                        ctx,
-                    )
-                };
-                let mut m = run()?;
-                // A full measurement is timed several times: its median
-                // and spread, not one run that painting or another
-                // process may have slowed.
-                if req.limit >= queries.len() {
-                    for _ in 1..TIMED_RUNS {
-                        m.absorb(run()?);
-                    }
-                    m.use_medians();
-                }
-                Ok(m)
-            },
-            notify,
-        );
-        self.work.last_eval = Some(req);
-        self.work.eval_job = Some((req, job));
-    }
-
-    /// Measures the current build at each of the standard settings of its
-    /// knob in turn (ef 10 … 256, or search_probe 1 … 256 up to the list
-    /// count), in the background, skipping those already measured.
-    pub fn sweep(&mut self, k: usize, rescoring: Rescoring) {
-        let Some(built) = self.current_build() else {
-            return;
-        };
-        let id = built.id;
-        let (_, rescoring) = built.setting(SearchKnob::Default, rescoring);
-        let efs: Vec<SearchKnob> = param_spec::EF
-            .sweep
-            .iter()
-            .map(|&e| SearchKnob::Ef(e))
-            .collect();
-        let plan = plan_sweep(&*built.index, &efs, param_spec::SEARCH_PROBE.sweep);
-        self.work.sweep_k = k;
-        self.work.sweep = plan
-            .knobs
-            .into_iter()
-            .filter(|&knob| {
-                !self
-                    .work
-                    .points
-                    .iter()
-                    .any(|p| p.is_at(id, k, knob, rescoring) && !p.estimate)
-            })
-            .collect();
-        self.work.sweep_rescoring = rescoring;
-    }
-
-    fn continue_sweep(&mut self) {
-        if self.work.eval_job.is_some() || self.work.gt.is_none() {
-            return;
-        }
-        let (Some(built), Some(loaded)) = (self.current_build(), &self.loaded) else {
-            return;
-        };
-        if !built.has_knob() {
-            self.work.sweep.clear();
-            return;
-        }
-        let (id, nq) = (built.id, loaded.queries.len());
-        if let Some(knob) = self.work.sweep.pop_front() {
-            self.start_eval(EvalRequest {
-                build_id: id,
-                k: self.work.sweep_k,
-                knob,
-                rescoring: self.work.sweep_rescoring,
-                limit: nq,
-            });
-        }
-    }
-
     /// Measures where flat and HNSW latency cross on this data (recall@k at
     /// `target`), in the background.
     pub fn measure_crossover(&mut self, k: usize, target: f64, params: HnswParams) {
@@ -521,97 +344,90 @@ impl Session {
         ));
     }
 
+    /// A finished job's value; a cancellation leaves `cancelled` as the
+    /// notice (if any), a failure its error under `failed`.
+    fn settle<T>(
+        &mut self,
+        r: crate::error::Result<T>,
+        cancelled: Option<&str>,
+        failed: &str,
+    ) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) if e.is_cancelled() => {
+                if let Some(n) = cancelled {
+                    self.notice = Some(n.into());
+                }
+                None
+            }
+            Err(e) => {
+                self.error = Some(format!("{failed}: {e}"));
+                None
+            }
+        }
+    }
+
     /// Takes finished results from every job. Call once per frame.
     pub fn poll(&mut self) {
         self.poll_tune();
         self.poll_engine_check();
-        if let Some(job) = &mut self.work.engine_job {
-            if let Some(r) = job.try_take() {
-                self.work.engine_job = None;
-                match r {
-                    Ok(c) => {
-                        self.notice = Some(format!(
-                            "Loaded {} rows into {} on {}",
-                            c.base().len(),
-                            c.table_name(),
-                            c.shown_url()
-                        ));
-                        self.work.engine = Some(Arc::new(c));
-                    }
-                    Err(e) if e.is_cancelled() => {
-                        self.notice = Some("Loading into PostgreSQL cancelled.".into())
-                    }
-                    Err(e) => self.error = Some(format!("PostgreSQL: {e}")),
-                }
+        if let Some(r) = take_finished(&mut self.work.engine_job) {
+            if let Some(c) =
+                self.settle(r, Some("Loading into PostgreSQL cancelled."), "PostgreSQL")
+            {
+                self.notice = Some(format!(
+                    "Loaded {} rows into {} on {}",
+                    c.base().len(),
+                    c.table_name(),
+                    c.shown_url()
+                ));
+                self.work.engine = Some(Arc::new(c));
             }
         }
-        if let Some(job) = &mut self.work.crossover_job {
-            if let Some(r) = job.try_take() {
-                self.work.crossover_job = None;
-                match r {
-                    Ok(c) => self.work.crossover = Some(c),
-                    Err(e) if e.is_cancelled() => {}
-                    Err(e) => self.error = Some(format!("Crossover failed: {e}")),
-                }
+        if let Some(r) = take_finished(&mut self.work.crossover_job) {
+            if let Some(c) = self.settle(r, None, "Crossover failed") {
+                self.work.crossover = Some(c);
             }
         }
-        if let Some(job) = &mut self.load_job {
-            if let Some(r) = job.try_take() {
-                self.load_job = None;
-                match r {
-                    Ok(loaded) => self.install(loaded),
-                    Err(e) => self.error = Some(format!("Could not open: {e}")),
-                }
+        if let Some(r) = take_finished(&mut self.load_job) {
+            if let Some(loaded) = self.settle(
+                r,
+                Some("Opening cancelled; the data on screen stays."),
+                "Could not open",
+            ) {
+                self.install(loaded);
             }
         }
-        if let Some(job) = &mut self.work.gt_job {
-            if let Some(r) = job.try_take() {
-                self.work.gt_job = None;
-                match r {
-                    Ok(gt) => self.work.gt = Some(Arc::new(gt)),
-                    Err(e) if e.is_cancelled() => {}
-                    Err(e) => self.error = Some(format!("Ground truth failed: {e}")),
-                }
+        if let Some(r) = take_finished(&mut self.work.gt_job) {
+            if let Some(gt) = self.settle(r, None, "Ground truth failed") {
+                self.work.gt = Some(Arc::new(gt));
             }
         }
-        if let Some((_, job)) = &mut self.work.build_job {
-            if let Some(r) = job.try_take() {
-                self.work.build_job = None;
-                match r {
-                    Ok(built) => {
-                        self.work.current = Some(built.id);
-                        self.work.builds.push(built);
-                        self.work.last_eval = None;
-                    }
-                    Err(e) if e.is_cancelled() => {
-                        self.notice =
-                            Some("Build cancelled; the previous index is still in use.".into())
-                    }
-                    Err(e) => self.error = Some(format!("Build failed: {e}")),
-                }
+        if let Some((_, r)) = take_finished_tagged(&mut self.work.build_job) {
+            let cancelled = "Build cancelled; the previous index is still in use.";
+            if let Some(built) = self.settle(r, Some(cancelled), "Build failed") {
+                self.work.current = Some(built.id);
+                self.work.builds.push(built);
+                self.work.last_eval = None;
             }
         }
-        if let Some((req, job)) = &mut self.work.eval_job {
-            let req = *req;
-            if let Some(r) = job.try_take() {
-                self.work.eval_job = None;
-                match r {
-                    Ok(m) => {
-                        if let Some(t) = self.eval_asked.take() {
-                            self.ef_response_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
-                        }
-                        self.record(req, &m);
-                        let nq = self.loaded.as_ref().map_or(0, |l| l.queries.len());
-                        if req.limit < nq {
-                            self.start_eval(EvalRequest { limit: nq, ..req });
-                        }
+        if let Some((req, r)) = take_finished_tagged(&mut self.work.eval_job) {
+            match r {
+                Ok(m) => {
+                    if let Some(t) = self.eval_asked.take() {
+                        self.ef_response_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
                     }
-                    Err(e) if e.is_cancelled() => {}
-                    Err(e) => {
-                        // A failing index (a lost server) fails every setting: stop the sweep.
-                        self.work.sweep.clear();
-                        self.error = Some(format!("Evaluation failed: {e}"));
+                    self.record(req, &m);
+                    let nq = self.loaded.as_ref().map_or(0, |l| l.queries.len());
+                    if req.limit < nq {
+                        self.start_eval(EvalRequest { limit: nq, ..req });
                     }
+                }
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => {
+                    // A failing index (a lost server) fails every setting: stop the sweep.
+                    self.work.sweep.clear();
+                    self.error = Some(format!("Evaluation failed: {e}"));
                 }
             }
         }
@@ -655,80 +471,6 @@ impl Session {
         })
     }
 
-    /// The current build's id and index, when it searches an HNSW graph.
-    pub fn current_hnsw(&self) -> Option<(usize, GraphIndex)> {
-        let b = self.current_build()?;
-        b.index.graph()?;
-        Some((b.id, GraphIndex(b.index.shared())))
-    }
-
-    /// Asks for `layer` of the current graph as drawn around `focus`.
-    pub fn request_layer_view(&mut self, layer: usize, focus: Option<u32>) {
-        let Some((id, h)) = self.current_hnsw() else {
-            return;
-        };
-        let notify = self.notifier();
-        self.work
-            .layer_view
-            .request((id, layer, focus), |&(_, layer, focus)| {
-                Job::spawn_notify(
-                    "layer-view",
-                    move |_| Ok(h.graph().layer_view(layer, focus)),
-                    notify,
-                )
-            });
-    }
-
-    /// Asks for a node's links on every layer, with distances.
-    pub fn request_node_detail(&mut self, node: u32) {
-        let Some((id, h)) = self.current_hnsw() else {
-            return;
-        };
-        let notify = self.notifier();
-        self.work.node_detail.request((id, node), |&(_, node)| {
-            Job::spawn_notify(
-                "node-detail",
-                move |_| {
-                    h.graph().node_detail(node).ok_or_else(|| {
-                        Error::InvalidParameter(format!("node {node} is not in the graph"))
-                    })
-                },
-                notify,
-            )
-        });
-    }
-
-    /// Asks for one search traced step by step at (k, knob), with its misses explained.
-    pub fn request_search_path(&mut self, pick: QueryPick, k: usize, knob: SearchKnob) {
-        let (Some((id, h)), Some(loaded)) = (self.current_hnsw(), &self.loaded) else {
-            return;
-        };
-        // Checked here, read in the job: this is asked every frame and must
-        // cost nothing when the key is unchanged.
-        let (source, row) = match pick {
-            QueryPick::Query(i) if i < loaded.queries.len() => (loaded.queries.clone(), i),
-            QueryPick::Base(b) if (b as usize) < loaded.base.len() => {
-                (loaded.base.clone(), b as usize)
-            }
-            _ => return,
-        };
-        let notify = self.notifier();
-        let key = PathKey {
-            build_id: id,
-            pick,
-            k,
-            knob,
-        };
-        self.work.search_path.request(key, |key| {
-            let (k, knob) = (key.k, key.knob);
-            Job::spawn_notify(
-                "search-trace",
-                move |_| h.graph().explain_search(source.row(row), k, knob),
-                notify,
-            )
-        });
-    }
-
     fn install(&mut self, loaded: Loaded) {
         self.work = DataWork::default();
         self.data_generation += 1;
@@ -752,56 +494,6 @@ impl Session {
             notify,
         ));
         self.loaded = Some(loaded);
-    }
-
-    fn record(&mut self, req: EvalRequest, m: &Measurement) {
-        let Some(built) = self.work.builds.iter().find(|b| b.id == req.build_id) else {
-            return;
-        };
-        let mut search = req.knob.report_on(&*built.index, req.k);
-        if let Some(r) = req.rescoring {
-            r.report_into(&mut search);
-        }
-        let dataset = self
-            .loaded
-            .as_ref()
-            .map_or_else(String::new, |l| l.base.display_name());
-        let op = OperatingPoint::new(
-            &*built.index,
-            search,
-            req.k,
-            m,
-            built.index.build_secs,
-            QueryMode::Single,
-            1,
-            &dataset,
-        );
-        let full = req.limit >= self.loaded.as_ref().map_or(0, |l| l.queries.len());
-        if full {
-            self.work.query_recall.insert(
-                RecallKey {
-                    build_id: req.build_id,
-                    k: req.k,
-                    knob: req.knob,
-                    rescoring: req.rescoring,
-                },
-                Arc::new(m.per_query_recall.clone()),
-            );
-        }
-        // A full measurement replaces the estimate (and any older point) at the same setting.
-        self.work
-            .points
-            .retain(|p| !p.is_at(req.build_id, req.k, req.knob, req.rescoring));
-        self.work.points.push(Point {
-            build_id: req.build_id,
-            build_label: built.index.spec.label(),
-            k: req.k,
-            knob: req.knob,
-            rescoring: req.rescoring,
-            estimate: req.limit < self.loaded.as_ref().map_or(0, |l| l.queries.len()),
-            queries_measured: req.limit,
-            op,
-        });
     }
 
     /// Is any job running (the UI keeps repainting for progress while so)?

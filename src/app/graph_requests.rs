@@ -1,0 +1,125 @@
+//! The graph views' background requests on the session: one layer drawn
+//! around a node, a node's links on every layer, one search traced step by
+//! step. Each goes through a [`crate::job::Latest`] slot, so asking every
+//! frame costs nothing while the key is unchanged. No egui here.
+
+use std::sync::Arc;
+
+use super::session::Session;
+use crate::error::Error;
+use crate::index::{AnnIndex, Hnsw, SearchKnob};
+use crate::job::Job;
+
+/// A built index known to search an HNSW graph, for the graph views' jobs.
+#[derive(Clone)]
+pub struct GraphIndex(Arc<dyn AnnIndex>);
+
+impl GraphIndex {
+    /// The graph (checked to be there when made).
+    pub fn graph(&self) -> &Hnsw {
+        #[allow(clippy::expect_used)]
+        self.0
+            .graph()
+            .expect("a GraphIndex is made only for indexes with a graph")
+    }
+}
+
+impl std::ops::Deref for GraphIndex {
+    type Target = Hnsw;
+    fn deref(&self) -> &Hnsw {
+        self.graph()
+    }
+}
+
+/// Which vector a traced search starts from: a query of the query set, or a
+/// base vector clicked in the projection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryPick {
+    Query(usize),
+    Base(u32),
+}
+
+/// One traced search: which build, which vector, k and the knob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathKey {
+    pub build_id: usize,
+    pub pick: QueryPick,
+    pub k: usize,
+    pub knob: SearchKnob,
+}
+
+impl Session {
+    /// The current build's id and index, when it searches an HNSW graph.
+    pub fn current_hnsw(&self) -> Option<(usize, GraphIndex)> {
+        let b = self.current_build()?;
+        b.index.graph()?;
+        Some((b.id, GraphIndex(b.index.shared())))
+    }
+
+    /// Asks for `layer` of the current graph as drawn around `focus`.
+    pub fn request_layer_view(&mut self, layer: usize, focus: Option<u32>) {
+        let Some((id, h)) = self.current_hnsw() else {
+            return;
+        };
+        let notify = self.notifier();
+        self.work
+            .layer_view
+            .request((id, layer, focus), |&(_, layer, focus)| {
+                Job::spawn_notify(
+                    "layer-view",
+                    move |_| Ok(h.graph().layer_view(layer, focus)),
+                    notify,
+                )
+            });
+    }
+
+    /// Asks for a node's links on every layer, with distances.
+    pub fn request_node_detail(&mut self, node: u32) {
+        let Some((id, h)) = self.current_hnsw() else {
+            return;
+        };
+        let notify = self.notifier();
+        self.work.node_detail.request((id, node), |&(_, node)| {
+            Job::spawn_notify(
+                "node-detail",
+                move |_| {
+                    h.graph().node_detail(node).ok_or_else(|| {
+                        Error::InvalidParameter(format!("node {node} is not in the graph"))
+                    })
+                },
+                notify,
+            )
+        });
+    }
+
+    /// Asks for one search traced step by step at (k, knob), with its misses explained.
+    pub fn request_search_path(&mut self, pick: QueryPick, k: usize, knob: SearchKnob) {
+        let (Some((id, h)), Some(loaded)) = (self.current_hnsw(), &self.loaded) else {
+            return;
+        };
+        // Checked here, read in the job: this is asked every frame and must
+        // cost nothing when the key is unchanged.
+        let (source, row) = match pick {
+            QueryPick::Query(i) if i < loaded.queries.len() => (loaded.queries.clone(), i),
+            QueryPick::Base(b) if (b as usize) < loaded.base.len() => {
+                (loaded.base.clone(), b as usize)
+            }
+            _ => return,
+        };
+        let notify = self.notifier();
+        let key = PathKey {
+            build_id: id,
+            pick,
+            k,
+            knob,
+        };
+        self.work.search_path.request(key, |key| {
+            let (k, knob) = (key.k, key.knob);
+            Job::spawn_notify(
+                "search-trace",
+                move |_| h.graph().explain_search(source.row(row), k, knob),
+                notify,
+            )
+        });
+    }
+}
