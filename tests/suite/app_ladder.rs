@@ -111,7 +111,13 @@ fn quantizer_and_disk_rebuild_and_oversample_remeasures_live() {
             .map(|p| p.1)
             .expect("point")
     };
-    assert!(bytes(2) < bytes(1) && bytes(1) < bytes(0), "{points:?}");
+    // sq4 codes beside the f32 vectors hold less than the default's f16
+    // walking copy beside them; where the CPU has no f16 walk (no AVX-512)
+    // the default holds the f32 vectors alone, and the codes add to them.
+    let first_walks_f16 =
+        h.state().session.work.builds[0].index.params()["search_precision"] == "f16";
+    assert!(bytes(2) < bytes(1), "{points:?}");
+    assert_eq!(bytes(1) < bytes(0), first_walks_f16, "{points:?}");
     step_until(&mut h, "idle", 2000, |a| !a.session.busy());
     h.run();
 }
