@@ -145,11 +145,11 @@ pub fn quantizer_help() -> &'static str {
     HELP.get_or_init(|| {
         let forms: Vec<String> = crate::index::quant::QUANTIZER_FORMS
             .iter()
-            .map(|f| format!("{} ({})", f.spelling, f.about))
+            .map(|f| format!("{}: {}", f.spelling, f.about))
             .collect();
         format!(
-            "Codes a search walks (HNSW) or scans (HFresh's lists) instead of the f32 vectors or their f16 copy: {}. The best --oversample × k candidates are re-scored on the f32 vectors, so results are exact unless --rescore false.",
-            forms.join("; ")
+            "Codes a search walks (HNSW) or scans (HFresh's lists) instead of the f32 vectors or their f16 copy. {}. The best --oversample × k candidates are re-scored on the f32 vectors, so results are exact unless --rescore false.",
+            forms.join(". ")
         )
     })
 }

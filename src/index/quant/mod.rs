@@ -70,7 +70,7 @@ pub const QUANTIZER_FORMS: &[QuantizerForm] = &[
     QuantizerForm {
         spelling: "none",
         examples: &["none"],
-        about: "no codes: walk per --search-precision",
+        about: "no codes, walk per --search-precision",
     },
     QuantizerForm {
         spelling: "sq8",
@@ -85,22 +85,22 @@ pub const QUANTIZER_FORMS: &[QuantizerForm] = &[
     QuantizerForm {
         spelling: "rabitq:BITS",
         examples: &["rabitq:1", "rabitq:4", "rabitq:8", "rabitq"],
-        about: "a random rotation, then 1, 4 or 8 bits per dimension, with an error bound (rabitq alone: 1 bit)",
+        about: "a random rotation, then 1, 4 or 8 bits per dimension, with an error bound; plain rabitq is rabitq:1",
     },
     QuantizerForm {
         spelling: "pq:M",
         examples: &["pq:8", "pq:48"],
-        about: "product codes: M sub-vectors of a byte each (M divides the dimension)",
+        about: "product codes, M sub-vectors of a byte each, M dividing the dimension",
     },
     QuantizerForm {
         spelling: "opq:M",
         examples: &["opq:8", "opq:48"],
-        about: "product codes after a learnt rotation (OPQ)",
+        about: "product codes after a learnt rotation, OPQ",
     },
     QuantizerForm {
         spelling: "bq",
         examples: &["bq"],
-        about: "one bit per dimension (its sign), compared by Hamming distance",
+        about: "one bit per dimension, its sign, compared by Hamming distance",
     },
 ];
 
