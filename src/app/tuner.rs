@@ -13,7 +13,7 @@ use crate::engine::pgvector::{sql::ColumnType, PgCollection};
 use crate::engine::EngineIndexSpec;
 use crate::index::param_spec::PG_EF_SEARCH;
 use crate::index::{IndexKind, IndexSpec, SearchKnob, Storage};
-use crate::job::Job;
+use crate::job::{take_finished, Job};
 use crate::tune::verify::{
     check_on_engine, engine_ef_range, export_checked, CheckInputs, EngineCheck,
 };
@@ -250,17 +250,16 @@ impl Session {
         let Some(run) = &mut self.work.tune else {
             return;
         };
-        run.refresh_chart();
-        let Some(job) = &mut run.job else {
-            return;
-        };
-        if let Some(r) = job.try_take() {
-            run.job = None;
-            match r {
-                Ok(s) => run.summary = Some(s),
-                Err(e) if e.is_cancelled() => self.notice = Some("Tuning cancelled.".into()),
-                Err(e) => self.error = Some(format!("Tune: {e}")),
+        if let Some(r) = take_finished(&mut run.job) {
+            if let Some(s) = self.settle(r, Some("Tuning cancelled."), "Tune") {
+                if let Some(run) = &mut self.work.tune {
+                    run.summary = Some(s);
+                }
             }
+        }
+        // After the summary is in: a pick that lands is ringed this frame.
+        if let Some(run) = &mut self.work.tune {
+            run.refresh_chart();
         }
     }
 
@@ -269,15 +268,11 @@ impl Session {
         let Some(run) = &mut self.work.tune else {
             return;
         };
-        let Some(job) = &mut run.check_job else {
-            return;
-        };
-        if let Some(r) = job.try_take() {
-            run.check_job = None;
-            match r {
-                Ok(c) => run.check = Some(c),
-                Err(e) if e.is_cancelled() => self.notice = Some("Check cancelled.".into()),
-                Err(e) => self.error = Some(format!("Check on pgvector: {e}")),
+        if let Some(r) = take_finished(&mut run.check_job) {
+            if let Some(c) = self.settle(r, Some("Check cancelled."), "Check on pgvector") {
+                if let Some(run) = &mut self.work.tune {
+                    run.check = Some(c);
+                }
             }
         }
     }

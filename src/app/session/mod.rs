@@ -6,9 +6,12 @@
 //! a new job in a slot drops (and so cancels) the old one, which is how the
 //! newest ef wins and no queue of stale work builds up.
 
+mod measuring;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use super::graph_requests::{GraphIndex, PathKey, QueryPick};
 use super::loading::{load, LoadRequest, Loaded};
 use crate::cache;
 use crate::dataset::Dataset;
@@ -17,9 +20,6 @@ use crate::eval::{GroundTruth, Measurement, OperatingPoint};
 use crate::index::hnsw::explain::{LayerView, NodeDetail, SearchPath};
 use crate::index::{BuiltIndex, DataSource, HnswParams, IndexSpec, KnobKind};
 use crate::index::{Rescoring, SearchKnob};
-mod measuring;
-
-pub use super::graph_requests::{GraphIndex, PathKey, QueryPick};
 use crate::job::{take_finished, take_finished_tagged, with_threads, Job, Latest};
 use crate::projection::Projection;
 
@@ -346,7 +346,7 @@ impl Session {
 
     /// A finished job's value; a cancellation leaves `cancelled` as the
     /// notice (if any), a failure its error under `failed`.
-    fn settle<T>(
+    pub(super) fn settle<T>(
         &mut self,
         r: crate::error::Result<T>,
         cancelled: Option<&str>,
