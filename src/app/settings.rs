@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::loading::{sample_request, LoadRequest};
 use crate::engine::{EngineIndexSpec, QdrantQuantization};
-use crate::index::{param_spec, DynamicConfig, HnswParams, IndexKind, IndexSpec, SearchKnob};
+use std::collections::BTreeMap;
+
+use crate::index::{
+    family, param_spec, DynamicConfig, HnswParams, IndexKind, IndexSpec, SearchKnob,
+};
 
 /// The central area's tabs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -61,7 +65,7 @@ impl ColourBy {
             ColourBy::Nothing => "nothing",
             ColourBy::TopLayer => "top HNSW layer",
             ColourBy::QueryRecall => "query recall",
-            ColourBy::PostingList => "posting list (HFresh)",
+            ColourBy::PostingList => "posting list",
             ColourBy::NeighboursKept => "neighbours kept",
         }
     }
@@ -74,8 +78,10 @@ pub struct Settings {
     pub dataset: LoadRequest,
     pub index: IndexKind,
     pub hnsw: HnswParams,
-    pub hfresh: crate::index::HFreshParams,
-    /// HFresh: lists probed per query.
+    /// The build settings of kinds whose family lists them as fields (by
+    /// kind; a kind not here is at its family's defaults).
+    pub specs: BTreeMap<IndexKind, IndexSpec>,
+    /// Lists probed per query (HFresh; pgvector IVFFlat's probes).
     pub search_probe: usize,
     /// The dynamic index's switch point.
     pub threshold: usize,
@@ -132,7 +138,7 @@ impl Default for Settings {
             dataset: sample_request(),
             index: IndexKind::Hnsw,
             hnsw: HnswParams::default(),
-            hfresh: crate::index::HFreshParams::default(),
+            specs: BTreeMap::new(),
             search_probe: param_spec::SEARCH_PROBE.default,
             threshold: param_spec::THRESHOLD.default,
             recall_target: 0.95,
@@ -201,7 +207,6 @@ impl Settings {
         match self.index {
             IndexKind::Flat => IndexSpec::Flat,
             IndexKind::Hnsw => IndexSpec::Hnsw(self.hnsw.clone()),
-            IndexKind::Hfresh => IndexSpec::HFresh(self.hfresh.clone()),
             IndexKind::Dynamic => IndexSpec::Dynamic(DynamicConfig {
                 threshold: self.threshold,
                 hnsw: self.hnsw.clone(),
@@ -218,7 +223,27 @@ impl Settings {
                 ef_construct: self.hnsw.ef_construction,
                 quantization: self.qdrant_quantization,
             }),
+            kind => self.family_spec(kind),
         }
+    }
+
+    /// The build settings of a kind drawn from its family's fields.
+    pub fn family_spec(&self, kind: IndexKind) -> IndexSpec {
+        self.specs
+            .get(&kind)
+            .filter(|s| s.kind() == kind)
+            .cloned()
+            .unwrap_or_else(|| family(kind).map_or(IndexSpec::Flat, |f| f.default_spec()))
+    }
+
+    /// The same, to edit.
+    pub fn family_spec_mut(&mut self, kind: IndexKind) -> &mut IndexSpec {
+        let spec = self.family_spec(kind);
+        let slot = self.specs.entry(kind).or_insert_with(|| spec.clone());
+        if slot.kind() != kind {
+            *slot = spec;
+        }
+        slot
     }
 }
 

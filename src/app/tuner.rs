@@ -12,7 +12,7 @@ use super::{Session, Settings};
 use crate::engine::pgvector::{sql::ColumnType, PgCollection};
 use crate::engine::EngineIndexSpec;
 use crate::index::param_spec::PG_EF_SEARCH;
-use crate::index::{IndexKind, IndexSpec, SearchKnob, Storage};
+use crate::index::{family, IndexKind, IndexSpec, SearchKnob, Storage};
 use crate::job::{take_finished, Job};
 use crate::tune::verify::{
     check_on_engine, engine_ef_range, export_checked, CheckInputs, EngineCheck,
@@ -356,31 +356,25 @@ fn write_script_groundtruth(
     Ok(path)
 }
 
-/// Moves the settings to the pick (the caller then builds it).
+/// Moves the settings to the pick (the caller then builds it); false for
+/// a pick the panel cannot show (an engine's, a flat scan over codes).
 pub fn apply_pick(settings: &mut Settings, spec: &IndexSpec, knob: SearchKnob) -> bool {
+    let kind = spec.kind();
     match spec {
-        IndexSpec::Hnsw(p) => {
-            settings.index = IndexKind::Hnsw;
-            settings.hnsw = p.clone();
-            if let SearchKnob::Ef(e) = knob {
-                settings.ef = e;
-            }
-            true
+        IndexSpec::Flat => {}
+        IndexSpec::Hnsw(p) => settings.hnsw = p.clone(),
+        s if family(kind).is_some_and(|f| !f.fields().is_empty()) => {
+            *settings.family_spec_mut(kind) = s.clone();
         }
-        IndexSpec::Flat => {
-            settings.index = IndexKind::Flat;
-            true
-        }
-        IndexSpec::HFresh(p) => {
-            settings.index = IndexKind::Hfresh;
-            settings.hfresh = p.clone();
-            if let SearchKnob::Probe(s) = knob {
-                settings.search_probe = s;
-            }
-            true
-        }
-        _ => false,
+        _ => return false,
     }
+    settings.index = kind;
+    match knob {
+        SearchKnob::Ef(e) => settings.ef = e,
+        SearchKnob::Probe(p) => settings.search_probe = p,
+        SearchKnob::DynamicEf(_) | SearchKnob::Default => {}
+    }
+    true
 }
 
 /// The tuner's points for the trade-off chart, as last made by the poll.
@@ -399,7 +393,7 @@ fn make_chart(points: &[TunedPoint], summary: Option<&Summary>) -> Vec<ChartPoin
     }
     let is_pick = |p: &TunedPoint| {
         summary.is_some_and(|s| {
-            s.pick.index == p.point.index
+            s.pick.spec.kind().name() == p.point.index
                 && s.pick
                     .params
                     .iter()

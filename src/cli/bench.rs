@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::args::{check_k, check_threads, DataArgs, HFreshArgs, HnswArgs};
+use super::args::{check_k, check_threads, DataArgs};
 use super::io::{check_dims, open_dataset, with_progress};
 use crate::cache::{self, GtSource};
 use crate::dataset::{self, Dataset, IdRows};
@@ -15,10 +15,9 @@ use crate::distance::Metric;
 use crate::eval::{
     self, plan_sweep, GroundTruth, OperatingPoint, PointWriter, QueryMode, ReportFormat, RunOptions,
 };
+use crate::index::family::kinds_where;
 use crate::index::param_spec::{self as spec};
-use crate::index::{
-    AllowList, AnnIndex, BuiltIndex, DataSource, DynamicConfig, HFresh, HFreshParams,
-};
+use crate::index::{local_family, AllowList, AnnIndex, BuiltIndex, DataSource, KindFlags};
 use crate::index::{IndexKind, IndexSpec, Rescoring, SearchKnob, SearchParams};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
@@ -39,15 +38,10 @@ pub struct BenchArgs {
     #[arg(long)]
     pub index_file: Option<PathBuf>,
     #[command(flatten)]
-    pub hnsw: HnswArgs,
+    pub kind: KindFlags,
     /// HNSW search list sizes to sweep (no rebuild); -1 is dynamic ef.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_value = "10,16,32,64,128,256", long_help = spec::EF.help)]
     pub ef: Vec<i64>,
-    /// Dynamic index: vectors are searched flat up to this count, then through HNSW.
-    #[arg(long, default_value_t = spec::THRESHOLD.default, long_help = spec::THRESHOLD.help)]
-    pub threshold: usize,
-    #[command(flatten)]
-    pub hfresh: HFreshArgs,
     /// Filtered search: allow a random share of the ids (seeded), e.g. 0.01,0.1,0.5;
     /// each share is measured against exact ground truth among the allowed ids.
     #[arg(long, value_delimiter = ',')]
@@ -77,8 +71,8 @@ pub struct BenchArgs {
 /// How one index of the bench comes to be.
 enum Obtain {
     Build(IndexSpec),
-    /// HFresh built on a share of the base, the rest inserted one by one.
-    BuildThenInsert(HFreshParams, f64),
+    /// Built on a share of the base, the rest inserted one by one.
+    BuildThenInsert(IndexSpec, f64),
     Load(PathBuf),
 }
 
@@ -100,7 +94,7 @@ impl BenchArgs {
         if self.runs == 0 {
             anyhow::bail!("--runs must be at least 1");
         }
-        let dynamic = self.hnsw.dynamic_ef()?;
+        let dynamic = self.kind.hnsw.dynamic_ef()?;
         let efs = self
             .ef
             .iter()
@@ -110,71 +104,42 @@ impl BenchArgs {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let storage_flags =
-            !self.hnsw.quantizer.is_none() || self.hnsw.vectors != crate::index::VectorPlace::Ram;
-        let flat_codes = self.index == IndexKind::Flat
-            && !self.hnsw.quantizer.is_none()
-            && self.hnsw.vectors == crate::index::VectorPlace::Ram;
-        // HFresh takes a quantizer (lists of codes); its parameters refuse
-        // --vectors disk themselves.
-        let hfresh_codes = self.index == IndexKind::Hfresh && !self.hnsw.quantizer.is_none();
-        if storage_flags
-            && !flat_codes
-            && (self.index_file.is_some() || !(self.index.has_hnsw() || hfresh_codes))
-        {
+        let h = &self.kind.hnsw;
+        let codes = !h.quantizer.is_none();
+        let disk = h.vectors != crate::index::VectorPlace::Ram;
+        if (codes || disk) && self.index_file.is_some() {
             anyhow::bail!(
-                "--quantizer and --vectors apply to an HNSW or HFresh index built here (--index hnsw, dynamic or hfresh; a flat index takes --quantizer, its vectors stay where the file is); a saved index keeps what it was built with"
+                "--quantizer and --vectors apply to an index built here; a saved index keeps what it was built with"
             );
         }
-        if self.cold && self.hnsw.vectors != crate::index::VectorPlace::Disk {
+        if self.cold && h.vectors != crate::index::VectorPlace::Disk {
             anyhow::bail!(
                 "--cold drops the vector file from the page cache: it needs --vectors disk"
             );
         }
-        let indexes = match (&self.index_file, self.index) {
-            (Some(path), _) => vec![Obtain::Load(path.clone())],
-            (None, IndexKind::Flat) if flat_codes => {
-                vec![Obtain::Build(IndexSpec::FlatCodes(
-                    crate::index::spec::FlatCodes {
-                        quantizer: self.hnsw.quantizer,
-                        seed: self.hnsw.seed,
-                    },
-                ))]
-            }
-            (None, IndexKind::Flat) => vec![Obtain::Build(IndexSpec::Flat)],
-            (None, IndexKind::Hnsw) => self
-                .hnsw
-                .builds()?
-                .into_iter()
-                .map(|p| Obtain::Build(IndexSpec::Hnsw(p)))
-                .collect(),
-            (None, IndexKind::Hfresh) => {
-                if self.hfresh.search_probe.contains(&0) {
-                    anyhow::bail!("--search-probe 0: probe at least one list");
+        let fraction = self.kind.build_fraction()?;
+        let indexes = match &self.index_file {
+            Some(path) => vec![Obtain::Load(path.clone())],
+            None => {
+                let family = local_family(self.index)?;
+                if codes && !family.storage_use().codes {
+                    anyhow::bail!(
+                        "--quantizer applies to {}; {} does not take it",
+                        kinds_where(|f| f.storage_use().codes),
+                        self.index.name()
+                    );
                 }
-                let p = self.hfresh.params(&self.hnsw)?;
-                match self.hfresh.build_fraction {
-                    f if f < 1.0 => vec![Obtain::BuildThenInsert(p, f)],
-                    _ => vec![Obtain::Build(IndexSpec::HFresh(p))],
+                // Each family refuses the storage it cannot hold, its own way.
+                let specs = family.specs(&self.kind)?;
+                if fraction < 1.0 {
+                    // Kinds that take no inserts refuse when built.
+                    specs
+                        .into_iter()
+                        .map(|s| Obtain::BuildThenInsert(s, fraction))
+                        .collect()
+                } else {
+                    specs.into_iter().map(Obtain::Build).collect()
                 }
-            }
-            (None, kind @ (IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat)) => {
-                anyhow::bail!("{} is measured with --engine pgvector", kind.name())
-            }
-            (None, kind @ IndexKind::QdrantHnsw) => {
-                anyhow::bail!("{} is measured with --engine qdrant-edge", kind.name())
-            }
-            (None, IndexKind::Dynamic) => {
-                let mut specs = Vec::new();
-                for hnsw in self.hnsw.builds()? {
-                    let c = DynamicConfig {
-                        threshold: self.threshold,
-                        hnsw,
-                    };
-                    c.validate()?;
-                    specs.push(Obtain::Build(IndexSpec::Dynamic(c)));
-                }
-                specs
             }
         };
         for &f in &self.filter {
@@ -319,10 +284,11 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
     let source = DataSource::from(base.clone());
     let (spec, index): (IndexSpec, Arc<dyn AnnIndex>) = match how {
         Obtain::Build(spec) => return spec.build(source, ctx),
-        Obtain::BuildThenInsert(p, fraction) => {
+        Obtain::BuildThenInsert(spec, fraction) => {
             base.validate(ctx)?;
-            let h = HFresh::build_then_insert(&base, p.clone(), fraction, ctx)?;
-            (IndexSpec::HFresh(p), Arc::new(h))
+            let family = crate::index::local_family(spec.kind())?;
+            let index = family.build_then_insert(&spec, &base, fraction, ctx)?;
+            (spec, index)
         }
         Obtain::Load(path) => {
             let (spec, index) = crate::index::load_index(&path)?;
@@ -342,7 +308,7 @@ fn obtain(how: Obtain, base: Arc<Dataset>, ctx: &WorkContext) -> crate::error::R
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
     a.engine
-        .check_unused(a.hnsw.quantizer, a.index_file.is_some())?;
+        .check_unused(a.kind.hnsw.quantizer, a.index_file.is_some())?;
     let plan = a.plan()?;
     let inputs = bench_inputs(a)?;
     let mut filters: Vec<Option<Arc<AllowList>>> = Vec::new();
@@ -350,7 +316,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         filters.push(None);
     }
     for &f in &plan.filters {
-        let allow = AllowList::random_fraction(inputs.base.len(), f, a.hnsw.seed);
+        let allow = AllowList::random_fraction(inputs.base.len(), f, a.kind.hnsw.seed);
         if allow.count() < a.k {
             anyhow::bail!(
                 "--filter {f} allows {} of the base's {} ids, fewer than --k {}: recall@{} is undefined",
@@ -377,11 +343,11 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         let index = with_progress("build", move |ctx| {
             with_threads(build_threads, || obtain(how, b, ctx))?
         })?;
-        let sweep = plan_sweep(&*index, &plan.efs, &a.hfresh.search_probe);
+        let sweep = plan_sweep(&*index, &plan.efs, &a.kind.hfresh.search_probe);
         if sweep.knobs.is_empty() {
             anyhow::bail!(
                 "every --search-probe ({}) is above the index's {} posting lists: nothing to measure",
-                a.hfresh.search_probe.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
+                a.kind.hfresh.search_probe.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
                 sweep.lists
             );
         }
@@ -450,4 +416,98 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::index::{family, ParamMap};
+
+    /// `annscope bench` with `params` as its flags (the tuner's pick).
+    fn bench_args(params: &ParamMap, index: IndexKind) -> BenchArgs {
+        let mut argv = vec![
+            "annscope".to_string(),
+            "bench".into(),
+            "--index".into(),
+            index.name().into(),
+        ];
+        for (key, value) in params {
+            argv.push(format!("--{}", key.replace('_', "-")));
+            argv.push(match value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        match super::super::Cli::try_parse_from(&argv) {
+            Ok(super::super::Cli {
+                command: Some(super::super::Command::Bench(b)),
+                ..
+            }) => *b,
+            Ok(_) => panic!("{argv:?} is not a bench command"),
+            Err(e) => panic!("{argv:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn every_kinds_pick_read_back_as_bench_flags_is_the_same_build_and_knob() {
+        let cases: Vec<(IndexSpec, SearchKnob)> = IndexKind::ALL
+            .iter()
+            .filter_map(|&k| family(k))
+            .flat_map(|f| f.examples())
+            .collect();
+        for kind in IndexKind::ALL {
+            assert!(
+                cases.iter().any(|(s, _)| s.kind() == kind),
+                "{} has no round-trip case",
+                kind.name()
+            );
+        }
+        for (spec, knob) in cases {
+            let flags = crate::index::bench_flags(&spec, knob);
+            let args = bench_args(&flags, spec.kind());
+            let plan = args.plan().unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+            let built: Vec<&IndexSpec> = plan
+                .indexes
+                .iter()
+                .map(|o| match o {
+                    Obtain::Build(s) => s,
+                    _ => panic!("{flags:?} does not build"),
+                })
+                .collect();
+            assert_eq!(built, vec![&spec], "{flags:?}");
+            match knob {
+                SearchKnob::Ef(e) => assert_eq!(plan.efs, vec![SearchKnob::Ef(e)], "{flags:?}"),
+                SearchKnob::Probe(p) => {
+                    assert_eq!(args.kind.hfresh.search_probe, vec![p], "{flags:?}")
+                }
+                _ => assert!(!flags.contains_key("ef"), "{flags:?}"),
+            }
+            // And the flags again from what bench builds: nothing added.
+            assert_eq!(crate::index::bench_flags(built[0], knob), flags);
+            // The family is the one registered for the kind.
+            let f = family(spec.kind()).expect("a local kind");
+            assert_eq!(f.kind(), spec.kind());
+        }
+    }
+
+    #[test]
+    fn a_build_fraction_is_refused_by_a_kind_that_takes_no_inserts() {
+        let args = bench_args(
+            &[("build_fraction".to_string(), serde_json::json!(0.5))]
+                .into_iter()
+                .collect(),
+            IndexKind::Flat,
+        );
+        let plan = args.plan().expect("planned");
+        let base = Arc::new(crate::testutil::random_dataset(50, 8, Metric::L2, 1));
+        let Some(how) = plan.indexes.into_iter().next() else {
+            panic!("nothing to build")
+        };
+        let e = obtain(how, base, &WorkContext::detached())
+            .err()
+            .expect("flat takes no inserts");
+        assert!(e.to_string().contains("--build-fraction"), "{e}");
+    }
 }

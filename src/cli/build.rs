@@ -1,17 +1,20 @@
-//! `annscope build`: build an HNSW, HFresh or dynamic index and save it to
-//! a file that records the base it was built on.
+//! `annscope build`: build an index of a kind that saves (HNSW, HFresh,
+//! dynamic) through its family and save it to a file that records the base
+//! it was built on.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
 
-use super::args::{check_threads, HFreshArgs, HnswArgs};
+use super::args::check_threads;
 use super::io::{open_dataset, with_progress};
 use crate::dataset::Dataset;
 use crate::distance::Metric;
-use crate::index::{param_spec, AnnIndex, DynamicConfig, DynamicIndex, HFresh, Hnsw, IndexKind};
+use crate::index::family::kinds_where;
+use crate::index::{local_family, AnnIndex, IndexKind, KindFlags};
 use crate::job::with_threads;
 use crate::progress::WorkContext;
 
@@ -25,12 +28,7 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value_t = IndexKind::Hnsw)]
     pub index: IndexKind,
     #[command(flatten)]
-    pub hnsw: HnswArgs,
-    #[command(flatten)]
-    pub hfresh: HFreshArgs,
-    /// Dynamic index: vectors are searched flat up to this count, then through HNSW.
-    #[arg(long, default_value_t = param_spec::THRESHOLD.default, long_help = param_spec::THRESHOLD.help)]
-    pub threshold: usize,
+    pub kind: KindFlags,
     /// Build threads (default: all cores).
     #[arg(long)]
     pub build_threads: Option<usize>,
@@ -44,98 +42,48 @@ pub struct BuildArgs {
 
 pub(super) fn run(a: &BuildArgs) -> anyhow::Result<()> {
     check_threads("--build-threads", a.build_threads)?;
-    if a.hnsw.vectors == crate::index::VectorPlace::Disk {
+    let h = &a.kind.hnsw;
+    if h.vectors == crate::index::VectorPlace::Disk {
         anyhow::bail!(
             "an index file holds its vectors, so --vectors disk has nothing to leave out: measure vectors on disk with `annscope bench --vectors disk`"
         );
     }
-    if !a.hnsw.quantizer.is_none() && !a.index.has_hnsw() && a.index != IndexKind::Hfresh {
+    if a.index == IndexKind::Flat {
+        if !h.quantizer.is_none() {
+            anyhow::bail!(
+                "--quantizer applies to the indexes build writes that walk or scan codes ({}); flat does not take it",
+                kinds_where(|f| f.storage_use().codes && f.kind() != IndexKind::Flat)
+            );
+        }
         anyhow::bail!(
-            "--quantizer applies to HNSW, dynamic and HFresh indexes (a walk or scan over codes); {} does not take it",
-            a.index.name()
+            "annscope build writes hnsw, hfresh and dynamic indexes: a flat index needs no file"
         );
     }
-    match a.index {
-        IndexKind::Hnsw => {
-            let params = a.hnsw.one_build("build")?;
-            let dynamic = a.hnsw.dynamic_ef()?;
-            let built = build_with(a, move |b, ctx| {
-                let mut h = Hnsw::build(b, params, ctx)?;
-                // The file keeps the bounds `search --ef -1` uses.
-                h.set_dynamic_ef(dynamic)?;
-                Ok(h)
-            })?;
-            let index = &built.index;
-            index.save(&a.out)?;
-            let extra = serde_json::json!({
-                "layers": index.layer_count(),
-                "graph_bytes": index.graph_bytes(),
-                "unreachable": index.unreachable_nodes().len(),
-            });
-            let text = format!(
-                "{} layers, {:.1} graph bytes per vector",
-                index.layer_count(),
-                index.graph_bytes() as f64 / index.len().max(1) as f64
-            );
-            report(a, index, &built, extra, &text)
+    let family = local_family(a.index)?;
+    let [spec] = family
+        .specs(&a.kind)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("annscope build takes one --m and one --ef-construction"))?;
+    let fraction = a.kind.build_fraction()?;
+    let flags = a.kind.clone();
+    let built = build_with(a, move |b, ctx| {
+        if fraction < 1.0 {
+            family.build_then_insert(&spec, b, fraction, ctx)
+        } else {
+            family.build_for_file(&spec, &flags, b, ctx)
         }
-        IndexKind::Hfresh => {
-            let params = a.hfresh.params(&a.hnsw)?;
-            let fraction = a.hfresh.build_fraction;
-            let built = build_with(a, move |b, ctx| {
-                if fraction < 1.0 {
-                    HFresh::build_then_insert(b, params, fraction, ctx)
-                } else {
-                    HFresh::build(b, params, ctx)
-                }
-            })?;
-            let index = &built.index;
-            index.save(&a.out)?;
-            let extra = serde_json::json!({
-                "lists": index.list_count(),
-                "disk_bytes": index.memory().disk_bytes,
-            });
-            let text = format!("{} posting lists", index.list_count());
-            report(a, index, &built, extra, &text)
-        }
-        kind @ (IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat) => anyhow::bail!(
-            "{} lives in a PostgreSQL server: measure it with `annscope bench --engine pgvector`",
-            kind.name()
-        ),
-        kind @ IndexKind::QdrantHnsw => anyhow::bail!(
-            "{} is built in Qdrant's engine, not saved by annscope: measure it with `annscope bench --engine qdrant-edge`",
-            kind.name()
-        ),
-        IndexKind::Dynamic => {
-            let config = DynamicConfig {
-                threshold: a.threshold,
-                hnsw: a.hnsw.one_build("build")?,
-            };
-            config.validate()?;
-            let built = build_with(a, move |b, ctx| DynamicIndex::from_dataset(b, config, ctx))?;
-            let index = &built.index;
-            index.save(&a.out)?;
-            let state = serde_json::to_value(index.state())?;
-            let text = format!("state {state}");
-            report(
-                a,
-                &**index,
-                &built,
-                serde_json::json!({ "state": state }),
-                &text,
-            )
-        }
-        IndexKind::Flat => anyhow::bail!(
-            "annscope build writes hnsw, hfresh and dynamic indexes: a flat index needs no file"
-        ),
-    }
+    })?;
+    let index = &built.index;
+    index.save(&a.out)?;
+    let (extra, text) = index.file_summary();
+    report(a, &**index, &built, extra, &text)
 }
 
 /// Checks the output's folder, opens and validates the base, and builds on
 /// `--build-threads` threads with a progress bar.
 fn build_with<I: Send + 'static>(
     a: &BuildArgs,
-    build: impl FnOnce(&Dataset, &WorkContext) -> crate::error::Result<I> + Send + 'static,
+    build: impl FnOnce(&Arc<Dataset>, &WorkContext) -> crate::error::Result<I> + Send + 'static,
 ) -> anyhow::Result<Built<I>> {
     crate::fsutil::check_output_path(&a.out)?;
     let base = open_dataset(&a.base, a.metric)?;

@@ -54,7 +54,7 @@ pub enum Command {
     Groundtruth(GroundtruthArgs),
     /// Build an index, then measure recall, QPS and latency per search setting.
     Bench(Box<BenchArgs>),
-    /// Build an HNSW index and save it to a file.
+    /// Build an index (hnsw, hfresh or dynamic) and save it to a file.
     Build(BuildArgs),
     /// Search a saved index: one JSON line per query.
     Search(SearchArgs),

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::check_flag;
 use super::args::check_k;
 use super::io::{open_dataset, with_progress};
 use crate::index::{load_index, param_spec, KnobKind, SearchKnob, SearchParams};
@@ -48,7 +47,7 @@ pub(super) fn run(a: &SearchArgs) -> anyhow::Result<()> {
             SearchKnob::from_ef_arg(ef, stored)?
         }
         (Some(KnobKind::Probe), None, Some(p)) => {
-            check_flag(&param_spec::SEARCH_PROBE, "--search-probe", p)?;
+            param_spec::SEARCH_PROBE.check_flag("--search-probe", p)?;
             SearchKnob::Probe(p)
         }
         (_, None, None) => SearchKnob::Default,

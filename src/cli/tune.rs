@@ -27,14 +27,29 @@ use crate::tune::{
     Summary, Target, TuneConfig, TuneInputs, TunedPoint,
 };
 
-/// Which index kinds the tuner searches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TuneIndex {
-    /// Flat (exact) and HNSW: the flat scan wins on small sets.
-    Auto,
-    Flat,
-    Hnsw,
-    Hfresh,
+/// Which index kinds the tuner searches: `auto` (flat and HNSW: the flat
+/// scan wins on small sets) or one kind whose family the tuner searches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TuneKinds(pub Vec<IndexKind>);
+
+fn parse_tune_kinds(s: &str) -> Result<TuneKinds, String> {
+    if s == "auto" {
+        return Ok(TuneKinds(vec![IndexKind::Flat, IndexKind::Hnsw]));
+    }
+    let tuned = |k: &IndexKind| {
+        crate::index::family(*k).is_some_and(|f| f.tuning() != crate::index::family::Tuning::None)
+    };
+    match IndexKind::from_str(s, false) {
+        Ok(kind) if tuned(&kind) => Ok(TuneKinds(vec![kind])),
+        _ => {
+            let names: Vec<&str> = IndexKind::ALL
+                .iter()
+                .filter(|k| tuned(k))
+                .map(|k| k.name())
+                .collect();
+            Err(format!("{s:?}: give auto or one of {}", names.join(", ")))
+        }
+    }
 }
 
 /// How the tuner spends its builds.
@@ -87,8 +102,10 @@ pub struct TuneArgs {
     /// How sure the pick must be to meet --recall on new queries.
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
-    #[arg(long, value_enum, default_value_t = TuneIndex::Auto)]
-    pub index: TuneIndex,
+    /// Index kinds to search: auto (flat and hnsw: the flat scan wins on
+    /// small sets), flat, hnsw or hfresh.
+    #[arg(long, default_value = "auto", value_parser = parse_tune_kinds)]
+    pub index: TuneKinds,
     /// HNSW M values to consider (a single value pins it).
     #[arg(long, value_delimiter = ',', default_values_t = spec::M.sweep.to_vec())]
     pub m: Vec<usize>,
@@ -229,12 +246,7 @@ impl TuneArgs {
             confidence: self.confidence,
         };
         target.validate()?;
-        let kinds = match self.index {
-            TuneIndex::Auto => vec![IndexKind::Flat, IndexKind::Hnsw],
-            TuneIndex::Flat => vec![IndexKind::Flat],
-            TuneIndex::Hnsw => vec![IndexKind::Hnsw],
-            TuneIndex::Hfresh => vec![IndexKind::Hfresh],
-        };
+        let kinds = self.index.0.clone();
         let mut space = Space::default_for(kinds, self.seed);
         space.m = self.m.clone();
         space.ef_construction = self.ef_construction.clone();

@@ -6,7 +6,8 @@
 //! and cancel) gives a [`BuiltIndex`]; the number of build threads is the
 //! size of the rayon pool it is built in. A search is tuned by a
 //! [`SearchKnob`]; every parameter's range and help is in [`param_spec`].
-//! A new kind is its module plus one registration in [`spec`].
+//! A new kind is its module with a [`Family`] plus its registration in
+//! [`family`] and [`spec`].
 //!
 //! An index answers one query at a time ([`AnnIndex::search`]) or a batch
 //! ([`AnnIndex::search_batch`], which an index may do faster, as the flat
@@ -18,6 +19,7 @@ pub mod built;
 pub mod dynamic;
 pub mod engine_spec;
 pub(crate) mod f16;
+pub mod family;
 pub mod filter;
 pub mod flat;
 pub mod flat_screen;
@@ -43,6 +45,7 @@ pub use built::{check_base, BuiltIndex, BuiltOn};
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
 pub use engine_spec::{EngineCollection, EngineIndexSpec, QdrantQuantization};
 pub use f16::Precision;
+pub use family::{bench_flags, family, local_family, Family, KindFlags};
 pub use filter::AllowList;
 pub use flat::FlatIndex;
 pub use hfresh::{HFresh, HFreshParams};
@@ -229,6 +232,21 @@ pub trait AnnIndex: Send + Sync {
     /// The base it was built on, when known (see [`built::check_base`]).
     fn built_on(&self) -> Option<built::BuiltOn> {
         None
+    }
+
+    /// Writes the index to `path` atomically (`annscope build`); kinds
+    /// without a file format refuse.
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        Err(Error::InvalidParameter(format!(
+            "annscope build writes hnsw, hfresh and dynamic indexes: {} is not saved to {}",
+            self.kind().name(),
+            path.display()
+        )))
+    }
+    /// What `annscope build` reports beside the common fields: its JSON
+    /// fields and the end of its line of text.
+    fn file_summary(&self) -> (serde_json::Value, String) {
+        (serde_json::json!({}), String::new())
     }
 }
 

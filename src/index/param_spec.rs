@@ -57,6 +57,12 @@ impl<T: Copy + PartialOrd + Display> ParamSpec<T> {
         }
         Ok(())
     }
+
+    /// [`Self::check`] for a command-line flag: the message names the flag.
+    pub fn check_flag(&self, flag: &str, value: T) -> Result<()> {
+        self.check(value)
+            .map_err(|e| Error::InvalidParameter(format!("{flag} {value}: {e}")))
+    }
 }
 
 pub const M: ParamSpec<usize> =
@@ -148,7 +154,7 @@ pub fn quantizer_help() -> &'static str {
             .map(|f| format!("{}: {}", f.spelling, f.about))
             .collect();
         format!(
-            "Codes a search walks (HNSW) or scans (HFresh's lists) instead of the f32 vectors or their f16 copy. {}. The best --oversample × k candidates are re-scored on the f32 vectors, so results are exact unless --rescore false.",
+            "Codes a search walks (HNSW) or scans (posting lists, a flat scan) instead of the f32 vectors or their f16 copy. {}. The best --oversample × k candidates are re-scored on the f32 vectors, so results are exact unless --rescore false.",
             forms.join(". ")
         )
     })

@@ -3,17 +3,17 @@
 //!
 //! The CLI (clap derives its `--index` values from [`IndexKind`]), the app
 //! (its index choice and its persisted settings are these types) and the
-//! tuner all speak it, so a new index kind is its module plus one
-//! registration here: a variant in each enum and an arm in
-//! `IndexSpec::build_index`. ([`IndexSpec::build`], which wraps the result
-//! in a [`super::BuiltIndex`], lives beside that type.)
+//! tuner all speak it. What a kind does (flags, build, controls) is its
+//! [`super::Family`]; a new kind adds a variant to each enum here and its
+//! family to [`super::family()`]. ([`IndexSpec::build`], which wraps the
+//! result in a [`super::BuiltIndex`], lives beside that type.)
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::HnswParams;
-use super::{AnnIndex, DynamicConfig, DynamicIndex, FlatIndex, HFresh, HFreshParams, Hnsw};
+use super::{AnnIndex, DynamicConfig, DynamicIndex, HFresh, HFreshParams, Hnsw};
 use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::progress::WorkContext;
@@ -23,7 +23,19 @@ use crate::progress::WorkContext;
 /// Serialised lowercase (the bench JSON's `index` field); the app's settings
 /// files written before it named kinds `Flat`, `Hnsw`, `Dynamic`, `HFresh`,
 /// which still read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum IndexKind {
     /// Exact: every vector scanned.
@@ -249,6 +261,18 @@ impl IndexSpec {
         }
     }
 
+    /// Sets the seed of a build that has one (node levels, k-means, a
+    /// quantizer's training).
+    pub fn set_seed(&mut self, seed: u64) {
+        match self {
+            IndexSpec::FlatCodes(c) => c.seed = seed,
+            IndexSpec::Hnsw(p) => p.seed = seed,
+            IndexSpec::Dynamic(c) => c.hnsw.seed = seed,
+            IndexSpec::HFresh(p) => p.seed = seed,
+            IndexSpec::Flat | IndexSpec::Engine(_) => {}
+        }
+    }
+
     /// Checks every build parameter's range, with a message naming it.
     pub fn validate(&self) -> Result<()> {
         match self {
@@ -277,6 +301,16 @@ impl IndexSpec {
             IndexSpec::Hnsw(p) => p.storage,
             IndexSpec::Dynamic(c) => c.hnsw.storage,
             IndexSpec::HFresh(p) => p.storage,
+        }
+    }
+
+    /// The storage of a kind whose storage is a build setting, to edit.
+    pub fn storage_mut(&mut self) -> Option<&mut super::Storage> {
+        match self {
+            IndexSpec::Hnsw(p) => Some(&mut p.storage),
+            IndexSpec::Dynamic(c) => Some(&mut c.hnsw.storage),
+            IndexSpec::HFresh(p) => Some(&mut p.storage),
+            IndexSpec::Flat | IndexSpec::FlatCodes(_) | IndexSpec::Engine(_) => None,
         }
     }
 
@@ -337,16 +371,6 @@ impl IndexSpec {
             Ok(dataset)
         };
         Ok(match self {
-            IndexSpec::Flat => Arc::new(FlatIndex::build(local()?.clone(), ctx)?),
-            IndexSpec::FlatCodes(c) => Arc::new(FlatIndex::build_quantized(
-                local()?.clone(),
-                c.quantizer,
-                c.seed,
-                ctx,
-            )?),
-            IndexSpec::Hnsw(p) => Arc::new(Hnsw::build(local()?, p.clone(), ctx)?),
-            IndexSpec::Dynamic(c) => DynamicIndex::from_dataset(local()?, c.clone(), ctx)?,
-            IndexSpec::HFresh(p) => Arc::new(HFresh::build(local()?, p.clone(), ctx)?),
             IndexSpec::Engine(spec) => match source {
                 DataSource::Engine(collection) => collection.build(*spec, ctx)?,
                 DataSource::Dataset(d) if spec.in_process() => {
@@ -364,6 +388,7 @@ impl IndexSpec {
                     )))
                 }
             },
+            own => super::local_family(own.kind())?.build(own, local()?, ctx)?,
         })
     }
 }

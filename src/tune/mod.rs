@@ -54,16 +54,17 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use export::{export, Export, ExportContext, ExportFormat};
-pub use search::bench_params;
 pub use split::{QuerySet, QuerySplit};
 pub use target::{mean_interval, normal_quantile, Objective, RecallVerdict, Target};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::{OperatingPoint, Spread};
+use crate::index::family::Tuning;
 use crate::index::param_spec as spec;
-use crate::index::{HFreshParams, IndexKind, ParamMap, Storage};
+use crate::index::{family, IndexKind, IndexSpec, ParamMap, Storage};
 use crate::progress::WorkContext;
+use std::collections::BTreeMap;
 
 /// Where the tuner may look; a one-value list pins a parameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,8 +78,9 @@ pub struct Space {
     pub ef_max: usize,
     /// How an HNSW build stores and walks its vectors (pinned).
     pub storage: Storage,
-    /// HFresh's build (pinned); its search_probe is tuned.
-    pub hfresh: HFreshParams,
+    /// The builds of kinds whose build the tuner does not vary (their knob
+    /// is tuned): each family's default with the space's seed unless set.
+    pub pinned: BTreeMap<IndexKind, IndexSpec>,
     /// Seed of the builds.
     pub seed: u64,
 }
@@ -93,10 +95,7 @@ impl Space {
             ef_construction: spec::EF_CONSTRUCTION.sweep.to_vec(),
             ef_max: spec::EF.usual.1,
             storage: crate::index::HnswParams::default().storage,
-            hfresh: HFreshParams {
-                seed,
-                ..HFreshParams::default()
-            },
+            pinned: BTreeMap::new(),
             seed,
         }
     }
@@ -109,11 +108,17 @@ impl Space {
         if let Some(k) = self
             .kinds
             .iter()
-            .find(|k| !matches!(k, IndexKind::Flat | IndexKind::Hnsw | IndexKind::Hfresh))
+            .find(|&&k| family(k).is_none_or(|f| f.tuning() == Tuning::None))
         {
+            let searched: Vec<&str> = IndexKind::ALL
+                .iter()
+                .filter(|&&k| family(k).is_some_and(|f| f.tuning() != Tuning::None))
+                .map(|k| k.name())
+                .collect();
             return bad(format!(
-                "the tuner does not search {} indexes yet (flat, hnsw and hfresh)",
-                k.name()
+                "the tuner does not search {} indexes yet ({})",
+                k.name(),
+                searched.join(", ")
             ));
         }
         if self.kinds.contains(&IndexKind::Hnsw)
@@ -129,10 +134,19 @@ impl Space {
         }
         spec::EF.check(self.ef_max)?;
         self.storage.check_quantized()?;
-        if self.kinds.contains(&IndexKind::Hfresh) {
-            self.hfresh.validate()?;
+        for &kind in &self.kinds {
+            self.pinned(kind).validate()?;
         }
         Ok(())
+    }
+
+    /// The build of a kind whose build is pinned.
+    pub fn pinned(&self, kind: IndexKind) -> IndexSpec {
+        self.pinned.get(&kind).cloned().unwrap_or_else(|| {
+            let mut spec = family(kind).map_or(IndexSpec::Flat, |f| f.default_spec());
+            spec.set_seed(self.seed);
+            spec
+        })
     }
 }
 
@@ -215,11 +229,21 @@ pub struct TunedPoint {
     pub heldout_recall: Option<f64>,
 }
 
+fn kind_name<S: serde::Serializer>(
+    spec: &crate::index::IndexSpec,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(spec.kind().name())
+}
+
 /// The configuration chosen, in `bench`'s words: every key of `params` is
 /// a `bench` flag (snake_case for --kebab-case).
 #[derive(Clone, Debug, Serialize)]
 pub struct Pick {
-    pub index: String,
+    /// The pick, typed; in JSON its kind's name (`index`: the value `bench
+    /// --index` takes).
+    #[serde(rename = "index", serialize_with = "kind_name")]
+    pub spec: crate::index::IndexSpec,
     pub label: String,
     pub params: ParamMap,
     /// Whether it meets every part of the target.
@@ -237,9 +261,6 @@ pub struct Pick {
     pub build_s: f64,
     /// Why this one, in a sentence or two.
     pub reason: String,
-    /// The pick as the engine describes it (for exports).
-    #[serde(skip)]
-    pub spec: crate::index::IndexSpec,
     #[serde(skip)]
     pub knob: crate::index::SearchKnob,
 }

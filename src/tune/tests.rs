@@ -61,7 +61,7 @@ fn assert_bench_takes(pick: &Pick) {
     ]
     .map(String::from)
     .to_vec();
-    args.extend(["--index".to_string(), pick.index.clone()]);
+    args.extend(["--index".to_string(), pick.spec.kind().name().to_string()]);
     for (k, v) in &pick.params {
         args.push(format!("--{}", k.replace('_', "-")));
         args.push(v.to_string().trim_matches('"').to_string());
@@ -83,7 +83,7 @@ fn a_reachable_target_is_met_and_checked_on_the_held_out_queries() {
     let (s, points) = run(&data, &cfg);
     let p = &s.pick;
     assert!(p.met, "{p:?}");
-    assert_eq!(p.index, "hnsw", "{}", p.reason);
+    assert_eq!(p.spec.kind(), IndexKind::Hnsw, "{}", p.reason);
     // A small base is screened on itself: one build per M at the middle
     // efConstruction, reused as the full-size candidates; flat is free.
     assert_eq!((s.builds, s.sample_builds), (2, 0));
@@ -120,7 +120,7 @@ fn a_hopeless_finalist_is_timed_once() {
     let data = inputs(20_000, 8, 100);
     let cfg = config(vec![IndexKind::Flat, IndexKind::Hnsw], &[8], &[40], 0.9);
     let (s, points) = run(&data, &cfg);
-    assert_eq!(s.pick.index, "hnsw", "{}", s.pick.reason);
+    assert_eq!(s.pick.spec.kind(), IndexKind::Hnsw, "{}", s.pick.reason);
     let timed = |kind: &str| {
         points
             .iter()
@@ -179,7 +179,7 @@ fn a_ram_ceiling_rules_out_what_does_not_fit() {
     // the flat scan (the vectors and perhaps their norms).
     cfg.target.max_ram_bytes = Some(3000 * 12 * 4 * 6 / 5);
     let (s, _) = run(&data, &cfg);
-    assert_eq!(s.pick.index, "flat", "{}", s.pick.reason);
+    assert_eq!(s.pick.spec.kind(), IndexKind::Flat, "{}", s.pick.reason);
     assert!(s.pick.met);
     assert!(s.pick.reason.contains("bytes >"), "{}", s.pick.reason);
 }

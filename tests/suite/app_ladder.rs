@@ -152,7 +152,10 @@ fn hfresh_lists_of_codes_rebuild_and_take_the_oversample_slider() {
                 .any(|p| p.build_id == a.session.work.builds[1].id && !p.estimate)
     });
     assert_eq!(quantizer_of(h.state(), 1).as_deref(), Some("sq4"));
-    assert_eq!(h.state().settings.hfresh.storage.quantizer, Quantizer::Sq4);
+    assert_eq!(
+        h.state().settings.spec().storage().quantizer,
+        Quantizer::Sq4
+    );
     assert!(
         h.state().session.work.builds[1]
             .index

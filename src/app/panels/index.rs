@@ -116,56 +116,22 @@ pub fn index_ui(
             .loaded
             .as_ref()
             .is_some_and(|l| l.base.vectors().is_mapped());
-        rebuild |= storage_ui(ui, &mut p.storage, dim, mappable, settings.index);
+        rebuild |= storage_ui(
+            ui,
+            &mut p.storage,
+            dim,
+            mappable && settings.index == IndexKind::Hnsw,
+        );
     }
-    if settings.index == IndexKind::Hfresh {
-        let p = &mut settings.hfresh;
-        ui.horizontal(|ui| {
-            let label = ui.label("Max posting size");
-            let r = ui
-                .add(egui::DragValue::new(&mut p.max_posting_size).range(
-                    param_spec::MAX_POSTING_SIZE.usual.0..=param_spec::MAX_POSTING_SIZE.usual.1,
-                ))
-                .labelled_by(label.id)
-                .on_hover_text(param_spec::MAX_POSTING_SIZE.help);
-            rebuild |= r.drag_stopped() || r.lost_focus();
-        });
-        p.min_posting_size = (p.max_posting_size / 16).max(1);
+    if let Some(fields) = family(settings.index).map(|f| f.fields()) {
         let dim = session.loaded.as_ref().map_or(384, |l| l.base.dim());
-        // Lists of codes (the f32 vectors stay in RAM to re-score).
-        rebuild |= storage_ui(ui, &mut p.storage, dim, false, settings.index);
-        let r = ui
-            .add(
-                egui::Slider::new(
-                    &mut p.replicas,
-                    param_spec::REPLICAS.usual.0..=param_spec::REPLICAS.usual.1,
-                )
-                .text("replicas"),
-            )
-            .on_hover_text(param_spec::REPLICAS.help);
-        rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
-        // Lists of codes hold no vectors to store at half precision.
-        let vectors_in_lists = p.storage.quantizer.is_none();
-        ui.add_enabled_ui(vectors_in_lists, |ui| {
-            rebuild |= half_checkbox(
-                ui,
-                &mut p.storage.search,
-                "f16 postings",
-                param_spec::POSTING_PRECISION_HELP,
-            )
-            .on_disabled_hover_text("The lists hold codes (Quantizer), not vectors.")
-            .changed();
-        });
-        let r = ui
-            .add(
-                egui::Slider::new(
-                    &mut p.epsilon,
-                    param_spec::EPSILON.usual.0..=param_spec::EPSILON.usual.1,
-                )
-                .text("epsilon"),
-            )
-            .on_hover_text(param_spec::EPSILON.help);
-        rebuild |= r.drag_stopped() || (r.changed() && !r.dragged());
+        let disk = family(settings.index).is_some_and(|f| f.storage_use().disk_vectors)
+            && session
+                .loaded
+                .as_ref()
+                .is_some_and(|l| l.base.vectors().is_mapped());
+        let kind = settings.index;
+        rebuild |= fields_ui(ui, settings.family_spec_mut(kind), fields, dim, disk);
     }
     if settings.index.needs_server() {
         rebuild |= engine_ui(ui, session, settings, commands);
@@ -229,7 +195,7 @@ pub fn index_ui(
             None => ui.label(format!("Memory: {} in RAM, measured", human_bytes(mem.ram_bytes)))
                 .on_hover_text("Centroids, their HNSW and the per-vector tables; the posting lists are on disk (below)."),
         };
-        if mem.disk_bytes > 0 && b.index.kind() != IndexKind::Hfresh {
+        if mem.disk_bytes > 0 && b.index.posting_lists().is_none() {
             ui.label(format!(
                 "f32 vectors on disk: {} file{}",
                 human_bytes(mem.disk_bytes),

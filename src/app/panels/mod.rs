@@ -1,5 +1,6 @@
 //! The side panel, one file per section: [`dataset`], [`index`] (with
-//! [`storage`] and [`engine`] for what it holds and where), [`search`] (the
+//! [`kind_fields`] for the settings a kind's family lists, [`storage`] and
+//! [`engine`] for what it holds and where), [`search`] (the
 //! live sliders) and [`tune`]; here the messages and the debug readout.
 //! Panels read the session and settings and push [`Command`]s; they never
 //! start work themselves.
@@ -7,6 +8,7 @@
 mod dataset;
 mod engine;
 mod index;
+mod kind_fields;
 mod search;
 mod storage;
 mod tune;
@@ -14,6 +16,7 @@ mod tune;
 pub use dataset::dataset_ui;
 use engine::{engine_ui, qdrant_ui};
 pub use index::index_ui;
+use kind_fields::fields_ui;
 pub use search::tuning_ui;
 use storage::storage_ui;
 pub use tune::tune_ui;
@@ -25,7 +28,7 @@ use super::settings::Settings;
 use super::{Command, FrameTimes};
 use crate::distance::Metric;
 use crate::index::quant::Quantizer;
-use crate::index::{param_spec, IndexKind, KnobKind};
+use crate::index::{family, param_spec, IndexKind, IndexSpec, KnobKind};
 use crate::index::{AnnIndex, Precision, VectorPlace};
 
 fn human_bytes(b: u64) -> String {

@@ -30,7 +30,7 @@ pub fn tuning_ui(
         )
         .on_hover_text(param_spec::PG_PROBES.help);
     }
-    if settings.index == IndexKind::Hfresh {
+    if settings.index.knob() == Some(KnobKind::Probe) && !settings.index.is_engine() {
         let lists = session
             .current_build()
             .and_then(|b| b.index.posting_lists())

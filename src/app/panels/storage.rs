@@ -42,8 +42,7 @@ pub(super) fn storage_ui(
     ui: &mut Ui,
     storage: &mut crate::index::Storage,
     dim: usize,
-    mappable: bool,
-    kind: IndexKind,
+    disk_allowed: bool,
 ) -> bool {
     let before = (storage.quantizer, storage.vectors);
     let mut choices = vec![
@@ -78,7 +77,7 @@ Now: {}",
             param_spec::quantizer_help(),
             rung_help(storage.quantizer, dim)
         ));
-    let disk_ok = !storage.quantizer.is_none() && mappable && kind == IndexKind::Hnsw;
+    let disk_ok = !storage.quantizer.is_none() && disk_allowed;
     if !disk_ok {
         storage.vectors = VectorPlace::Ram;
     }

@@ -46,8 +46,8 @@ fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
     let builds: Vec<EngineIndexSpec> = match e.engine_index {
         EngineIndexKind::Hnsw => {
             let mut b = Vec::new();
-            for &m in &a.hnsw.m {
-                for &ef_construction in &a.hnsw.ef_construction {
+            for &m in &a.kind.hnsw.m {
+                for &ef_construction in &a.kind.hnsw.ef_construction {
                     b.push(EngineIndexSpec::Hnsw { m, ef_construction });
                 }
             }
@@ -67,7 +67,7 @@ fn plan(a: &BenchArgs) -> anyhow::Result<EnginePlan> {
 }
 
 pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
-    a.engine.check_unused(a.hnsw.quantizer, false)?;
+    a.engine.check_unused(a.kind.hnsw.quantizer, false)?;
     if a.engine.engine == Some(crate::engine::EngineKind::QdrantEdge) {
         return qdrant::run(a);
     }
@@ -116,7 +116,7 @@ pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         let allow = Arc::new(AllowList::random_fraction(
             inputs.base.len(),
             f,
-            a.hnsw.seed,
+            a.kind.hnsw.seed,
         ));
         if allow.count() < a.k {
             anyhow::bail!(

@@ -34,8 +34,8 @@ pub(super) fn plan(a: &BenchArgs) -> anyhow::Result<QdrantPlan> {
         anyhow::bail!("--index-file and --engine: measure one or the other");
     }
     let mut builds = Vec::new();
-    for &m in &a.hnsw.m {
-        for &ef_construct in &a.hnsw.ef_construction {
+    for &m in &a.kind.hnsw.m {
+        for &ef_construct in &a.kind.hnsw.ef_construction {
             for &quantization in &e.quantization {
                 let spec = EngineIndexSpec::QdrantHnsw {
                     m,

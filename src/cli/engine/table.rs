@@ -171,7 +171,7 @@ fn table_queries(
         }
         (None, Some(0)) => anyhow::bail!("--sample-queries must be at least 1"),
         (None, Some(n)) => {
-            let (ids, rows) = searcher.sample_rows(n, a.hnsw.seed)?;
+            let (ids, rows) = searcher.sample_rows(n, a.kind.hnsw.seed)?;
             let flat: Vec<f32> = rows.into_iter().flatten().collect();
             let v = Vectors::from_vec(flat, target.dim)?;
             // Cosine queries are compared as the server compares them; a

@@ -10,6 +10,7 @@
 //! queries never do), adds the last stragglers, installs the HNSW and flips
 //! the switch. The switch is one-way, as in Weaviate.
 
+pub mod family;
 mod persist;
 
 use std::collections::HashSet;
@@ -391,6 +392,14 @@ impl AnnIndex for DynamicIndex {
     }
     fn dynamic(&self) -> Option<&DynamicIndex> {
         Some(self)
+    }
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        DynamicIndex::save(self, path)
+    }
+    fn file_summary(&self) -> (serde_json::Value, String) {
+        let state = serde_json::to_value(self.state()).unwrap_or_default();
+        let text = format!("state {state}");
+        (serde_json::json!({ "state": state }), text)
     }
     fn built_on(&self) -> Option<crate::index::BuiltOn> {
         self.built_on

@@ -11,6 +11,8 @@
 //! work); with AVX-512 alone it is annscope's own float block kernel
 //! ([`block`](crate::distance::block)), elsewhere the `gemm` crate's.
 
+pub mod family;
+
 use std::sync::Arc;
 
 use rayon::prelude::*;

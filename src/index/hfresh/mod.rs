@@ -29,6 +29,8 @@
 //! go stale; both are dropped when their list is next rewritten.
 
 mod build;
+pub mod family;
+pub mod flags;
 mod kmeans;
 mod persist;
 mod postings;

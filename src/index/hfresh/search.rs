@@ -157,6 +157,16 @@ impl AnnIndex for HFresh {
     fn posting_lists(&self) -> Option<&HFresh> {
         Some(self)
     }
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        HFresh::save(self, path)
+    }
+    fn file_summary(&self) -> (serde_json::Value, String) {
+        let json = serde_json::json!({
+            "lists": self.list_count(),
+            "disk_bytes": self.memory().disk_bytes,
+        });
+        (json, format!("{} posting lists", self.list_count()))
+    }
     fn built_on(&self) -> Option<crate::index::BuiltOn> {
         self.built_on
     }

@@ -23,6 +23,8 @@
 mod build;
 mod disk;
 pub mod explain;
+pub mod family;
+pub mod flags;
 mod graph;
 mod idmap;
 pub mod inspect;
@@ -37,6 +39,7 @@ mod vector_cache;
 
 use std::sync::Arc;
 
+pub use flags::HnswArgs;
 pub use params::{BuildPrecision, DynamicEf, HnswParams};
 pub use search::{LayerTrace, SearchTrace, TraceStep};
 pub use vector_cache::CacheCounters;
@@ -279,6 +282,22 @@ impl AnnIndex for Hnsw {
     }
     fn graph(&self) -> Option<&Hnsw> {
         Some(self)
+    }
+    fn save(&self, path: &std::path::Path) -> Result<()> {
+        Hnsw::save(self, path)
+    }
+    fn file_summary(&self) -> (serde_json::Value, String) {
+        let json = serde_json::json!({
+            "layers": self.layer_count(),
+            "graph_bytes": self.graph_bytes(),
+            "unreachable": self.unreachable_nodes().len(),
+        });
+        let text = format!(
+            "{} layers, {:.1} graph bytes per vector",
+            self.layer_count(),
+            self.graph_bytes() as f64 / self.len().max(1) as f64
+        );
+        (json, text)
     }
     fn built_on(&self) -> Option<BuiltOn> {
         self.built_on

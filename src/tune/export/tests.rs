@@ -24,7 +24,7 @@ fn cx(metric: Metric) -> ExportContext<'static> {
 }
 
 fn text(format: ExportFormat, metric: Metric) -> Export {
-    let params = super::super::search::bench_params(&hnsw(), SearchKnob::Ef(47));
+    let params = crate::index::bench_flags(&hnsw(), SearchKnob::Ef(47));
     export(format, &hnsw(), SearchKnob::Ef(47), &params, &cx(metric)).expect("export")
 }
 
@@ -182,11 +182,15 @@ fn scripts_need_files_python_can_read_and_hfresh_has_no_engine_form() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("reads .fvecs or .npy"), "{e}");
-    let hf = IndexSpec::HFresh(Default::default());
+    // Posting lists or codes scanned flat: nothing another engine configures.
+    let codes = IndexSpec::FlatCodes(crate::index::spec::FlatCodes {
+        quantizer: crate::index::quant::Quantizer::Sq8,
+        seed: 1,
+    });
     let e = export(
         ExportFormat::Weaviate,
-        &hf,
-        SearchKnob::Probe(8),
+        &codes,
+        SearchKnob::Default,
         &params,
         &cx(Metric::L2),
     )

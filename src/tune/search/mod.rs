@@ -19,9 +19,10 @@ use super::{
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
 use crate::eval::{measure, GroundTruth, Measurement, OperatingPoint, QueryMode, RunOptions};
+use crate::index::family::{family, Tuning};
 use crate::index::{
-    BuiltIndex, DataSource, HnswParams, IndexKind, IndexSpec, KnobKind, ParamMap, Rescoring,
-    SearchKnob, SearchParams,
+    BuiltIndex, DataSource, HnswParams, IndexKind, IndexSpec, KnobKind, Rescoring, SearchKnob,
+    SearchParams,
 };
 use crate::job::with_threads;
 use crate::progress::WorkContext;
@@ -157,19 +158,24 @@ impl<'a> Search<'a> {
 
     pub(super) fn run(mut self) -> Result<Summary> {
         let mut finalists = Vec::new();
-        let kinds = &self.config.space.kinds;
-        if kinds.contains(&IndexKind::Hnsw) {
+        let space = &self.config.space;
+        let tuning = |k: IndexKind| family(k).map_or(Tuning::None, |f| f.tuning());
+        // The graph's builds first (the strategy spends the budget on
+        // them), then each pinned build in the order given.
+        if space.kinds.iter().any(|&k| tuning(k) == Tuning::Graph) {
             finalists.extend(match &self.config.strategy {
                 Strategy::Screen => self.screen_then_confirm()?,
                 Strategy::Grid { efs } => self.grid(&efs.clone())?,
             });
         }
-        if kinds.contains(&IndexKind::Hfresh) {
-            let spec = IndexSpec::HFresh(self.config.space.hfresh.clone());
+        let pinned: Vec<IndexSpec> = space
+            .kinds
+            .iter()
+            .filter(|&&k| tuning(k) == Tuning::Knob)
+            .map(|&k| space.pinned(k))
+            .collect();
+        for spec in pinned {
             finalists.push(self.full_candidate(&spec, None)?);
-        }
-        if kinds.contains(&IndexKind::Flat) {
-            finalists.push(self.full_candidate(&IndexSpec::Flat, None)?);
         }
         if finalists.is_empty() {
             return Err(Error::InvalidParameter(format!(
@@ -401,9 +407,8 @@ impl<'a> Search<'a> {
             (s, _) => s.clone(),
         };
         let pick = Pick {
-            index: c.index.kind().name().to_string(),
             label: c.label(),
-            params: bench_params(&spec, c.knob),
+            params: crate::index::bench_flags(&spec, c.knob),
             met,
             tuning_recall: c.verdict.mean,
             heldout_recall,
@@ -472,60 +477,4 @@ pub(super) fn least_meeting<T>(
         }
     }
     Ok((ok, top))
-}
-
-/// The pick's parameters as `bench` flags (snake_case for --kebab-case):
-/// the build's settings and the search setting, nothing `bench` would not
-/// take.
-pub fn bench_params(spec: &IndexSpec, knob: SearchKnob) -> ParamMap {
-    let mut p = ParamMap::new();
-    let storage = spec.storage();
-    match spec {
-        IndexSpec::Hnsw(h) => {
-            p.insert("m".into(), h.m.into());
-            p.insert("ef_construction".into(), h.ef_construction.into());
-            p.insert("seed".into(), h.seed.into());
-            p.insert("build_precision".into(), storage.build.name().into());
-            p.insert("search_precision".into(), storage.search.name().into());
-        }
-        IndexSpec::HFresh(h) => {
-            p.insert("max_posting_size".into(), h.max_posting_size.into());
-            p.insert("replicas".into(), h.replicas.into());
-            // As the f32 prints (0.05), not its f64 widening (0.0500000007…).
-            let shown = |v: f32| v.to_string().parse::<f64>().unwrap_or(f64::from(v));
-            p.insert("epsilon".into(), shown(h.epsilon).into());
-            if let Some(q) = h.query_epsilon {
-                p.insert("query_epsilon".into(), shown(q).into());
-            }
-            p.insert("posting_precision".into(), storage.search.name().into());
-            p.insert("seed".into(), h.seed.into());
-        }
-        IndexSpec::FlatCodes(c) => {
-            p.insert("seed".into(), c.seed.into());
-        }
-        _ => {}
-    }
-    if !storage.quantizer.is_none() {
-        p.insert("quantizer".into(), storage.quantizer.to_string().into());
-        Rescoring::DEFAULT.report_into(&mut p);
-    }
-    if storage.vectors != crate::index::VectorPlace::Ram {
-        p.insert("vectors".into(), storage.vectors.name().into());
-    }
-    if storage.vector_cache > 0 {
-        p.insert("vector_cache".into(), storage.vector_cache.into());
-    }
-    match knob {
-        SearchKnob::Ef(e) => {
-            p.insert("ef".into(), e.into());
-        }
-        SearchKnob::Probe(s) => {
-            p.insert("search_probe".into(), s.into());
-        }
-        SearchKnob::DynamicEf(_) => {
-            p.insert("ef".into(), (-1).into());
-        }
-        SearchKnob::Default => {}
-    }
-    p
 }
