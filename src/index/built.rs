@@ -67,7 +67,22 @@ pub struct BuiltIndex {
     pub lists_overview: Option<ListsOverview>,
 }
 
+/// The spec as `index` really runs it: an HNSW build whose CPU cannot walk
+/// f16 (no AVX-512) walks f32, and says so in its own parameters.
+fn ran_as(spec: &IndexSpec, index: &dyn AnnIndex) -> IndexSpec {
+    match (spec, index.graph()) {
+        (IndexSpec::Hnsw(_), Some(h)) => IndexSpec::Hnsw(h.params_struct().clone()),
+        (s, _) => s.clone(),
+    }
+}
+
 impl BuiltIndex {
+    /// The spec as the index really runs it (what was asked for is
+    /// `spec`): the storage it walks where the CPU changed it.
+    pub fn ran_as(&self) -> IndexSpec {
+        ran_as(&self.spec, &*self.index)
+    }
+
     /// Wraps a built index.
     pub fn new(
         spec: IndexSpec,
@@ -75,8 +90,9 @@ impl BuiltIndex {
         build_secs: f64,
         source: &DataSource,
     ) -> BuiltIndex {
+        let ran = ran_as(&spec, &*index);
         BuiltIndex {
-            estimated_bytes: spec.estimated_bytes(source.len(), source.dim()),
+            estimated_bytes: ran.estimated_bytes(source.len(), source.dim()),
             memory: index.memory(),
             spec,
             index,

@@ -177,6 +177,14 @@ pub fn index_ui(
             b.index.spec.label(),
             b.index.build_secs
         ));
+        let (asked, ran) = (
+            b.index.spec.storage().search,
+            b.index.ran_as().storage().search,
+        );
+        if asked != ran {
+            ui.label(format!("Walks {} here: this CPU has no {} kernels (AVX-512)", ran.name(), asked.name()))
+                .on_hover_text("The search copy in half precision pays only where the CPU converts it as fast as it reads f32; elsewhere the index keeps no copy and walks the f32 vectors, as the memory shows.");
+        }
         // As measured at the build or by the latest measurement.
         let mem = b.index.memory;
         match b.index.estimated_bytes {

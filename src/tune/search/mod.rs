@@ -402,10 +402,7 @@ impl<'a> Search<'a> {
         // The pick as the index really runs (a CPU without AVX-512 walks f32
         // where f16 was asked), so it replays, and is found among the
         // measured points, as measured.
-        let spec = match (&c.index.spec, c.index.graph()) {
-            (IndexSpec::Hnsw(_), Some(h)) => IndexSpec::Hnsw(h.params_struct().clone()),
-            (s, _) => s.clone(),
-        };
+        let spec = c.index.ran_as();
         let pick = Pick {
             label: c.label(),
             params: crate::index::bench_flags(&spec, c.knob),
