@@ -15,8 +15,8 @@ use crate::distance::Metric;
 use crate::eval::{
     self, plan_sweep, GroundTruth, OperatingPoint, PointWriter, QueryMode, ReportFormat, RunOptions,
 };
-use crate::index::family::kinds_where;
 use crate::index::param_spec::{self as spec};
+use crate::index::registry::kinds_where;
 use crate::index::{local_family, AllowList, AnnIndex, BuiltIndex, DataSource, KindFlags};
 use crate::index::{IndexKind, IndexSpec, Rescoring, SearchKnob, SearchParams};
 use crate::job::with_threads;

@@ -13,7 +13,7 @@ use super::args::check_threads;
 use super::io::{open_dataset, with_progress};
 use crate::dataset::Dataset;
 use crate::distance::Metric;
-use crate::index::family::kinds_where;
+use crate::index::registry::kinds_where;
 use crate::index::{local_family, AnnIndex, IndexKind, KindFlags};
 use crate::job::with_threads;
 use crate::progress::WorkContext;

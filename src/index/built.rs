@@ -44,7 +44,7 @@ impl IndexSpec {
     pub fn build(&self, source: impl Into<DataSource>, ctx: &WorkContext) -> Result<BuiltIndex> {
         let source = source.into();
         let started = std::time::Instant::now();
-        let index = self.build_index(&source, ctx)?;
+        let index = super::registry::build(self, &source, ctx)?;
         let build_secs = started.elapsed().as_secs_f64();
         Ok(BuiltIndex::new(self.clone(), index, build_secs, &source))
     }

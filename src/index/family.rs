@@ -1,6 +1,6 @@
-//! The registry of annscope's own index kinds: each kind is one [`Family`]
-//! (in its module's `family.rs`), and [`family`] is the one place that
-//! lists them.
+//! What one of annscope's own index kinds knows about itself: each kind is
+//! one [`Family`] (in its module's `family.rs`); [`super::registry`] is the
+//! one place that lists them.
 //!
 //! A family owns what the rest of the house would otherwise spell per
 //! kind: the specs its command-line flags name and the flags a spec reads
@@ -12,17 +12,18 @@
 //! panels and apply-pick go through it.
 //!
 //! Adding a kind: its module with a `family.rs`, a variant in
-//! [`IndexKind`] and [`IndexSpec`] (`spec.rs`), an arm in [`family`] and,
-//! when it has flags of its own, a group in [`KindFlags`].
+//! [`IndexKind`] and [`IndexSpec`] (`spec.rs`), an arm in
+//! [`super::registry::family`] and, when it has flags of its own, a group
+//! in [`KindFlags`].
 
 use std::sync::Arc;
 
 use clap::Args;
 
 use super::hfresh::flags::HFreshArgs;
-use super::hnsw::HnswArgs;
+use super::hnsw::flags::HnswArgs;
 use super::param_spec::{self as spec, ParamSpec};
-use super::{AnnIndex, IndexKind, IndexSpec, ParamMap, Storage};
+use super::{AnnIndex, IndexKind, IndexSpec, ParamMap};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::progress::WorkContext;
@@ -64,6 +65,19 @@ pub struct StorageUse {
     pub codes: bool,
     /// The f32 vectors left in the mapped base file (`--vectors disk`).
     pub disk_vectors: bool,
+}
+
+impl StorageUse {
+    /// Codes, with the f32 vectors in RAM or on disk (a graph walk).
+    pub const LADDER: StorageUse = StorageUse {
+        codes: true,
+        disk_vectors: true,
+    };
+    /// Codes, with the f32 vectors in RAM to re-score (a scan).
+    pub const CODES_IN_RAM: StorageUse = StorageUse {
+        codes: true,
+        disk_vectors: false,
+    };
 }
 
 /// What the tuner may vary for a kind.
@@ -155,9 +169,8 @@ pub trait Family: Sync {
         _ctx: &WorkContext,
     ) -> Result<Arc<dyn AnnIndex>> {
         Err(Error::InvalidParameter(format!(
-            "--build-fraction: {} is built at once (kinds that take inserts: {})",
-            self.kind().name(),
-            kinds_where(|f| f.takes_inserts())
+            "--build-fraction: {} is built at once and takes no inserts",
+            self.kind().name()
         )))
     }
     /// Specs with a knob, away from the defaults wherever a flag could be
@@ -169,86 +182,6 @@ pub trait Family: Sync {
     /// and the dynamic index have their own panel section).
     fn fields(&self) -> &'static [Field] {
         &[]
-    }
-}
-
-/// The family of a kind annscope builds itself; None for an engine's.
-pub fn family(kind: IndexKind) -> Option<&'static dyn Family> {
-    Some(match kind {
-        IndexKind::Flat => &super::flat::family::FLAT,
-        IndexKind::Hnsw => &super::hnsw::family::HNSW,
-        IndexKind::Dynamic => &super::dynamic::family::DYNAMIC,
-        IndexKind::Hfresh => &super::hfresh::family::HFRESH,
-        IndexKind::PgvectorHnsw | IndexKind::PgvectorIvfflat | IndexKind::QdrantHnsw => {
-            return None
-        }
-    })
-}
-
-/// The family of a kind annscope builds, or an error naming the engine
-/// that measures it instead.
-pub fn local_family(kind: IndexKind) -> Result<&'static dyn Family> {
-    family(kind).ok_or_else(|| {
-        let engine = if kind.needs_server() {
-            "pgvector"
-        } else {
-            "qdrant-edge"
-        };
-        Error::InvalidParameter(format!(
-            "{} is built by an engine: measure it with --engine {engine}",
-            kind.name()
-        ))
-    })
-}
-
-/// The names of the local kinds whose family passes `test`, e.g.
-/// "hnsw, dynamic, hfresh" (for messages that say which kinds take a flag).
-pub fn kinds_where(test: impl Fn(&dyn Family) -> bool) -> String {
-    IndexKind::ALL
-        .iter()
-        .filter(|&&k| family(k).is_some_and(&test))
-        .map(|k| k.name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A spec with its search setting as `bench` flags: the kind's own build
-/// settings, the storage ladder's, and the knob. `bench` given these flags
-/// builds `spec` again and measures at `knob` (the tuner's pick).
-pub fn bench_flags(spec: &IndexSpec, knob: super::SearchKnob) -> ParamMap {
-    use super::SearchKnob;
-    let mut p = ParamMap::new();
-    if let Some(f) = family(spec.kind()) {
-        f.flags_of(spec, &mut p);
-    }
-    storage_flags(&spec.storage(), &mut p);
-    match knob {
-        SearchKnob::Ef(e) => {
-            p.insert("ef".into(), e.into());
-        }
-        SearchKnob::Probe(s) => {
-            p.insert("search_probe".into(), s.into());
-        }
-        SearchKnob::DynamicEf(_) => {
-            p.insert("ef".into(), (-1).into());
-        }
-        SearchKnob::Default => {}
-    }
-    p
-}
-
-/// The storage ladder's flags that differ from their defaults (a walk over
-/// codes also names its re-scoring, at Qdrant's defaults).
-fn storage_flags(storage: &Storage, p: &mut ParamMap) {
-    if !storage.quantizer.is_none() {
-        p.insert("quantizer".into(), storage.quantizer.to_string().into());
-        super::Rescoring::DEFAULT.report_into(p);
-    }
-    if storage.vectors != super::VectorPlace::Ram {
-        p.insert("vectors".into(), storage.vectors.name().into());
-    }
-    if storage.vector_cache > 0 {
-        p.insert("vector_cache".into(), storage.vector_cache.into());
     }
 }
 

@@ -16,7 +16,6 @@ use super::HnswParams;
 use super::{AnnIndex, DynamicConfig, DynamicIndex, HFresh, HFreshParams, Hnsw};
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::progress::WorkContext;
 
 /// Which kind of index: the bare tag of an [`IndexSpec`].
 ///
@@ -356,40 +355,6 @@ impl IndexSpec {
             // In the server: its size is what the server reports.
             IndexSpec::HFresh(_) | IndexSpec::Engine(_) | IndexSpec::FlatCodes(_) => None,
         }
-    }
-
-    /// The registration place: each kind's own build.
-    pub(super) fn build_index(
-        &self,
-        source: &DataSource,
-        ctx: &WorkContext,
-    ) -> Result<Arc<dyn AnnIndex>> {
-        // annscope's own kinds build from the local vectors, validated first.
-        let local = || -> Result<&Arc<Dataset>> {
-            let dataset = source.local();
-            dataset.validate(ctx)?;
-            Ok(dataset)
-        };
-        Ok(match self {
-            IndexSpec::Engine(spec) => match source {
-                DataSource::Engine(collection) => collection.build(*spec, ctx)?,
-                DataSource::Dataset(d) if spec.in_process() => {
-                    return Err(crate::error::Error::InvalidParameter(format!(
-                        "{} runs in Qdrant's engine: open {} as a Qdrant collection (annscope built with --features qdrant)",
-                        spec.label(),
-                        d.display_name()
-                    )))
-                }
-                DataSource::Dataset(d) => {
-                    return Err(crate::error::Error::InvalidParameter(format!(
-                        "{} lives in a PostgreSQL server: load {} into one first",
-                        spec.label(),
-                        d.display_name()
-                    )))
-                }
-            },
-            own => super::local_family(own.kind())?.build(own, local()?, ctx)?,
-        })
     }
 }
 

@@ -61,10 +61,7 @@ impl Family for Dynamic {
     }
 
     fn storage_use(&self) -> StorageUse {
-        StorageUse {
-            codes: true,
-            disk_vectors: true,
-        }
+        StorageUse::LADDER
     }
 
     fn build(

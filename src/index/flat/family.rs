@@ -67,10 +67,7 @@ impl Family for Flat {
     }
 
     fn storage_use(&self) -> StorageUse {
-        StorageUse {
-            codes: true,
-            disk_vectors: false,
-        }
+        StorageUse::CODES_IN_RAM
     }
 
     fn build(

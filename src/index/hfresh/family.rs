@@ -96,10 +96,7 @@ impl Family for HFreshFamily {
     }
 
     fn storage_use(&self) -> StorageUse {
-        StorageUse {
-            codes: true,
-            disk_vectors: false,
-        }
+        StorageUse::CODES_IN_RAM
     }
 
     fn build(

@@ -5,7 +5,8 @@ use clap::Args;
 
 use super::{HFreshParams, Precision};
 use crate::error::Result;
-use crate::index::hnsw::{BuildPrecision, HnswArgs};
+use crate::index::hnsw::flags::HnswArgs;
+use crate::index::hnsw::params::BuildPrecision;
 use crate::index::param_spec as spec;
 use crate::index::Storage;
 

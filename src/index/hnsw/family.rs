@@ -73,10 +73,7 @@ impl Family for HnswFamily {
     }
 
     fn storage_use(&self) -> StorageUse {
-        StorageUse {
-            codes: true,
-            disk_vectors: true,
-        }
+        StorageUse::LADDER
     }
 
     fn build(

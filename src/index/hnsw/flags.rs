@@ -5,7 +5,7 @@
 
 use clap::Args;
 
-use super::{BuildPrecision, DynamicEf, HnswParams};
+use super::params::{BuildPrecision, DynamicEf, HnswParams};
 use crate::error::{Error, Result};
 use crate::index::param_spec as spec;
 use crate::index::quant::Quantizer;

@@ -19,7 +19,8 @@ use super::{
 use crate::dataset::{Dataset, Vectors};
 use crate::error::{Error, Result};
 use crate::eval::{measure, GroundTruth, Measurement, OperatingPoint, QueryMode, RunOptions};
-use crate::index::family::{family, Tuning};
+use crate::index::family;
+use crate::index::family::Tuning;
 use crate::index::{
     BuiltIndex, DataSource, HnswParams, IndexKind, IndexSpec, KnobKind, Rescoring, SearchKnob,
     SearchParams,
