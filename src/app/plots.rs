@@ -99,6 +99,9 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     ui.horizontal(|ui| {
         // Recall@k against ef.
         ui.vertical(|ui| {
+            // Headings and warnings wrap inside the column: a long line
+            // would widen it and push the next chart out of the window.
+            ui.set_max_width(third_w);
             ui.strong(format!("Recall@{k} against {knob}"));
             Plot::new("recall_vs_ef")
                 .width(third_w)
@@ -143,6 +146,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
         });
         // QPS and latency against ef.
         ui.vertical(|ui| {
+            ui.set_max_width(third_w);
             ui.strong(format!(
                 "Latency (µs, p50 solid, p99 dashed) against {knob}"
             ));
@@ -189,6 +193,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                 });
         });
         ui.vertical(|ui| {
+            ui.set_max_width(third_w);
             ui.strong(format!("Distance computations per query against {knob}"));
             Plot::new("dist_vs_ef")
                 .width(third_w)
@@ -214,6 +219,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
     ui.horizontal(|ui| {
         // The trade-off: recall on x, log10 QPS on y.
         ui.vertical(|ui| {
+            ui.set_max_width(half_w);
             ui.strong(format!(
                 "Recall@{k} – QPS trade-off (one thread; up and right is better)"
             ))
@@ -283,6 +289,7 @@ pub fn charts_ui(ui: &mut Ui, session: &Session, settings: &Settings) {
                 });
         });
         ui.vertical(|ui| {
+            ui.set_max_width(half_w);
             ui.strong(format!(
                 "Memory ladder: recall@{k} against bytes held per vector (at the current {knob})"
             ));
