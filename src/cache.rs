@@ -47,7 +47,7 @@ fn entry_path(dir: &Path, base: &Dataset, queries: &Dataset, k: usize) -> PathBu
     ))
 }
 
-fn encode(gt: &GroundTruth) -> Vec<u8> {
+pub(crate) fn encode(gt: &GroundTruth) -> Vec<u8> {
     let (ids, dists) = gt.parts();
     let mut out = Vec::with_capacity(24 + ids.len() * 8 + 8);
     out.extend_from_slice(MAGIC);

@@ -22,6 +22,7 @@
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod cache;
+pub mod churn;
 pub mod cli;
 pub mod dataset;
 pub mod distance;

@@ -9,6 +9,7 @@
 pub mod args;
 mod bench;
 mod build;
+mod churn;
 mod crossover;
 mod engine;
 mod groundtruth;
@@ -25,6 +26,7 @@ use clap::{Parser, Subcommand};
 
 pub use bench::BenchArgs;
 pub use build::BuildArgs;
+pub use churn::ChurnArgs;
 pub use crossover::CrossoverArgs;
 pub use groundtruth::GroundtruthArgs;
 #[cfg(feature = "gui")]
@@ -58,6 +60,10 @@ pub enum Command {
     Build(BuildArgs),
     /// Search a saved index: one JSON line per query.
     Search(SearchArgs),
+    /// Run a runbook of inserts, deletes, replaces and searches (big-ann's
+    /// streaming format, or generated) and measure recall at every search
+    /// step against exact ground truth over the live rows.
+    Churn(Box<ChurnArgs>),
     /// Measure where flat and HNSW latency cross: the dynamic index's threshold.
     Crossover(CrossoverArgs),
     /// Find the cheapest configuration that meets a recall target, chosen
@@ -82,6 +88,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(&a),
         Command::Build(a) => build::run(&a),
         Command::Search(a) => search::run(&a),
+        Command::Churn(a) => churn::run(&a),
         Command::Crossover(a) => crossover::run(&a),
         Command::Tune(a) => tune::run(&a),
         Command::Project(a) => project::run(&a),

@@ -418,7 +418,7 @@ impl Measurement {
 }
 
 /// One pass over the queries: wall seconds, per-query microseconds, results.
-fn timed_run(
+pub(crate) fn timed_run(
     index: &dyn AnnIndex,
     queries: &Vectors,
     params: &SearchParams,

@@ -37,6 +37,19 @@ pub fn recall_from_reported(gt: &GroundTruth, k: usize, results: &[Neighbors]) -
     })
 }
 
+/// Mean recall@k by the same rule, with each returned id's true distance
+/// given by `distance(query, position, id)` (None: not a live id, a miss):
+/// for answers in ids the base rows do not name directly (tags under
+/// writes).
+pub fn recall_with(
+    gt: &GroundTruth,
+    k: usize,
+    results: &[Neighbors],
+    distance: impl Fn(usize, usize, u32) -> Option<f32>,
+) -> (f64, Vec<f32>) {
+    score(gt, k, results, distance)
+}
+
 /// The rule itself: the `j`-th returned id of query `qi` is a hit when its
 /// true distance (`distance(qi, j, id)`; None: not a row) is within the
 /// k-th true distance plus epsilon; repeated ids count once.

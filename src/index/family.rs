@@ -173,6 +173,20 @@ pub trait Family: Sync {
             self.kind().name()
         )))
     }
+    /// An empty index of this spec that takes inserts, deletes and
+    /// replaces of `base`'s rows (`annscope churn`); refused by kinds that
+    /// take no writes.
+    fn live(
+        &self,
+        _spec: &IndexSpec,
+        _base: &Arc<Dataset>,
+        _ctx: &WorkContext,
+    ) -> Result<Box<dyn super::live::LiveIndex>> {
+        Err(Error::InvalidParameter(format!(
+            "{} indexes take no writes",
+            self.kind().name()
+        )))
+    }
     /// Specs with a knob, away from the defaults wherever a flag could be
     /// lost: the cases of the test that a pick read back as `bench` flags
     /// is the same build (`cli::bench`).

@@ -52,6 +52,14 @@ impl AllowList {
         }
     }
 
+    pub fn remove(&mut self, id: u32) {
+        let i = id as usize;
+        if i < self.universe && self.bits[i / 64] & (1 << (i % 64)) != 0 {
+            self.bits[i / 64] &= !(1 << (i % 64));
+            self.count -= 1;
+        }
+    }
+
     #[inline]
     pub fn contains(&self, id: u32) -> bool {
         let i = id as usize;

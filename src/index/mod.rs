@@ -26,6 +26,7 @@ pub mod flat_screen;
 pub mod hfresh;
 pub mod hnsw;
 pub mod knob;
+pub mod live;
 pub mod param_spec;
 pub mod quant;
 pub mod registry;

@@ -60,6 +60,22 @@ impl Family for Dynamic {
         vec![(spec, crate::index::SearchKnob::Ef(20))]
     }
 
+    fn live(
+        &self,
+        spec: &IndexSpec,
+        base: &Arc<Dataset>,
+        _ctx: &WorkContext,
+    ) -> Result<Box<dyn crate::index::live::LiveIndex>> {
+        let IndexSpec::Dynamic(config) = spec else {
+            return Err(not_this_kind(self, spec));
+        };
+        Ok(Box::new(super::live::LiveDynamic::new(
+            config.clone(),
+            base.dim(),
+            base.metric(),
+        )?))
+    }
+
     fn storage_use(&self) -> StorageUse {
         StorageUse::LADDER
     }

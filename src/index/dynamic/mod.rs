@@ -11,6 +11,7 @@
 //! the switch. The switch is one-way, as in Weaviate.
 
 pub mod family;
+pub mod live;
 mod persist;
 
 use std::collections::HashSet;
@@ -213,6 +214,11 @@ impl DynamicIndex {
                 .flat
                 .write()
                 .map_err(|_| Error::Internal("flat lock".into()))?;
+            if f.deleted.contains(&id) {
+                return Err(Error::InvalidParameter(format!(
+                    "id {id} was deleted while the index is flat: it can be inserted again after a cleanup (or once the index is HNSW)"
+                )));
+            }
             if !f.id_set.insert(id) {
                 return Err(Error::InvalidParameter(format!(
                     "id {id} is already in the index"
@@ -285,6 +291,62 @@ impl DynamicIndex {
         }
         self.live.fetch_sub(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Deleted entries still held: the flat store's tombstones, or the
+    /// HNSW's once switched.
+    pub fn tombstones(&self) -> usize {
+        let _g = self.gate.lock();
+        if self.switched.load(Ordering::Acquire) {
+            self.hnsw
+                .read()
+                .ok()
+                .and_then(|h| h.as_ref().map(|h| h.deleted_count()))
+                .unwrap_or(0)
+        } else {
+            self.flat.read().map(|f| f.deleted.len()).unwrap_or(0)
+        }
+    }
+
+    /// Frees tombstones: the HNSW's cleanup once switched; while flat, the
+    /// deleted rows are dropped from the store (not while the HNSW is being
+    /// built from it: its catch-up reads the store by position). Returns
+    /// how many were freed.
+    pub fn cleanup(&self, ctx: &WorkContext) -> Result<usize> {
+        let _g = self
+            .gate
+            .lock()
+            .map_err(|_| Error::Internal("insert gate".into()))?;
+        if self.switched.load(Ordering::Acquire) {
+            return self.with_switched_hnsw(|h| h.cleanup(ctx));
+        }
+        if self.building.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        let mut f = self
+            .flat
+            .write()
+            .map_err(|_| Error::Internal("flat lock".into()))?;
+        let freed = f.deleted.len();
+        if freed == 0 {
+            return Ok(0);
+        }
+        let FlatStore {
+            vectors,
+            ids,
+            id_set,
+            deleted,
+        } = std::mem::take(&mut *f);
+        let mut kept = FlatStore::default();
+        for (row, &id) in vectors.chunks_exact(self.dim).zip(&ids) {
+            if !deleted.contains(&id) {
+                kept.vectors.extend_from_slice(row);
+                kept.ids.push(id);
+            }
+        }
+        kept.id_set = id_set.into_iter().filter(|id| !deleted.contains(id)).collect();
+        *f = kept;
+        Ok(freed)
     }
 
     /// The background build: HNSW over a snapshot, catch up, swap.

@@ -66,6 +66,20 @@ impl Family for Flat {
         ]
     }
 
+    fn live(
+        &self,
+        spec: &IndexSpec,
+        base: &Arc<Dataset>,
+        ctx: &WorkContext,
+    ) -> Result<Box<dyn crate::index::live::LiveIndex>> {
+        match spec {
+            IndexSpec::Flat => Ok(Box::new(super::live::LiveFlat::new(base.clone(), ctx)?)),
+            _ => Err(crate::error::Error::InvalidParameter(
+                "a flat index over quantized codes takes no writes here: run the exact flat index (no --quantizer)".into(),
+            )),
+        }
+    }
+
     fn storage_use(&self) -> StorageUse {
         StorageUse::CODES_IN_RAM
     }

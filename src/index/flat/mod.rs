@@ -12,6 +12,7 @@
 //! ([`block`](crate::distance::block)), elsewhere the `gemm` crate's.
 
 pub mod family;
+pub mod live;
 
 use std::sync::Arc;
 

@@ -95,6 +95,17 @@ impl Family for HFreshFamily {
         ]
     }
 
+    fn live(
+        &self,
+        spec: &IndexSpec,
+        _base: &Arc<Dataset>,
+        _ctx: &WorkContext,
+    ) -> Result<Box<dyn crate::index::live::LiveIndex>> {
+        Ok(Box::new(super::live::LiveHFresh::new(
+            self.params(spec)?.clone(),
+        )?))
+    }
+
     fn storage_use(&self) -> StorageUse {
         StorageUse::CODES_IN_RAM
     }

@@ -31,6 +31,7 @@
 mod build;
 pub mod family;
 pub mod flags;
+pub mod live;
 mod kmeans;
 mod persist;
 mod postings;

@@ -72,6 +72,18 @@ impl Family for HnswFamily {
         ]
     }
 
+    fn live(
+        &self,
+        spec: &IndexSpec,
+        _base: &Arc<Dataset>,
+        _ctx: &WorkContext,
+    ) -> Result<Box<dyn crate::index::live::LiveIndex>> {
+        let IndexSpec::Hnsw(params) = spec else {
+            return Err(not_this_kind(self, spec));
+        };
+        Ok(Box::new(super::live::LiveHnsw::new(params.clone())?))
+    }
+
     fn storage_use(&self) -> StorageUse {
         StorageUse::LADDER
     }

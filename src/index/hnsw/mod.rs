@@ -24,6 +24,7 @@ mod build;
 mod disk;
 pub mod explain;
 pub mod family;
+pub mod live;
 pub mod flags;
 mod graph;
 mod idmap;

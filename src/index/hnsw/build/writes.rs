@@ -213,7 +213,6 @@ impl Hnsw {
                 Ok(repaired)
             })
             .try_reduce(|| 0, |a, b| Ok(a + b))?;
-        // Free the slots: drop their links and ids.
         // Free the slots: drop their links and ids. A freed slot stays marked
         // deleted, so even a stale link to it could never surface in results.
         let dead: Vec<Slot> = (0..n as u32)
@@ -224,8 +223,12 @@ impl Hnsw {
             for layer in 0..=self.links.levels[s.idx()] as usize {
                 self.links.write(s, layer, &[]);
             }
+            // The id may live again in another slot (deleted, then
+            // inserted anew): only this slot's mapping goes.
             let ext = self.ext_ids[s.idx()];
-            self.slot_of.remove(ext);
+            if self.slot_of.get(ext) == Some(s) {
+                self.slot_of.remove(ext);
+            }
             self.free.push(s);
         }
         self.n_deleted = 0;

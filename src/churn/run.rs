@@ -1,0 +1,467 @@
+//! Runs a checked runbook against one index kind: writes as the steps say,
+//! maintenance as the policy says (tombstone cleanup on an interval, or a
+//! rebuild from scratch as Deep Lake does it), and at every search step
+//! each knob's answers timed and scored against that step's exact ground
+//! truth over the live tags.
+//!
+//! Writes are synchronous here: a write returns once the index holds it,
+//! so nothing is ever queued (`queue_len` 0, status READY, freshness 0).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::runbook::{Op, Runbook};
+use super::state::LiveRows;
+use super::truth::StepTruth;
+use crate::dataset::{Dataset, IdRows};
+use crate::error::{Error, Result};
+use crate::eval::bench::{timed_run, QueryMode};
+use crate::eval::LatencyStats;
+use crate::index::live::{LiveIndex, Rows};
+use crate::index::{local_family, IndexSpec, Neighbors, SearchKnob, SearchParams};
+use crate::progress::WorkContext;
+
+/// When tombstone cleanup runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Interval {
+    /// After every N rows written (reproducible).
+    Ops(usize),
+    /// When this many seconds passed since the last cycle (checked after
+    /// each write step).
+    Seconds(f64),
+}
+
+impl std::str::FromStr for Interval {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::InvalidParameter(format!(
+                "--cleanup-interval {s}: give seconds (30s) or rows written (5000ops)"
+            ))
+        };
+        if let Some(n) = s.strip_suffix("ops") {
+            let n: usize = n.parse().map_err(|_| bad())?;
+            return if n == 0 { Err(bad()) } else { Ok(Interval::Ops(n)) };
+        }
+        let secs: f64 = s.strip_suffix('s').unwrap_or(s).parse().map_err(|_| bad())?;
+        if secs.is_finite() && secs >= 0.0 {
+            Ok(Interval::Seconds(secs))
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// What keeps an index healthy under deletes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Maintenance {
+    /// Nothing: tombstones stay.
+    None,
+    /// Weaviate's tombstone cleanup on an interval.
+    Cleanup(Interval),
+    /// A fresh build over the live rows after every N rows written.
+    RebuildEvery(usize),
+    /// A fresh build once this share of the rows built on was deleted or
+    /// replaced.
+    RebuildAt(f64),
+}
+
+impl Maintenance {
+    /// Parses `--maintenance`, with `--cleanup-interval` for `cleanup`.
+    pub fn parse(s: &str, interval: Interval) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::InvalidParameter(format!(
+                "--maintenance {s}: {why} (none, cleanup, rebuild-every:N, rebuild-at:SHARE)"
+            ))
+        };
+        match s.split_once(':') {
+            None if s == "none" => Ok(Maintenance::None),
+            None if s == "cleanup" => Ok(Maintenance::Cleanup(interval)),
+            Some(("rebuild-every", n)) => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Maintenance::RebuildEvery(n)),
+                _ => Err(bad("N is a count of rows written, at least 1")),
+            },
+            Some(("rebuild-at", f)) => match f.parse::<f64>() {
+                Ok(f) if f > 0.0 && f <= 1.0 => Ok(Maintenance::RebuildAt(f)),
+                _ => Err(bad("SHARE is above 0 and at most 1")),
+            },
+            _ => Err(bad("unknown policy")),
+        }
+    }
+}
+
+/// Everything a run needs, checked by the caller.
+pub struct Plan<'a> {
+    pub book: &'a Runbook,
+    /// Runbook position → base row.
+    pub order: Vec<u32>,
+    pub base: Arc<Dataset>,
+    pub queries: Option<&'a Dataset>,
+    pub truth: &'a StepTruth,
+    pub spec: IndexSpec,
+    pub k: usize,
+    pub knobs: Vec<SearchKnob>,
+    /// Threads the queries of a search step are spread over.
+    pub search_threads: usize,
+    pub maintenance: Maintenance,
+    /// Where each search step's answers go as `.ivecs`.
+    pub results_dir: Option<PathBuf>,
+}
+
+/// One search step under one knob: a line of `churn --format json`. A
+/// stable contract: fields are never renamed; new ones may be added.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepLine {
+    pub step: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ef: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_probe: Option<usize>,
+    pub live: usize,
+    pub inserted: usize,
+    pub deleted: usize,
+    pub replaced: usize,
+    pub tombstones: usize,
+    pub queue_len: usize,
+    pub status: &'static str,
+    /// None when nothing is live.
+    pub recall: Option<f64>,
+    /// Returned tags that were not live, or repeated in one answer.
+    pub wrong_tags: usize,
+    pub qps: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub index_bytes: u64,
+    pub rss_bytes: Option<u64>,
+    pub elapsed_s: f64,
+    pub cleanup_s: f64,
+    pub cleanups: usize,
+    pub rebuild_s: f64,
+    pub rebuilds: usize,
+}
+
+/// The run's totals under one knob.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ef: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_probe: Option<usize>,
+    pub average_recall: Option<f64>,
+    pub min_recall: Option<f64>,
+    pub searches: usize,
+    pub inserted: usize,
+    pub deleted: usize,
+    pub replaced: usize,
+    /// Rows written per second of write time (maintenance excluded).
+    pub write_throughput: f64,
+    pub freshness_p50_ms: f64,
+    pub freshness_p99_ms: f64,
+    pub seconds: f64,
+    pub cleanup_s: f64,
+    pub rebuild_s: f64,
+    pub final_index_bytes: u64,
+    pub average_qps: Option<f64>,
+}
+
+fn knob_fields(knob: SearchKnob) -> (Option<usize>, Option<usize>) {
+    match knob {
+        SearchKnob::Ef(e) => (Some(e), None),
+        SearchKnob::Probe(p) => (None, Some(p)),
+        _ => (None, None),
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    inserted: usize,
+    deleted: usize,
+    replaced: usize,
+    write_s: f64,
+    cleanup_s: f64,
+    cleanups: usize,
+    rebuild_s: f64,
+    rebuilds: usize,
+    /// Rows written since the last cleanup or (re)build.
+    since_cleanup: usize,
+    since_build: usize,
+    /// Rows deleted or replaced since the last (re)build, and rows then.
+    churned_since_build: usize,
+    built_with: usize,
+}
+
+/// Runs the plan; `emit` gets every step line as it is measured (the CLI
+/// prints it). Returns one summary per knob.
+pub fn run(
+    plan: &Plan<'_>,
+    ctx: &WorkContext,
+    emit: &mut dyn FnMut(&StepLine) -> Result<()>,
+) -> Result<(Vec<Summary>, Vec<String>)> {
+    let fam = local_family(plan.spec.kind())?;
+    let mut index = fam.live(&plan.spec, &plan.base, ctx)?;
+    let mut live = LiveRows::new(plan.order.clone());
+    let mut c = Counters::default();
+    let start = Instant::now();
+    let mut last_cleanup = Instant::now();
+    let mut recalls: Vec<Vec<f64>> = vec![Vec::new(); plan.knobs.len()];
+    let mut qps: Vec<Vec<f64>> = vec![Vec::new(); plan.knobs.len()];
+    if let Some(dir) = &plan.results_dir {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    ctx.progress
+        .stage(&format!("running {} steps", plan.book.steps.len()), plan.book.steps.len() as u64);
+    for step in &plan.book.steps {
+        ctx.cancel.check()?;
+        if step.op == Op::Search {
+            let queries = plan.queries.ok_or_else(|| {
+                Error::InvalidParameter(format!(
+                    "step {} is a search: give the query file (--queries)",
+                    step.key
+                ))
+            })?;
+            let truth = plan.truth.get(&step.key).ok_or_else(|| {
+                Error::Internal(format!("no ground truth for step {}", step.key))
+            })?;
+            for (ki, &knob) in plan.knobs.iter().enumerate() {
+                let line = search_step(plan, step.key, knob, index.as_ref(), &live, queries, truth.as_ref(), &c, start)?;
+                if let Some(r) = line.recall {
+                    recalls[ki].push(r);
+                    qps[ki].push(line.qps);
+                }
+                emit(&line)?;
+            }
+        } else {
+            let touched = live.apply(&step.op);
+            let rows = Rows {
+                base: &plan.base,
+                tags: &touched.tags,
+                rows: &touched.rows,
+            };
+            let t = Instant::now();
+            match step.op {
+                Op::Insert { .. } => {
+                    index.insert(rows, ctx)?;
+                    c.inserted += rows.len();
+                }
+                Op::Delete { .. } => {
+                    index.delete(&touched.tags)?;
+                    c.deleted += rows.len();
+                    c.churned_since_build += rows.len();
+                }
+                Op::Replace { .. } => {
+                    index.replace(rows, ctx)?;
+                    c.replaced += rows.len();
+                    c.churned_since_build += rows.len();
+                }
+                Op::Search => {}
+            }
+            c.write_s += t.elapsed().as_secs_f64();
+            if c.built_with == 0 {
+                c.built_with = live.len();
+            }
+            c.since_cleanup += rows.len();
+            c.since_build += rows.len();
+            maintain(plan, &mut index, &live, &mut c, &mut last_cleanup, ctx)?;
+        }
+        ctx.progress.add(1);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let final_bytes = index_bytes(index.as_ref());
+    let summaries = plan
+        .knobs
+        .iter()
+        .enumerate()
+        .map(|(ki, &knob)| {
+            let (ef, search_probe) = knob_fields(knob);
+            let r = &recalls[ki];
+            let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+            Summary {
+                ef,
+                search_probe,
+                average_recall: mean(r),
+                min_recall: r.iter().copied().reduce(f64::min),
+                searches: r.len(),
+                inserted: c.inserted,
+                deleted: c.deleted,
+                replaced: c.replaced,
+                write_throughput: (c.inserted + c.deleted + c.replaced) as f64 / c.write_s.max(1e-9),
+                freshness_p50_ms: 0.0,
+                freshness_p99_ms: 0.0,
+                seconds,
+                cleanup_s: c.cleanup_s,
+                rebuild_s: c.rebuild_s,
+                final_index_bytes: final_bytes,
+                average_qps: mean(&qps[ki]),
+            }
+        })
+        .collect();
+    Ok((summaries, index.notes()))
+}
+
+fn index_bytes(index: &dyn LiveIndex) -> u64 {
+    let m = index.memory();
+    m.ram_bytes + m.disk_bytes
+}
+
+/// Cleanup or rebuild after a write step, as the policy says.
+fn maintain(
+    plan: &Plan<'_>,
+    index: &mut Box<dyn LiveIndex>,
+    live: &LiveRows,
+    c: &mut Counters,
+    last_cleanup: &mut Instant,
+    ctx: &WorkContext,
+) -> Result<()> {
+    let rebuild = match plan.maintenance {
+        Maintenance::None => false,
+        Maintenance::Cleanup(interval) => {
+            let due = match interval {
+                Interval::Ops(n) => c.since_cleanup >= n,
+                Interval::Seconds(s) => last_cleanup.elapsed().as_secs_f64() >= s,
+            };
+            if due && index.has_cleanup() && index.tombstones() > 0 {
+                let t = Instant::now();
+                index.cleanup(ctx)?;
+                c.cleanup_s += t.elapsed().as_secs_f64();
+                c.cleanups += 1;
+                c.since_cleanup = 0;
+                *last_cleanup = Instant::now();
+            }
+            false
+        }
+        Maintenance::RebuildEvery(n) => c.since_build >= n,
+        Maintenance::RebuildAt(share) => {
+            c.built_with > 0 && c.churned_since_build as f64 >= share * c.built_with as f64
+        }
+    };
+    if rebuild && !live.is_empty() {
+        let t = Instant::now();
+        let mut held: Vec<(u32, u32)> = live.held().map(|(r, t)| (t, r)).collect();
+        held.sort_unstable();
+        let tags: Vec<u32> = held.iter().map(|&(t, _)| t).collect();
+        let rows: Vec<usize> = held.iter().map(|&(_, r)| r as usize).collect();
+        let mut fresh = local_family(plan.spec.kind())?.live(&plan.spec, &plan.base, ctx)?;
+        fresh.insert(
+            Rows {
+                base: &plan.base,
+                tags: &tags,
+                rows: &rows,
+            },
+            ctx,
+        )?;
+        *index = fresh;
+        c.rebuild_s += t.elapsed().as_secs_f64();
+        c.rebuilds += 1;
+        c.since_build = 0;
+        c.since_cleanup = 0;
+        c.churned_since_build = 0;
+        c.built_with = live.len();
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn search_step(
+    plan: &Plan<'_>,
+    key: u64,
+    knob: SearchKnob,
+    index: &dyn LiveIndex,
+    live: &LiveRows,
+    queries: &Dataset,
+    truth: Option<&crate::eval::GroundTruth>,
+    c: &Counters,
+    start: Instant,
+) -> Result<StepLine> {
+    let params = SearchParams {
+        k: plan.k,
+        knob,
+        filter: None,
+        rescoring: None,
+    };
+    let nq = queries.len();
+    let (wall, times, results) = match index.searchable() {
+        Some(ix) => crate::job::with_threads(Some(plan.search_threads), || {
+            timed_run(ix, queries.vectors(), &params, QueryMode::Single)
+        })??,
+        None => (0.0, vec![0.0; nq], vec![Neighbors::default(); nq]),
+    };
+    let metric = plan.base.metric();
+    let mut wrong = 0usize;
+    for r in &results {
+        let mut seen = std::collections::HashSet::new();
+        wrong += r
+            .ids
+            .iter()
+            .filter(|&&t| live.row(t).is_none() || !seen.insert(t))
+            .count();
+    }
+    let recall = truth.map(|gt| {
+        crate::eval::recall::recall_with(gt, plan.k, &results, |qi, _, tag| {
+            live.row(tag)
+                .map(|r| metric.distance(queries.row(qi), plan.base.row(r as usize)))
+        })
+        .0
+    });
+    if let Some(dir) = &plan.results_dir {
+        write_answers(dir, key, knob, plan.knobs.len(), plan.k, &results)?;
+    }
+    let lat = LatencyStats::from_micros(&times);
+    let (ef, search_probe) = knob_fields(knob);
+    Ok(StepLine {
+        step: key,
+        ef,
+        search_probe,
+        live: live.len(),
+        inserted: c.inserted,
+        deleted: c.deleted,
+        replaced: c.replaced,
+        tombstones: index.tombstones(),
+        queue_len: 0,
+        status: "READY",
+        recall,
+        wrong_tags: wrong,
+        qps: if wall > 0.0 { nq as f64 / wall } else { 0.0 },
+        p50_us: lat.p50_us,
+        p99_us: lat.p99_us,
+        index_bytes: index_bytes(index),
+        rss_bytes: crate::eval::process::rss_bytes(),
+        elapsed_s: start.elapsed().as_secs_f64(),
+        cleanup_s: c.cleanup_s,
+        cleanups: c.cleanups,
+        rebuild_s: c.rebuild_s,
+        rebuilds: c.rebuilds,
+    })
+}
+
+/// `step-<key>.ivecs` (with several knobs, `step-<key>-ef<E>.ivecs` or
+/// `-probe<P>`): k tags per query, -1 where fewer came back.
+fn write_answers(
+    dir: &std::path::Path,
+    key: u64,
+    knob: SearchKnob,
+    knobs: usize,
+    k: usize,
+    results: &[Neighbors],
+) -> Result<()> {
+    let suffix = match (knobs > 1, knob) {
+        (false, _) => String::new(),
+        (true, SearchKnob::Ef(e)) => format!("-ef{e}"),
+        (true, SearchKnob::Probe(p)) => format!("-probe{p}"),
+        (true, _) => "-default".into(),
+    };
+    let mut ids = Vec::with_capacity(results.len() * k);
+    for r in results {
+        ids.extend((0..k).map(|j| r.ids.get(j).copied().unwrap_or(u32::MAX)));
+    }
+    crate::dataset::vecs::write_ivecs(
+        &dir.join(format!("step-{key}{suffix}.ivecs")),
+        &IdRows {
+            n: results.len(),
+            k,
+            ids,
+        },
+    )
+}

@@ -1,0 +1,400 @@
+//! Runbooks as big-ann-benchmarks' streaming track writes them: under a
+//! dataset key, `max_pts` (the most rows live at once) and numbered steps,
+//! each an `insert` or `delete` of base rows `start..end`, a `replace`
+//! (tags `tags_start..tags_end` take the vectors of rows
+//! `ids_start..ids_end`, keeping their tags), or a `search` over the query
+//! file.
+//!
+//! A tag is a row of the base file: an insert of rows 10..20 writes tags
+//! 10..19. annscope adds one key of its own, `order`: a generated runbook
+//! with a clustered insert order addresses the base through a seeded
+//! permutation (rows grouped by cluster), so its ranges stay ranges; the
+//! tag is still the row in the file. A runbook without it uses the file's
+//! order, as big-ann's do.
+//!
+//! Before anything runs, the whole runbook is checked against the base:
+//! every refusal names its step.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::error::{Error, Result};
+
+/// One step's operation. Ranges are half-open positions in the runbook's
+/// order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Insert {
+        start: usize,
+        end: usize,
+    },
+    Delete {
+        start: usize,
+        end: usize,
+    },
+    Replace {
+        tags_start: usize,
+        tags_end: usize,
+        ids_start: usize,
+        ids_end: usize,
+    },
+    Search,
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Insert { .. } => "insert",
+            Op::Delete { .. } => "delete",
+            Op::Replace { .. } => "replace",
+            Op::Search => "search",
+        }
+    }
+    /// Rows written by this step (a delete writes its rows' tombstones).
+    pub fn rows_written(&self) -> usize {
+        match *self {
+            Op::Insert { start, end } | Op::Delete { start, end } => end - start,
+            Op::Replace {
+                tags_start,
+                tags_end,
+                ..
+            } => tags_end - tags_start,
+            Op::Search => 0,
+        }
+    }
+}
+
+/// A numbered step: `key` is the runbook's own number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub key: u64,
+    pub op: Op,
+}
+
+/// How the runbook's positions map to base rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Position i is row i (big-ann's runbooks).
+    File,
+    /// Rows grouped by the nearest of `clusters` seeded centroids
+    /// ([`super::order::clustered`]).
+    Clustered { clusters: usize, seed: u64 },
+}
+
+/// A runbook for one dataset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Runbook {
+    /// The dataset key it was read under or generated for.
+    pub name: String,
+    pub max_pts: usize,
+    pub order: Order,
+    /// In the order they run (by key).
+    pub steps: Vec<Step>,
+}
+
+fn bad(source: &str, what: String) -> Error {
+    Error::InvalidParameter(format!("{source}: {what}"))
+}
+
+fn key_text(k: &Yaml) -> String {
+    match k {
+        Yaml::String(s) => s.clone(),
+        Yaml::Integer(i) => i.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn count(source: &str, step: &str, v: &Yaml, field: &str) -> Result<usize> {
+    match v {
+        Yaml::Integer(i) if *i >= 0 => Ok(*i as usize),
+        Yaml::BadValue => Err(bad(source, format!("{step}: `{field}` is missing"))),
+        other => Err(bad(
+            source,
+            format!("{step}: `{field}` is {}, not a whole number ≥ 0", key_text(other)),
+        )),
+    }
+}
+
+impl Runbook {
+    /// Reads a runbook from YAML text (`source` names it in messages).
+    /// `key` picks the dataset when the file holds several.
+    pub fn parse(text: &str, key: Option<&str>, source: &str) -> Result<Runbook> {
+        let docs = YamlLoader::load_from_str(text)
+            .map_err(|e| bad(source, format!("not YAML: {e}")))?;
+        let root = match docs.as_slice() {
+            [Yaml::Hash(h)] => h,
+            [] => return Err(bad(source, "empty: no runbook in it".into())),
+            [_] => return Err(bad(source, "not a runbook: the top level is not a mapping of dataset names".into())),
+            _ => return Err(bad(source, "several YAML documents: give one runbook per file".into())),
+        };
+        let names: Vec<String> = root.keys().map(key_text).collect();
+        let (name, body) = match key {
+            Some(k) => {
+                let body = root.get(&Yaml::String(k.to_string())).ok_or_else(|| {
+                    bad(
+                        source,
+                        format!("no dataset key `{k}` (it has: {})", names.join(", ")),
+                    )
+                })?;
+                (k.to_string(), body)
+            }
+            None if root.len() == 1 => {
+                let (k, v) = root.iter().next().expect("one entry");
+                (key_text(k), v)
+            }
+            None => {
+                return Err(bad(
+                    source,
+                    format!(
+                        "{} dataset keys ({}): choose one with --runbook-key",
+                        root.len(),
+                        names.join(", ")
+                    ),
+                ))
+            }
+        };
+        let Yaml::Hash(body) = body else {
+            return Err(bad(source, format!("`{name}` is not a mapping of steps")));
+        };
+        let mut max_pts = None;
+        let mut order = Order::File;
+        let mut steps = Vec::new();
+        for (k, v) in body {
+            match k {
+                Yaml::Integer(i) if *i >= 0 => steps.push(Self::step(source, *i as u64, v)?),
+                Yaml::String(s) if s == "max_pts" => {
+                    max_pts = Some(count(source, "max_pts", v, "max_pts")?)
+                }
+                Yaml::String(s) if s == "gt_url" => {}
+                Yaml::String(s) if s == "order" => order = Self::order(source, v)?,
+                other => {
+                    return Err(bad(
+                        source,
+                        format!(
+                            "unknown key `{}` under `{name}` (steps are numbered; other keys: max_pts, gt_url, order)",
+                            key_text(other)
+                        ),
+                    ))
+                }
+            }
+        }
+        let max_pts =
+            max_pts.ok_or_else(|| bad(source, format!("`{name}` has no `max_pts`")))?;
+        if steps.is_empty() {
+            return Err(bad(source, format!("`{name}` has no numbered steps")));
+        }
+        steps.sort_by_key(|s| s.key);
+        Ok(Runbook {
+            name,
+            max_pts,
+            order,
+            steps,
+        })
+    }
+
+    fn step(source: &str, key: u64, v: &Yaml) -> Result<Step> {
+        let at = format!("step {key}");
+        let Yaml::Hash(_) = v else {
+            return Err(bad(source, format!("{at}: not a mapping with an `operation`")));
+        };
+        let f = |field: &str| count(source, &at, &v[field], field);
+        let op = match v["operation"].as_str() {
+            Some("insert") => Op::Insert {
+                start: f("start")?,
+                end: f("end")?,
+            },
+            Some("delete") => Op::Delete {
+                start: f("start")?,
+                end: f("end")?,
+            },
+            Some("replace") => Op::Replace {
+                tags_start: f("tags_start")?,
+                tags_end: f("tags_end")?,
+                ids_start: f("ids_start")?,
+                ids_end: f("ids_end")?,
+            },
+            Some("search") => Op::Search,
+            Some(other) => {
+                return Err(bad(
+                    source,
+                    format!("{at}: unknown operation `{other}` (insert, delete, replace, search)"),
+                ))
+            }
+            None => return Err(bad(source, format!("{at}: no `operation`"))),
+        };
+        Ok(Step { key, op })
+    }
+
+    fn order(source: &str, v: &Yaml) -> Result<Order> {
+        match v["kind"].as_str() {
+            Some("file") => Ok(Order::File),
+            Some("clustered") => Ok(Order::Clustered {
+                clusters: count(source, "order", &v["clusters"], "clusters")?,
+                seed: count(source, "order", &v["seed"], "seed")? as u64,
+            }),
+            _ => Err(bad(
+                source,
+                "`order` is `{kind: file}` or `{kind: clustered, clusters: C, seed: S}`".into(),
+            )),
+        }
+    }
+
+    /// Checks every step against a base of `n` rows, as the steps would
+    /// run: ranges inside the base, live counts within `max_pts`, deletes
+    /// and replaces of live tags only, no live tag inserted twice, no row
+    /// held by two live tags. The first refusal names its step.
+    pub fn check(&self, n: usize, source: &str) -> Result<()> {
+        if let Order::Clustered { clusters, .. } = self.order {
+            if clusters == 0 || clusters > n.max(1) {
+                return Err(bad(
+                    source,
+                    format!("order: {clusters} clusters for {n} rows"),
+                ));
+            }
+        }
+        let mut live: HashSet<usize> = HashSet::new();
+        // Position of the row each live tag holds, and which tag holds a row.
+        let mut row_of: std::collections::HashMap<usize, usize> = Default::default();
+        let mut held: std::collections::HashMap<usize, usize> = Default::default();
+        for s in &self.steps {
+            let at = |what: String| bad(source, format!("step {} ({}): {what}", s.key, s.op.name()));
+            let range = |start: usize, end: usize, what: &str| -> Result<()> {
+                if end <= start {
+                    return Err(at(format!("{what} end {end} is not after start {start}")));
+                }
+                if end > n {
+                    return Err(at(format!(
+                        "{what} {start}..{end} runs past the base ({n} rows)"
+                    )));
+                }
+                Ok(())
+            };
+            match s.op {
+                Op::Insert { start, end } => {
+                    range(start, end, "")?;
+                    for t in start..end {
+                        if !live.insert(t) {
+                            return Err(at(format!("inserts tag {t}, which is live already")));
+                        }
+                        if let Some(&other) = held.get(&t) {
+                            return Err(at(format!(
+                                "inserts row {t}, whose vector tag {other} holds (one row, one live tag)"
+                            )));
+                        }
+                        row_of.insert(t, t);
+                        held.insert(t, t);
+                    }
+                }
+                Op::Delete { start, end } => {
+                    range(start, end, "")?;
+                    for t in start..end {
+                        if !live.remove(&t) {
+                            return Err(at(format!("deletes tag {t}, which is not live")));
+                        }
+                        if let Some(r) = row_of.remove(&t) {
+                            held.remove(&r);
+                        }
+                    }
+                }
+                Op::Replace {
+                    tags_start,
+                    tags_end,
+                    ids_start,
+                    ids_end,
+                } => {
+                    range(tags_start, tags_end, "tags")?;
+                    range(ids_start, ids_end, "ids")?;
+                    if tags_end - tags_start != ids_end - ids_start {
+                        return Err(at(format!(
+                            "{} tags take {} rows: the ranges must be as long",
+                            tags_end - tags_start,
+                            ids_end - ids_start
+                        )));
+                    }
+                    for (t, r) in (tags_start..tags_end).zip(ids_start..ids_end) {
+                        if !live.contains(&t) {
+                            return Err(at(format!("replaces tag {t}, which is not live")));
+                        }
+                        if let Some(old) = row_of.insert(t, r) {
+                            held.remove(&old);
+                        }
+                        if let Some(other) = held.insert(r, t) {
+                            if other != t {
+                                return Err(at(format!(
+                                    "gives tag {t} row {r}, whose vector tag {other} holds (one row, one live tag)"
+                                )));
+                            }
+                        }
+                    }
+                }
+                Op::Search => {}
+            }
+            if live.len() > self.max_pts {
+                return Err(at(format!(
+                    "leaves {} tags live, past max_pts {}",
+                    live.len(),
+                    self.max_pts
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The runbook as YAML in big-ann's layout (plus `order` when it is
+    /// not the file's), to save and run again.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}:", yaml_key(&self.name));
+        let _ = writeln!(out, "  max_pts: {}", self.max_pts);
+        if let Order::Clustered { clusters, seed } = self.order {
+            let _ = writeln!(
+                out,
+                "  order: {{kind: clustered, clusters: {clusters}, seed: {seed}}}"
+            );
+        }
+        for s in &self.steps {
+            let _ = writeln!(out, "  {}:", s.key);
+            let _ = writeln!(out, "    operation: {}", s.op.name());
+            match s.op {
+                Op::Insert { start, end } | Op::Delete { start, end } => {
+                    let _ = writeln!(out, "    start: {start}\n    end: {end}");
+                }
+                Op::Replace {
+                    tags_start,
+                    tags_end,
+                    ids_start,
+                    ids_end,
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "    tags_start: {tags_start}\n    tags_end: {tags_end}\n    ids_start: {ids_start}\n    ids_end: {ids_end}"
+                    );
+                }
+                Op::Search => {}
+            }
+        }
+        out
+    }
+
+    /// Search steps.
+    pub fn searches(&self) -> usize {
+        self.steps.iter().filter(|s| s.op == Op::Search).count()
+    }
+}
+
+/// A dataset name as a YAML key: quoted unless plain letters, digits and
+/// `-_.`.
+fn yaml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !name.chars().all(|c| c.is_ascii_digit())
+    {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    }
+}
