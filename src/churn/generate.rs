@@ -36,16 +36,19 @@ impl<'a> Options<'a> {
         let mut pairs = Vec::new();
         for part in rest.split(',').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').ok_or_else(|| {
-                Error::InvalidParameter(format!(
-                    "--generate {spec}: `{part}` is not key=value"
-                ))
+                Error::InvalidParameter(format!("--generate {spec}: `{part}` is not key=value"))
             })?;
             pairs.push((k.trim(), v.trim()));
         }
         Ok(Options { name, pairs })
     }
 
-    fn get<T: std::str::FromStr>(&self, key: &str, default: T, ok: impl Fn(&T) -> bool) -> Result<T> {
+    fn get<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        default: T,
+        ok: impl Fn(&T) -> bool,
+    ) -> Result<T> {
         match self.pairs.iter().find(|(k, _)| *k == key) {
             None => Ok(default),
             Some((_, v)) => v.parse::<T>().ok().filter(|x| ok(x)).ok_or_else(|| {
@@ -212,6 +215,100 @@ impl Steps {
         for op in [op, Op::Search] {
             let key = self.0.len() as u64 + 1;
             self.0.push(Step { key, op });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::state::LiveRows;
+    use crate::distance::Metric;
+    use crate::testutil::random_dataset;
+
+    fn deleted_share(book: &Runbook, n: usize) -> f64 {
+        book.steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Delete { .. }))
+            .map(|s| s.op.rows_written())
+            .sum::<usize>() as f64
+            / n as f64
+    }
+
+    #[test]
+    fn clustered_deletes_insert_everything_cluster_by_cluster_and_delete_in_bursts() {
+        let base = random_dataset(2000, 8, Metric::L2, 3);
+        let book = generate("clustered-deletes", &base, 7).expect("generate");
+        assert!(book.steps.len() >= 50, "{} steps", book.steps.len());
+        let inserted: usize = book
+            .steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Insert { .. }))
+            .map(|s| s.op.rows_written())
+            .sum();
+        assert_eq!(inserted, 2000);
+        let share = deleted_share(&book, 2000);
+        assert!((0.25..0.45).contains(&share), "deleted {share}");
+        // A search after every write; the order is the clustered one.
+        assert!(book
+            .steps
+            .windows(2)
+            .all(|w| (w[0].op == Op::Search) != (w[1].op == Op::Search)));
+        assert_eq!(
+            book.order,
+            Order::Clustered {
+                clusters: 16,
+                seed: 7
+            }
+        );
+        assert_eq!(
+            generate("clustered-deletes", &base, 7).expect("again"),
+            book
+        );
+        // The peak live count is max_pts, and it is reached.
+        let mut live = LiveRows::new(crate::churn::positions(&book, &base).expect("order"));
+        let peak = book
+            .steps
+            .iter()
+            .map(|s| {
+                live.apply(&s.op);
+                live.len()
+            })
+            .max();
+        assert_eq!(peak, Some(book.max_pts));
+    }
+
+    #[test]
+    fn sliding_window_keeps_the_window_and_random_replace_keeps_tags() {
+        let base = random_dataset(1000, 4, Metric::L2, 1);
+        let book = generate("sliding-window:window=0.2,steps=20", &base, 1).expect("window");
+        assert!(book.max_pts <= 250, "max_pts {}", book.max_pts);
+        assert!((deleted_share(&book, 1000) - 0.8).abs() < 0.01);
+        let book = generate("random-replace:steps=5,size=0.05", &base, 2).expect("replace");
+        let replaces = book
+            .steps
+            .iter()
+            .filter(|s| matches!(s.op, Op::Replace { .. }))
+            .count();
+        assert_eq!(replaces, 5);
+        assert_eq!(book.max_pts, 500);
+    }
+
+    #[test]
+    fn a_bad_shape_or_option_is_refused_naming_it() {
+        let base = random_dataset(100, 4, Metric::L2, 1);
+        for (spec, want) in [
+            ("zigzag", "unknown runbook shape"),
+            ("sliding-window:width=3", "unknown option `width`"),
+            ("clustered-deletes:delete=2", "delete=2 is out of range"),
+            ("random-replace:steps", "is not key=value"),
+            (
+                "random-replace:steps=100,size=0.1",
+                "need 1000 rows never inserted",
+            ),
+        ] {
+            let e = generate(spec, &base, 1).expect_err(spec).to_string();
+            assert!(e.contains(want), "{spec}: {e}");
         }
     }
 }

@@ -112,7 +112,10 @@ fn count(source: &str, step: &str, v: &Yaml, field: &str) -> Result<usize> {
         Yaml::BadValue => Err(bad(source, format!("{step}: `{field}` is missing"))),
         other => Err(bad(
             source,
-            format!("{step}: `{field}` is {}, not a whole number ≥ 0", key_text(other)),
+            format!(
+                "{step}: `{field}` is {}, not a whole number ≥ 0",
+                key_text(other)
+            ),
         )),
     }
 }
@@ -121,13 +124,23 @@ impl Runbook {
     /// Reads a runbook from YAML text (`source` names it in messages).
     /// `key` picks the dataset when the file holds several.
     pub fn parse(text: &str, key: Option<&str>, source: &str) -> Result<Runbook> {
-        let docs = YamlLoader::load_from_str(text)
-            .map_err(|e| bad(source, format!("not YAML: {e}")))?;
+        let docs =
+            YamlLoader::load_from_str(text).map_err(|e| bad(source, format!("not YAML: {e}")))?;
         let root = match docs.as_slice() {
             [Yaml::Hash(h)] => h,
             [] => return Err(bad(source, "empty: no runbook in it".into())),
-            [_] => return Err(bad(source, "not a runbook: the top level is not a mapping of dataset names".into())),
-            _ => return Err(bad(source, "several YAML documents: give one runbook per file".into())),
+            [_] => {
+                return Err(bad(
+                    source,
+                    "not a runbook: the top level is not a mapping of dataset names".into(),
+                ))
+            }
+            _ => {
+                return Err(bad(
+                    source,
+                    "several YAML documents: give one runbook per file".into(),
+                ))
+            }
         };
         let names: Vec<String> = root.keys().map(key_text).collect();
         let (name, body) = match key {
@@ -180,8 +193,7 @@ impl Runbook {
                 }
             }
         }
-        let max_pts =
-            max_pts.ok_or_else(|| bad(source, format!("`{name}` has no `max_pts`")))?;
+        let max_pts = max_pts.ok_or_else(|| bad(source, format!("`{name}` has no `max_pts`")))?;
         if steps.is_empty() {
             return Err(bad(source, format!("`{name}` has no numbered steps")));
         }
@@ -197,7 +209,10 @@ impl Runbook {
     fn step(source: &str, key: u64, v: &Yaml) -> Result<Step> {
         let at = format!("step {key}");
         let Yaml::Hash(_) = v else {
-            return Err(bad(source, format!("{at}: not a mapping with an `operation`")));
+            return Err(bad(
+                source,
+                format!("{at}: not a mapping with an `operation`"),
+            ));
         };
         let f = |field: &str| count(source, &at, &v[field], field);
         let op = match v["operation"].as_str() {
@@ -259,7 +274,8 @@ impl Runbook {
         let mut row_of: std::collections::HashMap<usize, usize> = Default::default();
         let mut held: std::collections::HashMap<usize, usize> = Default::default();
         for s in &self.steps {
-            let at = |what: String| bad(source, format!("step {} ({}): {what}", s.key, s.op.name()));
+            let at =
+                |what: String| bad(source, format!("step {} ({}): {what}", s.key, s.op.name()));
             let range = |start: usize, end: usize, what: &str| -> Result<()> {
                 if end <= start {
                     return Err(at(format!("{what} end {end} is not after start {start}")));
@@ -396,5 +412,158 @@ fn yaml_key(name: &str) -> String {
         name.to_string()
     } else {
         format!("{name:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Written as big-ann-benchmarks writes them (quoted operations, a
+    /// `gt_url`, two datasets), every operation included.
+    const BIG_ANN: &str = r#"
+random-xs:
+  max_pts: 1000
+  1:
+    operation: "insert"
+    start: 0
+    end: 600
+  2:
+    operation: "search"
+  3:
+    operation: "delete"
+    start: 100
+    end: 300
+  4:
+    operation: "replace"
+    tags_start: 300
+    tags_end: 400
+    ids_start: 700
+    ids_end: 800
+  5:
+    operation: "insert"
+    start: 100
+    end: 200
+  6:
+    operation: "search"
+  gt_url: "https://example.invalid/gt"
+other-set:
+  max_pts: 10
+  1:
+    operation: "search"
+"#;
+
+    #[test]
+    fn a_big_ann_runbook_reads_with_every_operation_and_prints_back_the_same() {
+        let book = Runbook::parse(BIG_ANN, Some("random-xs"), "rb.yaml").expect("parse");
+        assert_eq!(book.max_pts, 1000);
+        assert_eq!(book.order, Order::File);
+        let ops: Vec<&str> = book.steps.iter().map(|s| s.op.name()).collect();
+        assert_eq!(
+            ops,
+            ["insert", "search", "delete", "replace", "insert", "search"]
+        );
+        assert_eq!(
+            book.steps[3].op,
+            Op::Replace {
+                tags_start: 300,
+                tags_end: 400,
+                ids_start: 700,
+                ids_end: 800
+            }
+        );
+        book.check(1000, "rb.yaml").expect("valid");
+        let again = Runbook::parse(&book.to_yaml(), None, "printed").expect("reparse");
+        assert_eq!(again, book);
+    }
+
+    #[test]
+    fn steps_run_in_the_order_of_their_numbers() {
+        let text = "d:\n  max_pts: 5\n  10:\n    operation: search\n  2:\n    operation: insert\n    start: 0\n    end: 5\n";
+        let book = Runbook::parse(text, None, "x").expect("parse");
+        assert_eq!(
+            book.steps.iter().map(|s| s.key).collect::<Vec<_>>(),
+            [2, 10]
+        );
+    }
+
+    #[test]
+    fn a_clustered_order_survives_printing() {
+        let book = Runbook {
+            name: "pypi minilm".into(),
+            max_pts: 4,
+            order: Order::Clustered {
+                clusters: 2,
+                seed: 9,
+            },
+            steps: vec![Step {
+                key: 1,
+                op: Op::Insert { start: 0, end: 4 },
+            }],
+        };
+        assert_eq!(
+            Runbook::parse(&book.to_yaml(), None, "p").expect("parse"),
+            book
+        );
+    }
+
+    fn refusal(text: &str, n: usize) -> String {
+        match Runbook::parse(text, None, "bad.yaml").and_then(|b| b.check(n, "bad.yaml")) {
+            Ok(()) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn one(step: &str) -> String {
+        format!("d:\n  max_pts: 100\n  1:\n    operation: insert\n    start: 0\n    end: 10\n  2:\n{step}")
+    }
+
+    #[test]
+    fn every_bad_runbook_is_refused_naming_its_step() {
+        let cases = [
+            (one("    operation: upsert\n"), "step 2: unknown operation `upsert`"),
+            (one("    operation: insert\n    start: 50\n    end: 200\n"), "step 2 (insert):  50..200 runs past the base (100 rows)"),
+            (one("    operation: delete\n    start: 5\n    end: 2\n"), "step 2 (delete):  end 2 is not after start 5"),
+            (one("    operation: delete\n    start: 5\n    end: 20\n"), "step 2 (delete): deletes tag 10, which is not live"),
+            (one("    operation: replace\n    tags_start: 20\n    tags_end: 25\n    ids_start: 50\n    ids_end: 55\n"), "step 2 (replace): replaces tag 20, which is not live"),
+            (one("    operation: insert\n    start: 5\n    end: 15\n"), "step 2 (insert): inserts tag 5, which is live already"),
+            (one("    operation: insert\n    start: 10\n    end: 100\n").replace("max_pts: 100", "max_pts: 50"), "step 2 (insert): leaves 100 tags live, past max_pts 50"),
+            (one("    operation: replace\n    tags_start: 0\n    tags_end: 5\n    ids_start: 50\n    ids_end: 52\n"), "step 2 (replace): 5 tags take 2 rows"),
+            (one("    operation: replace\n    tags_start: 0\n    tags_end: 2\n    ids_start: 5\n    ids_end: 7\n"), "step 2 (replace): gives tag 0 row 5, whose vector tag 5 holds"),
+            (one("    operation: insert\n    start: 20\n"), "step 2: `end` is missing"),
+        ];
+        for (text, want) in cases {
+            let got = refusal(&text, 100);
+            assert!(got.contains(want), "expected «{want}» in «{got}»");
+            assert!(got.contains("bad.yaml"), "the file is named: {got}");
+        }
+    }
+
+    #[test]
+    fn the_file_itself_is_refused_when_it_is_not_one_runbook() {
+        for (text, want) in [
+            ("", "empty"),
+            ("- 1\n- 2\n", "not a runbook"),
+            ("d:\n  1:\n    operation: search\n", "has no `max_pts`"),
+            ("d:\n  max_pts: 3\n", "no numbered steps"),
+            (
+                "d:\n  max_pts: 3\n  speed: 2\n  1:\n    operation: search\n",
+                "unknown key `speed`",
+            ),
+            (
+                "a: {max_pts: 1}\nb: {max_pts: 1}\n",
+                "choose one with --runbook-key",
+            ),
+            ("d: [unclosed\n", "not YAML"),
+        ] {
+            let got = refusal(text, 10);
+            assert!(got.contains(want), "expected «{want}» in «{got}»");
+        }
+        let e = Runbook::parse(BIG_ANN, Some("nope"), "rb.yaml").expect_err("no such key");
+        assert!(
+            e.to_string()
+                .contains("no dataset key `nope` (it has: random-xs, other-set)"),
+            "{e}"
+        );
     }
 }

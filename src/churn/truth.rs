@@ -59,8 +59,10 @@ pub fn step_truth(
     let flat = FlatIndex::build(base.clone(), ctx)?;
     let mut live = LiveRows::new(order.to_vec());
     let mut out = StepTruth::new();
-    ctx.progress
-        .stage("exact ground truth at each search step", book.searches() as u64);
+    ctx.progress.stage(
+        "exact ground truth at each search step",
+        book.searches() as u64,
+    );
     for s in &book.steps {
         ctx.cancel.check()?;
         if s.op != Op::Search {
@@ -157,12 +159,15 @@ mod tests {
                 s(2, Op::Insert { start: 0, end: 300 }),
                 s(3, Op::Search),
                 s(4, Op::Delete { start: 0, end: 150 }),
-                s(5, Op::Replace {
-                    tags_start: 150,
-                    tags_end: 160,
-                    ids_start: 300,
-                    ids_end: 310,
-                }),
+                s(
+                    5,
+                    Op::Replace {
+                        tags_start: 150,
+                        tags_end: 160,
+                        ids_start: 300,
+                        ids_end: 310,
+                    },
+                ),
                 s(6, Op::Search),
             ],
         }
@@ -175,8 +180,8 @@ mod tests {
         let order: Vec<u32> = (0..400).collect();
         let dir = tempfile::tempdir().expect("tmp");
         let ctx = WorkContext::detached();
-        let (t, src) =
-            step_truth(Some(dir.path()), &book(), &order, &base, &queries, 10, &ctx).expect("truth");
+        let (t, src) = step_truth(Some(dir.path()), &book(), &order, &base, &queries, 10, &ctx)
+            .expect("truth");
         assert_eq!(src, GtSource::Computed);
         assert_eq!(t[&1], None, "nothing live at step 1");
         let last = t[&6].as_ref().expect("live at 6");
@@ -189,8 +194,8 @@ mod tests {
                 assert!((want - d).abs() < 1e-4, "tag {tag}: {d} vs {want}");
             }
         }
-        let (again, src) =
-            step_truth(Some(dir.path()), &book(), &order, &base, &queries, 10, &ctx).expect("cached");
+        let (again, src) = step_truth(Some(dir.path()), &book(), &order, &base, &queries, 10, &ctx)
+            .expect("cached");
         assert_eq!((again, src), (t, GtSource::Cache));
     }
 }

@@ -241,16 +241,36 @@ impl Lines {
                     } else {
                         format!(
                             "{:>6} {:>6} {:>9} {:>10} {:>7} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9}",
-                            "step", "knob", "live", "tombstones", "recall", "qps", "p99_us", "index_bytes", "elapsed_s", "cleanup_s", "rebuild_s"
+                            "step",
+                            "knob",
+                            "live",
+                            "tombstones",
+                            "recall",
+                            "qps",
+                            "p99_us",
+                            "index_bytes",
+                            "elapsed_s",
+                            "cleanup_s",
+                            "rebuild_s"
                         )
                     })?;
                 }
-                let knob = l.ef.or(l.search_probe).map_or("-".to_string(), |v| v.to_string());
+                let knob =
+                    l.ef.or(l.search_probe)
+                        .map_or("-".to_string(), |v| v.to_string());
                 let recall = l.recall.map_or("-".to_string(), |r| format!("{r:.4}"));
                 Self::write(&if csv {
                     format!(
                         "{},{knob},{},{},{recall},{:.1},{:.1},{},{:.2},{:.2},{:.2}",
-                        l.step, l.live, l.tombstones, l.qps, l.p99_us, l.index_bytes, l.elapsed_s, l.cleanup_s, l.rebuild_s
+                        l.step,
+                        l.live,
+                        l.tombstones,
+                        l.qps,
+                        l.p99_us,
+                        l.index_bytes,
+                        l.elapsed_s,
+                        l.cleanup_s,
+                        l.rebuild_s
                     )
                 } else {
                     format!(

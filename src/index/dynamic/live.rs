@@ -41,10 +41,7 @@ impl LiveIndex for LiveDynamic {
     }
 
     fn replace(&mut self, rows: Rows<'_>, _ctx: &WorkContext) -> Result<()> {
-        rows.iter().try_for_each(|(t, v)| {
-            self.index.delete(t)?;
-            self.index.insert(t, v)
-        })
+        rows.iter().try_for_each(|(t, v)| self.index.update(t, v))
     }
 
     fn tombstones(&self) -> usize {

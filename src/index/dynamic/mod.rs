@@ -293,6 +293,41 @@ impl DynamicIndex {
         Ok(())
     }
 
+    /// Gives a live `id` a new vector. While flat the row is overwritten in
+    /// place; a replace that arrives while the HNSW is being built from the
+    /// store waits for the switch (the build reads the store by position).
+    pub fn update(&self, id: u32, vector: &[f32]) -> Result<()> {
+        check_query_dim(self.dim, vector)?;
+        if let Some((i, v)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::InvalidParameter(format!(
+                "vector for id {id}: value {v} at column {i} is not finite"
+            )));
+        }
+        if self.building.load(Ordering::Acquire) && !self.switched.load(Ordering::Acquire) {
+            self.wait_for_switch()?;
+        }
+        let _g = self
+            .gate
+            .lock()
+            .map_err(|_| Error::Internal("insert gate".into()))?;
+        if self.switched.load(Ordering::Acquire) {
+            return self.with_switched_hnsw(|h| h.update(id, vector));
+        }
+        let mut f = self
+            .flat
+            .write()
+            .map_err(|_| Error::Internal("flat lock".into()))?;
+        let at = f
+            .ids
+            .iter()
+            .position(|&i| i == id)
+            .filter(|_| !f.deleted.contains(&id))
+            .ok_or_else(|| super::hnsw::unknown_id(id))?;
+        let v = self.prepare(vector);
+        f.vectors[at * self.dim..(at + 1) * self.dim].copy_from_slice(&v);
+        Ok(())
+    }
+
     /// Deleted entries still held: the flat store's tombstones, or the
     /// HNSW's once switched.
     pub fn tombstones(&self) -> usize {
@@ -344,7 +379,10 @@ impl DynamicIndex {
                 kept.ids.push(id);
             }
         }
-        kept.id_set = id_set.into_iter().filter(|id| !deleted.contains(id)).collect();
+        kept.id_set = id_set
+            .into_iter()
+            .filter(|id| !deleted.contains(id))
+            .collect();
         *f = kept;
         Ok(freed)
     }

@@ -10,7 +10,9 @@ use crate::dataset::{Dataset, Vectors};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::index::live::{LiveIndex, Rows};
-use crate::index::{AllowList, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams};
+use crate::index::{
+    AllowList, AnnIndex, IndexKind, MemoryUsage, Neighbors, ParamMap, SearchParams,
+};
 use crate::progress::WorkContext;
 
 const NO_TAG: u32 = u32::MAX;

@@ -31,8 +31,8 @@
 mod build;
 pub mod family;
 pub mod flags;
-pub mod live;
 mod kmeans;
+pub mod live;
 mod persist;
 mod postings;
 mod search;
