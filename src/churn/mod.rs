@@ -11,6 +11,7 @@
 
 pub mod generate;
 pub mod order;
+pub mod queue;
 pub mod run;
 pub mod runbook;
 pub mod state;

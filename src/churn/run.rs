@@ -4,8 +4,11 @@
 //! each knob's answers timed and scored against that step's exact ground
 //! truth over the live tags.
 //!
-//! Writes are synchronous here: a write returns once the index holds it,
-//! so nothing is ever queued (`queue_len` 0, status READY, freshness 0).
+//! Writes are synchronous unless the plan asks for Weaviate's asynchronous
+//! indexing ([`super::queue`]): then a write is acknowledged into a queue,
+//! each line says the queue's length and INDEXING or READY, and the
+//! summary gives the freshness delay (acknowledged → indexed). A
+//! synchronous write is indexed when acknowledged: freshness 0.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,6 +120,8 @@ pub struct Plan<'a> {
     pub maintenance: Maintenance,
     /// Where each search step's answers go as `.ivecs`.
     pub results_dir: Option<PathBuf>,
+    /// Weaviate's asynchronous indexing, or writes indexed when made.
+    pub async_indexing: Option<super::queue::AsyncConfig>,
 }
 
 /// One search step under one knob: a line of `churn --format json`. A
@@ -169,6 +174,9 @@ pub struct Summary {
     pub freshness_p50_ms: f64,
     pub freshness_p99_ms: f64,
     pub seconds: f64,
+    /// With asynchronous indexing: seconds after the last step until the
+    /// queue drained (included in `seconds`).
+    pub drain_s: f64,
     pub cleanup_s: f64,
     pub rebuild_s: f64,
     pub final_index_bytes: u64,
@@ -210,6 +218,21 @@ pub fn run(
 ) -> Result<(Vec<Summary>, Vec<String>)> {
     let fam = local_family(plan.spec.kind())?;
     let mut index = fam.live(&plan.spec, &plan.base, ctx)?;
+    if let Some(config) = plan.async_indexing {
+        if matches!(
+            plan.maintenance,
+            Maintenance::RebuildEvery(_) | Maintenance::RebuildAt(_)
+        ) {
+            return Err(Error::InvalidParameter(
+                "--async-indexing with a rebuild policy: a rebuild replaces the index the queue feeds; use cleanup or none".into(),
+            ));
+        }
+        index = Box::new(super::queue::AsyncLive::new(
+            index,
+            plan.base.clone(),
+            config,
+        )?);
+    }
     let mut live = LiveRows::new(plan.order.clone());
     let mut c = Counters::default();
     let start = Instant::now();
@@ -218,6 +241,7 @@ pub fn run(
     let mut qps: Vec<Vec<f64>> = vec![Vec::new(); plan.knobs.len()];
     if let Some(dir) = &plan.results_dir {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        write_truth(dir, plan)?;
     }
     ctx.progress.stage(
         &format!("running {} steps", plan.book.steps.len()),
@@ -289,8 +313,14 @@ pub fn run(
         }
         ctx.progress.add(1);
     }
+    let drain_start = Instant::now();
+    index.drain()?;
+    let drain_s = drain_start.elapsed().as_secs_f64();
     let seconds = start.elapsed().as_secs_f64();
     let final_bytes = index_bytes(index.as_ref());
+    let mut fresh = index.freshness_ms();
+    fresh.sort_by(f64::total_cmp);
+    let fresh_at = |p: f64| crate::eval::latency::percentile(&fresh, p);
     let summaries = plan
         .knobs
         .iter()
@@ -310,9 +340,10 @@ pub fn run(
                 replaced: c.replaced,
                 write_throughput: (c.inserted + c.deleted + c.replaced) as f64
                     / c.write_s.max(1e-9),
-                freshness_p50_ms: 0.0,
-                freshness_p99_ms: 0.0,
+                freshness_p50_ms: fresh_at(50.0),
+                freshness_p99_ms: fresh_at(99.0),
                 seconds,
+                drain_s,
                 cleanup_s: c.cleanup_s,
                 rebuild_s: c.rebuild_s,
                 final_index_bytes: final_bytes,
@@ -438,6 +469,7 @@ fn search_step(
     }
     let lat = LatencyStats::from_micros(&times);
     let (ef, search_probe) = knob_fields(knob);
+    let queued = index.queued();
     Ok(StepLine {
         step: key,
         ef,
@@ -447,8 +479,8 @@ fn search_step(
         deleted: c.deleted,
         replaced: c.replaced,
         tombstones: index.tombstones(),
-        queue_len: 0,
-        status: "READY",
+        queue_len: queued,
+        status: if queued > 0 { "INDEXING" } else { "READY" },
         recall,
         wrong_tags: wrong,
         qps: if wall > 0.0 { nq as f64 / wall } else { 0.0 },
@@ -462,6 +494,33 @@ fn search_step(
         rebuild_s: c.rebuild_s,
         rebuilds: c.rebuilds,
     })
+}
+
+/// Beside the answers, what another tool needs to score its own run of the
+/// same runbook: `order.ivecs` (one row: position → base row) and
+/// `truth-<key>.ivecs` (each search step's exact top-k tags, -1 where
+/// fewer are live).
+fn write_truth(dir: &std::path::Path, plan: &Plan<'_>) -> Result<()> {
+    crate::dataset::vecs::write_ivecs(
+        &dir.join("order.ivecs"),
+        &IdRows {
+            n: 1,
+            k: plan.order.len(),
+            ids: plan.order.clone(),
+        },
+    )?;
+    for (key, gt) in plan.truth {
+        let Some(gt) = gt else { continue };
+        let n = gt.n_queries();
+        let ids = (0..n)
+            .flat_map(|q| (0..plan.k).map(move |j| gt.ids(q).get(j).copied().unwrap_or(u32::MAX)))
+            .collect();
+        crate::dataset::vecs::write_ivecs(
+            &dir.join(format!("truth-{key}.ivecs")),
+            &IdRows { n, k: plan.k, ids },
+        )?;
+    }
+    Ok(())
 }
 
 /// `step-<key>.ivecs` (with several knobs, `step-<key>-ef<E>.ivecs` or
@@ -544,6 +603,15 @@ mod tests {
         maintenance: Maintenance,
         dir: Option<PathBuf>,
     ) -> (Vec<StepLine>, Summary) {
+        run_with(spec, maintenance, dir, None)
+    }
+
+    fn run_with(
+        spec: IndexSpec,
+        maintenance: Maintenance,
+        dir: Option<PathBuf>,
+        async_indexing: Option<crate::churn::queue::AsyncConfig>,
+    ) -> (Vec<StepLine>, Summary) {
         let base = Arc::new(random_dataset(700, 16, Metric::L2, 11));
         let queries = random_dataset(40, 16, Metric::L2, 12);
         let book = book();
@@ -567,6 +635,7 @@ mod tests {
             search_threads: 1,
             maintenance,
             results_dir: dir,
+            async_indexing,
         };
         let mut lines = Vec::new();
         let (mut sums, _) = run(&plan, &ctx, &mut |l| {
@@ -661,5 +730,31 @@ mod tests {
         let (lines, _) = run_kind(dynamic, Maintenance::Cleanup(Interval::Ops(1)), None);
         assert!(lines.iter().all(|l| l.wrong_tags == 0), "{lines:?}");
         let _ = IndexKind::Dynamic;
+    }
+
+    #[test]
+    fn async_indexing_answers_as_well_as_synchronous_writes_and_reports_its_queue() {
+        use crate::churn::queue::AsyncConfig;
+        let (sync, _) = run_kind(small_hnsw(), Maintenance::None, None);
+        // A stale timeout longer than the run: only full batches are indexed,
+        // so searches find writes still queued.
+        let config = AsyncConfig {
+            batch: 150,
+            stale: std::time::Duration::from_secs(60),
+        };
+        let (lines, sum) = run_with(small_hnsw(), Maintenance::None, None, Some(config));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.queue_len > 0 && l.status == "INDEXING"),
+            "{lines:?}"
+        );
+        for (a, s) in lines.iter().zip(&sync) {
+            assert_eq!(a.wrong_tags, 0, "step {}", a.step);
+            let (a, s) = (a.recall.expect("live"), s.recall.expect("live"));
+            assert!(a >= s - 0.02, "async {a} vs sync {s}");
+        }
+        assert!(sum.freshness_p99_ms > 0.0 && sum.freshness_p50_ms <= sum.freshness_p99_ms);
+        assert!(sum.drain_s > 0.0, "the queue drained after the last step");
     }
 }

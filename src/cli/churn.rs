@@ -60,9 +60,23 @@ pub struct ChurnArgs {
     #[arg(long, default_value = "5000ops")]
     pub cleanup_interval: String,
     /// Write each search step's answers as step-<n>.ivecs here (k tags
-    /// per query, -1 where fewer came back).
+    /// per query, -1 where fewer came back), with its exact top-k as
+    /// truth-<n>.ivecs and the runbook's row order as order.ivecs, so
+    /// another tool can score its own run of the same runbook.
     #[arg(long)]
     pub results_dir: Option<PathBuf>,
+    /// Weaviate's asynchronous indexing: writes are acknowledged into a
+    /// queue that a background worker indexes in batches; searches also
+    /// scan the queued vectors exactly.
+    #[arg(long)]
+    pub async_indexing: bool,
+    /// Writes the worker indexes at once (Weaviate's ASYNC_INDEXING_BATCH_SIZE).
+    #[arg(long, default_value_t = 1000, requires = "async_indexing")]
+    pub async_batch: usize,
+    /// Milliseconds a partial batch waits before it is indexed anyway
+    /// (Weaviate's ASYNC_INDEXING_STALE_TIMEOUT).
+    #[arg(long, default_value_t = 100, requires = "async_indexing")]
+    pub async_stale_ms: u64,
     /// Search threads (default 1, as bench measures); writes and builds
     /// use every core.
     #[arg(long, default_value_t = 1)]
@@ -153,7 +167,8 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(dir) = &a.results_dir {
-        crate::fsutil::check_output_path(&dir.join("step-0.ivecs"))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("--results-dir {}: {e}", dir.display()))?;
     }
     eprintln!(
         "annscope: runbook {}: {} steps ({} searches), max_pts {}",
@@ -162,6 +177,10 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
         book.searches(),
         book.max_pts
     );
+    let async_indexing = a.async_indexing.then(|| churn::queue::AsyncConfig {
+        batch: a.async_batch,
+        stale: std::time::Duration::from_millis(a.async_stale_ms),
+    });
     let (k, threads, format) = (a.k, a.threads, a.format);
     let (spec, results_dir) = (spec.clone(), a.results_dir.clone());
     let (summaries, notes, gt_source) = with_progress("churn", move |ctx| {
@@ -190,6 +209,7 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
             search_threads: threads,
             maintenance,
             results_dir,
+            async_indexing,
         };
         let mut out = Lines::new(format);
         let (summaries, notes) = churn::run(&plan, ctx, &mut |line| out.step(line))?;

@@ -84,6 +84,20 @@ pub trait LiveIndex: Send + Sync {
     fn memory(&self) -> MemoryUsage {
         self.searchable().map(|i| i.memory()).unwrap_or_default()
     }
+    /// Writes acknowledged and not yet in the index (an indexing queue's
+    /// length; 0 for an index written synchronously).
+    fn queued(&self) -> usize {
+        0
+    }
+    /// Blocks until every acknowledged write is in the index.
+    fn drain(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Milliseconds from acknowledgement to indexed, per write applied so
+    /// far (empty when writes are synchronous).
+    fn freshness_ms(&self) -> Vec<f64> {
+        Vec::new()
+    }
     /// How it takes writes, for the report: where codes were trained, what
     /// a delete leaves behind.
     fn notes(&self) -> Vec<String> {

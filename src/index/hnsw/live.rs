@@ -1,8 +1,8 @@
 //! HNSW under writes: the first insert builds the graph over its rows (in
-//! parallel; a quantizer's codes are trained there), later inserts link one
-//! by one (reusing slots a cleanup freed), deletes are tombstones searches
-//! skip, and a cleanup reconnects around them and frees their slots, as
-//! Weaviate's tombstone cleanup does.
+//! parallel; a quantizer's codes are trained there), later inserts are
+//! linked in parallel as the build links (reusing slots a cleanup freed),
+//! deletes are tombstones searches skip, and a cleanup reconnects around
+//! them and frees their slots, as Weaviate's tombstone cleanup does.
 
 use crate::error::Result;
 use crate::index::live::{as_dyn, first_build_rows, Cleaned, LiveIndex, Rows};
@@ -50,9 +50,8 @@ impl LiveIndex for LiveHnsw {
                 self.built_on_rows = rows.len();
             }
             Some(h) => {
-                for (tag, v) in rows.iter() {
-                    h.insert(tag, v)?;
-                }
+                let batch: Vec<(u32, &[f32])> = rows.iter().collect();
+                h.insert_batch(&batch, ctx)?;
             }
         }
         Ok(())
@@ -68,14 +67,21 @@ impl LiveIndex for LiveHnsw {
         tags.iter().try_for_each(|&t| h.delete(t))
     }
 
-    fn replace(&mut self, rows: Rows<'_>, _ctx: &WorkContext) -> Result<()> {
+    fn replace(&mut self, rows: Rows<'_>, ctx: &WorkContext) -> Result<()> {
         let Some(h) = &mut self.index else {
             return match rows.tags.first() {
                 Some(&t) => Err(crate::index::hnsw::unknown_id(t)),
                 None => Ok(()),
             };
         };
-        rows.iter().try_for_each(|(t, v)| h.update(t, v))
+        // Each tag's old node becomes a tombstone; the new vectors link in
+        // parallel. Every tag is checked live before any is touched.
+        if let Some(&t) = rows.tags.iter().find(|&&t| h.slot(t).is_none()) {
+            return Err(crate::index::hnsw::unknown_id(t));
+        }
+        rows.tags.iter().try_for_each(|&t| h.delete(t))?;
+        let batch: Vec<(u32, &[f32])> = rows.iter().collect();
+        h.insert_batch(&batch, ctx)
     }
 
     fn tombstones(&self) -> usize {

@@ -186,25 +186,6 @@ fn trace_matches_search_and_descends_to_layer_zero() {
 }
 
 #[test]
-fn an_id_deleted_and_inserted_again_survives_the_cleanup_of_its_old_slot() {
-    let base = dataset(500, 8, Metric::L2, SEED);
-    let mut index = serial(&base, params(8)).expect("build");
-    index.delete(7).expect("delete");
-    let moved: Vec<f32> = base.row(100).iter().map(|x| x + 0.001).collect();
-    index
-        .insert(7, &moved)
-        .expect("insert again before cleanup");
-    assert_eq!(index.cleanup(&WorkContext::detached()).expect("cleanup"), 1);
-    // The cleanup freed the old slot, not the new mapping.
-    assert!(index.slot(7).is_some(), "id 7 lost its new slot");
-    let r = index
-        .search(&moved, &SearchParams::new(1).with_ef(64))
-        .expect("search");
-    assert_eq!(r.ids, [7]);
-    index.delete(7).expect("id 7 can be deleted again");
-}
-
-#[test]
 fn deleted_ids_never_return_and_cleanup_keeps_recall() {
     let base = dataset(3000, 16, Metric::L2, SEED);
     let mut index = serial(&base, params(12)).expect("build");

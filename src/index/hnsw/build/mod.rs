@@ -55,6 +55,18 @@ impl BuildShared {
             width: m0,
         }
     }
+    /// Locks alone, for linking a batch into a graph whose lists' distances
+    /// were never cached.
+    fn locks_only(n: usize) -> Self {
+        BuildShared {
+            locks: (0..n).map(|_| Mutex::new(())).collect(),
+            dist0: Vec::new(),
+            width: 0,
+        }
+    }
+    fn caches(&self) -> bool {
+        self.width > 0
+    }
     fn lock(&self, node: Slot) -> std::sync::MutexGuard<'_, ()> {
         // A poisoned lock only means another insert panicked; the lists are
         // still valid u32s, so carry on.
@@ -362,7 +374,7 @@ impl Hnsw {
         s.links.clear();
         s.links.extend(list.iter().map(|c| c.id));
         self.links.write(node, layer, &s.links);
-        if let Some(b) = shared.filter(|_| layer == 0) {
+        if let Some(b) = shared.filter(|b| layer == 0 && b.caches()) {
             b.set_dists(node, list);
         }
     }
@@ -385,7 +397,7 @@ impl Hnsw {
         if s.links.contains(&node.id) {
             return;
         }
-        let cached = shared.filter(|_| layer == 0);
+        let cached = shared.filter(|b| layer == 0 && b.caches());
         if s.links.len() < m_max {
             s.links.push(node.id);
             self.links.write(nb, layer, &s.links);

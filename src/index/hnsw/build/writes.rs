@@ -9,10 +9,9 @@ use super::*;
 const RESEARCH_ABOVE_LOST_SHARE: (usize, usize) = (1, 4);
 
 impl Hnsw {
-    /// Inserts a vector with external id `ext` after the build, without a
-    /// rebuild. Reuses a slot freed by [`cleanup`](Self::cleanup) if any.
-    pub fn insert(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
-        self.check_writable()?;
+    /// A row ready to place: checked (dimension, finite, not zero under
+    /// cosine, id not live) and normalised under cosine.
+    fn prepared_row(&self, ext: u32, vector: &[f32]) -> Result<Vec<f32>> {
         crate::index::check_query_dim(self.dim, vector)?;
         if let Some((i, v)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::InvalidParameter(format!(
@@ -33,22 +32,31 @@ impl Hnsw {
         if self.metric == Metric::Cosine {
             distance::normalize(&mut v);
         }
+        Ok(v)
+    }
+
+    /// The level an insert of `ext` draws (seeded by the id and the count,
+    /// so a replayed stream of writes draws the same levels).
+    fn insert_level(&self, ext: u32) -> u8 {
         let mut rng = StdRng::seed_from_u64(
             self.params.seed ^ (u64::from(ext) << 20) ^ self.ext_ids.len() as u64,
         );
-        let level = random_level(&mut rng, self.params.level_mult());
+        random_level(&mut rng, self.params.level_mult())
+    }
+
+    /// Stores a prepared row in a slot (a freed one first) with no links yet.
+    fn place(&mut self, ext: u32, v: &[f32], level: u8) -> Slot {
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.links.reset_node(slot, level);
-                self.vectors[slot.idx() * self.dim..(slot.idx() + 1) * self.dim]
-                    .copy_from_slice(&v);
+                self.vectors[slot.idx() * self.dim..(slot.idx() + 1) * self.dim].copy_from_slice(v);
                 self.ext_ids[slot.idx()] = ext;
                 self.deleted[slot.idx()] = false;
                 slot
             }
             None => {
                 let slot = self.links.push_node(level);
-                self.vectors.extend_from_slice(&v);
+                self.vectors.extend_from_slice(v);
                 self.ext_ids.push(ext);
                 self.deleted.push(false);
                 slot
@@ -57,29 +65,92 @@ impl Hnsw {
         self.slot_of.insert(ext, slot);
         if let Some(codes) = &mut self.codes {
             if slot.idx() == codes.len() {
-                codes.push(&v);
+                codes.push(v);
             } else {
-                codes.set(slot.idx(), &v);
+                codes.set(slot.idx(), v);
             }
         }
         if let Some(walk) = &mut self.walk {
-            if !walk.set_row(slot, &v) {
+            if !walk.set_row(slot, v) {
                 // A value f16 cannot hold: walk the f32 vectors from now on.
                 self.walk = None;
                 self.params.storage.search = Precision::F32;
             }
         }
+        slot
+    }
+
+    /// Links a placed node alone (`&mut self`: no other reader or writer).
+    fn link_alone(&mut self, slot: Slot, level: u8) {
         if self.live_len() == 1 {
             self.entry = slot;
             self.max_level = level as usize;
-            return Ok(());
+            return;
         }
-        // `&mut self` excludes every other reader and writer: no locks needed.
         with_scratch(|s| self.link_node(self, slot, None, s));
         if level as usize > self.max_level {
             self.entry = slot;
             self.max_level = level as usize;
         }
+    }
+
+    /// Inserts a vector with external id `ext` after the build, without a
+    /// rebuild. Reuses a slot freed by [`cleanup`](Self::cleanup) if any.
+    pub fn insert(&mut self, ext: u32, vector: &[f32]) -> Result<()> {
+        self.check_writable()?;
+        let v = self.prepared_row(ext, vector)?;
+        let level = self.insert_level(ext);
+        let slot = self.place(ext, &v, level);
+        self.link_alone(slot, level);
+        Ok(())
+    }
+
+    /// Inserts many rows at once, linked in parallel on the current pool as
+    /// the build links (per-node locks): the same graph rules as one-by-one
+    /// inserts, on every core. Nodes that would raise the top level go in
+    /// first, alone, so the entry point stays fixed while the rest link.
+    /// Every row is checked before any is placed: an error leaves the index
+    /// as it was.
+    pub fn insert_batch(&mut self, rows: &[(u32, &[f32])], ctx: &WorkContext) -> Result<()> {
+        self.check_writable()?;
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        let mut prepared = Vec::with_capacity(rows.len());
+        for &(ext, v) in rows {
+            if !seen.insert(ext) {
+                return Err(Error::InvalidParameter(format!(
+                    "id {ext} appears twice in one insert"
+                )));
+            }
+            prepared.push((ext, self.prepared_row(ext, v)?));
+        }
+        if rows.len() < 64 || rayon::current_num_threads() == 1 {
+            for (ext, v) in prepared {
+                let level = self.insert_level(ext);
+                let slot = self.place(ext, &v, level);
+                self.link_alone(slot, level);
+            }
+            return Ok(());
+        }
+        let mut queued = Vec::with_capacity(prepared.len());
+        for (ext, v) in prepared {
+            let level = self.insert_level(ext);
+            let slot = self.place(ext, &v, level);
+            if level as usize > self.max_level || self.live_len() == 1 {
+                self.link_alone(slot, level);
+            } else {
+                queued.push(slot);
+            }
+        }
+        let shared = BuildShared::locks_only(self.ext_ids.len());
+        let this = &*self;
+        queued.par_iter().try_for_each(|&slot| {
+            ctx.cancel.check()?;
+            with_scratch(|s| this.link_node(this, slot, Some(&shared), s));
+            Ok::<_, Error>(())
+        })?;
+        // Linked side by side, a node can lose every link to it to a
+        // neighbour's pruning, as in a parallel build: reconnect those.
+        self.repair_unreachable();
         Ok(())
     }
 
@@ -332,5 +403,95 @@ impl Hnsw {
         self.check_writable()?;
         self.delete(ext)?;
         self.insert(ext, vector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::dataset::Dataset;
+    use crate::distance::Metric;
+    use crate::index::{AnnIndex, Hnsw, HnswParams, SearchParams};
+    use crate::progress::WorkContext;
+    use crate::testutil::random_dataset;
+
+    fn params() -> HnswParams {
+        HnswParams {
+            m: 8,
+            ef_construction: 64,
+            ..HnswParams::default()
+        }
+    }
+
+    /// Mean share of each query's true 10 nearest (brute force over `rows`
+    /// of `base`) that the index returns at ef 64.
+    fn recall(index: &Hnsw, base: &Dataset, rows: std::ops::Range<usize>) -> f64 {
+        let mut hits = 0;
+        for q in 0..50 {
+            let query = base.row(q * 7 % base.len());
+            let mut truth: Vec<(f32, u32)> = rows
+                .clone()
+                .map(|r| (Metric::L2.distance(query, base.row(r)), r as u32))
+                .collect();
+            truth.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let got = index
+                .search(query, &SearchParams::new(10).with_ef(64))
+                .expect("search");
+            hits += truth[..10]
+                .iter()
+                .filter(|t| got.ids.contains(&t.1))
+                .count();
+        }
+        hits as f64 / 500.0
+    }
+
+    #[test]
+    fn a_batch_links_in_parallel_as_well_as_one_by_one_and_a_bad_row_changes_nothing() {
+        let base = random_dataset(1200, 12, Metric::L2, 4);
+        let ctx = WorkContext::detached();
+        let first = base.subset("first", &(0..600).collect::<Vec<_>>());
+        let mut batch = Hnsw::build(&first, params(), &ctx).expect("build");
+        let mut single = Hnsw::build(&first, params(), &ctx).expect("build");
+        let rows: Vec<(u32, &[f32])> = (600..1200).map(|r| (r as u32, base.row(r))).collect();
+        crate::job::with_threads(Some(2), || batch.insert_batch(&rows, &ctx))
+            .expect("pool")
+            .expect("batch");
+        for &(t, v) in &rows {
+            single.insert(t, v).expect("insert");
+        }
+        assert_eq!(batch.len(), 1200);
+        let (b, s) = (
+            recall(&batch, &base, 0..1200),
+            recall(&single, &base, 0..1200),
+        );
+        assert!(b >= s - 0.03, "batch recall {b} vs one by one {s}");
+        assert!(batch.unreachable_nodes().is_empty());
+        // A live id in the batch: refused before anything is placed.
+        let bad: Vec<(u32, &[f32])> = vec![(5000, base.row(0)), (3, base.row(1))];
+        let e = batch.insert_batch(&bad, &ctx).expect_err("id 3 is live");
+        assert!(
+            e.to_string().contains("id 3 is already in the index"),
+            "{e}"
+        );
+        assert_eq!(batch.len(), 1200);
+        assert!(batch.slot(5000).is_none());
+    }
+
+    #[test]
+    fn an_id_deleted_and_inserted_again_survives_the_cleanup_of_its_old_slot() {
+        let base = std::sync::Arc::new(random_dataset(500, 8, Metric::L2, 9));
+        let mut index = Hnsw::build(&base, params(), &WorkContext::detached()).expect("build");
+        index.delete(7).expect("delete");
+        let moved: Vec<f32> = base.row(100).iter().map(|x| x + 0.001).collect();
+        index
+            .insert(7, &moved)
+            .expect("insert again before cleanup");
+        assert_eq!(index.cleanup(&WorkContext::detached()).expect("cleanup"), 1);
+        // The cleanup freed the old slot, not the new mapping.
+        assert!(index.slot(7).is_some(), "id 7 lost its new slot");
+        let r = index
+            .search(&moved, &SearchParams::new(1).with_ef(64))
+            .expect("search");
+        assert_eq!(r.ids, [7]);
+        index.delete(7).expect("id 7 can be deleted again");
     }
 }
