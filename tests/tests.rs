@@ -12,6 +12,7 @@ mod suite {
     #[cfg(feature = "gui")]
     mod app_tune;
     mod bad_input;
+    mod churn;
     mod cli;
     mod formats;
     mod pgvector;
