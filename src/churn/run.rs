@@ -122,6 +122,35 @@ pub struct Plan<'a> {
     pub results_dir: Option<PathBuf>,
     /// Weaviate's asynchronous indexing, or writes indexed when made.
     pub async_indexing: Option<super::queue::AsyncConfig>,
+    /// After the runbook, build the same kind afresh over the rows live at
+    /// the end and measure it at the last search step, knob for knob.
+    pub compare_fresh: bool,
+}
+
+/// A fresh build over the rows live at the end, measured as the last
+/// search step was: what the index that lived through the runbook is set
+/// against.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fresh {
+    /// The search step whose live rows and ground truth it is measured on.
+    pub step: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ef: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_probe: Option<usize>,
+    pub recall: Option<f64>,
+    pub qps: f64,
+    pub p99_us: f64,
+    pub index_bytes: u64,
+    pub build_s: f64,
+}
+
+/// What a run returns: a summary per knob, the fresh build's lines (when
+/// asked), and the index's notes on how it took writes.
+pub struct Outcome {
+    pub summaries: Vec<Summary>,
+    pub fresh: Vec<Fresh>,
+    pub notes: Vec<String>,
 }
 
 /// One search step under one knob: a line of `churn --format json`. A
@@ -215,7 +244,7 @@ pub fn run(
     plan: &Plan<'_>,
     ctx: &WorkContext,
     emit: &mut dyn FnMut(&StepLine) -> Result<()>,
-) -> Result<(Vec<Summary>, Vec<String>)> {
+) -> Result<Outcome> {
     let fam = local_family(plan.spec.kind())?;
     let mut index = fam.live(&plan.spec, &plan.base, ctx)?;
     if let Some(config) = plan.async_indexing {
@@ -271,6 +300,7 @@ pub fn run(
                     truth.as_ref(),
                     &c,
                     start,
+                    true,
                 )?;
                 if let Some(r) = line.recall {
                     recalls[ki].push(r);
@@ -351,7 +381,81 @@ pub fn run(
             }
         })
         .collect();
-    Ok((summaries, index.notes()))
+    let notes = index.notes();
+    drop(index);
+    let fresh = if plan.compare_fresh {
+        compare_fresh(plan, &live, &c, start, ctx)?
+    } else {
+        Vec::new()
+    };
+    Ok(Outcome {
+        summaries,
+        fresh,
+        notes,
+    })
+}
+
+/// Builds the kind afresh over `live` and measures it at the last search
+/// step (whose live rows are `live` when the runbook ends on a search).
+fn compare_fresh(
+    plan: &Plan<'_>,
+    live: &LiveRows,
+    c: &Counters,
+    start: Instant,
+    ctx: &WorkContext,
+) -> Result<Vec<Fresh>> {
+    let last = plan.book.steps.last().filter(|s| s.op == Op::Search);
+    let (Some(last), Some(queries)) = (last, plan.queries) else {
+        return Err(Error::InvalidParameter(
+            "--compare-fresh measures the fresh build at the last step: the runbook must end with a search".into(),
+        ));
+    };
+    if live.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = Instant::now();
+    let mut fresh = local_family(plan.spec.kind())?.live(&plan.spec, &plan.base, ctx)?;
+    let mut held: Vec<(u32, u32)> = live.held().map(|(r, t)| (t, r)).collect();
+    held.sort_unstable();
+    let tags: Vec<u32> = held.iter().map(|&(t, _)| t).collect();
+    let rows: Vec<usize> = held.iter().map(|&(_, r)| r as usize).collect();
+    fresh.insert(
+        Rows {
+            base: &plan.base,
+            tags: &tags,
+            rows: &rows,
+        },
+        ctx,
+    )?;
+    let build_s = t.elapsed().as_secs_f64();
+    let truth = plan.truth.get(&last.key).and_then(|t| t.as_ref());
+    plan.knobs
+        .iter()
+        .map(|&knob| {
+            let l = search_step(
+                plan,
+                last.key,
+                knob,
+                fresh.as_ref(),
+                live,
+                queries,
+                truth,
+                c,
+                start,
+                false,
+            )?;
+            Ok(Fresh {
+                step: last.key,
+                ef: l.ef,
+                search_probe: l.search_probe,
+                recall: l.recall,
+                qps: l.qps,
+                p99_us: l.p99_us,
+                index_bytes: l.index_bytes,
+                build_s,
+            })
+        })
+        .collect()
 }
 
 fn index_bytes(index: &dyn LiveIndex) -> u64 {
@@ -427,6 +531,7 @@ fn search_step(
     truth: Option<&crate::eval::GroundTruth>,
     c: &Counters,
     start: Instant,
+    write_results: bool,
 ) -> Result<StepLine> {
     // Splits and merges change the number of lists as rows come and go: a
     // probe count past them probes them all (the line keeps the asked value).
@@ -464,7 +569,7 @@ fn search_step(
         })
         .0
     });
-    if let Some(dir) = &plan.results_dir {
+    if let Some(dir) = plan.results_dir.as_ref().filter(|_| write_results) {
         write_answers(dir, key, knob, plan.knobs.len(), plan.k, &results)?;
     }
     let lat = LatencyStats::from_micros(&times);
@@ -636,14 +741,15 @@ mod tests {
             maintenance,
             results_dir: dir,
             async_indexing,
+            compare_fresh: false,
         };
         let mut lines = Vec::new();
-        let (mut sums, _) = run(&plan, &ctx, &mut |l| {
+        let mut outcome = run(&plan, &ctx, &mut |l| {
             lines.push(l.clone());
             Ok(())
         })
         .expect("run");
-        (lines, sums.remove(0))
+        (lines, outcome.summaries.remove(0))
     }
 
     fn small_hnsw() -> IndexSpec {

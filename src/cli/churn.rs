@@ -77,6 +77,11 @@ pub struct ChurnArgs {
     /// (Weaviate's ASYNC_INDEXING_STALE_TIMEOUT).
     #[arg(long, default_value_t = 100, requires = "async_indexing")]
     pub async_stale_ms: u64,
+    /// After the runbook (which must end with a search), build the same
+    /// kind afresh over the rows live at the end and measure it at that
+    /// last step, knob for knob: one {"fresh": …} line each.
+    #[arg(long)]
+    pub compare_fresh: bool,
     /// Search threads (default 1, as bench measures); writes and builds
     /// use every core.
     #[arg(long, default_value_t = 1)]
@@ -183,7 +188,8 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
     });
     let (k, threads, format) = (a.k, a.threads, a.format);
     let (spec, results_dir) = (spec.clone(), a.results_dir.clone());
-    let (summaries, notes, gt_source) = with_progress("churn", move |ctx| {
+    let compare_fresh = a.compare_fresh;
+    let (outcome, gt_source) = with_progress("churn", move |ctx| {
         let order = churn::positions(&book, &base)?;
         let (truth, source) = match &queries {
             Some(q) => churn::truth::step_truth(
@@ -210,20 +216,24 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
             maintenance,
             results_dir,
             async_indexing,
+            compare_fresh,
         };
         let mut out = Lines::new(format);
-        let (summaries, notes) = churn::run(&plan, ctx, &mut |line| out.step(line))?;
-        Ok((summaries, notes, source))
+        let outcome = churn::run(&plan, ctx, &mut |line| out.step(line))?;
+        Ok((outcome, source))
     })?;
     if gt_source == GtSource::Cache {
         eprintln!("annscope: ground truth at each search step read from the cache");
     }
-    for n in notes {
+    for n in &outcome.notes {
         eprintln!("annscope: {n}");
     }
     let mut out = Lines::new(format);
-    for s in &summaries {
+    for s in &outcome.summaries {
         out.summary(s)?;
+    }
+    for f in &outcome.fresh {
+        out.fresh(f)?;
     }
     Ok(())
 }
@@ -299,6 +309,21 @@ impl Lines {
                     )
                 })
             }
+        }
+    }
+
+    fn fresh(&mut self, f: &churn::run::Fresh) -> crate::error::Result<()> {
+        match self.format {
+            ReportFormat::Json => Self::write(
+                &serde_json::to_string(&serde_json::json!({ "fresh": f })).unwrap_or_default(),
+            ),
+            _ => Self::write(&format!(
+                "fresh build over the rows live at step {}{}: recall {}, {:.0} QPS, p99 {:.0} us, {} bytes, built in {:.1} s",
+                f.step,
+                f.ef.or(f.search_probe).map_or(String::new(), |v| format!(" (knob {v})")),
+                f.recall.map_or("-".into(), |r| format!("{r:.4}")),
+                f.qps, f.p99_us, f.index_bytes, f.build_s
+            )),
         }
     }
 

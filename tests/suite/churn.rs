@@ -81,13 +81,24 @@ fn a_hand_written_big_ann_runbook_runs_with_cleanup_and_its_answers_are_on_disk(
             "500ops",
             "--results-dir",
             results.to_str().expect("utf-8"),
+            "--compare-fresh",
         ],
         RUNBOOK,
         dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let v = lines(&o);
-    assert_eq!(v.len(), 3 * 2 + 2, "(step, ef) lines then a summary per ef");
+    assert_eq!(
+        v.len(),
+        3 * 2 + 2 + 2,
+        "(step, ef) lines, a summary per ef, a fresh build's line per ef"
+    );
+    for (f, ef) in v[8..].iter().zip([32, 64]) {
+        let f = &f["fresh"];
+        assert_eq!((f["step"].as_u64(), f["ef"].as_u64()), (Some(7), Some(ef)));
+        assert!(f["recall"].as_f64().expect("recall") > 0.8, "{f}");
+        assert!(f["index_bytes"].as_u64().expect("bytes") > 0);
+    }
     let steps: Vec<u64> = v[..6]
         .iter()
         .map(|l| l["step"].as_u64().expect("step"))
