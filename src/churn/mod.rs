@@ -18,7 +18,7 @@ pub mod state;
 pub mod truth;
 
 pub use generate::generate;
-pub use run::{run, Interval, Maintenance, Plan, StepLine, Summary};
+pub use run::{run, Interval, Maintenance, Plan, StepLine, Summary, UnderWrites};
 pub use runbook::{Op, Order, Runbook, Step};
 
 use crate::dataset::Dataset;

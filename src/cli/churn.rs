@@ -77,6 +77,12 @@ pub struct ChurnArgs {
     /// (Weaviate's ASYNC_INDEXING_STALE_TIMEOUT).
     #[arg(long, default_value_t = 100, requires = "async_indexing")]
     pub async_stale_ms: u64,
+    /// Write each write step (after the first insert) at this many rows
+    /// per second on another thread while searches run beside it; each
+    /// such step prints an {"under_writes": …} line with the QPS and
+    /// latency seen meanwhile (VectorDBBench's insertion under load).
+    #[arg(long)]
+    pub write_rate: Option<f64>,
     /// After the runbook (which must end with a search), build the same
     /// kind afresh over the rows live at the end and measure it at that
     /// last step, knob for knob: one {"fresh": …} line each.
@@ -189,6 +195,17 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
     let (k, threads, format) = (a.k, a.threads, a.format);
     let (spec, results_dir) = (spec.clone(), a.results_dir.clone());
     let compare_fresh = a.compare_fresh;
+    let write_rate = a.write_rate;
+    if let Some(r) = write_rate {
+        if !(r.is_finite() && r > 0.0) {
+            anyhow::bail!("--write-rate {r}: give rows per second above 0");
+        }
+        if a.data.queries.is_none() {
+            anyhow::bail!(
+                "--write-rate searches while writes run: give the query file (--queries)"
+            );
+        }
+    }
     let (outcome, gt_source) = with_progress("churn", move |ctx| {
         let order = churn::positions(&book, &base)?;
         let (truth, source) = match &queries {
@@ -217,6 +234,7 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
             results_dir,
             async_indexing,
             compare_fresh,
+            write_rate,
         };
         let mut out = Lines::new(format);
         let outcome = churn::run(&plan, ctx, &mut |line| out.step(line))?;
@@ -234,6 +252,9 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
     }
     for f in &outcome.fresh {
         out.fresh(f)?;
+    }
+    for u in &outcome.under_writes {
+        out.under_writes(u)?;
     }
     Ok(())
 }
@@ -309,6 +330,19 @@ impl Lines {
                     )
                 })
             }
+        }
+    }
+
+    fn under_writes(&mut self, u: &churn::run::UnderWrites) -> crate::error::Result<()> {
+        match self.format {
+            ReportFormat::Json => Self::write(
+                &serde_json::to_string(&serde_json::json!({ "under_writes": u }))
+                    .unwrap_or_default(),
+            ),
+            _ => Self::write(&format!(
+                "step {} ({} of {} rows at {:.0}/s, reached {:.0}/s): {} searches beside it, {:.0} QPS, p50 {:.0} us, p99 {:.0} us",
+                u.step, u.operation, u.rows, u.write_rate, u.achieved_rate, u.queries, u.qps, u.p50_us, u.p99_us
+            )),
         }
     }
 

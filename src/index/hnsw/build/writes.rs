@@ -3,6 +3,7 @@
 //! frees their slots, the repair of unreachable nodes, and updates.
 
 use super::*;
+use crate::index::hnsw::graph::reserve_gently;
 
 /// Cleanup re-searches for a node whose list lost more than this share
 /// (numerator, denominator) of its links to deletes.
@@ -56,6 +57,9 @@ impl Hnsw {
             }
             None => {
                 let slot = self.links.push_node(level);
+                reserve_gently(&mut self.vectors, self.dim);
+                reserve_gently(&mut self.ext_ids, 1);
+                reserve_gently(&mut self.deleted, 1);
                 self.vectors.extend_from_slice(v);
                 self.ext_ids.push(ext);
                 self.deleted.push(false);
@@ -131,6 +135,11 @@ impl Hnsw {
             }
             return Ok(());
         }
+        // Room for the whole batch at once (beyond the freed slots).
+        let fresh = prepared.len().saturating_sub(self.free.len());
+        reserve_gently(&mut self.vectors, fresh * self.dim);
+        reserve_gently(&mut self.ext_ids, fresh);
+        reserve_gently(&mut self.deleted, fresh);
         let mut queued = Vec::with_capacity(prepared.len());
         for (ext, v) in prepared {
             let level = self.insert_level(ext);
