@@ -118,7 +118,8 @@ fn write_paced(
     Ok(start.elapsed().as_secs_f64())
 }
 
-/// Queries one at a time, each under the read lock, until `done`.
+/// Queries one at a time, each under the read lock, until `done`; each
+/// is timed from before it asks for the lock.
 fn search_until(
     lock: &RwLock<&mut dyn LiveIndex>,
     done: &AtomicBool,
@@ -131,8 +132,9 @@ fn search_until(
     while !done.load(Ordering::Acquire) {
         let q = queries.row(qi % queries.len());
         qi += 1;
-        let index = lock.read().unwrap_or_else(|p| p.into_inner());
+        // A query's time includes its wait for the lock a write holds.
         let t = Instant::now();
+        let index = lock.read().unwrap_or_else(|p| p.into_inner());
         if let Some(ix) = index.searchable() {
             ix.search(q, params)?;
         }
