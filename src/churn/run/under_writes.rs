@@ -102,7 +102,10 @@ fn write_paced(
         .enumerate()
     {
         ctx.cancel.check()?;
-        let due = start + Duration::from_secs_f64((i * chunk) as f64 / rate);
+        // A chunk goes when the rate allows its last row: by any time t at
+        // most rate × t rows are written.
+        let written = ((i + 1) * chunk).min(touched.tags.len());
+        let due = start + Duration::from_secs_f64(written as f64 / rate);
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
