@@ -284,19 +284,7 @@ fn compare_fresh(
         return Ok(Vec::new());
     }
     let t = Instant::now();
-    let mut fresh = local_family(plan.spec.kind())?.live(&plan.spec, &plan.base, ctx)?;
-    let mut held: Vec<(u32, u32)> = live.held().map(|(r, t)| (t, r)).collect();
-    held.sort_unstable();
-    let tags: Vec<u32> = held.iter().map(|&(t, _)| t).collect();
-    let rows: Vec<usize> = held.iter().map(|&(_, r)| r as usize).collect();
-    fresh.insert(
-        Rows {
-            base: &plan.base,
-            tags: &tags,
-            rows: &rows,
-        },
-        ctx,
-    )?;
+    let fresh = build_fresh(plan, live, ctx)?;
     let build_s = t.elapsed().as_secs_f64();
     let truth = plan.truth.get(&last.key).and_then(|t| t.as_ref());
     plan.knobs
@@ -326,6 +314,26 @@ fn compare_fresh(
             })
         })
         .collect()
+}
+
+/// The kind built from scratch over the live rows (in tag order, so the
+/// build does not depend on a hash map's order): a rebuild, or the fresh
+/// build `--compare-fresh` measures.
+fn build_fresh(plan: &Plan<'_>, live: &LiveRows, ctx: &WorkContext) -> Result<Box<dyn LiveIndex>> {
+    let mut held: Vec<(u32, u32)> = live.held().map(|(r, t)| (t, r)).collect();
+    held.sort_unstable();
+    let tags: Vec<u32> = held.iter().map(|&(t, _)| t).collect();
+    let rows: Vec<usize> = held.iter().map(|&(_, r)| r as usize).collect();
+    let mut fresh = local_family(plan.spec.kind())?.live(&plan.spec, &plan.base, ctx)?;
+    fresh.insert(
+        Rows {
+            base: &plan.base,
+            tags: &tags,
+            rows: &rows,
+        },
+        ctx,
+    )?;
+    Ok(fresh)
 }
 
 fn search_params(plan: &Plan<'_>, knob: SearchKnob) -> SearchParams {
@@ -375,20 +383,7 @@ fn maintain(
     };
     if rebuild && !live.is_empty() {
         let t = Instant::now();
-        let mut held: Vec<(u32, u32)> = live.held().map(|(r, t)| (t, r)).collect();
-        held.sort_unstable();
-        let tags: Vec<u32> = held.iter().map(|&(t, _)| t).collect();
-        let rows: Vec<usize> = held.iter().map(|&(_, r)| r as usize).collect();
-        let mut fresh = local_family(plan.spec.kind())?.live(&plan.spec, &plan.base, ctx)?;
-        fresh.insert(
-            Rows {
-                base: &plan.base,
-                tags: &tags,
-                rows: &rows,
-            },
-            ctx,
-        )?;
-        *index = fresh;
+        *index = build_fresh(plan, live, ctx)?;
         c.rebuild_s += t.elapsed().as_secs_f64();
         c.rebuilds += 1;
         c.since_build = 0;
