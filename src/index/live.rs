@@ -105,6 +105,11 @@ pub trait LiveIndex: Send + Sync {
     }
 }
 
+/// A tag the index does not hold live.
+pub(crate) fn not_live(tag: u32) -> Error {
+    Error::InvalidParameter(format!("id {tag} is not in the index"))
+}
+
 /// A shared index built once, for kinds whose writes need `&mut` on a
 /// concrete type and searches an `&dyn AnnIndex`.
 pub(crate) fn as_dyn<T: AnnIndex + 'static>(t: &Option<T>) -> Option<&dyn AnnIndex> {

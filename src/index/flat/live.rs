@@ -67,7 +67,7 @@ impl LiveFlat {
         let row = self
             .row_of_tag
             .remove(&tag)
-            .ok_or_else(|| crate::index::hnsw::unknown_id(tag))?;
+            .ok_or_else(|| crate::index::live::not_live(tag))?;
         self.tag_of_row[row as usize] = NO_TAG;
         Arc::make_mut(&mut self.held).remove(row);
         Ok(())

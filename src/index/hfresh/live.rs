@@ -30,7 +30,7 @@ impl LiveHFresh {
 
 fn not_in(tags: &[u32]) -> Result<()> {
     match tags.first() {
-        Some(&t) => Err(crate::index::hnsw::unknown_id(t)),
+        Some(&t) => Err(crate::index::live::not_live(t)),
         None => Ok(()),
     }
 }
