@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::dataset::{Dataset, Vectors};
+use crate::dataset::Dataset;
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::index::live::{Cleaned, LiveIndex, Rows};
@@ -361,9 +361,6 @@ impl AnnIndex for AsyncLive {
             distances,
             stats,
         })
-    }
-    fn search_batch(&self, queries: &Vectors, params: &SearchParams) -> Result<Vec<Neighbors>> {
-        queries.rows().map(|q| self.search(q, params)).collect()
     }
     fn memory(&self) -> MemoryUsage {
         LiveIndex::memory(self)

@@ -15,7 +15,6 @@
 //! Before anything runs, the whole runbook is checked against the base:
 //! every refusal names its step.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use yaml_rust2::{Yaml, YamlLoader};
@@ -269,8 +268,8 @@ impl Runbook {
                 ));
             }
         }
-        let mut live: HashSet<usize> = HashSet::new();
-        // Position of the row each live tag holds, and which tag holds a row.
+        // Position of the row each live tag holds (its keys are the live
+        // tags), and which tag holds a row.
         let mut row_of: std::collections::HashMap<usize, usize> = Default::default();
         let mut held: std::collections::HashMap<usize, usize> = Default::default();
         for s in &self.steps {
@@ -278,20 +277,22 @@ impl Runbook {
                 |what: String| bad(source, format!("step {} ({}): {what}", s.key, s.op.name()));
             let range = |start: usize, end: usize, what: &str| -> Result<()> {
                 if end <= start {
-                    return Err(at(format!("{what} end {end} is not after start {start}")));
+                    return Err(at(format!(
+                        "{what} {start}..{end}: the end is not after the start"
+                    )));
                 }
                 if end > n {
                     return Err(at(format!(
-                        "{what} {start}..{end} runs past the base ({n} rows)"
+                        "{what} {start}..{end} run past the base ({n} rows)"
                     )));
                 }
                 Ok(())
             };
             match s.op {
                 Op::Insert { start, end } => {
-                    range(start, end, "")?;
+                    range(start, end, "rows")?;
                     for t in start..end {
-                        if !live.insert(t) {
+                        if row_of.contains_key(&t) {
                             return Err(at(format!("inserts tag {t}, which is live already")));
                         }
                         if let Some(&other) = held.get(&t) {
@@ -304,14 +305,12 @@ impl Runbook {
                     }
                 }
                 Op::Delete { start, end } => {
-                    range(start, end, "")?;
+                    range(start, end, "rows")?;
                     for t in start..end {
-                        if !live.remove(&t) {
+                        let Some(r) = row_of.remove(&t) else {
                             return Err(at(format!("deletes tag {t}, which is not live")));
-                        }
-                        if let Some(r) = row_of.remove(&t) {
-                            held.remove(&r);
-                        }
+                        };
+                        held.remove(&r);
                     }
                 }
                 Op::Replace {
@@ -320,8 +319,8 @@ impl Runbook {
                     ids_start,
                     ids_end,
                 } => {
-                    range(tags_start, tags_end, "tags")?;
-                    range(ids_start, ids_end, "ids")?;
+                    range(tags_start, tags_end, "tag rows")?;
+                    range(ids_start, ids_end, "id rows")?;
                     if tags_end - tags_start != ids_end - ids_start {
                         return Err(at(format!(
                             "{} tags take {} rows: the ranges must be as long",
@@ -330,7 +329,7 @@ impl Runbook {
                         )));
                     }
                     for (t, r) in (tags_start..tags_end).zip(ids_start..ids_end) {
-                        if !live.contains(&t) {
+                        if !row_of.contains_key(&t) {
                             return Err(at(format!("replaces tag {t}, which is not live")));
                         }
                         if let Some(old) = row_of.insert(t, r) {
@@ -347,10 +346,10 @@ impl Runbook {
                 }
                 Op::Search => {}
             }
-            if live.len() > self.max_pts {
+            if row_of.len() > self.max_pts {
                 return Err(at(format!(
                     "leaves {} tags live, past max_pts {}",
-                    live.len(),
+                    row_of.len(),
                     self.max_pts
                 )));
             }
@@ -522,8 +521,8 @@ other-set:
     fn every_bad_runbook_is_refused_naming_its_step() {
         let cases = [
             (one("    operation: upsert\n"), "step 2: unknown operation `upsert`"),
-            (one("    operation: insert\n    start: 50\n    end: 200\n"), "step 2 (insert):  50..200 runs past the base (100 rows)"),
-            (one("    operation: delete\n    start: 5\n    end: 2\n"), "step 2 (delete):  end 2 is not after start 5"),
+            (one("    operation: insert\n    start: 50\n    end: 200\n"), "step 2 (insert): rows 50..200 run past the base (100 rows)"),
+            (one("    operation: delete\n    start: 5\n    end: 2\n"), "step 2 (delete): rows 5..2: the end is not after the start"),
             (one("    operation: delete\n    start: 5\n    end: 20\n"), "step 2 (delete): deletes tag 10, which is not live"),
             (one("    operation: replace\n    tags_start: 20\n    tags_end: 25\n    ids_start: 50\n    ids_end: 55\n"), "step 2 (replace): replaces tag 20, which is not live"),
             (one("    operation: insert\n    start: 5\n    end: 15\n"), "step 2 (insert): inserts tag 5, which is live already"),

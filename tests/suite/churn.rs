@@ -205,11 +205,11 @@ fn every_bad_runbook_is_refused_before_any_work_naming_its_step() {
         ),
         (
             RUNBOOK.replace("end: 3000\n", "end: 9000\n"),
-            "step 6 (insert):  2000..9000 runs past the base (4000 rows)",
+            "step 6 (insert): rows 2000..9000 run past the base (4000 rows)",
         ),
         (
             RUNBOOK.replace("start: 0\n    end: 800", "start: 900\n    end: 800"),
-            "step 3 (delete):  end 800 is not after start 900",
+            "step 3 (delete): rows 900..800: the end is not after the start",
         ),
         (
             RUNBOOK

@@ -40,10 +40,13 @@ impl LiveFlat {
         })
     }
 
+    /// Rows name rows of the base this index scans; rows of another base
+    /// would be answered with this one's vectors.
     fn check_base(&self, rows: &Rows<'_>) -> Result<()> {
-        if !std::ptr::eq(rows.base, self.base.as_ref()) && rows.base.len() != self.base.len() {
+        if !std::ptr::eq(rows.base, self.base.as_ref()) {
             return Err(Error::Mismatch(
-                "the flat index under writes scans the base it was made on".into(),
+                "the flat index under writes scans the base it was made on: rows of another base"
+                    .into(),
             ));
         }
         Ok(())
