@@ -10,6 +10,8 @@ mod suite {
     #[cfg(feature = "gui")]
     mod app_ladder;
     #[cfg(feature = "gui")]
+    mod app_motion;
+    #[cfg(feature = "gui")]
     mod app_tune;
     mod bad_input;
     mod churn;

@@ -8,7 +8,8 @@
 
 use std::collections::VecDeque;
 
-use super::{AnnscopeApp, Command};
+use super::motion::{Keeping, Source};
+use super::{AnnscopeApp, Command, LaunchOptions, Tab};
 use crate::index::{IndexKind, Storage};
 
 /// What is still to do, in order.
@@ -29,6 +30,8 @@ pub struct Autopilot {
     /// `--build --engine-url … --tune`: once tuned, and once pgvector's own
     /// build and sweep are done, check the pick there.
     pub check_engine: bool,
+    /// `--motion`: the Motion runs still to play, one maintenance each.
+    pub motion: VecDeque<Keeping>,
 }
 
 impl AnnscopeApp {
@@ -53,6 +56,82 @@ impl AnnscopeApp {
         }
         self.auto_engine_step();
         self.auto_ladder_step();
+        self.auto_motion_step();
+    }
+
+    /// `annscope gui --motion SPEC [--motion-keep …] [--async-indexing]
+    /// [--motion-speed S]`: the Motion tab, its runbook and strategies set,
+    /// each run played once the data is ready and the run before it ended
+    /// its runbook (and drained its queue); lines go to stdout.
+    pub(super) fn launch_motion(
+        &mut self,
+        spec: &str,
+        launch: &LaunchOptions,
+    ) -> Result<(), String> {
+        let m = &mut self.settings.motion;
+        m.source = if spec == "by-hand" {
+            Source::ByHand
+        } else if spec.ends_with(".yaml") || spec.ends_with(".yml") {
+            Source::File(spec.into())
+        } else {
+            let (name, options) = spec.split_once(':').unwrap_or((spec, ""));
+            if !crate::churn::generate::GENERATORS.contains(&name) {
+                return Err(format!(
+                    "--motion {spec}: not a generator ({}), a .yaml runbook or by-hand",
+                    crate::churn::generate::GENERATORS.join(", ")
+                ));
+            }
+            Source::Generated {
+                name: name.into(),
+                options: options.into(),
+            }
+        };
+        m.async_indexing = launch.async_indexing;
+        if let Some(s) = launch.motion_speed {
+            m.speed = (s > 0.0).then_some(s);
+        }
+        let mut keeps = VecDeque::new();
+        for k in &launch.motion_keep {
+            keeps.push_back(match k.trim() {
+                "none" => Keeping::Nothing,
+                "cleanup" => Keeping::Cleanup,
+                "rebuild" => Keeping::Rebuild,
+                other => {
+                    return Err(format!(
+                        "--motion-keep {other}: one of none, cleanup, rebuild"
+                    ))
+                }
+            });
+        }
+        if keeps.is_empty() {
+            keeps.push_back(m.keeping);
+        }
+        self.settings.view_tab = Tab::Motion;
+        self.motion.print_lines = true;
+        // The Motion runs have the cores; the first minute's sweep waits.
+        self.autopilot.build = launch.auto_build;
+        self.autopilot.motion = keeps;
+        Ok(())
+    }
+
+    fn auto_motion_step(&mut self) {
+        if self.autopilot.motion.is_empty() || self.session.loaded.is_none() {
+            return;
+        }
+        let done = self.motion.runs.last().is_none_or(|r| {
+            !r.alive()
+                || (r.state.step == r.state.steps
+                    && !r.state.preparing
+                    && r.state.queued == 0
+                    && !r.state.playing)
+        });
+        if !done || self.motion.error.is_some() {
+            return;
+        }
+        if let Some(keep) = self.autopilot.motion.pop_front() {
+            self.settings.motion.keeping = keep;
+            self.start_motion_run(true);
+        }
     }
 
     /// With `build`: build once the data and ground truth are ready,

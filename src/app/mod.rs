@@ -10,6 +10,7 @@
 mod autopilot;
 mod graph_requests;
 pub mod loading;
+pub mod motion;
 mod panels;
 pub mod plots;
 pub mod projection_jobs;
@@ -61,6 +62,8 @@ pub enum Command {
     CopyExport(crate::tune::ExportFormat),
     /// Build the pick in the loaded pgvector table and find its own ef.
     CheckPickOnEngine,
+    /// What the Motion tab asked for.
+    Motion(motion::panel::MotionCommand),
 }
 
 /// The annscope window.
@@ -92,6 +95,10 @@ pub struct AnnscopeApp {
     /// `annscope gui --tune`: the left panel keeps the Tune section in view
     /// until the tuner (and a check on pgvector) has finished.
     scroll_to_tune: bool,
+    /// The Motion lab's runs.
+    pub motion: motion::MotionLab,
+    /// A YAML runbook's file dialog.
+    runbook_picker: Option<Receiver<Option<PathBuf>>>,
 }
 
 impl AnnscopeApp {
@@ -118,6 +125,8 @@ impl AnnscopeApp {
             last_copied: None,
             scroll_to_tune: false,
             launched: None,
+            motion: motion::MotionLab::default(),
+            runbook_picker: None,
         };
         let req = request.unwrap_or_else(|| app.settings.dataset.clone());
         // The first minute: on the bundled sample the charts come alive
@@ -151,6 +160,7 @@ impl AnnscopeApp {
             }
         }
         self.poll_dialogs();
+        self.poll_motion();
         self.autopilot_step();
         self.take_dropped_files(ui);
         let mut commands = Vec::new();
@@ -169,11 +179,15 @@ impl AnnscopeApp {
             self.settings.rescoring(),
         );
         views::request_jobs(&mut self.session, &self.settings, &mut self.views);
-        if self.session.busy() || self.picker.is_some() || self.saver.is_some() {
+        if self.session.busy()
+            || self.picker.is_some()
+            || self.saver.is_some()
+            || self.motion.busy()
+        {
             // Progress needs a few frames a second. A view drawing a large
             // dataset repaints less often, so that (on software GL above all)
             // painting does not take the cores the build or measurement runs on.
-            let large_view = self.settings.view_tab != Tab::Charts
+            let large_view = !matches!(self.settings.view_tab, Tab::Charts | Tab::Motion)
                 && self
                     .session
                     .loaded
@@ -276,6 +290,20 @@ impl AnnscopeApp {
                 }
             });
             ui.separator();
+            if self.settings.view_tab == Tab::Motion {
+                let mut asked = Vec::new();
+                let kind = self.settings.spec().label();
+                motion::panel::tab_ui(
+                    ui,
+                    &self.motion,
+                    &mut self.settings.motion,
+                    &kind,
+                    self.session.loaded.is_some(),
+                    &mut asked,
+                );
+                commands.extend(asked.into_iter().map(Command::Motion));
+                return;
+            }
             if self.settings.view_tab != Tab::Charts {
                 let mut asked = Vec::new();
                 views::tab_ui(
@@ -337,6 +365,7 @@ impl AnnscopeApp {
                     .build(spec, self.settings.build_threads, rescoring);
             }
             Command::CancelBuild => self.session.cancel_build(),
+            Command::Motion(m) => self.apply_motion(m),
             Command::Tune => self.session.start_tune(
                 self.settings.k,
                 self.settings.recall_target,
@@ -400,6 +429,78 @@ impl AnnscopeApp {
                 if spawned.is_ok() {
                     self.saver = Some((format, rx));
                 }
+            }
+        }
+    }
+
+    fn apply_motion(&mut self, m: motion::panel::MotionCommand) {
+        use motion::panel::MotionCommand;
+        match m {
+            MotionCommand::NewRun { play } => self.start_motion_run(play),
+            MotionCommand::Control(c) => self.motion.control(c),
+            MotionCommand::Cancel => self.motion.cancel(),
+            MotionCommand::Clear => self.motion.clear(),
+            MotionCommand::PickRunbook => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let spawned = std::thread::Builder::new()
+                    .name("annscope-runbook-dialog".into())
+                    .spawn(move || {
+                        let picked = rfd::FileDialog::new()
+                            .add_filter("runbook", &["yaml", "yml"])
+                            .pick_file();
+                        let _ = tx.send(picked);
+                    });
+                match spawned {
+                    Ok(_) => self.runbook_picker = Some(rx),
+                    Err(e) => {
+                        self.motion.error = Some(format!("Could not open a file dialog: {e}"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A new Motion run on the data on screen, with the left panel's index
+    /// and the Motion tab's strategy.
+    pub fn start_motion_run(&mut self, play: bool) {
+        let Some(loaded) = &self.session.loaded else {
+            self.motion.error = Some("Open a dataset first".into());
+            return;
+        };
+        let spec = self.settings.spec();
+        if spec.kind().is_engine() {
+            self.motion.error = Some(format!(
+                "{} runs in its engine: the Motion lab plays annscope's own kinds (Flat, HNSW, Dynamic, HFresh)",
+                spec.label()
+            ));
+            return;
+        }
+        self.motion.start(motion::Start {
+            base: &loaded.base,
+            queries: &loaded.queries,
+            spec,
+            k: self.settings.k,
+            knob: self.settings.knob(),
+            settings: &self.settings.motion,
+            play,
+            repaint: self.session.repaint_handle(),
+        });
+    }
+
+    /// Takes the Motion runs' news, a picked runbook, and lets go of runs
+    /// on data no longer on screen.
+    fn poll_motion(&mut self) {
+        self.motion.poll();
+        let base = self.session.loaded.as_ref().map(|l| l.base.clone());
+        self.motion.follow_data(base);
+        if let Some(rx) = &self.runbook_picker {
+            match rx.try_recv() {
+                Ok(Some(path)) => {
+                    self.runbook_picker = None;
+                    self.settings.motion.source = motion::Source::File(path);
+                }
+                Ok(None) | Err(TryRecvError::Disconnected) => self.runbook_picker = None,
+                Err(TryRecvError::Empty) => {}
             }
         }
     }
@@ -503,6 +604,12 @@ pub struct LaunchOptions {
     pub ladder: bool,
     /// Run the tuner once the ground truth is ready.
     pub tune: bool,
+    /// Open the Motion tab and play this runbook (`annscope gui --motion`).
+    pub motion: Option<String>,
+    /// The maintenance of each motion run, played in turn.
+    pub motion_keep: Vec<String>,
+    pub async_indexing: bool,
+    pub motion_speed: Option<f32>,
 }
 
 /// Opens the window; `request` overrides the remembered dataset.
@@ -560,6 +667,11 @@ pub fn run(request: Option<LoadRequest>, launch: LaunchOptions) -> anyhow::Resul
             app.scroll_to_tune = launch.tune;
             if launch.auto_build && launch.ladder {
                 app.autopilot.ladder = ladder_rungs(&app.settings.hnsw.storage);
+            }
+            if let Some(m) = &launch.motion {
+                if let Err(e) = app.launch_motion(m, &launch) {
+                    app.motion.error = Some(e);
+                }
             }
             app.views
                 .start_on(launch.select, launch.layer, launch.query, launch.step);

@@ -20,16 +20,25 @@ pub enum Tab {
     Projection,
     Layers,
     SearchPath,
+    /// The Motion lab: runbooks played, the index watched as it ages.
+    Motion,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Charts, Tab::Projection, Tab::Layers, Tab::SearchPath];
+    pub const ALL: [Tab; 5] = [
+        Tab::Charts,
+        Tab::Projection,
+        Tab::Layers,
+        Tab::SearchPath,
+        Tab::Motion,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             Tab::Charts => "Charts",
             Tab::Projection => "Projection",
             Tab::Layers => "Layer graph",
             Tab::SearchPath => "Search path",
+            Tab::Motion => "Motion",
         }
     }
 }
@@ -125,6 +134,8 @@ pub struct Settings {
     /// once, so the charts are alive before the first click.
     pub sweep_sample_at_start: bool,
     pub rescore: bool,
+    /// The Motion lab's controls.
+    pub motion: super::motion::MotionSettings,
 }
 
 /// A URL is written to the settings file without its password.
@@ -161,6 +172,7 @@ impl Default for Settings {
             tune_objective: crate::tune::Objective::Qps,
             sweep_sample_at_start: true,
             rescore: true,
+            motion: super::motion::MotionSettings::default(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! ground truth and its cache; [`run`] the runner. How each kind takes
 //! writes is the kind's own (`index::live`, `Family::live`).
 
+pub mod by_hand;
 pub mod generate;
 pub mod order;
 pub mod queue;
@@ -18,8 +19,9 @@ pub mod state;
 pub mod truth;
 
 pub use generate::generate;
-pub use run::{run, Interval, Maintenance, Plan, StepLine, Summary, UnderWrites};
+pub use run::{run, Interval, Maintenance, Plan, Runner, StepLine, Summary, UnderWrites};
 pub use runbook::{Op, Order, Runbook, Step};
+pub use state::{LiveRows, Touched, Write};
 
 use crate::dataset::Dataset;
 use crate::error::Result;

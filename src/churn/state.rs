@@ -14,6 +14,32 @@ pub struct Touched {
     pub rows: Vec<usize>,
 }
 
+/// What a write does to the tags it touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Insert,
+    Delete,
+    Replace,
+}
+
+impl Write {
+    /// The write a (non-search) runbook step makes.
+    pub fn of(op: &Op) -> Write {
+        match op {
+            Op::Insert { .. } | Op::Search => Write::Insert,
+            Op::Delete { .. } => Write::Delete,
+            Op::Replace { .. } => Write::Replace,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Write::Insert => "insert",
+            Write::Delete => "delete",
+            Write::Replace => "replace",
+        }
+    }
+}
+
 /// Live tags and their rows.
 pub struct LiveRows {
     /// Runbook position → base row (the runbook's order).
@@ -68,6 +94,26 @@ impl LiveRows {
             Op::Search => {}
         }
         t
+    }
+
+    /// Applies a write made by hand (checked by its maker, as a runbook's
+    /// steps are by [`super::Runbook::check`]).
+    pub fn apply_touched(&mut self, write: Write, t: &Touched) {
+        for (&tag, &row) in t.tags.iter().zip(&t.rows) {
+            match write {
+                Write::Insert | Write::Replace => {
+                    self.row_of_tag.insert(tag, row as u32);
+                }
+                Write::Delete => {
+                    self.row_of_tag.remove(&tag);
+                }
+            }
+        }
+    }
+
+    /// The runbook's order: position → base row.
+    pub fn order(&self) -> &[u32] {
+        &self.order
     }
 
     pub fn len(&self) -> usize {

@@ -19,7 +19,7 @@ use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::eval::GroundTruth;
 use crate::fsutil::write_atomic;
-use crate::index::{AllowList, FlatIndex};
+use crate::index::{AllowList, AnnIndex, FlatIndex};
 use crate::progress::WorkContext;
 
 const MAGIC: &[u8; 8] = b"ANNSCH01";
@@ -74,20 +74,7 @@ pub fn step_truth(
             ctx.progress.add(1);
             continue;
         }
-        let mut tag_of_row = vec![u32::MAX; base.len()];
-        for (r, t) in live.held() {
-            tag_of_row[r as usize] = t;
-        }
-        let allow = AllowList::from_ids(base.len(), live.held().map(|(r, _)| r));
-        let kk = k.min(live.len());
-        let answers = flat.search_batch_with(queries.vectors(), kk, Some(&allow), ctx)?;
-        let mut ids = Vec::with_capacity(answers.len() * kk);
-        let mut dists = Vec::with_capacity(answers.len() * kk);
-        for a in answers {
-            ids.extend(a.ids.iter().map(|&r| tag_of_row[r as usize]));
-            dists.extend_from_slice(&a.distances);
-        }
-        out.insert(s.key, Some(GroundTruth::from_parts(kk, ids, dists)?));
+        out.insert(s.key, Some(live_truth(&flat, &live, queries, k, ctx)?));
         ctx.progress.add(1);
     }
     if let (Some(d), Some(p)) = (dir, &path) {
@@ -96,6 +83,32 @@ pub fn step_truth(
         }
     }
     Ok((out, GtSource::Computed))
+}
+
+/// The exact top-k over the rows live now, in tags (`flat` is the flat
+/// index over the whole base; `live` must not be empty).
+pub fn live_truth(
+    flat: &FlatIndex,
+    live: &LiveRows,
+    queries: &Dataset,
+    k: usize,
+    ctx: &WorkContext,
+) -> Result<GroundTruth> {
+    let n = flat.len();
+    let mut tag_of_row = vec![u32::MAX; n];
+    for (r, t) in live.held() {
+        tag_of_row[r as usize] = t;
+    }
+    let allow = AllowList::from_ids(n, live.held().map(|(r, _)| r));
+    let kk = k.min(live.len());
+    let answers = flat.search_batch_with(queries.vectors(), kk, Some(&allow), ctx)?;
+    let mut ids = Vec::with_capacity(answers.len() * kk);
+    let mut dists = Vec::with_capacity(answers.len() * kk);
+    for a in answers {
+        ids.extend(a.ids.iter().map(|&r| tag_of_row[r as usize]));
+        dists.extend_from_slice(&a.distances);
+    }
+    GroundTruth::from_parts(kk, ids, dists)
 }
 
 fn encode(t: &StepTruth) -> Vec<u8> {

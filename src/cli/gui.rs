@@ -81,6 +81,23 @@ pub struct GuiArgs {
     /// ready (with --build --engine-url: then check the pick on pgvector).
     #[arg(long)]
     pub tune: bool,
+    /// Open the Motion tab and play this runbook at launch: a generator
+    /// (`clustered-deletes`, `sliding-window`, `random-replace`, with
+    /// `:key=value,…` options; defaults scale to the data), a YAML runbook
+    /// file, or `by-hand`. Each search step's `churn` JSON line is printed
+    /// to stdout as it lands.
+    #[arg(long)]
+    pub motion: Option<String>,
+    /// With --motion: the maintenance of each run, played one after
+    /// another on one chart (`none`, `cleanup`, `rebuild`; comma-separated).
+    #[arg(long, value_delimiter = ',', requires = "motion")]
+    pub motion_keep: Vec<String>,
+    /// With --motion: Weaviate's async indexing queue.
+    #[arg(long, requires = "motion")]
+    pub async_indexing: bool,
+    /// With --motion: steps per second (0: as fast as they go).
+    #[arg(long, requires = "motion")]
+    pub motion_speed: Option<f32>,
 }
 
 impl GuiArgs {
@@ -115,6 +132,10 @@ impl GuiArgs {
             qdrant: self.qdrant,
             ladder: self.ladder,
             tune: self.tune,
+            motion: self.motion.clone(),
+            motion_keep: self.motion_keep.clone(),
+            async_indexing: self.async_indexing,
+            motion_speed: self.motion_speed,
         }
     }
 }

@@ -195,7 +195,7 @@ fn qdrant_is_built_in_process_and_tuned_live() {
         "nothing to connect to: Build is ready"
     );
     h.get_by_label("Build").click();
-    step_until(&mut h, "Qdrant's build and a full point", 4000, |a| {
+    step_until(&mut h, "Qdrant's build and a full point", 40000, |a| {
         a.session.work.builds.len() == 1
             && a.session
                 .work

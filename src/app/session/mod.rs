@@ -208,6 +208,11 @@ impl Session {
         }
     }
 
+    /// The window's repaint, for workers that report more than once.
+    pub fn repaint_handle(&self) -> Arc<dyn Fn() + Send + Sync> {
+        self.repaint.clone().unwrap_or_else(|| Arc::new(|| {}))
+    }
+
     pub(super) fn notifier(&self) -> impl FnOnce() + Send + 'static {
         let r = self.repaint.clone();
         move || {

@@ -155,14 +155,14 @@ pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewS
     if std::mem::take(&mut view.cancel_projection) {
         session.projection.cancel();
     }
-    if settings.view_tab != Tab::Charts {
+    if !matches!(settings.view_tab, Tab::Charts | Tab::Motion) {
         session.request_projection(
             settings.projection_method,
             settings.colour_by == ColourBy::NeighboursKept,
         );
     }
     match settings.view_tab {
-        Tab::Charts => {}
+        Tab::Charts | Tab::Motion => {}
         Tab::Projection => {
             if let Some(n) = view.selected {
                 session.request_node_detail(n);
@@ -237,7 +237,7 @@ pub fn tab_ui(
         Tab::Projection => scatter::projection_ui(ui, session, settings, view, &projection),
         Tab::Layers => layers::layers_ui(ui, session, settings, view, &projection),
         Tab::SearchPath => path::search_path_ui(ui, session, settings, view, &projection),
-        Tab::Charts => {}
+        Tab::Charts | Tab::Motion => {}
     }
 }
 

@@ -14,13 +14,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::runbook::{Op, Runbook};
-use super::state::LiveRows;
+use super::runbook::{Op, Runbook, Step};
+use super::state::{LiveRows, Touched, Write};
 use super::truth::StepTruth;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::bench::{timed_run, QueryMode};
-use crate::eval::LatencyStats;
+use crate::eval::{GroundTruth, LatencyStats};
 use crate::index::live::{LiveIndex, Rows};
 use crate::index::{local_family, IndexSpec, Neighbors, SearchKnob, SearchParams};
 use crate::progress::WorkContext;
@@ -87,182 +87,346 @@ pub fn run(
     ctx: &WorkContext,
     emit: &mut dyn FnMut(&StepLine) -> Result<()>,
 ) -> Result<Outcome> {
-    let fam = local_family(plan.spec.kind())?;
-    let mut index = fam.live(&plan.spec, &plan.base, ctx)?;
-    if let Some(config) = plan.async_indexing {
-        if matches!(
-            plan.maintenance,
-            Maintenance::RebuildEvery(_) | Maintenance::RebuildAt(_)
-        ) {
-            return Err(Error::InvalidParameter(
-                "--async-indexing with a rebuild policy: a rebuild replaces the index the queue feeds; use cleanup or none".into(),
-            ));
-        }
-        index = Box::new(super::queue::AsyncLive::new(
-            index,
-            plan.base.clone(),
-            config,
-        )?);
-    }
-    let mut live = LiveRows::new(plan.order.clone());
-    let mut c = Counters::default();
-    let start = Instant::now();
-    let mut last_cleanup = Instant::now();
-    let mut recalls: Vec<Vec<f64>> = vec![Vec::new(); plan.knobs.len()];
-    let mut qps: Vec<Vec<f64>> = vec![Vec::new(); plan.knobs.len()];
-    let mut p99s: Vec<Vec<f64>> = vec![Vec::new(); plan.knobs.len()];
-    let mut loaded: Vec<UnderWrites> = Vec::new();
-    if let Some(dir) = &plan.results_dir {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        write_truth(dir, plan)?;
-    }
+    let mut runner = Runner::new(plan, ctx)?;
     ctx.progress.stage(
         &format!("running {} steps", plan.book.steps.len()),
         plan.book.steps.len() as u64,
     );
     for step in &plan.book.steps {
-        ctx.cancel.check()?;
-        if step.op == Op::Search {
-            let queries = plan.queries.ok_or_else(|| {
-                Error::InvalidParameter(format!(
-                    "step {} is a search: give the query file (--queries)",
-                    step.key
-                ))
-            })?;
-            let truth = plan
-                .truth
-                .get(&step.key)
-                .ok_or_else(|| Error::Internal(format!("no ground truth for step {}", step.key)))?;
-            for (ki, &knob) in plan.knobs.iter().enumerate() {
-                let line = search_step(
-                    plan,
-                    step.key,
-                    knob,
-                    index.as_ref(),
-                    &live,
-                    queries,
-                    truth.as_ref(),
-                    &c,
-                    start,
-                    true,
-                )?;
-                if let Some(r) = line.recall {
-                    recalls[ki].push(r);
-                    qps[ki].push(line.qps);
-                    p99s[ki].push(line.p99_us);
-                }
-                emit(&line)?;
-            }
-        } else {
-            let touched = live.apply(&step.op);
-            let rows = Rows {
-                base: &plan.base,
-                tags: &touched.tags,
-                rows: &touched.rows,
-            };
-            let t = Instant::now();
-            let paced = plan
-                .write_rate
-                .zip(plan.queries)
-                .filter(|_| index.searchable().is_some());
-            if let Some((rate, queries)) = paced {
-                let params = search_params(plan, plan.knobs[0]);
-                loaded.push(under_writes::paced(
-                    index.as_mut(),
-                    step.key,
-                    &step.op,
-                    &touched,
-                    &plan.base,
-                    rate,
-                    queries,
-                    &params,
-                    ctx,
-                )?);
-            } else {
-                match step.op {
-                    Op::Insert { .. } => index.insert(rows, ctx)?,
-                    Op::Delete { .. } => index.delete(&touched.tags)?,
-                    Op::Replace { .. } => index.replace(rows, ctx)?,
-                    Op::Search => {}
-                }
-            }
-            match step.op {
-                Op::Insert { .. } => c.inserted += rows.len(),
-                Op::Delete { .. } => c.deleted += rows.len(),
-                Op::Replace { .. } => c.replaced += rows.len(),
-                Op::Search => {}
-            }
-            if matches!(step.op, Op::Delete { .. } | Op::Replace { .. }) {
-                c.churned_since_build += rows.len();
-            }
-            c.write_s += t.elapsed().as_secs_f64();
-            if c.built_with == 0 {
-                c.built_with = live.len();
-            }
-            c.since_cleanup += rows.len();
-            c.since_build += rows.len();
-            maintain(plan, &mut index, &live, &mut c, &mut last_cleanup, ctx)?;
+        for line in runner.step(step, ctx)? {
+            emit(&line)?;
         }
         ctx.progress.add(1);
     }
-    let drain_start = Instant::now();
-    index.drain()?;
-    let drain_s = drain_start.elapsed().as_secs_f64();
-    let seconds = start.elapsed().as_secs_f64();
-    let final_bytes = index_bytes(index.as_ref());
-    let mut fresh = index.freshness_ms();
-    fresh.sort_by(f64::total_cmp);
-    let fresh_at = |p: f64| crate::eval::latency::percentile(&fresh, p);
-    let summaries = plan
-        .knobs
-        .iter()
-        .enumerate()
-        .map(|(ki, &knob)| {
-            let (ef, search_probe) = knob_fields(knob);
-            let r = &recalls[ki];
-            let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-            Summary {
-                ef,
-                search_probe,
-                average_recall: mean(r),
-                min_recall: r.iter().copied().reduce(f64::min),
-                searches: r.len(),
-                inserted: c.inserted,
-                deleted: c.deleted,
-                replaced: c.replaced,
-                write_throughput: (c.inserted + c.deleted + c.replaced) as f64
-                    / c.write_s.max(1e-9),
-                freshness_p50_ms: fresh_at(50.0),
-                freshness_p99_ms: fresh_at(99.0),
-                seconds,
-                drain_s,
-                cleanup_s: c.cleanup_s,
-                rebuild_s: c.rebuild_s,
-                final_index_bytes: final_bytes,
-                average_qps: mean(&qps[ki]),
-                average_p99_us: mean(&p99s[ki]),
-                qps_under_writes: (ki == 0)
-                    .then(|| mean(&loaded.iter().map(|u| u.qps).collect::<Vec<_>>()))
-                    .flatten(),
-                p99_under_writes_us: (ki == 0)
-                    .then(|| mean(&loaded.iter().map(|u| u.p99_us).collect::<Vec<_>>()))
-                    .flatten(),
+    runner.finish(ctx)
+}
+
+/// A runbook run one step at a time: the CLI runs every step in turn, the
+/// app's Motion lab plays them at its own pace and writes by hand between
+/// them ([`Runner::write`]), then cleans up or rebuilds when asked.
+pub struct Runner<'p> {
+    plan: &'p Plan<'p>,
+    index: Box<dyn LiveIndex>,
+    live: LiveRows,
+    c: Counters,
+    start: Instant,
+    last_cleanup: Instant,
+    recalls: Vec<Vec<f64>>,
+    qps: Vec<Vec<f64>>,
+    p99s: Vec<Vec<f64>>,
+    loaded: Vec<UnderWrites>,
+}
+
+impl<'p> Runner<'p> {
+    /// An empty index of the plan's kind (behind a queue when the plan
+    /// asks for asynchronous indexing), nothing live.
+    pub fn new(plan: &'p Plan<'p>, ctx: &WorkContext) -> Result<Self> {
+        let fam = local_family(plan.spec.kind())?;
+        let mut index = fam.live(&plan.spec, &plan.base, ctx)?;
+        if let Some(config) = plan.async_indexing {
+            if matches!(
+                plan.maintenance,
+                Maintenance::RebuildEvery(_) | Maintenance::RebuildAt(_)
+            ) {
+                return Err(Error::InvalidParameter(
+                    "--async-indexing with a rebuild policy: a rebuild replaces the index the queue feeds; use cleanup or none".into(),
+                ));
             }
+            index = Box::new(super::queue::AsyncLive::new(
+                index,
+                plan.base.clone(),
+                config,
+            )?);
+        }
+        if let Some(dir) = &plan.results_dir {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            write_truth(dir, plan)?;
+        }
+        let per_knob = vec![Vec::new(); plan.knobs.len()];
+        Ok(Runner {
+            plan,
+            index,
+            live: LiveRows::new(plan.order.clone()),
+            c: Counters::default(),
+            start: Instant::now(),
+            last_cleanup: Instant::now(),
+            recalls: per_knob.clone(),
+            qps: per_knob.clone(),
+            p99s: per_knob,
+            loaded: Vec::new(),
         })
-        .collect();
-    let notes = index.notes();
-    drop(index);
-    let fresh = if plan.compare_fresh {
-        compare_fresh(plan, &live, &c, start, ctx)?
-    } else {
-        Vec::new()
-    };
-    Ok(Outcome {
-        summaries,
-        fresh,
-        under_writes: loaded,
-        notes,
-    })
+    }
+
+    /// Which row each live tag holds.
+    pub fn live(&self) -> &LiveRows {
+        &self.live
+    }
+    /// The index as it stands.
+    pub fn index(&self) -> &dyn LiveIndex {
+        self.index.as_ref()
+    }
+
+    /// One runbook step: a search gives a line per knob (measured against
+    /// the plan's ground truth for that step), a write none.
+    pub fn step(&mut self, step: &Step, ctx: &WorkContext) -> Result<Vec<StepLine>> {
+        ctx.cancel.check()?;
+        if step.op != Op::Search {
+            let touched = self.live.apply(&step.op);
+            self.write(step.key, Write::of(&step.op), touched, ctx)?;
+            return Ok(Vec::new());
+        }
+        let truth = self
+            .plan
+            .truth
+            .get(&step.key)
+            .ok_or_else(|| Error::Internal(format!("no ground truth for step {}", step.key)))?;
+        self.search(step.key, truth.as_ref(), true)
+    }
+
+    /// Measures every knob now against `truth` (the exact answers over the
+    /// rows live now), under the step number `key`.
+    pub fn search(
+        &mut self,
+        key: u64,
+        truth: Option<&GroundTruth>,
+        write_results: bool,
+    ) -> Result<Vec<StepLine>> {
+        let queries = self.plan.queries.ok_or_else(|| {
+            Error::InvalidParameter(format!(
+                "step {key} is a search: give the query file (--queries)"
+            ))
+        })?;
+        let mut lines = Vec::with_capacity(self.plan.knobs.len());
+        for (ki, &knob) in self.plan.knobs.iter().enumerate() {
+            let line = search_step(
+                self.plan,
+                key,
+                knob,
+                self.index.as_ref(),
+                &self.live,
+                queries,
+                truth,
+                &self.c,
+                self.start,
+                write_results,
+            )?;
+            if let Some(r) = line.recall {
+                self.recalls[ki].push(r);
+                self.qps[ki].push(line.qps);
+                self.p99s[ki].push(line.p99_us);
+            }
+            lines.push(line);
+        }
+        Ok(lines)
+    }
+
+    /// Writes what `touched` names (already applied to [`Runner::live`]
+    /// by the caller: a runbook step, or a write by hand), then maintains
+    /// the index as the policy says.
+    pub fn write(
+        &mut self,
+        key: u64,
+        write: Write,
+        touched: Touched,
+        ctx: &WorkContext,
+    ) -> Result<()> {
+        let plan = self.plan;
+        let rows = Rows {
+            base: &plan.base,
+            tags: &touched.tags,
+            rows: &touched.rows,
+        };
+        let t = Instant::now();
+        let paced = plan
+            .write_rate
+            .zip(plan.queries)
+            .filter(|_| self.index.searchable().is_some());
+        if let Some((rate, queries)) = paced {
+            let params = search_params(plan, plan.knobs[0]);
+            self.loaded.push(under_writes::paced(
+                self.index.as_mut(),
+                key,
+                write,
+                &touched,
+                &plan.base,
+                rate,
+                queries,
+                &params,
+                ctx,
+            )?);
+        } else {
+            match write {
+                Write::Insert => self.index.insert(rows, ctx)?,
+                Write::Delete => self.index.delete(&touched.tags)?,
+                Write::Replace => self.index.replace(rows, ctx)?,
+            }
+        }
+        let c = &mut self.c;
+        match write {
+            Write::Insert => c.inserted += rows.len(),
+            Write::Delete => c.deleted += rows.len(),
+            Write::Replace => c.replaced += rows.len(),
+        }
+        if write != Write::Insert {
+            c.churned_since_build += rows.len();
+        }
+        c.write_s += t.elapsed().as_secs_f64();
+        if c.built_with == 0 {
+            c.built_with = self.live.len();
+        }
+        c.since_cleanup += rows.len();
+        c.since_build += rows.len();
+        self.maintain(ctx)
+    }
+
+    /// Applies a write by hand to the account of live rows and the index.
+    pub fn write_by_hand(
+        &mut self,
+        key: u64,
+        write: Write,
+        touched: Touched,
+        ctx: &WorkContext,
+    ) -> Result<()> {
+        self.live.apply_touched(write, &touched);
+        self.write(key, write, touched, ctx)
+    }
+
+    /// A cleanup cycle now, whatever the policy (when the kind has one).
+    pub fn cleanup_now(&mut self, ctx: &WorkContext) -> Result<bool> {
+        if !self.index.has_cleanup() {
+            return Ok(false);
+        }
+        let t = Instant::now();
+        self.index.cleanup(ctx)?;
+        self.c.cleanup_s += t.elapsed().as_secs_f64();
+        self.c.cleanups += 1;
+        self.c.since_cleanup = 0;
+        self.last_cleanup = Instant::now();
+        Ok(true)
+    }
+
+    /// The kind built afresh over the live rows, swapped in now.
+    pub fn rebuild_now(&mut self, ctx: &WorkContext) -> Result<()> {
+        if self.live.is_empty() {
+            return Ok(());
+        }
+        if self.plan.async_indexing.is_some() {
+            return Err(Error::InvalidParameter(
+                "a rebuild replaces the index the indexing queue feeds: turn async indexing off to rebuild".into(),
+            ));
+        }
+        let t = Instant::now();
+        self.index = build_fresh(self.plan, &self.live, ctx)?;
+        let c = &mut self.c;
+        c.rebuild_s += t.elapsed().as_secs_f64();
+        c.rebuilds += 1;
+        c.since_build = 0;
+        c.since_cleanup = 0;
+        c.churned_since_build = 0;
+        c.built_with = self.live.len();
+        Ok(())
+    }
+
+    /// Cleanup or rebuild after a write, as the policy says.
+    fn maintain(&mut self, ctx: &WorkContext) -> Result<()> {
+        let c = &self.c;
+        let rebuild = match self.plan.maintenance {
+            Maintenance::None => false,
+            Maintenance::Cleanup(interval) => {
+                let due = match interval {
+                    Interval::Ops(n) => c.since_cleanup >= n,
+                    Interval::Seconds(s) => self.last_cleanup.elapsed().as_secs_f64() >= s,
+                };
+                if due && self.index.tombstones() > 0 {
+                    self.cleanup_now(ctx)?;
+                }
+                false
+            }
+            Maintenance::RebuildEvery(n) => c.since_build >= n,
+            Maintenance::RebuildAt(share) => {
+                c.built_with > 0 && c.churned_since_build as f64 >= share * c.built_with as f64
+            }
+        };
+        if rebuild {
+            self.rebuild_now(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the queue to drain; the summary per knob, and the fresh
+    /// build when the plan asks for it.
+    pub fn finish(self, ctx: &WorkContext) -> Result<Outcome> {
+        let Runner {
+            plan,
+            index,
+            live,
+            c,
+            start,
+            recalls,
+            qps,
+            p99s,
+            loaded,
+            ..
+        } = self;
+        let drain_start = Instant::now();
+        index.drain()?;
+        let drain_s = drain_start.elapsed().as_secs_f64();
+        let seconds = start.elapsed().as_secs_f64();
+        let final_bytes = index_bytes(index.as_ref());
+        let mut fresh = index.freshness_ms();
+        fresh.sort_by(f64::total_cmp);
+        let fresh_at = |p: f64| crate::eval::latency::percentile(&fresh, p);
+        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let summaries = plan
+            .knobs
+            .iter()
+            .enumerate()
+            .map(|(ki, &knob)| {
+                let (ef, search_probe) = knob_fields(knob);
+                let r = &recalls[ki];
+                Summary {
+                    ef,
+                    search_probe,
+                    average_recall: mean(r),
+                    min_recall: r.iter().copied().reduce(f64::min),
+                    searches: r.len(),
+                    inserted: c.inserted,
+                    deleted: c.deleted,
+                    replaced: c.replaced,
+                    write_throughput: (c.inserted + c.deleted + c.replaced) as f64
+                        / c.write_s.max(1e-9),
+                    freshness_p50_ms: fresh_at(50.0),
+                    freshness_p99_ms: fresh_at(99.0),
+                    seconds,
+                    drain_s,
+                    cleanup_s: c.cleanup_s,
+                    rebuild_s: c.rebuild_s,
+                    final_index_bytes: final_bytes,
+                    average_qps: mean(&qps[ki]),
+                    average_p99_us: mean(&p99s[ki]),
+                    qps_under_writes: (ki == 0)
+                        .then(|| mean(&loaded.iter().map(|u| u.qps).collect::<Vec<_>>()))
+                        .flatten(),
+                    p99_under_writes_us: (ki == 0)
+                        .then(|| mean(&loaded.iter().map(|u| u.p99_us).collect::<Vec<_>>()))
+                        .flatten(),
+                }
+            })
+            .collect();
+        let notes = index.notes();
+        drop(index);
+        let fresh = if plan.compare_fresh {
+            compare_fresh(plan, &live, &c, start, ctx)?
+        } else {
+            Vec::new()
+        };
+        Ok(Outcome {
+            summaries,
+            fresh,
+            under_writes: loaded,
+            notes,
+        })
+    }
 }
 
 /// Builds the kind afresh over `live` and measures it at the last search
@@ -350,50 +514,6 @@ fn index_bytes(index: &dyn LiveIndex) -> u64 {
     m.ram_bytes + m.disk_bytes
 }
 
-/// Cleanup or rebuild after a write step, as the policy says.
-fn maintain(
-    plan: &Plan<'_>,
-    index: &mut Box<dyn LiveIndex>,
-    live: &LiveRows,
-    c: &mut Counters,
-    last_cleanup: &mut Instant,
-    ctx: &WorkContext,
-) -> Result<()> {
-    let rebuild = match plan.maintenance {
-        Maintenance::None => false,
-        Maintenance::Cleanup(interval) => {
-            let due = match interval {
-                Interval::Ops(n) => c.since_cleanup >= n,
-                Interval::Seconds(s) => last_cleanup.elapsed().as_secs_f64() >= s,
-            };
-            if due && index.has_cleanup() && index.tombstones() > 0 {
-                let t = Instant::now();
-                index.cleanup(ctx)?;
-                c.cleanup_s += t.elapsed().as_secs_f64();
-                c.cleanups += 1;
-                c.since_cleanup = 0;
-                *last_cleanup = Instant::now();
-            }
-            false
-        }
-        Maintenance::RebuildEvery(n) => c.since_build >= n,
-        Maintenance::RebuildAt(share) => {
-            c.built_with > 0 && c.churned_since_build as f64 >= share * c.built_with as f64
-        }
-    };
-    if rebuild && !live.is_empty() {
-        let t = Instant::now();
-        *index = build_fresh(plan, live, ctx)?;
-        c.rebuild_s += t.elapsed().as_secs_f64();
-        c.rebuilds += 1;
-        c.since_build = 0;
-        c.since_cleanup = 0;
-        c.churned_since_build = 0;
-        c.built_with = live.len();
-    }
-    Ok(())
-}
-
 #[allow(clippy::too_many_arguments)]
 fn search_step(
     plan: &Plan<'_>,
@@ -402,7 +522,7 @@ fn search_step(
     index: &dyn LiveIndex,
     live: &LiveRows,
     queries: &Dataset,
-    truth: Option<&crate::eval::GroundTruth>,
+    truth: Option<&GroundTruth>,
     c: &Counters,
     start: Instant,
     write_results: bool,

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::super::runbook::Op;
-use super::super::state::Touched;
+use super::super::state::{Touched, Write};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::LatencyStats;
@@ -39,14 +38,14 @@ pub struct UnderWrites {
     pub p99_us: f64,
 }
 
-/// Writes `touched` (what `op` does) into `index` at `rate` rows per
+/// Writes `touched` (what `write` does) into `index` at `rate` rows per
 /// second on another thread, searching `queries` with `params` here until
 /// it is done.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn paced(
     index: &mut dyn LiveIndex,
     step: u64,
-    op: &Op,
+    write: Write,
     touched: &Touched,
     base: &Dataset,
     rate: f64,
@@ -57,24 +56,24 @@ pub(super) fn paced(
     let lock = RwLock::new(index);
     let done = AtomicBool::new(false);
     let chunk = ((rate / TICKS_PER_SECOND).ceil() as usize).max(1);
-    let (write, search) = std::thread::scope(|s| {
+    let (written, search) = std::thread::scope(|s| {
         let writer = s.spawn(|| {
-            let result = write_paced(&lock, op, touched, base, rate, chunk, ctx);
+            let result = write_paced(&lock, write, touched, base, rate, chunk, ctx);
             done.store(true, Ordering::Release);
             result
         });
         let search = search_until(&lock, &done, queries, params);
-        let write = writer
+        let written = writer
             .join()
             .unwrap_or_else(|_| Err(Error::Internal("the paced writer panicked".into())));
-        (write, search)
+        (written, search)
     });
-    let write_s = write?;
+    let write_s = written?;
     let (wall, times) = search?;
     let lat = LatencyStats::from_micros(&times);
     Ok(UnderWrites {
         step,
-        operation: op.name(),
+        operation: write.name(),
         rows: touched.tags.len(),
         write_rate: rate,
         achieved_rate: touched.tags.len() as f64 / write_s.max(1e-9),
@@ -87,7 +86,7 @@ pub(super) fn paced(
 
 fn write_paced(
     lock: &RwLock<&mut dyn LiveIndex>,
-    op: &Op,
+    write: Write,
     touched: &Touched,
     base: &Dataset,
     rate: f64,
@@ -111,11 +110,10 @@ fn write_paced(
         }
         let mut index = lock.write().unwrap_or_else(|p| p.into_inner());
         let rows = Rows { base, tags, rows };
-        match op {
-            Op::Insert { .. } => index.insert(rows, ctx)?,
-            Op::Delete { .. } => index.delete(tags)?,
-            Op::Replace { .. } => index.replace(rows, ctx)?,
-            Op::Search => {}
+        match write {
+            Write::Insert => index.insert(rows, ctx)?,
+            Write::Delete => index.delete(tags)?,
+            Write::Replace => index.replace(rows, ctx)?,
         }
     }
     Ok(start.elapsed().as_secs_f64())

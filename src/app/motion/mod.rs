@@ -1,0 +1,309 @@
+//! The Motion lab: play a runbook of inserts, deletes and replaces on the
+//! data on screen and watch the index age: recall at every search step,
+//! QPS and latency, tombstones, the indexing queue, bytes held. Each run
+//! (a strategy: kind, maintenance, async indexing) keeps its curves, so
+//! strategies sit side by side on the same runbook.
+//!
+//! The lab holds runs; each run's index lives on its worker thread
+//! ([`worker`]), which the lab steers with [`worker::Control`]s and which
+//! sends back [`worker::Event`]s, taken each frame without blocking.
+
+pub mod charts;
+pub mod panel;
+pub mod settings;
+pub mod worker;
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+
+pub use settings::{Keeping, MotionSettings, Source};
+pub use worker::{Control, Event, Hand, State};
+
+use crate::churn::{generate, Runbook, StepLine};
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::index::{IndexSpec, SearchKnob};
+use crate::job::Job;
+
+/// One strategy played on one runbook.
+pub struct MotionRun {
+    pub id: usize,
+    pub label: String,
+    /// Each search measured: its place on the step axis and its line.
+    pub lines: Vec<(f64, StepLine)>,
+    /// The index's state over time (seconds since the run started).
+    pub states: Vec<State>,
+    pub state: State,
+    pub notice: Option<String>,
+    /// Why the run ended, when it ended in an error.
+    pub error: Option<String>,
+    job: Option<Job<()>>,
+    controls: Option<Sender<Control>>,
+    events: Receiver<Event>,
+}
+
+impl MotionRun {
+    /// Whether the worker still holds the index (for writes by hand).
+    pub fn alive(&self) -> bool {
+        self.job.is_some()
+    }
+    /// The largest queue length seen in any state or line.
+    pub fn max_queue(&self) -> usize {
+        self.states
+            .iter()
+            .map(|s| s.queued)
+            .chain(self.lines.iter().map(|(_, l)| l.queue_len))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Every run of this dataset, the newest last; at most one is played at
+/// a time.
+#[derive(Default)]
+pub struct MotionLab {
+    pub runs: Vec<MotionRun>,
+    /// A runbook that could not be read or checked (the data stays).
+    pub error: Option<String>,
+    /// Lines to print to stdout as they land (`annscope gui --motion`).
+    pub print_lines: bool,
+    next_id: usize,
+    /// The data the runs were played on.
+    data: Option<Arc<Dataset>>,
+}
+
+/// What a new run is played on.
+pub struct Start<'a> {
+    pub base: &'a Arc<Dataset>,
+    pub queries: &'a Arc<Dataset>,
+    pub spec: IndexSpec,
+    pub k: usize,
+    pub knob: SearchKnob,
+    pub settings: &'a MotionSettings,
+    pub play: bool,
+    pub repaint: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl MotionLab {
+    /// The run that is playing or holds its index, if any.
+    pub fn active(&self) -> Option<&MotionRun> {
+        self.runs.last().filter(|r| r.alive())
+    }
+
+    /// Reads the runbook the settings name and starts a run of it; a bad
+    /// runbook is refused here (its error names the file and the step)
+    /// and nothing else changes.
+    pub fn start(&mut self, s: Start<'_>) {
+        let book = match runbook_for(&s.settings.source, s.base, s.settings.seed) {
+            Ok(b) => b,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        if let Err(e) = s.spec.validate() {
+            self.error = Some(e.to_string());
+            return;
+        }
+        self.error = None;
+        self.data = Some(s.base.clone());
+        // One index under writes at a time: the last run lets go of its.
+        self.close_active();
+        let first_state = State {
+            preparing: true,
+            steps: book.steps.len(),
+            ..State::default()
+        };
+        let (ctl_tx, ctl_rx) = mpsc::channel();
+        let (ev_tx, ev_rx) = mpsc::channel();
+        let setup = worker::Setup {
+            base: s.base.clone(),
+            queries: s.queries.clone(),
+            book,
+            spec: s.spec.clone(),
+            k: s.k,
+            knob: s.knob,
+            maintenance: s.settings.maintenance(),
+            async_indexing: s.settings.async_config(),
+            speed: s.settings.speed,
+            play: s.play,
+            seed: s.settings.seed,
+        };
+        let repaint = s.repaint.clone();
+        let notify = s.repaint.clone();
+        let job = Job::spawn_notify(
+            "motion",
+            move |ctx| worker::work(setup, ctl_rx, ev_tx, repaint, ctx),
+            move || notify(),
+        );
+        self.next_id += 1;
+        let label = format!(
+            "{}: {}",
+            self.next_id,
+            s.settings.strategy_label(s.spec.kind().label())
+        );
+        self.runs.push(MotionRun {
+            id: self.next_id,
+            label,
+            lines: Vec::new(),
+            states: Vec::new(),
+            state: first_state,
+            notice: None,
+            error: None,
+            job: Some(job),
+            controls: Some(ctl_tx),
+            events: ev_rx,
+        });
+    }
+
+    /// Sends `c` to the active run (nothing when no run holds an index).
+    pub fn control(&mut self, c: Control) {
+        if let Some(tx) = self
+            .runs
+            .last()
+            .filter(|r| r.alive())
+            .and_then(|r| r.controls.as_ref())
+        {
+            let _ = tx.send(c);
+        }
+    }
+
+    /// Ends the active run: its worker drops the index; its curves stay.
+    pub fn close_active(&mut self) {
+        if let Some(run) = self.runs.last_mut().filter(|r| r.alive()) {
+            run.controls = None;
+            if let Some(job) = run.job.take() {
+                job.cancel();
+            }
+            run.state.playing = false;
+        }
+    }
+
+    /// Cancels the active run's preparation, or stops its runbook after
+    /// the step under way (the index stays, for writes by hand).
+    pub fn cancel(&mut self) {
+        match self.active() {
+            Some(r) if r.state.preparing => self.close_active(),
+            Some(_) => self.control(Control::Stop),
+            None => {}
+        }
+    }
+
+    /// Runs belong to the data they were played on: other data on screen
+    /// ends them.
+    pub fn follow_data(&mut self, base: Option<Arc<Dataset>>) {
+        let same = match (&self.data, &base) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, _) => true,
+            (Some(_), None) => true,
+        };
+        if !same {
+            self.clear();
+            self.data = None;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.close_active();
+        self.runs.clear();
+        self.error = None;
+    }
+
+    /// Takes what the workers sent; returns whether anything arrived.
+    pub fn poll(&mut self) -> bool {
+        let mut any = false;
+        let print = self.print_lines;
+        for run in &mut self.runs {
+            while let Ok(e) = run.events.try_recv() {
+                any = true;
+                match e {
+                    Event::Line(x, line) => {
+                        if print {
+                            if let Ok(text) = serde_json::to_string(&line) {
+                                println!("{text}");
+                            }
+                        }
+                        run.lines.push((x, line));
+                    }
+                    Event::State(s) => {
+                        run.state = s.clone();
+                        if !s.preparing {
+                            run.states.push(s);
+                        }
+                    }
+                    Event::Notice(n) => run.notice = Some(n),
+                    Event::Refused(why) => run.notice = Some(format!("Refused: {why}")),
+                }
+            }
+            if let Some(job) = &mut run.job {
+                if let Some(result) = job.try_take() {
+                    any = true;
+                    run.job = None;
+                    run.controls = None;
+                    run.state.playing = false;
+                    run.state.preparing = false;
+                    match result {
+                        Ok(()) | Err(Error::Cancelled) => {}
+                        Err(e) => run.error = Some(e.to_string()),
+                    }
+                }
+            }
+        }
+        any
+    }
+
+    /// Whether a run is preparing or playing (the window repaints for it).
+    pub fn busy(&self) -> bool {
+        self.active()
+            .is_some_and(|r| r.state.preparing || r.state.playing || r.state.queued > 0)
+    }
+}
+
+/// The runbook a source names, checked against the base.
+pub fn runbook_for(source: &Source, base: &Dataset, seed: u64) -> Result<Runbook> {
+    let book = match source {
+        Source::Generated { name, options } => {
+            let spec = if options.trim().is_empty() {
+                name.clone()
+            } else {
+                format!("{name}:{}", options.trim())
+            };
+            generate(&spec, base, seed)?
+        }
+        Source::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::InvalidParameter(format!(
+                    "{}: not text, so not a YAML runbook",
+                    path.display()
+                ))
+            })?;
+            let source = path.display().to_string();
+            let book = Runbook::parse(&text, None, &source)?;
+            book.check(base.len(), &source)?;
+            book
+        }
+        Source::ByHand => by_hand_book(base.len()),
+    };
+    Ok(book)
+}
+
+/// Every row inserted, then one search: the start of a run by hand.
+fn by_hand_book(n: usize) -> Runbook {
+    use crate::churn::{Op, Order, Step};
+    Runbook {
+        name: "by hand".into(),
+        max_pts: n,
+        order: Order::File,
+        steps: vec![
+            Step {
+                key: 0,
+                op: Op::Insert { start: 0, end: n },
+            },
+            Step {
+                key: 1,
+                op: Op::Search,
+            },
+        ],
+    }
+}

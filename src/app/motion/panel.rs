@@ -1,0 +1,316 @@
+//! The Motion tab's controls: the runbook (generated, from a YAML file, or
+//! by hand), the strategy (the left panel's index kind; maintenance; async
+//! indexing), play / pause / one step / stop and speed, writes by hand,
+//! maintenance on demand, and the active run's state.
+
+use egui::Ui;
+
+use super::settings::{Axis, Keeping, MotionSettings, Source};
+use super::{charts, Control, Hand, MotionLab};
+use crate::churn::generate::GENERATORS;
+
+/// What the tab asks the app to do after drawing.
+#[derive(Debug)]
+pub enum MotionCommand {
+    /// A new run of the settings' runbook and strategy (played at once
+    /// when `play`).
+    NewRun {
+        play: bool,
+    },
+    Control(Control),
+    /// Cancel preparation, or stop the runbook after the step under way.
+    Cancel,
+    Clear,
+    /// Open a YAML runbook with a file dialog.
+    PickRunbook,
+}
+
+/// The whole tab: controls, then the charts below them.
+pub fn tab_ui(
+    ui: &mut Ui,
+    lab: &MotionLab,
+    s: &mut MotionSettings,
+    kind_label: &str,
+    data_ready: bool,
+    commands: &mut Vec<MotionCommand>,
+) {
+    runbook_ui(ui, s, commands);
+    strategy_ui(ui, s, kind_label);
+    play_ui(ui, lab, s, data_ready, commands);
+    hand_ui(ui, lab, s, commands);
+    status_ui(ui, lab);
+    ui.separator();
+    charts::charts_ui(ui, lab, s.axis);
+}
+
+fn runbook_ui(ui: &mut Ui, s: &mut MotionSettings, commands: &mut Vec<MotionCommand>) {
+    ui.horizontal(|ui| {
+        let current = match &s.source {
+            Source::Generated { name, .. } => name.clone(),
+            Source::File(_) => "YAML file".into(),
+            Source::ByHand => "by hand".into(),
+        };
+        egui::ComboBox::from_label("Runbook")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for g in GENERATORS {
+                    let on = matches!(&s.source, Source::Generated { name, .. } if name == g);
+                    if ui.selectable_label(on, *g).clicked() && !on {
+                        s.source = Source::Generated {
+                            name: g.to_string(),
+                            options: String::new(),
+                        };
+                    }
+                }
+                if ui
+                    .selectable_label(matches!(s.source, Source::File(_)), "YAML file…")
+                    .clicked()
+                {
+                    commands.push(MotionCommand::PickRunbook);
+                }
+                if ui
+                    .selectable_label(s.source == Source::ByHand, "by hand")
+                    .on_hover_text("every row inserted, then only writes by hand")
+                    .clicked()
+                {
+                    s.source = Source::ByHand;
+                }
+            });
+        match &mut s.source {
+            Source::Generated { options, .. } => {
+                let label = ui.label("options");
+                ui.add(
+                    egui::TextEdit::singleline(options)
+                        .hint_text("defaults, e.g. clusters=16,delete=0.7")
+                        .desired_width(220.0),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("key=value pairs, comma-separated: see annscope churn --help");
+            }
+            Source::File(path) => {
+                ui.monospace(path.display().to_string());
+                if ui.button("Open runbook…").clicked() {
+                    commands.push(MotionCommand::PickRunbook);
+                }
+            }
+            Source::ByHand => {}
+        }
+    });
+}
+
+fn strategy_ui(ui: &mut Ui, s: &mut MotionSettings, kind_label: &str) {
+    ui.horizontal(|ui| {
+        ui.label(format!("Index: {kind_label} (the left panel's settings)"));
+        egui::ComboBox::from_label("Maintenance")
+            .selected_text(s.keeping.label())
+            .show_ui(ui, |ui| {
+                for k in Keeping::ALL {
+                    ui.selectable_value(&mut s.keeping, k, k.label());
+                }
+            });
+        match s.keeping {
+            Keeping::Cleanup => {
+                let label = ui.label("cleanup every");
+                ui.add(
+                    egui::DragValue::new(&mut s.cleanup_every)
+                        .range(1..=10_000_000)
+                        .suffix(" rows"),
+                )
+                .labelled_by(label.id);
+            }
+            Keeping::Rebuild => {
+                let label = ui.label("rebuild when churned");
+                let mut pct = s.rebuild_at * 100.0;
+                if ui
+                    .add(egui::DragValue::new(&mut pct).range(1.0..=100.0).suffix("%"))
+                    .labelled_by(label.id)
+                    .changed()
+                {
+                    s.rebuild_at = pct / 100.0;
+                }
+            }
+            Keeping::Nothing => {}
+        }
+        ui.checkbox(&mut s.async_indexing, "Async indexing")
+            .on_hover_text("Weaviate's queue: writes are acknowledged at once and indexed in batches; searches also scan what waits");
+        if s.async_indexing {
+            let label = ui.label("batch");
+            ui.add(egui::DragValue::new(&mut s.async_batch).range(1..=1_000_000))
+                .labelled_by(label.id);
+        }
+    });
+}
+
+fn play_ui(
+    ui: &mut Ui,
+    lab: &MotionLab,
+    s: &mut MotionSettings,
+    data_ready: bool,
+    commands: &mut Vec<MotionCommand>,
+) {
+    let active = lab.active();
+    let steps_left = active.is_some_and(|r| r.state.step < r.state.steps);
+    let playing = active.is_some_and(|r| r.state.playing);
+    let preparing = active.is_some_and(|r| r.state.preparing);
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(data_ready, egui::Button::new("Play new run"))
+            .on_hover_text(
+                "a new run of this runbook with this strategy; earlier runs keep their curves",
+            )
+            .clicked()
+        {
+            commands.push(MotionCommand::NewRun { play: true });
+        }
+        if ui
+            .add_enabled(
+                steps_left && !playing && !preparing,
+                egui::Button::new("Resume"),
+            )
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::Play));
+        }
+        if ui
+            .add_enabled(playing, egui::Button::new("Pause"))
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::Pause));
+        }
+        if ui
+            .add_enabled(steps_left && !preparing, egui::Button::new("One step"))
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::Step));
+        }
+        if ui
+            .add_enabled(preparing || steps_left, egui::Button::new("Cancel run"))
+            .on_hover_text("stops after the step under way: the index stays, for writes by hand")
+            .clicked()
+        {
+            commands.push(MotionCommand::Cancel);
+        }
+        ui.separator();
+        let mut max = s.speed.is_none();
+        let mut speed = s.speed.unwrap_or(4.0);
+        let mut changed = ui.checkbox(&mut max, "As fast as it goes").changed();
+        if !max {
+            changed |= ui
+                .add(
+                    egui::Slider::new(&mut speed, 0.5..=60.0)
+                        .logarithmic(true)
+                        .suffix(" steps/s")
+                        .text("Speed"),
+                )
+                .changed();
+        }
+        if changed {
+            s.speed = (!max).then_some(speed);
+            commands.push(MotionCommand::Control(Control::Speed(s.speed)));
+        }
+        ui.separator();
+        ui.label("x:");
+        ui.selectable_value(&mut s.axis, Axis::Step, "step");
+        ui.selectable_value(&mut s.axis, Axis::Seconds, "seconds");
+        if ui
+            .add_enabled(!lab.runs.is_empty(), egui::Button::new("Clear runs"))
+            .clicked()
+        {
+            commands.push(MotionCommand::Clear);
+        }
+    });
+}
+
+fn hand_ui(
+    ui: &mut Ui,
+    lab: &MotionLab,
+    s: &mut MotionSettings,
+    commands: &mut Vec<MotionCommand>,
+) {
+    let ready = lab
+        .active()
+        .is_some_and(|r| !r.state.preparing && !r.state.playing);
+    ui.horizontal(|ui| {
+        let label = ui.label("By hand: share");
+        let mut pct = s.hand_share * 100.0;
+        if ui
+            .add(
+                egui::DragValue::new(&mut pct)
+                    .range(0.1..=100.0)
+                    .suffix("%"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("the share of live rows deleted or replaced")
+            .changed()
+        {
+            s.hand_share = pct / 100.0;
+        }
+        let mut hand = |ui: &mut Ui, label: &str, h: Hand| {
+            if ui.add_enabled(ready, egui::Button::new(label)).clicked() {
+                commands.push(MotionCommand::Control(Control::Hand(h)));
+            }
+        };
+        hand(ui, "Delete share", Hand::DeleteShare(s.hand_share));
+        hand(ui, "Replace share", Hand::ReplaceShare(s.hand_share));
+        let label = ui.label("rows");
+        ui.add(egui::DragValue::new(&mut s.hand_rows).range(1..=10_000_000))
+            .labelled_by(label.id);
+        hand(ui, "Insert rows", Hand::InsertNext(s.hand_rows));
+        ui.separator();
+        if ui
+            .add_enabled(ready, egui::Button::new("Run cleanup now"))
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::CleanupNow));
+        }
+        if ui
+            .add_enabled(ready, egui::Button::new("Rebuild now"))
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::RebuildNow));
+        }
+    });
+}
+
+fn status_ui(ui: &mut Ui, lab: &MotionLab) {
+    if let Some(e) = &lab.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    let Some(run) = lab.runs.last() else {
+        return;
+    };
+    let st = &run.state;
+    ui.horizontal_wrapped(|ui| {
+        ui.colored_label(charts::run_color(run.id), &run.label);
+        if st.preparing {
+            ui.spinner();
+            ui.label("preparing: the runbook's order and exact ground truth at each search step");
+            return;
+        }
+        let status = if st.queued > 0 { "INDEXING" } else { "READY" };
+        ui.label(format!(
+            "step {} of {} · {} live · {} tombstones · queue {} · {} · {:.1} MB",
+            st.step,
+            st.steps,
+            st.live,
+            st.tombstones,
+            st.queued,
+            status,
+            st.bytes as f64 / 1e6
+        ));
+        if let Some((_, l)) = run.lines.last() {
+            if let Some(r) = l.recall {
+                ui.label(format!("recall@k {r:.4}"));
+            }
+        }
+        if !run.alive() {
+            ui.label("(ended: its curves stay)");
+        }
+    });
+    if let Some(n) = &run.notice {
+        ui.label(n);
+    }
+    if let Some(e) = &run.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+}

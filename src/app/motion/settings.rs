@@ -1,0 +1,116 @@
+//! The Motion lab's controls, remembered with the app's settings: where
+//! the runbook comes from, how the index is kept (maintenance, async
+//! indexing), the pace, and the sizes of writes by hand.
+
+use serde::{Deserialize, Serialize};
+
+use crate::churn::queue::AsyncConfig;
+use crate::churn::{Interval, Maintenance};
+
+/// Where a run's runbook comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Source {
+    /// One of `churn::generate`'s generators, with its options
+    /// (`key=value,…`, empty for its defaults).
+    Generated { name: String, options: String },
+    /// A big-ann-benchmarks YAML runbook.
+    File(std::path::PathBuf),
+    /// Every row inserted, then writes by hand only.
+    ByHand,
+}
+
+/// How the index is kept between writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Keeping {
+    Nothing,
+    Cleanup,
+    Rebuild,
+}
+
+impl Keeping {
+    pub const ALL: [Keeping; 3] = [Keeping::Nothing, Keeping::Cleanup, Keeping::Rebuild];
+    pub fn label(self) -> &'static str {
+        match self {
+            Keeping::Nothing => "no maintenance",
+            Keeping::Cleanup => "cleanup",
+            Keeping::Rebuild => "rebuild",
+        }
+    }
+}
+
+/// The charts' x axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Axis {
+    Step,
+    Seconds,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MotionSettings {
+    pub source: Source,
+    pub keeping: Keeping,
+    /// Cleanup after this many rows written.
+    pub cleanup_every: usize,
+    /// Rebuild once this share of the rows built with has been deleted or
+    /// replaced.
+    pub rebuild_at: f64,
+    pub async_indexing: bool,
+    pub async_batch: usize,
+    /// Steps per second while playing; None: as fast as they go.
+    pub speed: Option<f32>,
+    /// Writes by hand: the share deleted or replaced, rows inserted.
+    pub hand_share: f64,
+    pub hand_rows: usize,
+    pub axis: Axis,
+    pub seed: u64,
+}
+
+impl Default for MotionSettings {
+    fn default() -> Self {
+        MotionSettings {
+            source: Source::Generated {
+                name: "clustered-deletes".into(),
+                options: String::new(),
+            },
+            keeping: Keeping::Cleanup,
+            cleanup_every: 5_000,
+            rebuild_at: 0.2,
+            async_indexing: false,
+            async_batch: 1_000,
+            speed: Some(4.0),
+            hand_share: 0.3,
+            hand_rows: 500,
+            axis: Axis::Step,
+            seed: 42,
+        }
+    }
+}
+
+impl MotionSettings {
+    pub fn maintenance(&self) -> Maintenance {
+        match self.keeping {
+            Keeping::Nothing => Maintenance::None,
+            Keeping::Cleanup => Maintenance::Cleanup(Interval::Ops(self.cleanup_every.max(1))),
+            Keeping::Rebuild => Maintenance::RebuildAt(self.rebuild_at.clamp(0.01, 1.0)),
+        }
+    }
+
+    pub fn async_config(&self) -> Option<AsyncConfig> {
+        self.async_indexing.then(|| AsyncConfig {
+            batch: self.async_batch.max(1),
+            ..AsyncConfig::default()
+        })
+    }
+
+    /// How a run under these settings is named on the charts.
+    pub fn strategy_label(&self, kind: &str) -> String {
+        let keeping = match self.keeping {
+            Keeping::Nothing => "no maintenance".to_string(),
+            Keeping::Cleanup => format!("cleanup every {}", self.cleanup_every),
+            Keeping::Rebuild => format!("rebuild at {:.0}%", self.rebuild_at * 100.0),
+        };
+        let queue = if self.async_indexing { ", async" } else { "" };
+        format!("{kind}, {keeping}{queue}")
+    }
+}

@@ -1,0 +1,371 @@
+//! The Motion lab's worker: one thread per run, holding the index under
+//! writes. It plays the runbook at the pace the lab sets (play, pause, one
+//! step, steps per second), writes by hand when asked, cleans up or
+//! rebuilds on demand, and sends back every measurement as the CLI's
+//! `churn` line, plus the index's state between them (the queue drains on
+//! its own while nothing else happens).
+//!
+//! A write by hand takes the run off its runbook: the steps left were
+//! written for rows the hand has changed, so they are dropped (said in a
+//! notice) and each later search is scored against ground truth computed
+//! then, over the rows live then. Stopping a run ends it between steps,
+//! never inside one, so the index it leaves answers for exactly the rows
+//! its account says are live.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::churn::queue::AsyncConfig;
+use crate::churn::run::{Plan, Runner};
+use crate::churn::truth::{live_truth, step_truth};
+use crate::churn::{by_hand, positions, Maintenance, Op, Runbook, StepLine, Write};
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::index::{FlatIndex, IndexSpec, SearchKnob};
+use crate::progress::WorkContext;
+
+/// What the lab asks of a running worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Control {
+    Play,
+    Pause,
+    /// One runbook step, then pause.
+    Step,
+    /// Steps per second while playing (None: as fast as it goes).
+    Speed(Option<f32>),
+    Hand(Hand),
+    CleanupNow,
+    RebuildNow,
+    /// End the runbook after the step under way; the run stays for writes
+    /// by hand.
+    Stop,
+}
+
+/// Writes by hand.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hand {
+    DeleteShare(f64),
+    /// Delete every live row of these base rows (a cluster).
+    DeleteRows(Vec<u32>),
+    InsertNext(usize),
+    ReplaceShare(f64),
+}
+
+/// A measurement or a state, sent as it happens.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A search measured: where it sits on the step axis, and the line.
+    Line(f64, StepLine),
+    State(State),
+    Notice(String),
+    /// A write by hand or a maintenance request was refused; the run goes on.
+    Refused(String),
+}
+
+/// The index between measurements.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    /// Runbook steps done, of how many (0 of 0 once off the runbook).
+    pub step: usize,
+    pub steps: usize,
+    pub playing: bool,
+    pub live: usize,
+    pub tombstones: usize,
+    pub queued: usize,
+    pub bytes: u64,
+    pub elapsed_s: f64,
+    /// Preparing: the runbook's order and ground truth are being computed.
+    pub preparing: bool,
+}
+
+/// What a run is: data, runbook, index and how it is kept.
+pub struct Setup {
+    pub base: Arc<Dataset>,
+    pub queries: Arc<Dataset>,
+    pub book: Runbook,
+    pub spec: IndexSpec,
+    pub k: usize,
+    pub knob: SearchKnob,
+    pub maintenance: Maintenance,
+    pub async_indexing: Option<AsyncConfig>,
+    pub speed: Option<f32>,
+    pub play: bool,
+    pub seed: u64,
+}
+
+/// Runs `setup` until the lab drops the control channel or cancels.
+pub fn work(
+    setup: Setup,
+    controls: Receiver<Control>,
+    events: Sender<Event>,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    ctx: &WorkContext,
+) -> Result<()> {
+    let send = |e: Event| {
+        let _ = events.send(e);
+        repaint();
+    };
+    send(Event::State(State {
+        preparing: true,
+        steps: setup.book.steps.len(),
+        ..State::default()
+    }));
+    let order = positions(&setup.book, &setup.base)?;
+    let (truth, _) = step_truth(
+        crate::cache::cache_dir().as_deref(),
+        &setup.book,
+        &order,
+        &setup.base,
+        &setup.queries,
+        setup.k,
+        ctx,
+    )?;
+    let flat = FlatIndex::build(setup.base.clone(), ctx)?;
+    let plan = Plan {
+        book: &setup.book,
+        order,
+        base: setup.base.clone(),
+        queries: Some(&setup.queries),
+        truth: &truth,
+        spec: setup.spec.clone(),
+        k: setup.k,
+        knobs: vec![setup.knob],
+        search_threads: rayon::current_num_threads(),
+        maintenance: setup.maintenance,
+        results_dir: None,
+        async_indexing: setup.async_indexing,
+        compare_fresh: false,
+        write_rate: None,
+    };
+    let mut runner = Runner::new(&plan, ctx)?;
+    let mut pace = Pace {
+        playing: setup.play,
+        speed: setup.speed,
+        step_once: false,
+        last_step: None,
+    };
+    let steps = &setup.book.steps;
+    let mut next = 0usize;
+    // The runbook's steps left to play (0 once a hand wrote or Stop ended it).
+    let mut runbook_len = steps.len();
+    // Where the last measurement sat on the step axis, and hand writes since.
+    let mut x = 0.0f64;
+    let mut hand_writes = 0u32;
+    let mut seed = setup.seed;
+    let state = |runner: &Runner<'_>, next: usize, runbook_len: usize, playing: bool| {
+        let index = runner.index();
+        let m = index.memory();
+        State {
+            step: next,
+            steps: runbook_len,
+            playing,
+            live: runner.live().len(),
+            tombstones: index.tombstones(),
+            queued: index.queued(),
+            bytes: m.ram_bytes + m.disk_bytes,
+            elapsed_s: 0.0,
+            preparing: false,
+        }
+    };
+    let started = Instant::now();
+    let mut last_state = None;
+    loop {
+        ctx.cancel.check()?;
+        let due = next < runbook_len && pace.due();
+        let wait = if due {
+            Duration::ZERO
+        } else if next < runbook_len && pace.playing {
+            pace.until_due()
+        } else {
+            // Idle: report the queue as it drains.
+            Duration::from_millis(if runner.index().queued() > 0 {
+                100
+            } else {
+                250
+            })
+        };
+        let control = match controls.recv_timeout(wait) {
+            Ok(c) => Some(c),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        match control {
+            Some(Control::Play) => pace.playing = true,
+            Some(Control::Pause) => pace.playing = false,
+            Some(Control::Step) => {
+                pace.playing = false;
+                pace.step_once = true;
+            }
+            Some(Control::Speed(s)) => pace.speed = s,
+            Some(Control::Stop) => {
+                if next < runbook_len {
+                    send(Event::Notice(format!(
+                        "Stopped after step {next} of {runbook_len}: the index holds what was written so far; write by hand from here"
+                    )));
+                }
+                runbook_len = next;
+                pace.playing = false;
+            }
+            Some(Control::Hand(hand)) => {
+                let touched = match hand_touched(&hand, &runner, &mut seed) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        send(Event::Refused(e.to_string()));
+                        continue;
+                    }
+                };
+                if next < runbook_len {
+                    send(Event::Notice(format!(
+                        "Written by hand: the runbook's {} steps left were written for other rows, so this run goes on by hand",
+                        runbook_len - next
+                    )));
+                    runbook_len = next;
+                    pace.playing = false;
+                }
+                hand_writes += 1;
+                let (write, n) = (hand.write(), touched.tags.len());
+                let key = x.floor() as u64 + 1;
+                if let Err(e) = runner.write_by_hand(key, write, touched, ctx) {
+                    if matches!(e, Error::Cancelled) {
+                        return Err(e);
+                    }
+                    return Err(Error::Internal(format!(
+                        "{} of {n} rows by hand failed, and the index may no longer match its rows: {e}",
+                        write.name()
+                    )));
+                }
+                x = x.floor() + 1.0;
+                send(Event::Notice(format!(
+                    "{} {n} rows by hand (write {hand_writes})",
+                    write.name()
+                )));
+                measure_now(&mut runner, &flat, &setup, x, ctx, &send)?;
+            }
+            Some(Control::CleanupNow) => {
+                let tombs = runner.index().tombstones();
+                match runner.cleanup_now(ctx)? {
+                    true => {
+                        send(Event::Notice(format!("Cleanup freed {tombs} tombstones")));
+                        x += 0.5;
+                        measure_now(&mut runner, &flat, &setup, x, ctx, &send)?;
+                    }
+                    false => send(Event::Refused(format!(
+                        "{} has no cleanup: its deletes free their room as they go",
+                        setup.spec.kind().label()
+                    ))),
+                }
+            }
+            Some(Control::RebuildNow) => match runner.rebuild_now(ctx) {
+                Ok(()) => {
+                    send(Event::Notice("Rebuilt from the live rows".into()));
+                    x += 0.5;
+                    measure_now(&mut runner, &flat, &setup, x, ctx, &send)?;
+                }
+                Err(Error::InvalidParameter(why)) => send(Event::Refused(why)),
+                Err(e) => return Err(e),
+            },
+            None => {}
+        }
+        if next < runbook_len && (pace.due() || std::mem::take(&mut pace.step_once)) {
+            let step = &steps[next];
+            let lines = runner.step(step, ctx)?;
+            next += 1;
+            pace.last_step = Some(Instant::now());
+            if step.op == Op::Search {
+                x = step.key as f64;
+            }
+            for line in lines {
+                send(Event::Line(x, line));
+            }
+            if next == runbook_len {
+                pace.playing = false;
+            }
+        }
+        let mut s = state(&runner, next, runbook_len, pace.playing);
+        s.elapsed_s = started.elapsed().as_secs_f64();
+        let changed = last_state.as_ref().is_none_or(|l: &State| {
+            State {
+                elapsed_s: l.elapsed_s,
+                ..s.clone()
+            } != *l
+        });
+        if changed {
+            last_state = Some(s.clone());
+            send(Event::State(s));
+        }
+    }
+}
+
+/// A search now, scored against exact answers over the rows live now.
+fn measure_now(
+    runner: &mut Runner<'_>,
+    flat: &FlatIndex,
+    setup: &Setup,
+    x: f64,
+    ctx: &WorkContext,
+    send: &dyn Fn(Event),
+) -> Result<()> {
+    let truth = if runner.live().is_empty() {
+        None
+    } else {
+        Some(live_truth(
+            flat,
+            runner.live(),
+            &setup.queries,
+            setup.k,
+            ctx,
+        )?)
+    };
+    for line in runner.search(x.round() as u64, truth.as_ref(), false)? {
+        send(Event::Line(x, line));
+    }
+    Ok(())
+}
+
+fn hand_touched(hand: &Hand, runner: &Runner<'_>, seed: &mut u64) -> Result<crate::churn::Touched> {
+    *seed = seed.wrapping_add(1);
+    let live = runner.live();
+    match hand {
+        Hand::DeleteShare(s) => by_hand::delete_share(live, *s, *seed),
+        Hand::DeleteRows(rows) => by_hand::delete_rows(live, rows),
+        Hand::InsertNext(n) => by_hand::insert_next(live, *n),
+        Hand::ReplaceShare(s) => by_hand::replace_share(live, *s, *seed),
+    }
+}
+
+impl Hand {
+    pub fn write(&self) -> Write {
+        match self {
+            Hand::DeleteShare(_) | Hand::DeleteRows(_) => Write::Delete,
+            Hand::InsertNext(_) => Write::Insert,
+            Hand::ReplaceShare(_) => Write::Replace,
+        }
+    }
+}
+
+/// When the next runbook step is due.
+struct Pace {
+    playing: bool,
+    speed: Option<f32>,
+    step_once: bool,
+    last_step: Option<Instant>,
+}
+
+impl Pace {
+    fn period(&self) -> Duration {
+        match self.speed {
+            Some(s) if s > 0.0 => Duration::from_secs_f32(1.0 / s),
+            _ => Duration::ZERO,
+        }
+    }
+    fn due(&self) -> bool {
+        self.playing && self.until_due().is_zero()
+    }
+    fn until_due(&self) -> Duration {
+        match self.last_step {
+            None => Duration::ZERO,
+            Some(t) => self.period().saturating_sub(t.elapsed()),
+        }
+    }
+}

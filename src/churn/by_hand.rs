@@ -1,0 +1,172 @@
+//! Writes made by hand between (or instead of) a runbook's steps, as the
+//! app's Motion lab offers them: delete a share of the live rows (at
+//! random, or one cluster of the runbook's clustering), insert the next
+//! rows never written, replace a share with vectors of rows nobody holds.
+//!
+//! Each returns what it touches without applying it, keeping the rule a
+//! runbook's check keeps: no base row is held by two live tags (the
+//! ground truth could not tell them apart).
+
+use std::collections::HashSet;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::state::{LiveRows, Touched};
+use crate::error::{Error, Result};
+
+/// `share` (0..=1) of the live tags, chosen with `seed`, to delete.
+pub fn delete_share(live: &LiveRows, share: f64, seed: u64) -> Result<Touched> {
+    let mut held: Vec<(u32, u32)> = live.held().map(|(r, t)| (t, r)).collect();
+    if held.is_empty() {
+        return Err(Error::InvalidParameter("nothing is live to delete".into()));
+    }
+    // The map's order is not fixed: sort, then shuffle with the seed.
+    held.sort_unstable();
+    held.shuffle(&mut StdRng::seed_from_u64(seed));
+    let n = count_of(share, held.len());
+    held.truncate(n);
+    held.sort_unstable();
+    Ok(Touched {
+        tags: held.iter().map(|&(t, _)| t).collect(),
+        rows: held.iter().map(|&(_, r)| r as usize).collect(),
+    })
+}
+
+/// Every live tag whose row is in `rows` (a cluster), to delete.
+pub fn delete_rows(live: &LiveRows, rows: &[u32]) -> Result<Touched> {
+    let wanted: HashSet<u32> = rows.iter().copied().collect();
+    let mut held: Vec<(u32, u32)> = live
+        .held()
+        .filter(|(r, _)| wanted.contains(r))
+        .map(|(r, t)| (t, r))
+        .collect();
+    if held.is_empty() {
+        return Err(Error::InvalidParameter(
+            "none of that cluster's rows is live: it is gone already".into(),
+        ));
+    }
+    held.sort_unstable();
+    Ok(Touched {
+        tags: held.iter().map(|&(t, _)| t).collect(),
+        rows: held.iter().map(|&(_, r)| r as usize).collect(),
+    })
+}
+
+/// The next `n` rows in the runbook's order that no live tag holds, each
+/// under its own tag (tag = row, as a runbook's inserts write them).
+pub fn insert_next(live: &LiveRows, n: usize) -> Result<Touched> {
+    let held: HashSet<u32> = live.held().map(|(r, _)| r).collect();
+    let mut t = Touched::default();
+    for &row in live.order() {
+        if t.tags.len() == n {
+            break;
+        }
+        if live.row(row).is_none() && !held.contains(&row) {
+            t.tags.push(row);
+            t.rows.push(row as usize);
+        }
+    }
+    if t.tags.is_empty() {
+        return Err(Error::InvalidParameter(
+            "no row is left to insert: every row of the file is live, or its tag holds a replaced vector".into(),
+        ));
+    }
+    Ok(t)
+}
+
+/// `share` of the live tags, chosen with `seed`, each given the vector of
+/// a row no live tag holds (the last such rows in the runbook's order,
+/// the ones an insert reaches last).
+pub fn replace_share(live: &LiveRows, share: f64, seed: u64) -> Result<Touched> {
+    let chosen = delete_share(live, share, seed)?;
+    let held: HashSet<u32> = live.held().map(|(r, _)| r).collect();
+    let free: Vec<u32> = live
+        .order()
+        .iter()
+        .rev()
+        .copied()
+        .filter(|r| !held.contains(r))
+        .take(chosen.tags.len())
+        .collect();
+    if free.is_empty() {
+        return Err(Error::InvalidParameter(
+            "every row of the file is held: delete some so replaces have new vectors to take"
+                .into(),
+        ));
+    }
+    let n = free.len();
+    Ok(Touched {
+        tags: chosen.tags[..n].to_vec(),
+        rows: free.iter().map(|&r| r as usize).collect(),
+    })
+}
+
+/// At least one row for any share above zero, never more than `of`.
+fn count_of(share: f64, of: usize) -> usize {
+    let n = (share.clamp(0.0, 1.0) * of as f64).round() as usize;
+    if share > 0.0 {
+        n.clamp(1, of)
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::churn::state::Write;
+    use crate::churn::Op;
+
+    fn live_first(n: usize, of: usize) -> LiveRows {
+        let mut live = LiveRows::new((0..of as u32).rev().collect());
+        live.apply(&Op::Insert { start: 0, end: n });
+        live
+    }
+
+    #[test]
+    fn a_share_deleted_is_that_share_of_live_tags_and_the_same_for_a_seed() {
+        let live = live_first(200, 300);
+        let d = delete_share(&live, 0.3, 7).expect("delete");
+        assert_eq!(d.tags.len(), 60);
+        assert!(d.tags.iter().all(|&t| live.row(t).is_some()));
+        assert_eq!(d, delete_share(&live, 0.3, 7).expect("again"));
+        assert_ne!(d, delete_share(&live, 0.3, 8).expect("other seed"));
+        assert_eq!(delete_share(&live, 0.0001, 1).expect("tiny").tags.len(), 1);
+    }
+
+    #[test]
+    fn inserts_take_the_next_rows_in_order_and_replaces_only_rows_nobody_holds() {
+        // Order 299, 298, …: the first 200 positions are rows 299..100.
+        let mut live = live_first(200, 300);
+        let ins = insert_next(&live, 10).expect("insert");
+        assert_eq!(ins.tags, (90..100).rev().collect::<Vec<u32>>());
+        live.apply_touched(Write::Insert, &ins);
+        let rep = replace_share(&live, 0.5, 3).expect("replace");
+        let held: HashSet<u32> = live.held().map(|(r, _)| r).collect();
+        assert_eq!(rep.tags.len(), 90, "only 90 rows are free");
+        assert!(rep.rows.iter().all(|&r| !held.contains(&(r as u32))));
+        live.apply_touched(Write::Replace, &rep);
+        let rows: HashSet<u32> = live.held().map(|(r, _)| r).collect();
+        assert_eq!(rows.len(), live.len(), "no row held twice");
+        // The rows left are the replaced tags' old rows: their tags are
+        // live, so nothing can be inserted under them; a replace can.
+        assert!(insert_next(&live, 1).is_err());
+        assert!(replace_share(&live, 0.1, 1).is_ok());
+        let mut full = live_first(300, 300);
+        assert!(replace_share(&full, 0.1, 1).is_err(), "every row held");
+        full.apply_touched(Write::Delete, &delete_share(&full, 0.1, 1).expect("delete"));
+        assert_eq!(insert_next(&full, 100).expect("insert").tags.len(), 30);
+    }
+
+    #[test]
+    fn a_cluster_deleted_takes_its_live_rows_and_then_refuses() {
+        let mut live = live_first(100, 300);
+        let cluster: Vec<u32> = (250..280).collect();
+        let d = delete_rows(&live, &cluster).expect("delete");
+        assert_eq!(d.tags.len(), 30);
+        live.apply_touched(Write::Delete, &d);
+        assert!(delete_rows(&live, &cluster).is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! The Motion lab driven by widget labels: a generated runbook played on
+//! the sample gains a recall point per search step; deletes by hand leave
+//! tombstones that a cleanup frees; async indexing's queue rises and
+//! drains; a run cancelled mid-way leaves an index that still answers; a
+//! malformed runbook is refused naming its step, and the data stays.
+
+use annscope::app::motion::{MotionSettings, Source};
+use annscope::app::{sample_request, AnnscopeApp, Settings, Tab};
+use annscope::index::IndexKind;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+
+use super::app::{harness_with, ready, step_until};
+
+fn motion_harness(motion: MotionSettings) -> Harness<'static, AnnscopeApp> {
+    let mut h = harness_with(
+        sample_request(),
+        Settings {
+            index: IndexKind::Hnsw,
+            view_tab: Tab::Motion,
+            motion,
+            ..Settings::default()
+        },
+    );
+    step_until(&mut h, "the sample", 4000, ready);
+    h
+}
+
+fn fast() -> MotionSettings {
+    MotionSettings {
+        speed: None,
+        ..MotionSettings::default()
+    }
+}
+
+fn searches_of(app: &AnnscopeApp) -> usize {
+    app.motion.runs.last().map_or(0, |r| r.lines.len())
+}
+
+fn idle(app: &AnnscopeApp) -> bool {
+    app.motion
+        .runs
+        .last()
+        .is_some_and(|r| !r.state.preparing && !r.state.playing && r.state.step == r.state.steps)
+}
+
+#[test]
+fn a_generated_runbook_gains_a_recall_point_per_search_and_cleanup_frees_hand_deletes() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::Generated {
+            name: "clustered-deletes".into(),
+            options: "clusters=4".into(),
+        },
+        keeping: annscope::app::motion::Keeping::Nothing,
+        ..fast()
+    });
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "the runbook played to its end", 20_000, idle);
+    let run = h.state().motion.runs.last().expect("a run");
+    assert!(run.error.is_none(), "{:?}", run.error);
+    // clusters=4: every write is followed by a search; one point each.
+    let searches = 4 * 2 + 4 / 2;
+    assert_eq!(run.lines.len(), searches, "one line per search step");
+    assert!(run.lines.iter().all(|(_, l)| l.wrong_tags == 0));
+    let last = &run.lines.last().expect("lines").1;
+    assert!(last.recall.expect("live") > 0.85, "{last:?}");
+    assert!(
+        last.tombstones > 0,
+        "no maintenance: the bursts' tombstones stay"
+    );
+    // Delete 30% by hand: counted as tombstones, then a cleanup frees them.
+    let before = last.tombstones;
+    let live = last.live;
+    h.get_by_label("Delete share").click();
+    step_until(&mut h, "the hand delete measured", 4000, |a| {
+        searches_of(a) == searches + 1
+    });
+    let after = &h.state().motion.runs.last().expect("run").lines[searches].1;
+    let deleted = (live as f64 * 0.3).round() as usize;
+    assert_eq!(after.live, live - deleted);
+    assert_eq!(after.tombstones, before + deleted);
+    assert_eq!(after.wrong_tags, 0, "deleted rows never answer");
+    h.get_by_label("Run cleanup now").click();
+    step_until(&mut h, "the cleanup measured", 4000, |a| {
+        searches_of(a) == searches + 2
+    });
+    let cleaned = &h.state().motion.runs.last().expect("run").lines[searches + 1].1;
+    assert_eq!(cleaned.tombstones, 0, "{cleaned:?}");
+    assert_eq!(cleaned.cleanups, 1);
+    assert_eq!(cleaned.live, live - deleted);
+    h.step();
+    // The status line shows the state the charts end on.
+    assert!(h
+        .query_all_by_label_contains("0 tombstones")
+        .next()
+        .is_some());
+}
+
+#[test]
+fn async_indexing_queues_writes_that_drain_to_ready() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::Generated {
+            name: "sliding-window".into(),
+            options: "window=0.5,steps=8".into(),
+        },
+        async_indexing: true,
+        async_batch: 100,
+        ..fast()
+    });
+    h.get_by_label("Play new run").click();
+    step_until(
+        &mut h,
+        "the runbook played and the queue drained",
+        20_000,
+        |a| idle(a) && a.motion.runs.last().is_some_and(|r| r.state.queued == 0),
+    );
+    let run = h.state().motion.runs.last().expect("a run");
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert!(
+        run.max_queue() > 0,
+        "writes waited in the queue at some point"
+    );
+    assert!(run.lines.iter().all(|(_, l)| l.wrong_tags == 0));
+    h.step();
+    assert!(h.query_all_by_label_contains("READY").next().is_some());
+}
+
+#[test]
+fn a_cancelled_run_keeps_an_index_that_answers_writes_by_hand() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::Generated {
+            name: "sliding-window".into(),
+            options: "window=0.25,steps=40".into(),
+        },
+        speed: Some(20.0),
+        ..MotionSettings::default()
+    });
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "a few searches", 20_000, |a| searches_of(a) >= 3);
+    h.get_by_label("Cancel run").click();
+    step_until(&mut h, "the run stopped", 4000, |a| {
+        a.motion
+            .runs
+            .last()
+            .is_some_and(|r| !r.state.playing && r.state.step == r.state.steps)
+    });
+    let run = h.state().motion.runs.last().expect("run");
+    assert!(run.alive(), "the index stays for writes by hand");
+    assert!(
+        run.state.step < 80,
+        "stopped before the end: {:?}",
+        run.state
+    );
+    let n = run.lines.len();
+    h.get_by_label("Insert rows").click();
+    step_until(&mut h, "the insert measured", 4000, |a| {
+        searches_of(a) == n + 1
+    });
+    let line = &h.state().motion.runs.last().expect("run").lines[n].1;
+    assert!(line.recall.expect("live") > 0.8, "{line:?}");
+    assert_eq!(line.wrong_tags, 0);
+}
+
+#[test]
+fn a_malformed_runbook_is_refused_naming_its_step_and_the_data_stays() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        "sample:\n  max_pts: 4000\n  1:\n    operation: insert\n    start: 0\n    end: 100\n  2:\n    operation: delete\n    start: 50\n",
+    )
+    .expect("write");
+    let mut h = motion_harness(MotionSettings {
+        source: Source::File(path.clone()),
+        ..fast()
+    });
+    h.get_by_label("Play new run").click();
+    h.run();
+    let error = h.state().motion.error.clone().expect("refused");
+    assert!(error.contains("bad.yaml"), "{error}");
+    assert!(error.contains("step 2"), "{error}");
+    assert!(h.state().motion.runs.is_empty(), "nothing ran");
+    assert!(h.state().session.loaded.is_some(), "the data stays");
+    assert!(h.query_all_by_label_contains("step 2").next().is_some());
+}
