@@ -277,6 +277,9 @@ impl LiveIndex for AsyncLive {
     fn has_cleanup(&self) -> bool {
         self.read_index().has_cleanup()
     }
+    fn unreachable(&self) -> Option<usize> {
+        self.read_index().unreachable()
+    }
     fn cleanup(&mut self, ctx: &WorkContext) -> Result<Cleaned> {
         self.shared
             .index

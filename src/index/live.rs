@@ -76,6 +76,11 @@ pub trait LiveIndex: Send + Sync {
     fn cleanup(&mut self, _ctx: &WorkContext) -> Result<Cleaned> {
         Ok(Cleaned::default())
     }
+    /// The graph audit: live entries no search can reach from the entry
+    /// point (None for a kind without a graph, or before the first insert).
+    fn unreachable(&self) -> Option<usize> {
+        None
+    }
     /// The index searches go to; None while nothing was ever inserted.
     fn searchable(&self) -> Option<&dyn AnnIndex>;
     /// Live tags.

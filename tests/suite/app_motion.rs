@@ -88,10 +88,26 @@ fn a_generated_runbook_gains_a_recall_point_per_search_and_cleanup_frees_hand_de
     assert_eq!(cleaned.tombstones, 0, "{cleaned:?}");
     assert_eq!(cleaned.cleanups, 1);
     assert_eq!(cleaned.live, live - deleted);
+    // The status line shows the state the charts end on, and the audit.
+    step_until(&mut h, "the state after cleanup", 4000, |a| {
+        a.motion
+            .runs
+            .last()
+            .is_some_and(|r| r.state.tombstones == 0)
+    });
     h.step();
-    // The status line shows the state the charts end on.
     assert!(h
         .query_all_by_label_contains("0 tombstones")
+        .next()
+        .is_some());
+    let unreachable = h.state().motion.runs.last().expect("run").state.unreachable;
+    let unreachable = unreachable.expect("HNSW has a graph to audit");
+    assert!(
+        unreachable < 40,
+        "{unreachable} of the live nodes lost after cleanup"
+    );
+    assert!(h
+        .query_all_by_label_contains(&format!("audit: {unreachable} unreachable"))
         .next()
         .is_some());
 }
@@ -175,7 +191,9 @@ fn a_malformed_runbook_is_refused_naming_its_step_and_the_data_stays() {
         ..fast()
     });
     h.get_by_label("Play new run").click();
-    h.run();
+    step_until(&mut h, "the runbook refused", 4000, |a| {
+        a.motion.error.is_some()
+    });
     let error = h.state().motion.error.clone().expect("refused");
     assert!(error.contains("bad.yaml"), "{error}");
     assert!(error.contains("step 2"), "{error}");

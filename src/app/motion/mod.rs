@@ -9,6 +9,7 @@
 //! sends back [`worker::Event`]s, taken each frame without blocking.
 
 pub mod charts;
+mod glue;
 pub mod panel;
 pub mod settings;
 pub mod worker;
@@ -90,17 +91,10 @@ impl MotionLab {
         self.runs.last().filter(|r| r.alive())
     }
 
-    /// Reads the runbook the settings name and starts a run of it; a bad
-    /// runbook is refused here (its error names the file and the step)
-    /// and nothing else changes.
+    /// Starts a run of the runbook the settings name. The worker reads or
+    /// generates it; a bad runbook comes back as the lab's error (naming
+    /// the file and the step), the run is dropped and nothing else changes.
     pub fn start(&mut self, s: Start<'_>) {
-        let book = match runbook_for(&s.settings.source, s.base, s.settings.seed) {
-            Ok(b) => b,
-            Err(e) => {
-                self.error = Some(e.to_string());
-                return;
-            }
-        };
         if let Err(e) = s.spec.validate() {
             self.error = Some(e.to_string());
             return;
@@ -111,7 +105,6 @@ impl MotionLab {
         self.close_active();
         let first_state = State {
             preparing: true,
-            steps: book.steps.len(),
             ..State::default()
         };
         let (ctl_tx, ctl_rx) = mpsc::channel();
@@ -119,11 +112,11 @@ impl MotionLab {
         let setup = worker::Setup {
             base: s.base.clone(),
             queries: s.queries.clone(),
-            book,
+            source: s.settings.source.clone(),
             spec: s.spec.clone(),
             k: s.k,
             knob: s.knob,
-            maintenance: s.settings.maintenance(),
+            maintenance: s.settings.maintenance(s.base.len()),
             async_indexing: s.settings.async_config(),
             speed: s.settings.speed,
             play: s.play,
@@ -140,7 +133,8 @@ impl MotionLab {
         let label = format!(
             "{}: {}",
             self.next_id,
-            s.settings.strategy_label(s.spec.kind().label())
+            s.settings
+                .strategy_label(s.spec.kind().label(), s.base.len())
         );
         self.runs.push(MotionRun {
             id: self.next_id,
@@ -248,6 +242,14 @@ impl MotionLab {
                     }
                 }
             }
+        }
+        // A runbook refused before anything ran: the lab's error, no run.
+        if let Some(i) = self.runs.iter().position(|r| {
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains(worker::RUNBOOK_REFUSED))
+        }) {
+            self.error = self.runs.remove(i).error;
         }
         any
     }

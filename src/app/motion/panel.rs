@@ -31,11 +31,13 @@ pub fn tab_ui(
     lab: &MotionLab,
     s: &mut MotionSettings,
     kind_label: &str,
-    data_ready: bool,
+    rows: Option<usize>,
     commands: &mut Vec<MotionCommand>,
 ) {
+    let data_ready = rows.is_some();
+    let rows = rows.unwrap_or(0);
     runbook_ui(ui, s, commands);
-    strategy_ui(ui, s, kind_label);
+    strategy_ui(ui, s, kind_label, rows);
     play_ui(ui, lab, s, data_ready, commands);
     hand_ui(ui, lab, s, commands);
     status_ui(ui, lab);
@@ -98,7 +100,7 @@ fn runbook_ui(ui: &mut Ui, s: &mut MotionSettings, commands: &mut Vec<MotionComm
     });
 }
 
-fn strategy_ui(ui: &mut Ui, s: &mut MotionSettings, kind_label: &str) {
+fn strategy_ui(ui: &mut Ui, s: &mut MotionSettings, kind_label: &str, rows: usize) {
     ui.horizontal(|ui| {
         ui.label(format!("Index: {kind_label} (the left panel's settings)"));
         egui::ComboBox::from_label("Maintenance")
@@ -111,12 +113,15 @@ fn strategy_ui(ui: &mut Ui, s: &mut MotionSettings, kind_label: &str) {
         match s.keeping {
             Keeping::Cleanup => {
                 let label = ui.label("cleanup every");
-                ui.add(
-                    egui::DragValue::new(&mut s.cleanup_every)
-                        .range(1..=10_000_000)
-                        .suffix(" rows"),
-                )
-                .labelled_by(label.id);
+                let mut pct = s.cleanup_share * 100.0;
+                if ui
+                    .add(egui::DragValue::new(&mut pct).range(0.01..=100.0).suffix("% of rows"))
+                    .labelled_by(label.id)
+                    .on_hover_text(format!("{} rows written", s.cleanup_rows(rows)))
+                    .changed()
+                {
+                    s.cleanup_share = pct / 100.0;
+                }
             }
             Keeping::Rebuild => {
                 let label = ui.label("rebuild when churned");
@@ -298,6 +303,10 @@ fn status_ui(ui: &mut Ui, lab: &MotionLab) {
             status,
             st.bytes as f64 / 1e6
         ));
+        if let Some(u) = st.unreachable {
+            ui.label(format!("audit: {u} unreachable"))
+                .on_hover_text("live nodes no search can reach from the entry point, after the last write or cleanup");
+        }
         if let Some((_, l)) = run.lines.last() {
             if let Some(r) = l.recall {
                 ui.label(format!("recall@k {r:.4}"));

@@ -50,8 +50,9 @@ pub enum Axis {
 pub struct MotionSettings {
     pub source: Source,
     pub keeping: Keeping,
-    /// Cleanup after this many rows written.
-    pub cleanup_every: usize,
+    /// Cleanup after this share of the base's rows has been written (5%:
+    /// every 5,000 rows on 100,000, every 200 on the 4,000-row sample).
+    pub cleanup_share: f64,
     /// Rebuild once this share of the rows built with has been deleted or
     /// replaced.
     pub rebuild_at: f64,
@@ -74,7 +75,7 @@ impl Default for MotionSettings {
                 options: String::new(),
             },
             keeping: Keeping::Cleanup,
-            cleanup_every: 5_000,
+            cleanup_share: 0.05,
             rebuild_at: 0.2,
             async_indexing: false,
             async_batch: 1_000,
@@ -88,10 +89,15 @@ impl Default for MotionSettings {
 }
 
 impl MotionSettings {
-    pub fn maintenance(&self) -> Maintenance {
+    /// Rows written between cleanups on a base of `n` rows.
+    pub fn cleanup_rows(&self, n: usize) -> usize {
+        ((self.cleanup_share.clamp(0.0, 1.0) * n as f64).round() as usize).max(1)
+    }
+
+    pub fn maintenance(&self, n: usize) -> Maintenance {
         match self.keeping {
             Keeping::Nothing => Maintenance::None,
-            Keeping::Cleanup => Maintenance::Cleanup(Interval::Ops(self.cleanup_every.max(1))),
+            Keeping::Cleanup => Maintenance::Cleanup(Interval::Ops(self.cleanup_rows(n))),
             Keeping::Rebuild => Maintenance::RebuildAt(self.rebuild_at.clamp(0.01, 1.0)),
         }
     }
@@ -104,10 +110,10 @@ impl MotionSettings {
     }
 
     /// How a run under these settings is named on the charts.
-    pub fn strategy_label(&self, kind: &str) -> String {
+    pub fn strategy_label(&self, kind: &str, n: usize) -> String {
         let keeping = match self.keeping {
             Keeping::Nothing => "no maintenance".to_string(),
-            Keeping::Cleanup => format!("cleanup every {}", self.cleanup_every),
+            Keeping::Cleanup => format!("cleanup every {} rows", self.cleanup_rows(n)),
             Keeping::Rebuild => format!("rebuild at {:.0}%", self.rebuild_at * 100.0),
         };
         let queue = if self.async_indexing { ", async" } else { "" };

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::churn::queue::AsyncConfig;
 use crate::churn::run::{Plan, Runner};
 use crate::churn::truth::{live_truth, step_truth};
-use crate::churn::{by_hand, positions, Maintenance, Op, Runbook, StepLine, Write};
+use crate::churn::{by_hand, positions, Maintenance, Op, StepLine, Write};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, IndexSpec, SearchKnob};
@@ -77,13 +77,18 @@ pub struct State {
     pub elapsed_s: f64,
     /// Preparing: the runbook's order and ground truth are being computed.
     pub preparing: bool,
+    /// The graph audit after the last write or cleanup: live entries no
+    /// search reaches (None: the kind has no graph).
+    pub unreachable: Option<usize>,
 }
 
 /// What a run is: data, runbook, index and how it is kept.
 pub struct Setup {
     pub base: Arc<Dataset>,
     pub queries: Arc<Dataset>,
-    pub book: Runbook,
+    /// Where the runbook comes from: read or generated here, off the UI
+    /// thread (a clustered order is a k-means over the base).
+    pub source: super::Source,
     pub spec: IndexSpec,
     pub k: usize,
     pub knob: SearchKnob,
@@ -93,6 +98,10 @@ pub struct Setup {
     pub play: bool,
     pub seed: u64,
 }
+
+/// How a refused runbook's error begins, so the lab can tell it from a
+/// failure later on.
+pub const RUNBOOK_REFUSED: &str = "Runbook refused: ";
 
 /// Runs `setup` until the lab drops the control channel or cancels.
 pub fn work(
@@ -106,15 +115,17 @@ pub fn work(
         let _ = events.send(e);
         repaint();
     };
+    let book = super::runbook_for(&setup.source, &setup.base, setup.seed)
+        .map_err(|e| Error::InvalidParameter(format!("{RUNBOOK_REFUSED}{e}")))?;
     send(Event::State(State {
         preparing: true,
-        steps: setup.book.steps.len(),
+        steps: book.steps.len(),
         ..State::default()
     }));
-    let order = positions(&setup.book, &setup.base)?;
+    let order = positions(&book, &setup.base)?;
     let (truth, _) = step_truth(
         crate::cache::cache_dir().as_deref(),
-        &setup.book,
+        &book,
         &order,
         &setup.base,
         &setup.queries,
@@ -123,7 +134,7 @@ pub fn work(
     )?;
     let flat = FlatIndex::build(setup.base.clone(), ctx)?;
     let plan = Plan {
-        book: &setup.book,
+        book: &book,
         order,
         base: setup.base.clone(),
         queries: Some(&setup.queries),
@@ -145,7 +156,7 @@ pub fn work(
         step_once: false,
         last_step: None,
     };
-    let steps = &setup.book.steps;
+    let steps = &book.steps;
     let mut next = 0usize;
     // The runbook's steps left to play (0 once a hand wrote or Stop ended it).
     let mut runbook_len = steps.len();
@@ -166,8 +177,11 @@ pub fn work(
             bytes: m.ram_bytes + m.disk_bytes,
             elapsed_s: 0.0,
             preparing: false,
+            unreachable: None,
         }
     };
+    // The audit walks the whole graph: redone only when the index changed.
+    let mut audit: Option<(usize, usize, usize, Option<usize>)> = None;
     let started = Instant::now();
     let mut last_state = None;
     loop {
@@ -190,6 +204,10 @@ pub fn work(
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
+        let mut changed_index = matches!(
+            control,
+            Some(Control::Hand(_) | Control::CleanupNow | Control::RebuildNow)
+        );
         match control {
             Some(Control::Play) => pace.playing = true,
             Some(Control::Pause) => pace.playing = false,
@@ -270,6 +288,7 @@ pub fn work(
         if next < runbook_len && (pace.due() || std::mem::take(&mut pace.step_once)) {
             let step = &steps[next];
             let lines = runner.step(step, ctx)?;
+            changed_index = true;
             next += 1;
             pace.last_step = Some(Instant::now());
             if step.op == Op::Search {
@@ -284,6 +303,15 @@ pub fn work(
         }
         let mut s = state(&runner, next, runbook_len, pace.playing);
         s.elapsed_s = started.elapsed().as_secs_f64();
+        let shape = (s.live, s.tombstones, s.queued);
+        s.unreachable = match audit {
+            Some((l, t, q, u)) if (l, t, q) == shape && !changed_index => u,
+            _ => {
+                let u = runner.index().unreachable();
+                audit = Some((shape.0, shape.1, shape.2, u));
+                u
+            }
+        };
         let changed = last_state.as_ref().is_none_or(|l: &State| {
             State {
                 elapsed_s: l.elapsed_s,

@@ -92,6 +92,10 @@ impl LiveIndex for LiveHnsw {
         true
     }
 
+    fn unreachable(&self) -> Option<usize> {
+        self.index.as_ref().map(|h| h.unreachable_slots().len())
+    }
+
     fn cleanup(&mut self, ctx: &WorkContext) -> Result<Cleaned> {
         let freed = match &mut self.index {
             Some(h) => h.cleanup(ctx)?,
