@@ -110,6 +110,21 @@ fn a_generated_runbook_gains_a_recall_point_per_search_and_cleanup_frees_hand_de
         .query_all_by_label_contains(&format!("audit: {unreachable} unreachable"))
         .next()
         .is_some());
+    // A fresh build over the same live rows joins the charts as a reference.
+    h.get_by_label("Measure a fresh build").click();
+    step_until(&mut h, "the fresh build measured", 4000, |a| {
+        a.motion.runs.last().is_some_and(|r| !r.fresh.is_empty())
+    });
+    let run = h.state().motion.runs.last().expect("run");
+    let fresh = &run.fresh[0].1;
+    assert_eq!(fresh.live, live - deleted, "built over the rows live now");
+    assert_eq!(fresh.tombstones, 0, "a fresh build holds no tombstones");
+    assert!(fresh.recall.expect("live") > 0.85, "{fresh:?}");
+    assert_eq!(
+        run.lines.len(),
+        searches + 2,
+        "the run's own lines are untouched"
+    );
 }
 
 #[test]

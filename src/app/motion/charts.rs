@@ -1,12 +1,13 @@
 //! The Motion lab's charts over time: recall@k at every search step, QPS,
 //! latency (the band from p50 to p99 is each step's spread), tombstones,
 //! the indexing queue and bytes held, one curve per run so strategies on
-//! the same runbook sit side by side. x is the runbook's step (writes by
+//! the same runbook sit side by side; a fresh build over the same live
+//! rows, measured on demand, is a hollow diamond beside them. x is the runbook's step (writes by
 //! hand and maintenance on demand get the places after the step they
 //! followed) or seconds since the run started.
 
 use egui::{Color32, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points};
 
 use super::settings::Axis;
 use super::{MotionLab, MotionRun};
@@ -178,6 +179,23 @@ fn chart_ui(
                     .radius(2.5)
                     .color(color),
             );
+            let fresh: Vec<[f64; 2]> = run
+                .fresh
+                .iter()
+                .filter_map(|(x, l)| (chart.value)(l).map(|v| [x_of(axis, *x, l), v]))
+                .collect();
+            if !fresh.is_empty() {
+                plot.points(
+                    Points::new(
+                        format!("{}: fresh build", run.label),
+                        PlotPoints::from(fresh),
+                    )
+                    .shape(MarkerShape::Diamond)
+                    .filled(false)
+                    .radius(6.0)
+                    .color(color),
+                );
+            }
             if let Some(lower) = chart.lower {
                 let xy = series(run, axis, lower);
                 plot.line(

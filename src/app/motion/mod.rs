@@ -32,6 +32,8 @@ pub struct MotionRun {
     pub label: String,
     /// Each search measured: its place on the step axis and its line.
     pub lines: Vec<(f64, StepLine)>,
+    /// Fresh builds over the same live rows, measured where asked.
+    pub fresh: Vec<(f64, StepLine)>,
     /// The index's state over time (seconds since the run started).
     pub states: Vec<State>,
     pub state: State,
@@ -140,6 +142,7 @@ impl MotionLab {
             id: self.next_id,
             label,
             lines: Vec::new(),
+            fresh: Vec::new(),
             states: Vec::new(),
             state: first_state,
             notice: None,
@@ -219,6 +222,7 @@ impl MotionLab {
                         }
                         run.lines.push((x, line));
                     }
+                    Event::Fresh(x, line) => run.fresh.push((x, line)),
                     Event::State(s) => {
                         run.state = s.clone();
                         if !s.preparing {

@@ -274,6 +274,13 @@ fn hand_ui(
         {
             commands.push(MotionCommand::Control(Control::RebuildNow));
         }
+        if ui
+            .add_enabled(ready, egui::Button::new("Measure a fresh build"))
+            .on_hover_text("the same kind built afresh over the rows live now, drawn as diamonds beside the run's curves; the run's index stays as it is")
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::MeasureFresh));
+        }
     });
 }
 

@@ -37,6 +37,9 @@ pub enum Control {
     Hand(Hand),
     CleanupNow,
     RebuildNow,
+    /// Build the kind afresh over the rows live now and measure it beside
+    /// the run's index (which stays as it is).
+    MeasureFresh,
     /// End the runbook after the step under way; the run stays for writes
     /// by hand.
     Stop,
@@ -57,6 +60,8 @@ pub enum Hand {
 pub enum Event {
     /// A search measured: where it sits on the step axis, and the line.
     Line(f64, StepLine),
+    /// A fresh build over the same live rows, measured at that place.
+    Fresh(f64, StepLine),
     State(State),
     Notice(String),
     /// A write by hand or a maintenance request was refused; the run goes on.
@@ -272,6 +277,32 @@ pub fn work(
                         "{} has no cleanup: its deletes free their room as they go",
                         setup.spec.kind().label()
                     ))),
+                }
+            }
+            Some(Control::MeasureFresh) => {
+                let truth = if runner.live().is_empty() {
+                    None
+                } else {
+                    Some(live_truth(
+                        &flat,
+                        runner.live(),
+                        &setup.queries,
+                        setup.k,
+                        ctx,
+                    )?)
+                };
+                match runner.measure_fresh(x.round() as u64, truth.as_ref(), ctx) {
+                    Ok((lines, build_s)) => {
+                        send(Event::Notice(format!(
+                            "A fresh build over the {} live rows took {build_s:.1} s",
+                            runner.live().len()
+                        )));
+                        for line in lines {
+                            send(Event::Fresh(x, line));
+                        }
+                    }
+                    Err(Error::InvalidParameter(why)) => send(Event::Refused(why)),
+                    Err(e) => return Err(e),
                 }
             }
             Some(Control::RebuildNow) => match runner.rebuild_now(ctx) {

@@ -327,6 +327,49 @@ impl<'p> Runner<'p> {
         Ok(())
     }
 
+    /// The kind built afresh over the rows live now and measured against
+    /// `truth` under the step number `key`: what the index that lived
+    /// through the writes is set against. Returns the lines and the
+    /// build's seconds; the run's own index is untouched.
+    pub fn measure_fresh(
+        &self,
+        key: u64,
+        truth: Option<&GroundTruth>,
+        ctx: &WorkContext,
+    ) -> Result<(Vec<StepLine>, f64)> {
+        let queries = self.plan.queries.ok_or_else(|| {
+            Error::InvalidParameter("a fresh build is measured on queries: none given".into())
+        })?;
+        if self.live.is_empty() {
+            return Err(Error::InvalidParameter(
+                "nothing is live to build afresh".into(),
+            ));
+        }
+        let t = Instant::now();
+        let fresh = build_fresh(self.plan, &self.live, ctx)?;
+        let build_s = t.elapsed().as_secs_f64();
+        let lines = self
+            .plan
+            .knobs
+            .iter()
+            .map(|&knob| {
+                search_step(
+                    self.plan,
+                    key,
+                    knob,
+                    fresh.as_ref(),
+                    &self.live,
+                    queries,
+                    truth,
+                    &self.c,
+                    self.start,
+                    false,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((lines, build_s))
+    }
+
     /// Cleanup or rebuild after a write, as the policy says.
     fn maintain(&mut self, ctx: &WorkContext) -> Result<()> {
         let c = &self.c;
