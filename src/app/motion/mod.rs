@@ -97,6 +97,12 @@ impl MotionLab {
     /// generates it; a bad runbook comes back as the lab's error (naming
     /// the file and the step), the run is dropped and nothing else changes.
     pub fn start(&mut self, s: Start<'_>) {
+        if s.settings.async_indexing && s.settings.keeping == Keeping::Rebuild {
+            self.error = Some(
+                "Async indexing with rebuilds: a rebuild replaces the index the queue feeds; choose cleanup or no maintenance".into(),
+            );
+            return;
+        }
         if let Err(e) = s.spec.validate() {
             self.error = Some(e.to_string());
             return;
