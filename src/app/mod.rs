@@ -8,6 +8,7 @@
 //! the UI thread: loading, ground truth, builds and evaluations are jobs.
 
 mod autopilot;
+mod dialogs;
 mod graph_requests;
 pub mod loading;
 pub mod motion;
@@ -23,7 +24,6 @@ pub mod tuner;
 pub mod views;
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,9 +74,9 @@ pub struct AnnscopeApp {
     /// What the projection, layer and search-path views show.
     pub views: ViewState,
     /// A file dialog running on its own thread, so the window never freezes.
-    picker: Option<Receiver<Option<PathBuf>>>,
+    picker: Option<dialogs::Pending>,
     /// A save dialog for an export.
-    saver: Option<(ReportFormat, Receiver<Option<PathBuf>>)>,
+    saver: Option<(ReportFormat, dialogs::Pending)>,
     started: Instant,
     /// When the sample became ready (for the "interactive in under 2 s" figure).
     pub ready_after_secs: Option<f64>,
@@ -98,7 +98,7 @@ pub struct AnnscopeApp {
     /// The Motion lab's runs.
     pub motion: motion::MotionLab,
     /// A YAML runbook's file dialog.
-    runbook_picker: Option<Receiver<Option<PathBuf>>>,
+    runbook_picker: Option<dialogs::Pending>,
 }
 
 impl AnnscopeApp {
@@ -337,23 +337,16 @@ impl AnnscopeApp {
         match c {
             Command::Open(req) => self.session.open(req),
             Command::PickFile => {
-                let (tx, rx) = std::sync::mpsc::channel();
-                let spawned = std::thread::Builder::new()
-                    .name("annscope-file-dialog".into())
-                    .spawn(move || {
-                        let picked = rfd::FileDialog::new()
-                            .add_filter(
-                                "vectors",
-                                &["fvecs", "ivecs", "bvecs", "npy", "csv", "tsv", "hdf5", "h5"],
-                            )
-                            .pick_file();
-                        let _ = tx.send(picked);
-                    });
-                match spawned {
-                    Ok(_) => self.picker = Some(rx),
-                    Err(e) => {
-                        self.session.error = Some(format!("Could not open a file dialog: {e}"))
-                    }
+                match dialogs::spawn("file-dialog", || {
+                    rfd::FileDialog::new()
+                        .add_filter(
+                            "vectors",
+                            &["fvecs", "ivecs", "bvecs", "npy", "csv", "tsv", "hdf5", "h5"],
+                        )
+                        .pick_file()
+                }) {
+                    Ok(rx) => self.picker = Some(rx),
+                    Err(e) => self.session.error = Some(e),
                 }
             }
             Command::Build => {
@@ -421,41 +414,27 @@ impl AnnscopeApp {
                 self.settings.hnsw.clone(),
             ),
             Command::Export(format) => {
-                let (tx, rx) = std::sync::mpsc::channel();
                 let name = format!("annscope-results.{}", format.extension());
-                let spawned = std::thread::Builder::new()
-                    .name("annscope-save-dialog".into())
-                    .spawn(move || {
-                        let _ = tx.send(rfd::FileDialog::new().set_file_name(name).save_file());
-                    });
-                if spawned.is_ok() {
-                    self.saver = Some((format, rx));
+                match dialogs::spawn("save-dialog", move || {
+                    rfd::FileDialog::new().set_file_name(name).save_file()
+                }) {
+                    Ok(rx) => self.saver = Some((format, rx)),
+                    Err(e) => self.session.error = Some(e),
                 }
             }
         }
     }
 
     fn poll_dialogs(&mut self) {
-        if let Some(rx) = &self.picker {
-            match rx.try_recv() {
-                Ok(Some(path)) => {
-                    self.picker = None;
-                    self.open_path(path);
-                }
-                Ok(None) | Err(TryRecvError::Disconnected) => self.picker = None,
-                Err(TryRecvError::Empty) => {}
-            }
+        if let Some(path) = dialogs::take(&mut self.picker) {
+            self.open_path(path);
         }
-        if let Some((format, rx)) = &self.saver {
-            let format = *format;
-            match rx.try_recv() {
-                Ok(Some(path)) => {
-                    self.saver = None;
-                    self.export_to(format, &path);
-                }
-                Ok(None) | Err(TryRecvError::Disconnected) => self.saver = None,
-                Err(TryRecvError::Empty) => {}
+        if let Some((format, rx)) = self.saver.take() {
+            let mut pending = Some(rx);
+            if let Some(path) = dialogs::take(&mut pending) {
+                self.export_to(format, &path);
             }
+            self.saver = pending.map(|rx| (format, rx));
         }
     }
 

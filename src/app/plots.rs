@@ -12,8 +12,8 @@ use super::session::{Point, Session};
 use super::settings::Settings;
 use crate::index::KnobKind;
 
-/// A colour per build, stable across frames.
-fn build_color(build_id: usize) -> Color32 {
+/// A colour per build (or Motion run), stable across frames.
+pub(crate) fn build_color(build_id: usize) -> Color32 {
     const PALETTE: [Color32; 8] = [
         Color32::from_rgb(66, 133, 244),
         Color32::from_rgb(234, 67, 53),

@@ -120,6 +120,22 @@ fn count(source: &str, step: &str, v: &Yaml, field: &str) -> Result<usize> {
 }
 
 impl Runbook {
+    /// Reads the runbook file at `path` and checks it against a base of
+    /// `n` rows (a file that is not text is refused as such, naming it).
+    pub fn read(path: &std::path::Path, key: Option<&str>, n: usize) -> Result<Runbook> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => Error::Format {
+                path: path.to_path_buf(),
+                problem: "not a runbook: the file is not text (UTF-8 YAML)".into(),
+            },
+            _ => Error::io(path, e),
+        })?;
+        let source = path.display().to_string();
+        let book = Runbook::parse(&text, key, &source)?;
+        book.check(n, &source)?;
+        Ok(book)
+    }
+
     /// Reads a runbook from YAML text (`source` names it in messages).
     /// `key` picks the dataset when the file holds several.
     pub fn parse(text: &str, key: Option<&str>, source: &str) -> Result<Runbook> {

@@ -149,19 +149,7 @@ pub(super) fn run(a: &ChurnArgs) -> anyhow::Result<()> {
     }
     let seed = a.kind.hnsw.seed;
     let book = match (&a.runbook, &a.generate) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::InvalidData => anyhow::anyhow!(
-                    "{}: not a runbook: the file is not text (UTF-8 YAML)",
-                    path.display()
-                ),
-                _ => anyhow::anyhow!("{}: {e}", path.display()),
-            })?;
-            let source = path.display().to_string();
-            let book = Runbook::parse(&text, a.runbook_key.as_deref(), &source)?;
-            book.check(base.len(), &source)?;
-            book
-        }
+        (Some(path), _) => Runbook::read(path, a.runbook_key.as_deref(), base.len())?,
         (None, Some(shape)) => {
             let (b, shape) = (base.clone(), shape.clone());
             with_progress("runbook", move |_| churn::generate(&shape, &b, seed))?

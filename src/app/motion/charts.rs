@@ -13,17 +13,9 @@ use super::settings::Axis;
 use super::{MotionLab, MotionRun};
 use crate::churn::StepLine;
 
-/// A colour per run, stable across frames.
+/// A colour per run, stable across frames: the builds' palette.
 pub fn run_color(id: usize) -> Color32 {
-    const PALETTE: [Color32; 6] = [
-        Color32::from_rgb(66, 133, 244),
-        Color32::from_rgb(234, 67, 53),
-        Color32::from_rgb(52, 168, 83),
-        Color32::from_rgb(251, 188, 5),
-        Color32::from_rgb(171, 71, 188),
-        Color32::from_rgb(0, 172, 193),
-    ];
-    PALETTE[id % PALETTE.len()]
+    crate::app::plots::build_color(id)
 }
 
 type Series = fn(&StepLine) -> Option<f64>;

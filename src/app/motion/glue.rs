@@ -2,9 +2,7 @@
 //! started on the data on screen with the left panel's index, the
 //! runbook file dialog, and runs let go when other data is opened.
 
-use std::sync::mpsc::TryRecvError;
-
-use crate::app::AnnscopeApp;
+use crate::app::{dialogs, AnnscopeApp};
 
 impl AnnscopeApp {
     pub(in crate::app) fn apply_motion(&mut self, m: super::panel::MotionCommand) {
@@ -15,20 +13,13 @@ impl AnnscopeApp {
             MotionCommand::Cancel => self.motion.cancel(),
             MotionCommand::Clear => self.motion.clear(),
             MotionCommand::PickRunbook => {
-                let (tx, rx) = std::sync::mpsc::channel();
-                let spawned = std::thread::Builder::new()
-                    .name("annscope-runbook-dialog".into())
-                    .spawn(move || {
-                        let picked = rfd::FileDialog::new()
-                            .add_filter("runbook", &["yaml", "yml"])
-                            .pick_file();
-                        let _ = tx.send(picked);
-                    });
-                match spawned {
-                    Ok(_) => self.runbook_picker = Some(rx),
-                    Err(e) => {
-                        self.motion.error = Some(format!("Could not open a file dialog: {e}"))
-                    }
+                match dialogs::spawn("runbook-dialog", || {
+                    rfd::FileDialog::new()
+                        .add_filter("runbook", &["yaml", "yml"])
+                        .pick_file()
+                }) {
+                    Ok(rx) => self.runbook_picker = Some(rx),
+                    Err(e) => self.motion.error = Some(e),
                 }
             }
         }
@@ -67,15 +58,8 @@ impl AnnscopeApp {
         self.motion.poll();
         let base = self.session.loaded.as_ref().map(|l| l.base.clone());
         self.motion.follow_data(base);
-        if let Some(rx) = &self.runbook_picker {
-            match rx.try_recv() {
-                Ok(Some(path)) => {
-                    self.runbook_picker = None;
-                    self.settings.motion.source = super::Source::File(path);
-                }
-                Ok(None) | Err(TryRecvError::Disconnected) => self.runbook_picker = None,
-                Err(TryRecvError::Empty) => {}
-            }
+        if let Some(path) = dialogs::take(&mut self.runbook_picker) {
+            self.settings.motion.source = super::Source::File(path);
         }
     }
 }

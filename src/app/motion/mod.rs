@@ -282,19 +282,7 @@ pub fn runbook_for(source: &Source, base: &Dataset, seed: u64) -> Result<Runbook
             };
             generate(&spec, base, seed)?
         }
-        Source::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            let text = String::from_utf8(bytes).map_err(|_| {
-                Error::InvalidParameter(format!(
-                    "{}: not text, so not a YAML runbook",
-                    path.display()
-                ))
-            })?;
-            let source = path.display().to_string();
-            let book = Runbook::parse(&text, None, &source)?;
-            book.check(base.len(), &source)?;
-            book
-        }
+        Source::File(path) => Runbook::read(path, None, base.len())?,
         Source::ByHand => by_hand_book(base.len()),
     };
     Ok(book)

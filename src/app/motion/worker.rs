@@ -280,17 +280,7 @@ pub fn work(
                 }
             }
             Some(Control::MeasureFresh) => {
-                let truth = if runner.live().is_empty() {
-                    None
-                } else {
-                    Some(live_truth(
-                        &flat,
-                        runner.live(),
-                        &setup.queries,
-                        setup.k,
-                        ctx,
-                    )?)
-                };
+                let truth = truth_now(&runner, &flat, &setup, ctx)?;
                 match runner.measure_fresh(x.round() as u64, truth.as_ref(), ctx) {
                     Ok((lines, build_s)) => {
                         send(Event::Notice(format!(
@@ -365,21 +355,24 @@ fn measure_now(
     ctx: &WorkContext,
     send: &dyn Fn(Event),
 ) -> Result<()> {
-    let truth = if runner.live().is_empty() {
-        None
-    } else {
-        Some(live_truth(
-            flat,
-            runner.live(),
-            &setup.queries,
-            setup.k,
-            ctx,
-        )?)
-    };
+    let truth = truth_now(runner, flat, setup, ctx)?;
     for line in runner.search(x.round() as u64, truth.as_ref(), false)? {
         send(Event::Line(x, line));
     }
     Ok(())
+}
+
+/// Exact answers over the rows live now (None while nothing is live).
+fn truth_now(
+    runner: &Runner<'_>,
+    flat: &FlatIndex,
+    setup: &Setup,
+    ctx: &WorkContext,
+) -> Result<Option<crate::eval::GroundTruth>> {
+    if runner.live().is_empty() {
+        return Ok(None);
+    }
+    live_truth(flat, runner.live(), &setup.queries, setup.k, ctx).map(Some)
 }
 
 fn hand_touched(hand: &Hand, runner: &Runner<'_>, seed: &mut u64) -> Result<crate::churn::Touched> {
