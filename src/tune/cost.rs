@@ -20,6 +20,40 @@ pub struct CostModel {
     pub hop_weight: f64,
     /// Passes the weight was fitted on (0: not fitted, hops cost nothing).
     pub fitted_on: usize,
+    /// Timed passes there were to fit on.
+    pub passes: usize,
+    /// Why no weight was fitted, when none was (the ranking then counts
+    /// distance computations only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfitted: Option<Unfitted>,
+}
+
+/// Why the timed passes gave no hop weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unfitted {
+    /// Fewer than [`MIN_SAMPLES`] usable passes.
+    TooFewPasses,
+    /// Hops and computations rose together in every pass: their costs
+    /// cannot be told apart.
+    Collinear,
+    /// Time did not grow with distance computations: the timings are
+    /// noise (a busy machine).
+    NoisyTimings,
+}
+
+impl std::fmt::Display for Unfitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unfitted::TooFewPasses => "too few timed passes to weigh hops",
+            Unfitted::Collinear => {
+                "hops and distance computations rose together: a hop's cost cannot be told apart"
+            }
+            Unfitted::NoisyTimings => {
+                "the timings did not grow with distance computations (too noisy: a busy machine?)"
+            }
+        })
+    }
 }
 
 impl Default for CostModel {
@@ -28,6 +62,8 @@ impl Default for CostModel {
         CostModel {
             hop_weight: 0.0,
             fitted_on: 0,
+            passes: 0,
+            unfitted: None,
         }
     }
 }
@@ -52,9 +88,15 @@ impl CostModel {
     }
 
     /// Fits time = a·dist_comps + b·hops + c by least squares over the
-    /// passes and keeps b / a. Too few passes, a non-positive a, a negative
-    /// b or a singular system give distance computations only.
+    /// passes and keeps b / a (a negative b is clamped to free hops). Too
+    /// few passes, a singular system or a non-positive a give distance
+    /// computations only, saying which.
     pub fn fit(samples: &[CostSample]) -> CostModel {
+        let unfitted = |why| CostModel {
+            passes: samples.len(),
+            unfitted: Some(why),
+            ..CostModel::default()
+        };
         let ok: Vec<&CostSample> = samples
             .iter()
             .filter(|s| {
@@ -65,7 +107,7 @@ impl CostModel {
             })
             .collect();
         if ok.len() < MIN_SAMPLES {
-            return CostModel::default();
+            return unfitted(Unfitted::TooFewPasses);
         }
         // Normal equations of the 3-column least squares, centred to keep
         // them well conditioned.
@@ -87,16 +129,18 @@ impl CostModel {
         }
         let det = sdd * shh - sdh * sdh;
         if !(det.is_finite() && det > 1e-12 * sdd * shh) {
-            return CostModel::default();
+            return unfitted(Unfitted::Collinear);
         }
         let a = (sdt * shh - sht * sdh) / det;
         let b = (sht * sdd - sdt * sdh) / det;
         if !(a > 0.0 && b.is_finite()) {
-            return CostModel::default();
+            return unfitted(Unfitted::NoisyTimings);
         }
         CostModel {
             hop_weight: (b / a).clamp(0.0, MAX_HOP_WEIGHT),
             fitted_on: ok.len(),
+            passes: samples.len(),
+            unfitted: None,
         }
     }
 }
@@ -145,7 +189,9 @@ mod tests {
     #[test]
     fn too_few_or_degenerate_passes_count_distance_computations_only() {
         let few = &passes(9.0, 0.0, 1)[..MIN_SAMPLES - 1];
-        assert_eq!(CostModel::fit(few), CostModel::default());
+        let m = CostModel::fit(few);
+        assert_eq!((m.hop_weight, m.fitted_on), (0.0, 0));
+        assert_eq!((m.passes, m.unfitted), (7, Some(Unfitted::TooFewPasses)));
         // Hops a fixed multiple of computations: the weight cannot be told.
         let collinear: Vec<CostSample> = (1..20)
             .map(|i| CostSample {
@@ -154,7 +200,8 @@ mod tests {
                 secs_per_query: i as f64 * 1e-6,
             })
             .collect();
-        assert_eq!(CostModel::fit(&collinear), CostModel::default());
+        let m = CostModel::fit(&collinear);
+        assert_eq!((m.fitted_on, m.unfitted), (0, Some(Unfitted::Collinear)));
         // Hops that seem to save time: clamped to free, not negative.
         let m = CostModel::fit(&passes(-5.0, 0.0, 1));
         assert_eq!(m.hop_weight, 0.0);
@@ -166,6 +213,21 @@ mod tests {
             };
             20
         ];
-        assert_eq!(CostModel::fit(&nan), CostModel::default());
+        let m = CostModel::fit(&nan);
+        assert_eq!((m.passes, m.unfitted), (20, Some(Unfitted::TooFewPasses)));
+    }
+
+    #[test]
+    fn timings_that_fall_as_computations_rise_are_called_noise() {
+        // A busy machine: the cheapest passes happened to be timed slowest.
+        let mut noisy = passes(9.0, 0.0, 1);
+        for s in &mut noisy {
+            s.secs_per_query = 1e-3 / s.dist_comps;
+        }
+        let m = CostModel::fit(&noisy);
+        assert_eq!(m.hop_weight, 0.0);
+        assert_eq!((m.fitted_on, m.passes), (0, 25));
+        assert_eq!(m.unfitted, Some(Unfitted::NoisyTimings));
+        assert!(m.unfitted.unwrap().to_string().contains("busy"));
     }
 }

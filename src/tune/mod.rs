@@ -286,7 +286,7 @@ pub struct Summary {
     /// What was skipped and why (budget, limits).
     pub notes: Vec<String>,
     /// How the screening weighed a graph hop against a distance
-    /// computation (absent when nothing was screened).
+    /// computation, or why it could not (absent when nothing was screened).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_model: Option<cost::CostModel>,
     /// The pick checked on an engine (`tune --engine`).

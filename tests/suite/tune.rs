@@ -63,11 +63,28 @@ fn tune_prints_bench_lines_then_a_pick_that_bench_reproduces() {
     assert_eq!(summary["builds"], 2);
     assert_eq!(summary["tuning_queries"], 100);
     assert_eq!(summary["heldout_queries"], 100);
-    // The screening weighed hops against distance computations, from its
-    // own timed probes.
+    // The screening weighed hops against distance computations from its
+    // own timed probes, or says why it could not: timings on a busy
+    // machine may not fit, and then the ranking counts computations only
+    // and the notes say so (never a weight fitted on noise).
     let cost = &summary["cost_model"];
-    assert!(cost["fitted_on"].as_u64() >= Some(8), "{summary}");
-    assert!((0.0..=50.0).contains(&cost["hop_weight"].as_f64().unwrap()));
+    let passes = cost["passes"].as_u64().expect("passes");
+    assert!(passes >= 8, "{summary}");
+    match cost["unfitted"].as_str() {
+        None => {
+            assert_eq!(cost["fitted_on"].as_u64(), Some(passes), "{summary}");
+            assert!((0.0..=50.0).contains(&cost["hop_weight"].as_f64().unwrap()));
+        }
+        Some(why) => {
+            assert_eq!(why, "noisy_timings", "{summary}");
+            assert_eq!(cost["hop_weight"], 0.0);
+            let notes = summary["notes"].to_string();
+            assert!(
+                notes.contains("did not grow with distance computations"),
+                "{notes}"
+            );
+        }
+    }
     let held = pick["heldout_recall"].as_f64().unwrap();
     let [lo, hi] = [0, 1].map(|i| pick["heldout_interval"][i].as_f64().unwrap());
     assert!(lo <= held && held <= hi && hi - lo < 0.2, "{pick}");

@@ -436,7 +436,7 @@ impl<'a> Search<'a> {
             tied_with: choice.tied.iter().map(|&i| labels[i].clone()).collect(),
             other_cpu_cores: other_cpu,
             notes: self.notes,
-            cost_model: (self.cost.fitted_on > 0).then_some(self.cost),
+            cost_model: (self.cost.passes > 0 || self.cost.unfitted.is_some()).then_some(self.cost),
             engine: None,
         })
     }

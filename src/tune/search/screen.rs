@@ -132,13 +132,15 @@ impl Search<'_> {
                 .map(|s| format!(", then M {}", s.m))
                 .unwrap_or_default(),
             self.cost.hop_weight,
-            if self.cost.fitted_on > 0 {
-                format!(
+            match self.cost.unfitted {
+                None => format!(
                     "a hop's weight fitted on the screening's {} timed passes",
                     self.cost.fitted_on
-                )
-            } else {
-                "too few passes to weigh hops: computations only".into()
+                ),
+                Some(why) => format!(
+                    "{why}, over {} timed passes: computations only",
+                    self.cost.passes
+                ),
             }
         ));
 
