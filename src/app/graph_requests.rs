@@ -1,13 +1,14 @@
 //! The graph views' background requests on the session: one layer drawn
 //! around a node, a node's links on every layer, one search traced step by
-//! step. Each goes through a [`crate::job::Latest`] slot, so asking every
+//! step, on the graph shown (the current build's, or a Motion run's copy). Each goes through a [`crate::job::Latest`] slot, so asking every
 //! frame costs nothing while the key is unchanged. No egui here.
 
 use std::sync::Arc;
 
+use super::motion::shot::MotionShot;
 use super::session::Session;
 use crate::error::Error;
-use crate::index::{AnnIndex, Hnsw, SearchKnob};
+use crate::index::{AnnIndex, GraphOverview, Hnsw, SearchKnob};
 use crate::job::Job;
 
 /// A built index known to search an HNSW graph, for the graph views' jobs.
@@ -48,12 +49,57 @@ pub struct PathKey {
     pub knob: SearchKnob,
 }
 
+/// What the graph views draw: the current build's graph, or a Motion
+/// run's index as it stood at one step.
+pub struct ShownGraph<'a> {
+    /// The views' key (a build's id, or a shot's).
+    pub id: usize,
+    pub overview: &'a GraphOverview,
+    pub index: GraphIndex,
+    /// Set when the graph is a Motion run's.
+    pub motion: Option<&'a MotionShot>,
+}
+
 impl Session {
-    /// The current build's id and index, when it searches an HNSW graph.
+    /// The graph the views draw: a Motion run's shown in the views, else
+    /// the current build's when it searches an HNSW graph.
+    pub fn shown_graph(&self) -> Option<ShownGraph<'_>> {
+        if let Some(shot) = &self.work.motion_shot {
+            return Some(ShownGraph {
+                id: shot.id,
+                overview: &shot.overview,
+                index: GraphIndex(shot.index.clone()),
+                motion: Some(shot),
+            });
+        }
+        let b = self.current_build()?;
+        b.index.graph()?;
+        Some(ShownGraph {
+            id: b.id,
+            overview: b.index.graph_overview.as_ref()?,
+            index: GraphIndex(b.index.shared()),
+            motion: None,
+        })
+    }
+
+    /// The id and index of the graph the views draw.
     pub fn current_hnsw(&self) -> Option<(usize, GraphIndex)> {
+        if let Some(shot) = &self.work.motion_shot {
+            return Some((shot.id, GraphIndex(shot.index.clone())));
+        }
         let b = self.current_build()?;
         b.index.graph()?;
         Some((b.id, GraphIndex(b.index.shared())))
+    }
+
+    /// Shows a Motion run's index in the graph views.
+    pub fn show_motion(&mut self, shot: Arc<MotionShot>) {
+        self.work.motion_shot = Some(shot);
+    }
+
+    /// Back to the current build in the graph views.
+    pub fn hide_motion(&mut self) {
+        self.work.motion_shot = None;
     }
 
     /// Asks for `layer` of the current graph as drawn around `focus`.

@@ -301,6 +301,7 @@ impl AnnscopeApp {
                     &mut self.settings.motion,
                     &kind,
                     self.session.loaded.as_ref().map(|l| l.base.len()),
+                    self.views.selected,
                     &mut asked,
                 );
                 commands.extend(asked.into_iter().map(Command::Motion));
@@ -318,6 +319,7 @@ impl AnnscopeApp {
                 for command in asked {
                     match command {
                         views::ViewCommand::Error(e) => self.session.error = Some(e),
+                        views::ViewCommand::ShowBuilt => self.session.hide_motion(),
                     }
                 }
                 return;

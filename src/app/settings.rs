@@ -59,15 +59,19 @@ pub enum ColourBy {
     PostingList,
     /// The share of each vector's 10 nearest neighbours kept on the plane.
     NeighboursKept,
+    /// Where each row stands in the Motion run shown in the views: live,
+    /// queued, tombstone, or not in the index.
+    MotionState,
 }
 
 impl ColourBy {
-    pub const ALL: [ColourBy; 5] = [
+    pub const ALL: [ColourBy; 6] = [
         ColourBy::Nothing,
         ColourBy::TopLayer,
         ColourBy::QueryRecall,
         ColourBy::PostingList,
         ColourBy::NeighboursKept,
+        ColourBy::MotionState,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -76,6 +80,7 @@ impl ColourBy {
             ColourBy::QueryRecall => "query recall",
             ColourBy::PostingList => "posting list",
             ColourBy::NeighboursKept => "neighbours kept",
+            ColourBy::MotionState => "motion state",
         }
     }
 }

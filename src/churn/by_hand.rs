@@ -1,6 +1,7 @@
 //! Writes made by hand between (or instead of) a runbook's steps, as the
 //! app's Motion lab offers them: delete a share of the live rows (at
-//! random, or one cluster of the runbook's clustering), insert the next
+//! random, a given set of rows, or the rows nearest one picked on the
+//! projection), insert the next
 //! rows never written, replace a share with vectors of rows nobody holds.
 //!
 //! Each returns what it touches without applying it, keeping the rule a
@@ -14,6 +15,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::state::{LiveRows, Touched};
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 
 /// `share` (0..=1) of the live tags, chosen with `seed`, to delete.
@@ -52,6 +54,31 @@ pub fn delete_rows(live: &LiveRows, rows: &[u32]) -> Result<Touched> {
         tags: held.iter().map(|&(t, _)| t).collect(),
         rows: held.iter().map(|&(_, r)| r as usize).collect(),
     })
+}
+
+/// The `n` live rows nearest to base row `near` (itself included when
+/// live), by the base's metric: a cluster picked on the projection, to
+/// delete. Ties go to the lower row.
+pub fn delete_nearest(live: &LiveRows, base: &Dataset, near: u32, n: usize) -> Result<Touched> {
+    if near as usize >= base.len() {
+        return Err(Error::InvalidParameter(format!(
+            "row {near} is not in the base ({} rows)",
+            base.len()
+        )));
+    }
+    let centre = base.row(near as usize);
+    let metric = base.metric();
+    let mut by_distance: Vec<(f32, u32)> = live
+        .held()
+        .map(|(r, _)| (metric.distance(centre, base.row(r as usize)), r))
+        .collect();
+    if by_distance.is_empty() {
+        return Err(Error::InvalidParameter("nothing is live to delete".into()));
+    }
+    let n = n.clamp(1, by_distance.len());
+    by_distance.select_nth_unstable_by(n - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let rows: Vec<u32> = by_distance[..n].iter().map(|&(_, r)| r).collect();
+    delete_rows(live, &rows)
 }
 
 /// The next `n` rows in the runbook's order that no live tag holds, each
@@ -134,6 +161,31 @@ mod tests {
         assert_eq!(d, delete_share(&live, 0.3, 7).expect("again"));
         assert_ne!(d, delete_share(&live, 0.3, 8).expect("other seed"));
         assert_eq!(delete_share(&live, 0.0001, 1).expect("tiny").tags.len(), 1);
+    }
+
+    #[test]
+    fn the_nearest_live_rows_to_a_picked_one_are_deleted_and_only_live_ones() {
+        let base = crate::testutil::random_dataset(300, 8, crate::distance::Metric::L2, 4);
+        let live = live_first(200, 300); // rows 299..100 live
+        let d = delete_nearest(&live, &base, 150, 25).expect("delete");
+        assert_eq!(d.tags.len(), 25);
+        assert!(d.rows.contains(&150), "the picked row is its own nearest");
+        assert!(d.tags.iter().all(|&t| live.row(t).is_some()));
+        // Every live row left out is at least as far as every one taken.
+        let dist = |r: usize| crate::distance::Metric::L2.distance(base.row(150), base.row(r));
+        let worst_taken = d.rows.iter().map(|&r| dist(r)).fold(0.0f32, f32::max);
+        for (r, _) in live.held() {
+            if !d.rows.contains(&(r as usize)) {
+                assert!(dist(r as usize) >= worst_taken);
+            }
+        }
+        // A row that is not live still picks its live neighbours; one
+        // outside the base is refused.
+        assert_eq!(
+            delete_nearest(&live, &base, 5, 3).expect("near").tags.len(),
+            3
+        );
+        assert!(delete_nearest(&live, &base, 300, 3).is_err());
     }
 
     #[test]

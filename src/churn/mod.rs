@@ -6,11 +6,13 @@
 //! [`runbook`] reads, checks and prints runbooks; [`generate`] makes them
 //! for a base; [`order`] is the clustered insert order; [`state`] is the
 //! one account of which row each live tag holds; [`truth`] the per-step
-//! ground truth and its cache; [`run`] the runner. How each kind takes
-//! writes is the kind's own (`index::live`, `Family::live`).
+//! ground truth and its cache; [`run`] the runner; [`marks`] where each
+//! row stands, for the views. How each kind takes writes is the kind's
+//! own (`index::live`, `Family::live`).
 
 pub mod by_hand;
 pub mod generate;
+pub mod marks;
 pub mod order;
 pub mod queue;
 pub mod run;

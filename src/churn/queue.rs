@@ -280,6 +280,20 @@ impl LiveIndex for AsyncLive {
     fn unreachable(&self) -> Option<usize> {
         self.read_index().unreachable()
     }
+    fn snapshot(&self) -> Result<Option<Arc<dyn AnnIndex>>> {
+        self.read_index().snapshot()
+    }
+    fn queued_rows(&self) -> Vec<usize> {
+        self.view()
+            .queue
+            .iter()
+            // A delete's row: where its tag was inserted (tag = row).
+            .map(|p| match p.kind {
+                Kind::Delete => p.tag as usize,
+                Kind::Insert | Kind::Replace => p.row,
+            })
+            .collect()
+    }
     fn cleanup(&mut self, ctx: &WorkContext) -> Result<Cleaned> {
         self.shared
             .index

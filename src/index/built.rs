@@ -28,6 +28,18 @@ pub struct GraphOverview {
     pub top_layers: Arc<Vec<u8>>,
 }
 
+impl GraphOverview {
+    /// The overview of `h`, its top layers listed for ids below `rows`.
+    pub fn of(h: &super::Hnsw, rows: usize) -> GraphOverview {
+        let layer_stats = h.layer_stats();
+        GraphOverview {
+            unreachable: layer_stats.first().map_or(0, |s| s.unreachable),
+            layer_stats,
+            top_layers: Arc::new(h.top_layers_by_id(rows)),
+        }
+    }
+}
+
 /// A posting-list index's shape, computed once.
 #[derive(Clone, Debug, Default)]
 pub struct ListsOverview {
@@ -106,14 +118,7 @@ impl BuiltIndex {
     /// for `rows` base rows; a report that only measures skips this.
     pub fn with_overviews(mut self, rows: usize, ctx: &WorkContext) -> BuiltIndex {
         ctx.progress.stage("Inspecting the index", 1);
-        self.graph_overview = self.index.graph().map(|h| {
-            let layer_stats = h.layer_stats();
-            GraphOverview {
-                unreachable: layer_stats.first().map_or(0, |s| s.unreachable),
-                layer_stats,
-                top_layers: Arc::new(h.top_layers_by_id(rows)),
-            }
-        });
+        self.graph_overview = self.index.graph().map(|h| GraphOverview::of(h, rows));
         self.lists_overview = self.index.posting_lists().map(|h| ListsOverview {
             sizes: h.list_sizes(),
             mean_replicas: h.mean_replicas(),

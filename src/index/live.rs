@@ -81,6 +81,18 @@ pub trait LiveIndex: Send + Sync {
     fn unreachable(&self) -> Option<usize> {
         None
     }
+    /// A copy of the graph as it stands, tombstones included, for the
+    /// views to draw while the original goes on changing (None for a kind
+    /// without a graph, or before the first insert).
+    fn snapshot(&self) -> Result<Option<Arc<dyn AnnIndex>>> {
+        Ok(None)
+    }
+    /// Base rows that writes acknowledged and not yet applied touch (an
+    /// insert's or replace's new row, a delete's tag as inserted); empty
+    /// for an index written synchronously.
+    fn queued_rows(&self) -> Vec<usize> {
+        Vec::new()
+    }
     /// The index searches go to; None while nothing was ever inserted.
     fn searchable(&self) -> Option<&dyn AnnIndex>;
     /// Live tags.

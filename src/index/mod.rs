@@ -43,7 +43,7 @@ use crate::dataset::Vectors;
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 
-pub use built::{check_base, BuiltIndex, BuiltOn};
+pub use built::{check_base, BuiltIndex, BuiltOn, GraphOverview};
 pub use dynamic::{DynamicConfig, DynamicIndex, DynamicState};
 pub use engine_spec::{EngineCollection, EngineIndexSpec, QdrantQuantization};
 pub use f16::Precision;

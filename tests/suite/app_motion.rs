@@ -216,3 +216,133 @@ fn a_malformed_runbook_is_refused_naming_its_step_and_the_data_stays() {
     assert!(h.state().session.loaded.is_some(), "the data stays");
     assert!(h.query_all_by_label_contains("step 2").next().is_some());
 }
+
+#[test]
+fn a_cluster_deleted_by_hand_shows_in_the_views_as_tombstones_until_a_cleanup() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::ByHand,
+        hand_rows: 300,
+        keeping: annscope::app::motion::Keeping::Nothing,
+        ..fast()
+    });
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "every row inserted", 20_000, |a| {
+        idle(a) && searches_of(a) == 1
+    });
+    // The cluster button waits for a node picked in the views.
+    assert!(h
+        .query_all_by_label_contains("select a node in the views first")
+        .next()
+        .is_some());
+    let picked = 1234u32;
+    h.state_mut().views.selected = Some(picked);
+    h.step();
+    h.get_by_label(&format!("Delete the 300 nearest to node {picked}"))
+        .click();
+    step_until(&mut h, "the cluster delete measured", 4000, |a| {
+        searches_of(a) == 2
+    });
+    let line = &h.state().motion.runs.last().expect("run").lines[1].1;
+    assert_eq!((line.live, line.tombstones), (4000 - 300, 300));
+    assert_eq!(line.wrong_tags, 0);
+
+    // A copy of the run's index goes to the views; the run keeps its own.
+    h.get_by_label("Show in the views").click();
+    step_until(&mut h, "the copy in the views", 4000, |a| {
+        a.session.work.motion_shot.is_some()
+    });
+    let shot = h.state().session.work.motion_shot.clone().expect("shot");
+    use annscope::churn::marks::RowMark;
+    assert_eq!(shot.count(RowMark::Tombstone), 300);
+    assert_eq!(shot.count(RowMark::Live), 4000 - 300);
+    assert_eq!(shot.marks[picked as usize], RowMark::Tombstone);
+    let copy = shot.index.graph().expect("an HNSW copy");
+    assert_eq!(copy.deleted_count(), 300, "tombstones still held");
+    assert_eq!(shot.index.len(), 4000 - 300, "searches see the live rows");
+
+    // The layer graph names the tombstones; the banner says whose index.
+    h.state_mut().settings.view_tab = Tab::Layers;
+    step_until(&mut h, "the projection and layer 0", 4000, |a| {
+        a.session.projection.value().is_some() && a.session.work.layer_view.value().is_some()
+    });
+    h.step();
+    assert!(h
+        .query_all_by_label_contains("300 tombstones (crossed out red")
+        .next()
+        .is_some());
+    assert!(h
+        .query_all_by_label_contains("Showing Motion run 1")
+        .next()
+        .is_some());
+    assert!(h
+        .query_all_by_label_contains("3700 live · 300 tombstones · 0 queued")
+        .next()
+        .is_some());
+    let lv = h.state().session.work.layer_view.value().expect("layer");
+    assert!(
+        !lv.tombstones.is_empty(),
+        "tombstones drawn around the pick"
+    );
+
+    // A search from the deleted node walks through its deleted cluster.
+    h.state_mut().settings.view_tab = Tab::SearchPath;
+    h.state_mut().views.query = annscope::app::session::QueryPick::Base(picked);
+    step_until(&mut h, "the traced search", 4000, |a| {
+        a.session.work.search_path.value().is_some()
+    });
+    h.step();
+    let path = h.state().session.work.search_path.value().expect("path");
+    assert!(!path.tombstones.is_empty());
+    assert!(path
+        .trace
+        .result
+        .ids
+        .iter()
+        .all(|&id| shot.marks[id as usize] == RowMark::Live));
+    assert!(h
+        .query_all_by_label_contains("in the whole search, crossed out red")
+        .next()
+        .is_some());
+
+    // After a cleanup, a new copy holds no tombstone: the cluster is gone.
+    h.state_mut().settings.view_tab = Tab::Motion;
+    h.step();
+    h.get_by_label("Run cleanup now").click();
+    step_until(&mut h, "the cleanup measured", 4000, |a| {
+        searches_of(a) == 3
+    });
+    h.get_by_label("Show in the views").click();
+    step_until(&mut h, "the copy after cleanup", 4000, |a| {
+        a.session
+            .work
+            .motion_shot
+            .as_ref()
+            .is_some_and(|s| s.id != shot.id)
+    });
+    let after = h.state().session.work.motion_shot.clone().expect("shot");
+    assert_eq!(after.count(RowMark::Tombstone), 0);
+    assert_eq!(after.count(RowMark::Absent), 300);
+    assert_eq!(after.marks[picked as usize], RowMark::Absent);
+    h.state_mut().settings.view_tab = Tab::Layers;
+    step_until(&mut h, "layer 0 of the cleaned copy", 4000, |a| {
+        a.session
+            .work
+            .layer_view
+            .value_for(&(after.id, 0, Some(picked)))
+            .is_some()
+    });
+    let lv = h
+        .state()
+        .session
+        .work
+        .layer_view
+        .value_for(&(after.id, 0, Some(picked)))
+        .expect("layer");
+    assert_eq!((lv.layer_tombstones, lv.tombstones.len()), (0, 0));
+    // Back to the built index: the views leave the run's copy.
+    h.step();
+    h.get_by_label("Show the built index").click();
+    step_until(&mut h, "the views back on the build", 100, |a| {
+        a.session.work.motion_shot.is_none()
+    });
+}

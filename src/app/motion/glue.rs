@@ -1,6 +1,7 @@
 //! The app's side of the Motion lab: the tab's commands applied, a run
 //! started on the data on screen with the left panel's index, the
-//! runbook file dialog, and runs let go when other data is opened.
+//! runbook file dialog, a run's index handed to the views, and runs let
+//! go when other data is opened.
 
 use crate::app::{dialogs, AnnscopeApp};
 
@@ -56,6 +57,9 @@ impl AnnscopeApp {
     /// on data no longer on screen.
     pub(in crate::app) fn poll_motion(&mut self) {
         self.motion.poll();
+        if let Some(shot) = self.motion.take_shot() {
+            self.session.show_motion(shot);
+        }
         let base = self.session.loaded.as_ref().map(|l| l.base.clone());
         self.motion.follow_data(base);
         if let Some(path) = dialogs::take(&mut self.runbook_picker) {

@@ -6,12 +6,14 @@
 //!
 //! The lab holds runs; each run's index lives on its worker thread
 //! ([`worker`]), which the lab steers with [`worker::Control`]s and which
-//! sends back [`worker::Event`]s, taken each frame without blocking.
+//! sends back [`worker::Event`]s, taken each frame without blocking. A
+//! copy of a run's index at one step ([`shot`]) goes to the views.
 
 pub mod charts;
 mod glue;
 pub mod panel;
 pub mod settings;
+pub mod shot;
 pub mod worker;
 
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -73,6 +75,9 @@ pub struct MotionLab {
     next_id: usize,
     /// The data the runs were played on.
     data: Option<Arc<Dataset>>,
+    /// A copy of a run's index arrived for the views, not yet taken.
+    shot: Option<Arc<shot::MotionShot>>,
+    shots_taken: usize,
 }
 
 /// What a new run is played on.
@@ -237,6 +242,18 @@ impl MotionLab {
                     }
                     Event::Notice(n) => run.notice = Some(n),
                     Event::Refused(why) => run.notice = Some(format!("Refused: {why}")),
+                    Event::Shot(mut s) => {
+                        self.shots_taken += 1;
+                        s.id = shot::FIRST_SHOT_ID + self.shots_taken;
+                        s.label = format!("Motion run {} {}", run.label, s.label);
+                        run.notice = Some(format!(
+                            "Shown in the views: {} ({} tombstones, {} queued)",
+                            s.label,
+                            s.count(crate::churn::marks::RowMark::Tombstone),
+                            s.count(crate::churn::marks::RowMark::Queued)
+                        ));
+                        self.shot = Some(Arc::new(*s));
+                    }
                 }
             }
             if let Some(job) = &mut run.job {
@@ -262,6 +279,11 @@ impl MotionLab {
             self.error = self.runs.remove(i).error;
         }
         any
+    }
+
+    /// A copy of a run's index that arrived for the views, once.
+    pub fn take_shot(&mut self) -> Option<Arc<shot::MotionShot>> {
+        self.shot.take()
     }
 
     /// Whether a run is preparing or playing (the window repaints for it).

@@ -32,6 +32,7 @@ pub fn tab_ui(
     s: &mut MotionSettings,
     kind_label: &str,
     rows: Option<usize>,
+    selected: Option<u32>,
     commands: &mut Vec<MotionCommand>,
 ) {
     let data_ready = rows.is_some();
@@ -40,6 +41,7 @@ pub fn tab_ui(
     strategy_ui(ui, s, kind_label, rows);
     play_ui(ui, lab, s, data_ready, commands);
     hand_ui(ui, lab, s, commands);
+    views_ui(ui, lab, s, selected, commands);
     status_ui(ui, lab);
     ui.separator();
     charts::charts_ui(ui, lab, s.axis);
@@ -280,6 +282,43 @@ fn hand_ui(
             .clicked()
         {
             commands.push(MotionCommand::Control(Control::MeasureFresh));
+        }
+    });
+}
+
+/// The run's index in the views, and a cluster picked there deleted.
+fn views_ui(
+    ui: &mut Ui,
+    lab: &MotionLab,
+    s: &MotionSettings,
+    selected: Option<u32>,
+    commands: &mut Vec<MotionCommand>,
+) {
+    let alive = lab.active().is_some_and(|r| !r.state.preparing);
+    let ready = alive && lab.active().is_some_and(|r| !r.state.playing);
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(alive, egui::Button::new("Show in the views"))
+            .on_hover_text("a copy of the run's index as it stands now, drawn by the Projection (colour by motion state), Layer graph and Search path tabs: tombstones crossed out red, queued rows amber, deleted rows gone")
+            .clicked()
+        {
+            commands.push(MotionCommand::Control(Control::Show));
+        }
+        let near = match selected {
+            Some(row) => format!("Delete the {} nearest to node {row}", s.hand_rows),
+            None => "Delete a cluster: select a node in the views first".to_string(),
+        };
+        if ui
+            .add_enabled(ready && selected.is_some(), egui::Button::new(near))
+            .on_hover_text("the live rows nearest the selected node (itself included), by the data's metric: a cluster picked on the projection, deleted; the rows count is the one above")
+            .clicked()
+        {
+            if let Some(row) = selected {
+                commands.push(MotionCommand::Control(Control::Hand(Hand::DeleteNear {
+                    row,
+                    n: s.hand_rows,
+                })));
+            }
         }
     });
 }

@@ -25,6 +25,8 @@ use crate::error::{Error, Result};
 use crate::index::{FlatIndex, IndexSpec, SearchKnob};
 use crate::progress::WorkContext;
 
+use super::shot::MotionShot;
+
 /// What the lab asks of a running worker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Control {
@@ -43,6 +45,8 @@ pub enum Control {
     /// End the runbook after the step under way; the run stays for writes
     /// by hand.
     Stop,
+    /// Copy the index as it stands for the views ([`Event::Shot`]).
+    Show,
 }
 
 /// Writes by hand.
@@ -51,6 +55,12 @@ pub enum Hand {
     DeleteShare(f64),
     /// Delete every live row of these base rows (a cluster).
     DeleteRows(Vec<u32>),
+    /// Delete the `n` live rows nearest base row `row` (a cluster picked
+    /// on the projection).
+    DeleteNear {
+        row: u32,
+        n: usize,
+    },
     InsertNext(usize),
     ReplaceShare(f64),
 }
@@ -66,6 +76,9 @@ pub enum Event {
     Notice(String),
     /// A write by hand or a maintenance request was refused; the run goes on.
     Refused(String),
+    /// The index as it stands, copied for the views (labelled with where
+    /// the run was; the lab numbers it).
+    Shot(Box<MotionShot>),
 }
 
 /// The index between measurements.
@@ -231,7 +244,7 @@ pub fn work(
                 pace.playing = false;
             }
             Some(Control::Hand(hand)) => {
-                let touched = match hand_touched(&hand, &runner, &mut seed) {
+                let touched = match hand_touched(&hand, &runner, &setup.base, &mut seed) {
                     Ok(t) => t,
                     Err(e) => {
                         send(Event::Refused(e.to_string()));
@@ -295,6 +308,21 @@ pub fn work(
                     Err(e) => return Err(e),
                 }
             }
+            Some(Control::Show) => match MotionShot::take(&runner, setup.base.len()) {
+                Ok(Some(mut shot)) => {
+                    shot.label = if hand_writes > 0 {
+                        format!("after write by hand {hand_writes}")
+                    } else {
+                        format!("at step {next} of {}", steps.len())
+                    };
+                    send(Event::Shot(Box::new(shot)));
+                }
+                Ok(None) => send(Event::Refused(format!(
+                    "{} has no graph to draw: the views show HNSW runs",
+                    setup.spec.kind().label()
+                ))),
+                Err(e) => send(Event::Refused(format!("Could not copy the index: {e}"))),
+            },
             Some(Control::RebuildNow) => match runner.rebuild_now(ctx) {
                 Ok(()) => {
                     send(Event::Notice("Rebuilt from the live rows".into()));
@@ -375,12 +403,18 @@ fn truth_now(
     live_truth(flat, runner.live(), &setup.queries, setup.k, ctx).map(Some)
 }
 
-fn hand_touched(hand: &Hand, runner: &Runner<'_>, seed: &mut u64) -> Result<crate::churn::Touched> {
+fn hand_touched(
+    hand: &Hand,
+    runner: &Runner<'_>,
+    base: &Dataset,
+    seed: &mut u64,
+) -> Result<crate::churn::Touched> {
     *seed = seed.wrapping_add(1);
     let live = runner.live();
     match hand {
         Hand::DeleteShare(s) => by_hand::delete_share(live, *s, *seed),
         Hand::DeleteRows(rows) => by_hand::delete_rows(live, rows),
+        &Hand::DeleteNear { row, n } => by_hand::delete_nearest(live, base, row, n),
         Hand::InsertNext(n) => by_hand::insert_next(live, *n),
         Hand::ReplaceShare(s) => by_hand::replace_share(live, *s, *seed),
     }
@@ -389,7 +423,7 @@ fn hand_touched(hand: &Hand, runner: &Runner<'_>, seed: &mut u64) -> Result<crat
 impl Hand {
     pub fn write(&self) -> Write {
         match self {
-            Hand::DeleteShare(_) | Hand::DeleteRows(_) => Write::Delete,
+            Hand::DeleteShare(_) | Hand::DeleteRows(_) | Hand::DeleteNear { .. } => Write::Delete,
             Hand::InsertNext(_) => Write::Insert,
             Hand::ReplaceShare(_) => Write::Replace,
         }

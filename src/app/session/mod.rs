@@ -197,6 +197,9 @@ pub struct DataWork {
     /// This data loaded into a pgvector table (dropped with the data).
     pub engine: Option<Arc<PgCollection>>,
     pub engine_job: Option<Job<PgCollection>>,
+    /// A Motion run's index at one step, shown by the graph views instead
+    /// of the current build until a build finishes or the user goes back.
+    pub motion_shot: Option<Arc<crate::app::motion::shot::MotionShot>>,
 }
 
 impl Session {
@@ -414,6 +417,8 @@ impl Session {
                 self.work.current = Some(built.id);
                 self.work.builds.push(built);
                 self.work.last_eval = None;
+                // A new build is what the user wants to see next.
+                self.work.motion_shot = None;
             }
         }
         if let Some((req, r)) = take_finished_tagged(&mut self.work.eval_job) {

@@ -167,6 +167,14 @@ pub fn nearest(
     best
 }
 
+/// A tombstone: a red cross over the node's place.
+pub fn cross_out(painter: &egui::Painter, p: egui::Pos2) {
+    let stroke = egui::Stroke::new(1.6, super::colour::TOMBSTONE);
+    let (a, b) = (egui::vec2(3.5, 3.5), egui::vec2(-3.5, 3.5));
+    painter.line_segment([p - a, p + a], stroke);
+    painter.line_segment([p - b, p + b], stroke);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

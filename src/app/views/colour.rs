@@ -26,6 +26,9 @@ pub fn base_grey(dark: bool) -> Color32 {
     }
 }
 
+/// A deleted node a cleanup has not freed yet.
+pub const TOMBSTONE: Color32 = Color32::from_rgb(235, 70, 70);
+
 /// Queries when nothing else colours them.
 pub const QUERY: Color32 = Color32::from_rgb(235, 110, 190);
 
@@ -72,6 +75,63 @@ impl Colouring for Plain {
             ("base vector".into(), base_grey(self.dark)),
             ("query".into(), QUERY),
         ]
+    }
+}
+
+/// Base points by where they stand in a Motion run's index: live grey,
+/// queued amber, tombstones red (drawn on top), and rows not in the index
+/// left out, so a deleted cluster shows as a hole.
+pub struct ByMotion<'a> {
+    pub marks: &'a [crate::churn::marks::RowMark],
+    pub dark: bool,
+}
+
+impl ByMotion<'_> {
+    const QUEUED: Color32 = Color32::from_rgb(240, 170, 40);
+    fn mark_colour(&self, m: crate::churn::marks::RowMark) -> Color32 {
+        use crate::churn::marks::RowMark;
+        match m {
+            RowMark::Live => base_grey(self.dark),
+            RowMark::Queued => Self::QUEUED,
+            RowMark::Tombstone => TOMBSTONE,
+            RowMark::Absent => Color32::TRANSPARENT,
+        }
+    }
+}
+
+impl Colouring for ByMotion<'_> {
+    fn base(&self, row: usize) -> Color32 {
+        self.marks
+            .get(row)
+            .map_or(Color32::TRANSPARENT, |&m| self.mark_colour(m))
+    }
+    fn rank(&self, row: usize) -> u8 {
+        use crate::churn::marks::RowMark;
+        match self.marks.get(row) {
+            Some(RowMark::Tombstone) => 2,
+            Some(RowMark::Queued) => 1,
+            _ => 0,
+        }
+    }
+    fn query(&self, _: usize) -> Color32 {
+        QUERY.gamma_multiply(0.35)
+    }
+    fn legend(&self) -> Vec<(String, Color32)> {
+        let counts = crate::churn::marks::counts(self.marks);
+        crate::churn::marks::RowMark::ALL
+            .iter()
+            .zip(counts)
+            .map(|(&m, n)| {
+                let c = self.mark_colour(m);
+                // Rows left out are named in the legend in grey.
+                let c = if c == Color32::TRANSPARENT {
+                    base_grey(self.dark).gamma_multiply(0.3)
+                } else {
+                    c
+                };
+                (format!("{} ({n})", m.label()), c)
+            })
+            .collect()
     }
 }
 
@@ -250,5 +310,29 @@ mod tests {
         assert_ne!(by_recall.query(0), by_recall.query(1));
         assert_eq!(recall_colour(1.0), Color32::from_rgb(60, 200, 90));
         assert_eq!(recall_colour(0.0), Color32::from_rgb(220, 50, 50));
+    }
+
+    #[test]
+    fn motion_state_hides_rows_not_in_the_index_and_puts_tombstones_on_top() {
+        use crate::churn::marks::RowMark::*;
+        let marks = [Live, Queued, Tombstone, Absent, Tombstone];
+        let by = ByMotion {
+            marks: &marks,
+            dark: false,
+        };
+        assert_eq!(by.base(0), base_grey(false));
+        assert_eq!(by.base(2), TOMBSTONE);
+        assert_eq!(
+            by.base(3),
+            Color32::TRANSPARENT,
+            "a deleted cluster is a hole"
+        );
+        assert_eq!(by.base(9), Color32::TRANSPARENT);
+        assert!(by.rank(2) > by.rank(1) && by.rank(1) > by.rank(0));
+        let legend = by.legend();
+        assert_eq!(legend.len(), 4);
+        assert!(legend[0].0.starts_with("live (1)"));
+        assert!(legend[2].0.contains("tombstone") && legend[2].0.ends_with("(2)"));
+        assert_ne!(legend[3].1, Color32::TRANSPARENT, "named in the legend");
     }
 }

@@ -7,7 +7,7 @@
 use egui::{Color32, RichText, Stroke, Ui};
 use egui_plot::{Bar, BarChart, Plot};
 
-use super::canvas::{nearest, PointMesh};
+use super::canvas::{cross_out, nearest, PointMesh};
 use super::colour::layer_colour;
 use super::{node_panel, short_label, ViewState};
 use crate::app::session::Session;
@@ -22,15 +22,16 @@ pub(super) fn layers_ui(
     view: &mut ViewState,
     projection: &std::sync::Arc<Projection>,
 ) {
-    let Some(build) = session.current_build() else {
-        ui.label("Build an HNSW index to see its layers.");
+    let Some(shown) = session.shown_graph() else {
+        if session.current_build().is_some() {
+            ui.label("The layer graph shows HNSW builds: pick HNSW as the index kind and build.");
+        } else {
+            ui.label("Build an HNSW index to see its layers.");
+        }
         return;
     };
-    let Some(graph) = build.index.graph_overview.as_ref() else {
-        ui.label("The layer graph shows HNSW builds: pick HNSW as the index kind and build.");
-        return;
-    };
-    let build_id = build.id;
+    let graph = shown.overview;
+    let build_id = shown.id;
     let stats = &graph.layer_stats;
     let top = stats.len().saturating_sub(1);
     ui.horizontal(|ui| {
@@ -45,12 +46,6 @@ pub(super) fn layers_ui(
             }
         }
     });
-    if let Some(s) = stats.get(view.layer) {
-        ui.label(format!(
-            "Layer {}: {} nodes · degree mean {:.1}, min {}, max {} · {} unreachable",
-            s.layer, s.nodes, s.mean_degree, s.min_degree, s.max_degree, s.unreachable
-        ));
-    }
     let key = (build_id, view.layer, view.selected);
     let layer_view = session.work.layer_view.value_for(&key).or_else(|| {
         // Keep the previous drawing of the same build while the new one computes.
@@ -60,6 +55,19 @@ pub(super) fn layers_ui(
             .value()
             .filter(|_| session.work.layer_view.is_running())
     });
+    if let Some(s) = stats.get(view.layer) {
+        let tombstones = match layer_view.filter(|lv| lv.layer == s.layer) {
+            Some(lv) if lv.layer_tombstones > 0 => format!(
+                " · {} tombstones (crossed out red: searches walk through them)",
+                lv.layer_tombstones
+            ),
+            _ => String::new(),
+        };
+        ui.label(format!(
+            "Layer {}: {} nodes · degree mean {:.1}, min {}, max {} · {} unreachable{tombstones}",
+            s.layer, s.nodes, s.mean_degree, s.min_degree, s.max_degree, s.unreachable
+        ));
+    }
     if let Some(lv) = layer_view {
         let neighbourhood = lv
             .nodes
@@ -211,6 +219,11 @@ pub(super) fn layers_ui(
         nodes.add(p, r, c);
     }
     painter.add(nodes.into_shape());
+    // Tombstones: deleted, still linked, walked through by searches until
+    // a cleanup frees them.
+    for p in lv.tombstones.iter().filter_map(|&id| pos(id)) {
+        cross_out(&painter, p);
+    }
     let entry = session.current_hnsw().map(|(_, h)| h.graph().entry_point());
     if let Some(p) = entry.and_then(pos) {
         painter.circle_stroke(p, 8.0, Stroke::new(2.0, Color32::from_rgb(120, 220, 255)));

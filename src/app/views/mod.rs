@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use egui::{Color32, Pos2, Rect, RichText, Ui};
 
+use super::motion::shot::MotionShot;
 use super::session::{QueryPick, Session};
 use super::settings::{ColourBy, Settings, Tab};
 use canvas::{Camera, PointMesh};
@@ -32,6 +33,8 @@ use colour::Colouring;
 pub enum ViewCommand {
     /// Show an error in the messages panel.
     Error(String),
+    /// Back from a Motion run's index to the current build.
+    ShowBuilt,
 }
 
 /// Playing a search path back.
@@ -143,11 +146,10 @@ impl ViewState {
 pub fn request_jobs(session: &mut Session, settings: &Settings, view: &mut ViewState) {
     // Clamp the layer to the graph's height (once there is a graph).
     if let Some(graph) = session
-        .current_build()
-        .and_then(|b| b.index.graph_overview.as_ref())
-        .filter(|g| !g.layer_stats.is_empty())
+        .shown_graph()
+        .filter(|g| !g.overview.layer_stats.is_empty())
     {
-        view.layer = view.layer.min(graph.layer_stats.len() - 1);
+        view.layer = view.layer.min(graph.overview.layer_stats.len() - 1);
     }
     if !view.search.trim().is_empty() {
         session.request_label_search(&view.search);
@@ -216,22 +218,28 @@ pub fn tab_ui(
         view.camera = Some(Camera::fit(projection.bounds()));
         view.camera_for = laid_out;
         if first {
-            // The launch choices apply to the first data shown.
-            view.selected = match view.pending_select.take() {
+            // The launch choices apply to the first data shown (a node
+            // selected before the views first drew, as the Motion tab's
+            // cluster delete can use, stays).
+            match view.pending_select.take() {
                 Some(n) if n as usize >= projection.base.len() => {
                     commands.push(ViewCommand::Error(format!(
                         "--select {n}: there is no such vector (the dataset has {})",
                         projection.base.len()
                     )));
-                    None
+                    view.selected = None;
                 }
-                other => other,
-            };
+                Some(n) => view.selected = Some(n),
+                None => {}
+            }
         } else {
             view.selected = None;
             view.query = QueryPick::Query(0);
             view.playback = Playback::default();
         }
+    }
+    if let Some(shot) = &session.work.motion_shot {
+        motion_banner(ui, shot, commands);
     }
     match settings.view_tab {
         Tab::Projection => scatter::projection_ui(ui, session, settings, view, &projection),
@@ -239,6 +247,43 @@ pub fn tab_ui(
         Tab::SearchPath => path::search_path_ui(ui, session, settings, view, &projection),
         Tab::Charts | Tab::Motion => {}
     }
+}
+
+/// Which index the views show when it is a Motion run's, what it holds,
+/// and the way back to the current build.
+fn motion_banner(ui: &mut Ui, shot: &MotionShot, commands: &mut Vec<ViewCommand>) {
+    use crate::churn::marks::RowMark;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!("Showing {}", shot.label))
+                .strong()
+                .color(Color32::from_rgb(240, 170, 40)),
+        );
+        let unreachable = shot.overview.unreachable;
+        ui.label(format!(
+            "{} live · {} tombstones · {} queued · {} unreachable on layer 0",
+            shot.count(RowMark::Live),
+            shot.count(RowMark::Tombstone),
+            shot.count(RowMark::Queued),
+            unreachable
+        ));
+        if shot.moved > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "({} replaced rows are drawn where their id was first inserted)",
+                    shot.moved
+                ))
+                .small(),
+            );
+        }
+        if ui
+            .button("Show the built index")
+            .on_hover_text("Back to the current build in the views")
+            .clicked()
+        {
+            commands.push(ViewCommand::ShowBuilt);
+        }
+    });
 }
 
 /// The colouring picked, with what it needs from the session.
@@ -259,15 +304,19 @@ fn colouring<'a>(
             None => Box::new(colour::Plain { dark }),
         },
         ColourBy::Nothing => Box::new(colour::Plain { dark }),
-        ColourBy::TopLayer => match session
-            .current_build()
-            .and_then(|b| b.index.graph_overview.as_ref())
-        {
-            Some(g) if !g.top_layers.is_empty() => Box::new(colour::ByTopLayer {
-                levels: g.top_layers.as_slice(),
+        ColourBy::TopLayer => match session.shown_graph() {
+            Some(g) if !g.overview.top_layers.is_empty() => Box::new(colour::ByTopLayer {
+                levels: g.overview.top_layers.as_slice(),
                 dark,
             }),
             _ => Box::new(colour::Plain { dark }),
+        },
+        ColourBy::MotionState => match &session.work.motion_shot {
+            Some(shot) => Box::new(colour::ByMotion {
+                marks: shot.marks.as_slice(),
+                dark,
+            }),
+            None => Box::new(colour::Plain { dark }),
         },
         ColourBy::PostingList => match session
             .current_build()
@@ -530,9 +579,8 @@ fn node_panel(ui: &mut Ui, session: &Session, view: &mut ViewState) {
         ui.label(RichText::new(label).italics());
     }
     let Some(detail) = session
-        .work
-        .current
-        .and_then(|id| session.work.node_detail.value_for(&(id, sel)))
+        .current_hnsw()
+        .and_then(|(id, _)| session.work.node_detail.value_for(&(id, sel)))
     else {
         if session.current_hnsw().is_none() {
             ui.label("Build an HNSW index to see this node's links.");

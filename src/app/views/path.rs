@@ -7,8 +7,8 @@
 
 use egui::{Color32, RichText, Stroke, Ui};
 
-use super::canvas::{nearest, PointMesh};
-use super::colour::layer_colour;
+use super::canvas::{cross_out, nearest, PointMesh};
+use super::colour::{layer_colour, TOMBSTONE};
 use super::{short_label, ViewState};
 use crate::app::session::{PathKey, QueryPick, Session};
 use crate::app::settings::Settings;
@@ -28,15 +28,14 @@ pub(super) fn search_path_ui(
     view: &mut ViewState,
     projection: &std::sync::Arc<Projection>,
 ) {
-    let Some(build) = session.current_build() else {
-        ui.label("Build an HNSW index to follow a search.");
+    let Some((build_id, _)) = session.current_hnsw() else {
+        if session.current_build().is_some() {
+            ui.label("The search path follows HNSW builds: pick HNSW as the index kind and build.");
+        } else {
+            ui.label("Build an HNSW index to follow a search.");
+        }
         return;
     };
-    if build.index.graph().is_none() {
-        ui.label("The search path follows HNSW builds: pick HNSW as the index kind and build.");
-        return;
-    }
-    let build_id = build.id;
     let nq = projection.queries.len();
     ui.horizontal(|ui| {
         match view.query {
@@ -127,6 +126,19 @@ pub(super) fn search_path_ui(
                 String::new()
             }
         ));
+        if !path.tombstones.is_empty() {
+            let so_far = path
+                .seen_by(s)
+                .filter(|id| path.tombstones.binary_search(id).is_ok())
+                .count();
+            ui.label(
+                RichText::new(format!(
+                    "Walked through {so_far} tombstones so far ({} in the whole search, crossed out red): deleted nodes still route the search until a cleanup, and are never answered",
+                    path.tombstones.len()
+                ))
+                .color(TOMBSTONE),
+            );
+        }
         if path.trace.walk == crate::index::Precision::F16 {
             ui.label(
                 RichText::new(
@@ -173,6 +185,13 @@ pub(super) fn search_path_ui(
         }
     }
     painter.add(seen.into_shape());
+    for p in path
+        .seen_by(s)
+        .filter(|id| path.tombstones.binary_search(id).is_ok())
+        .filter_map(pos)
+    {
+        cross_out(&painter, p);
+    }
     // The route: each expanded node joined to the next, coloured by layer.
     let mut route = PointMesh::new(rect, s + 1);
     let mut prev: Option<egui::Pos2> = None;

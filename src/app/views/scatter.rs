@@ -144,6 +144,14 @@ pub(super) fn projection_ui(
     let recall = session
         .current_query_recall(settings.k, settings.knob(), settings.rescoring())
         .cloned();
+    if settings.colour_by == ColourBy::MotionState && session.work.motion_shot.is_none() {
+        ui.label(
+            RichText::new(
+                "Motion state colours a Motion run's rows: in the Motion tab, play or write by hand, then Show in the views.",
+            )
+            .small(),
+        );
+    }
     if settings.colour_by == ColourBy::QueryRecall && recall.is_none() {
         ui.label(
             RichText::new(
@@ -186,6 +194,7 @@ pub(super) fn projection_ui(
             settings.colour_by,
             std::sync::Arc::as_ptr(projection) as usize,
             session.work.current,
+            session.work.motion_shot.as_ref().map(|s| s.id),
             dark,
         )
             .hash(&mut h);
@@ -242,9 +251,8 @@ pub(super) fn projection_ui(
         let text = match h {
             QueryPick::Base(b) => {
                 let layer = session
-                    .current_build()
-                    .and_then(|bt| bt.index.graph_overview.as_ref())
-                    .and_then(|g| g.top_layers.get(b as usize).copied())
+                    .shown_graph()
+                    .and_then(|g| g.overview.top_layers.get(b as usize).copied())
                     .filter(|&l| l != u8::MAX)
                     .map_or(String::new(), |l| format!(" · top layer {l}"));
                 format!("vector {b}{layer}\n{}", short_label(session, b, 120))

@@ -53,6 +53,11 @@ pub struct LayerView {
     pub sampled: Option<usize>,
     /// Nodes of the layer its links never reach from the entry point.
     pub unreachable: Vec<u32>,
+    /// Drawn nodes that are tombstones (deleted, not yet freed by a
+    /// cleanup): searches still walk through them; answers skip them.
+    pub tombstones: Vec<u32>,
+    /// Tombstones on the layer in all (drawn or not).
+    pub layer_tombstones: usize,
 }
 
 /// A node's links on one layer, nearest first.
@@ -143,6 +148,10 @@ pub struct SearchPath {
     pub first_seen: Vec<(u32, usize)>,
     /// The exact top-k, nearest first.
     pub truth: Vec<TrueNeighbour>,
+    /// Nodes the search computed a distance to that are tombstones
+    /// (deleted, not yet cleaned up): walked through, never answered.
+    /// Ascending.
+    pub tombstones: Vec<u32>,
 }
 
 impl SearchPath {
@@ -239,13 +248,31 @@ impl Hnsw {
     /// seeded sample of [`SAMPLE_NODES`] nodes with their links; on a large
     /// upper layer the rest of its nodes come too, as members without links.
     pub fn layer_view(&self, layer: usize, focus: Option<u32>) -> LayerView {
-        let on_layer = |slot: Slot| {
-            !self.deleted[slot.idx()] && self.links.levels[slot.idx()] as usize >= layer
-        };
+        let freed: HashSet<Slot> = self.free.iter().copied().collect();
+        let is_tombstone = |s: Slot| self.deleted[s.idx()] && !freed.contains(&s);
+        let on_layer = |slot: Slot| self.links.levels[slot.idx()] as usize >= layer;
         let members: Vec<Slot> = (0..self.ext_ids.len() as u32)
             .map(Slot)
-            .filter(|&s| on_layer(s))
+            .filter(|&s| !self.deleted[s.idx()] && on_layer(s))
             .collect();
+        // Deleted nodes a cleanup has not freed: searches still route
+        // through them, so they are drawn (and named) with their links.
+        let layer_tombstones: Vec<Slot> = (0..self.ext_ids.len() as u32)
+            .map(Slot)
+            .filter(|&s| is_tombstone(s) && on_layer(s))
+            .collect();
+        let tombstones_of = |drawn: &mut dyn Iterator<Item = Slot>| -> Vec<u32> {
+            // A replaced id's old node is a tombstone under the id its new
+            // node holds live: only ids with no live node are named.
+            let mut t: Vec<u32> = drawn
+                .filter(|&s| is_tombstone(s))
+                .map(|s| self.ext_ids[s.idx()])
+                .filter(|&e| self.slot(e).is_none())
+                .collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
         let ext = |s: Slot| self.ext_ids[s.idx()];
         let mut edges = Vec::new();
         let mut seen_edge = HashSet::new();
@@ -261,15 +288,19 @@ impl Hnsw {
             .map(|s| self.ext_ids[s.idx()])
             .collect();
         unreachable.sort_unstable();
-        let focus_slot = focus.and_then(|f| self.slot(f)).filter(|&s| on_layer(s));
-        let whole = layer > 0 && members.len() <= WHOLE_LAYER_NODES;
+        // A tombstone can be the focus too: its links still route searches.
+        let focus_slot = focus
+            .and_then(|f| self.slot_of.get(f))
+            .filter(|&s| (!self.deleted[s.idx()] || is_tombstone(s)) && on_layer(s));
+        let whole = layer > 0 && members.len() + layer_tombstones.len() <= WHOLE_LAYER_NODES;
         if whole {
-            for &s in &members {
+            let drawn: Vec<Slot> = members.iter().chain(&layer_tombstones).copied().collect();
+            for &s in &drawn {
                 for nb in self.links.neighbors(s, layer) {
                     add_edge(s, nb, &mut edges);
                 }
             }
-            let nodes = members
+            let nodes = drawn
                 .iter()
                 .map(|&s| {
                     let reach = if Some(s) == focus_slot {
@@ -287,6 +318,8 @@ impl Hnsw {
                 layer_nodes: members.len(),
                 sampled: None,
                 unreachable,
+                tombstones: tombstones_of(&mut drawn.iter().copied()),
+                layer_tombstones: layer_tombstones.len(),
             };
         }
         let mut reach: HashMap<Slot, Reach> = HashMap::new();
@@ -339,6 +372,8 @@ impl Hnsw {
             layer_nodes: members.len(),
             sampled,
             unreachable,
+            tombstones: tombstones_of(&mut order.iter().copied()),
+            layer_tombstones: layer_tombstones.len(),
         }
     }
 
@@ -472,6 +507,12 @@ impl Hnsw {
                 }
             })
             .collect();
+        let mut tombstones: Vec<u32> = first_seen
+            .iter()
+            .map(|&(id, _)| id)
+            .filter(|&id| self.is_tombstone(id))
+            .collect();
+        tombstones.sort_unstable();
         Ok(SearchPath {
             trace,
             k,
@@ -479,6 +520,7 @@ impl Hnsw {
             steps,
             first_seen,
             truth,
+            tombstones,
         })
     }
 }
@@ -660,5 +702,63 @@ mod tests {
         }
         // M = 4 and ef = 10 on 16-d uniform data misses often, in more than one way.
         assert!(reasons.len() >= 2, "reasons seen: {reasons:?}");
+    }
+
+    #[test]
+    fn tombstones_are_drawn_walked_through_named_and_gone_after_cleanup() {
+        use crate::index::AnnIndex;
+        let (mut h, ds) = small_index(800, 6);
+        // Delete the 80 nodes nearest to row 0 (a cluster), the entry
+        // point's neighbourhood kept apart.
+        let near = h.exact_top_k(ds.row(0), 80).unwrap();
+        let gone: Vec<u32> = near
+            .iter()
+            .map(|n| n.0)
+            .filter(|&id| id != h.entry_point())
+            .collect();
+        for &id in &gone {
+            h.delete(id).unwrap();
+        }
+        assert!(gone.iter().all(|&id| h.is_tombstone(id)));
+        // The snapshot is the same index: the same tombstones, answers, links.
+        let copy = h.snapshot().unwrap();
+        assert_eq!(copy.deleted_count(), gone.len());
+        let params = crate::index::SearchParams::new(10).with_ef(64);
+        assert_eq!(
+            copy.search(ds.row(3), &params).unwrap().ids,
+            h.search(ds.row(3), &params).unwrap().ids
+        );
+        // Layer 0 around a tombstone's live neighbour: the tombstones
+        // drawn are named; none is a live node.
+        let live_nb = h
+            .layer_nodes(0)
+            .into_iter()
+            .find(|&id| {
+                h.node_links(id, 0)
+                    .unwrap()
+                    .iter()
+                    .any(|nb| gone.contains(nb))
+            })
+            .expect("a live node linking to a deleted one");
+        let v = h.layer_view(0, Some(live_nb));
+        assert!(!v.tombstones.is_empty());
+        assert!(v.tombstones.iter().all(|t| gone.contains(t)));
+        assert_eq!(v.layer_tombstones, gone.len());
+        assert_eq!(v.layer_nodes, 800 - gone.len());
+        // A search for row 0 walks into the deleted cluster and says so;
+        // none of them is answered or counted in the truth.
+        let path = h.explain_search(ds.row(0), 10, SearchKnob::Ef(64)).unwrap();
+        assert!(!path.tombstones.is_empty());
+        assert!(path.tombstones.iter().all(|t| gone.contains(t)));
+        assert!(path.trace.result.ids.iter().all(|id| !gone.contains(id)));
+        assert!(path.truth.iter().all(|t| !gone.contains(&t.id)));
+        // After a cleanup: no tombstone anywhere.
+        h.cleanup(&WorkContext::detached()).unwrap();
+        assert!(gone.iter().all(|&id| !h.is_tombstone(id)));
+        let v = h.layer_view(0, Some(live_nb));
+        assert!(v.tombstones.is_empty() && v.layer_tombstones == 0);
+        let path = h.explain_search(ds.row(0), 10, SearchKnob::Ef(64)).unwrap();
+        assert!(path.tombstones.is_empty());
+        assert!(path.first_seen.iter().all(|(id, _)| !gone.contains(id)));
     }
 }

@@ -35,6 +35,23 @@ impl Hnsw {
         self.ext_ids[self.entry.idx()]
     }
 
+    /// External ids of the tombstones (deleted, not yet freed by a
+    /// cleanup, not written again), ascending.
+    pub fn tombstone_ids(&self) -> Vec<u32> {
+        if self.n_deleted == 0 {
+            return Vec::new();
+        }
+        let mut out: Vec<u32> = self
+            .ext_ids
+            .iter()
+            .copied()
+            .filter(|&e| self.is_tombstone(e))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     fn live_slots(&self) -> impl Iterator<Item = Slot> + '_ {
         (0..self.ext_ids.len() as u32)
             .map(Slot)

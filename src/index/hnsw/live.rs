@@ -108,6 +108,13 @@ impl LiveIndex for LiveHnsw {
         as_dyn(&self.index)
     }
 
+    fn snapshot(&self) -> Result<Option<std::sync::Arc<dyn AnnIndex>>> {
+        let Some(h) = &self.index else {
+            return Ok(None);
+        };
+        Ok(Some(std::sync::Arc::new(h.snapshot()?)))
+    }
+
     fn live(&self) -> usize {
         self.index.as_ref().map_or(0, |h| h.live_len())
     }

@@ -235,6 +235,12 @@ impl Hnsw {
         self.slot_of.get(ext).filter(|&s| !self.deleted[s.idx()])
     }
 
+    /// Whether an external id is a tombstone: deleted, and not yet freed
+    /// by a cleanup (nor written again under the same id).
+    pub fn is_tombstone(&self, ext: u32) -> bool {
+        self.slot_of.get(ext).is_some_and(|s| self.deleted[s.idx()])
+    }
+
     /// The external id of a slot.
     pub fn external_id(&self, slot: Slot) -> u32 {
         self.ext_ids[slot.idx()]

@@ -147,6 +147,17 @@ impl Hnsw {
         Self::from_bytes(&read_file(path)?, path)
     }
 
+    /// A copy of the index as it stands, tombstones and freed slots
+    /// included, made through its own file format (so a copy is exactly
+    /// what a save and a load would give): what the app's views show of an
+    /// index a Motion run goes on changing.
+    pub fn snapshot(&self) -> Result<Hnsw> {
+        let place = Path::new("(a copy of the index in memory)");
+        let mut bytes = Vec::new();
+        self.write_to(&mut bytes).map_err(|e| Error::io(place, e))?;
+        Hnsw::from_bytes(&bytes, place)
+    }
+
     /// Reads what [`Hnsw::write_to`] wrote; errors name `path`.
     pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let bad = |p: &str| Error::format(path, p.to_string());
