@@ -32,6 +32,9 @@ pub struct Autopilot {
     pub check_engine: bool,
     /// `--motion`: the Motion runs still to play, one maintenance each.
     pub motion: VecDeque<Keeping>,
+    /// `--motion-show`: once the last run has played, its index goes to
+    /// this tab's view.
+    pub motion_show: Option<Tab>,
 }
 
 impl AnnscopeApp {
@@ -111,11 +114,21 @@ impl AnnscopeApp {
         // The Motion runs have the cores; the first minute's sweep waits.
         self.autopilot.build = launch.auto_build;
         self.autopilot.motion = keeps;
+        self.autopilot.motion_show = launch
+            .motion_show
+            .then(|| {
+                launch
+                    .view
+                    .filter(|t| !matches!(t, Tab::Charts | Tab::Motion))
+            })
+            .map(|t| t.unwrap_or(Tab::Layers));
         Ok(())
     }
 
     fn auto_motion_step(&mut self) {
-        if self.autopilot.motion.is_empty() || self.session.loaded.is_none() {
+        if (self.autopilot.motion.is_empty() && self.autopilot.motion_show.is_none())
+            || self.session.loaded.is_none()
+        {
             return;
         }
         let done = self.motion.runs.last().is_none_or(|r| {
@@ -131,6 +144,9 @@ impl AnnscopeApp {
         if let Some(keep) = self.autopilot.motion.pop_front() {
             self.settings.motion.keeping = keep;
             self.start_motion_run(true);
+        } else if let Some(tab) = self.autopilot.motion_show.take() {
+            self.motion.control(super::motion::Control::Show);
+            self.settings.view_tab = tab;
         }
     }
 

@@ -521,6 +521,8 @@ pub struct LaunchOptions {
     pub motion_keep: Vec<String>,
     pub async_indexing: bool,
     pub motion_speed: Option<f32>,
+    /// With `motion`: show the last run's index in the views when it ends.
+    pub motion_show: bool,
 }
 
 /// Opens the window; `request` overrides the remembered dataset.

@@ -98,6 +98,11 @@ pub struct GuiArgs {
     /// With --motion: steps per second (0: as fast as they go).
     #[arg(long, requires = "motion")]
     pub motion_speed: Option<f32>,
+    /// With --motion: once the last run has played its runbook, show its
+    /// index in the views (the tab --view names, else the layer graph):
+    /// tombstones, queued rows, deleted clusters.
+    #[arg(long, requires = "motion")]
+    pub motion_show: bool,
 }
 
 impl GuiArgs {
@@ -136,6 +141,7 @@ impl GuiArgs {
             motion_keep: self.motion_keep.clone(),
             async_indexing: self.async_indexing,
             motion_speed: self.motion_speed,
+            motion_show: self.motion_show,
         }
     }
 }

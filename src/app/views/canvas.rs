@@ -169,8 +169,8 @@ pub fn nearest(
 
 /// A tombstone: a red cross over the node's place.
 pub fn cross_out(painter: &egui::Painter, p: egui::Pos2) {
-    let stroke = egui::Stroke::new(1.6, super::colour::TOMBSTONE);
-    let (a, b) = (egui::vec2(3.5, 3.5), egui::vec2(-3.5, 3.5));
+    let stroke = egui::Stroke::new(1.8, super::colour::TOMBSTONE);
+    let (a, b) = (egui::vec2(4.0, 4.0), egui::vec2(-4.0, 4.0));
     painter.line_segment([p - a, p + a], stroke);
     painter.line_segment([p - b, p + b], stroke);
 }

@@ -107,9 +107,10 @@ impl Colouring for ByMotion<'_> {
     }
     fn rank(&self, row: usize) -> u8 {
         use crate::churn::marks::RowMark;
+        // On top, a little larger; not so large that a burst of deletes
+        // hides the live rows around it.
         match self.marks.get(row) {
-            Some(RowMark::Tombstone) => 2,
-            Some(RowMark::Queued) => 1,
+            Some(RowMark::Tombstone | RowMark::Queued) => 1,
             _ => 0,
         }
     }
@@ -328,7 +329,7 @@ mod tests {
             "a deleted cluster is a hole"
         );
         assert_eq!(by.base(9), Color32::TRANSPARENT);
-        assert!(by.rank(2) > by.rank(1) && by.rank(1) > by.rank(0));
+        assert!(by.rank(2) > by.rank(0) && by.rank(1) > by.rank(0));
         let legend = by.legend();
         assert_eq!(legend.len(), 4);
         assert!(legend[0].0.starts_with("live (1)"));

@@ -8,7 +8,7 @@ use egui::{Color32, RichText, Stroke, Ui};
 use egui_plot::{Bar, BarChart, Plot};
 
 use super::canvas::{cross_out, nearest, PointMesh};
-use super::colour::layer_colour;
+use super::colour::{layer_colour, TOMBSTONE};
 use super::{node_panel, short_label, ViewState};
 use crate::app::session::Session;
 use crate::app::settings::Settings;
@@ -90,6 +90,12 @@ pub(super) fn layers_ui(
         let what = match (lv.sampled, focus) {
             (None, Some(f)) if neighbourhood > 1 => format!(
                 "Drawn: node {f}, its links and their links ({neighbourhood} nodes){rest}"
+            ),
+            (None, _) if !lv.tombstones.is_empty() => format!(
+                "Drawn: the whole layer ({} nodes, {} of them tombstones; {} links)",
+                lv.nodes.len(),
+                lv.tombstones.len(),
+                lv.edges.len()
             ),
             (None, _) => format!(
                 "Drawn: the whole layer ({} nodes, {} links)",
@@ -195,12 +201,17 @@ pub(super) fn layers_ui(
     let edge_alpha = if around_focus { 40 } else { edge_alpha };
     let edge_colour =
         Color32::from_rgba_unmultiplied(colour.r(), colour.g(), colour.b(), edge_alpha);
+    // Links into tombstones: still walked by searches, drawn in their red.
+    let tombstones: std::collections::HashSet<u32> = lv.tombstones.iter().copied().collect();
+    let tomb_edge = TOMBSTONE.gamma_multiply(0.45);
     let mut edges = PointMesh::new(rect, lv.edges.len());
     for &(a, b) in &lv.edges {
         if let (Some(pa), Some(pb)) = (pos(a), pos(b)) {
             let focus_edge = view.selected.is_some_and(|f| f == a || f == b);
             if focus_edge {
                 edges.add_line(pa, pb, 1.6, Color32::from_rgb(250, 200, 80));
+            } else if tombstones.contains(&a) || tombstones.contains(&b) {
+                edges.add_line(pa, pb, 0.8, tomb_edge);
             } else {
                 edges.add_line(pa, pb, 0.8, edge_colour);
             }
@@ -209,6 +220,9 @@ pub(super) fn layers_ui(
     painter.add(edges.into_shape());
     let mut nodes = PointMesh::new(rect, lv.nodes.len());
     for &(id, reach) in &lv.nodes {
+        if tombstones.contains(&id) {
+            continue;
+        }
         let Some(p) = pos(id) else { continue };
         let (r, c) = match reach {
             Reach::Focus => (5.0, Color32::from_rgb(250, 200, 80)),
