@@ -346,3 +346,58 @@ fn a_cluster_deleted_by_hand_shows_in_the_views_as_tombstones_until_a_cleanup() 
         a.session.work.motion_shot.is_none()
     });
 }
+
+#[test]
+fn a_write_stream_inserts_at_its_rate_while_searches_are_scored_every_second() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::Generated {
+            name: "sliding-window".into(),
+            options: "window=0.25,steps=4".into(),
+        },
+        keeping: annscope::app::motion::Keeping::Nothing,
+        stream_rate: 500.0,
+        ..fast()
+    });
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "the runbook played", 20_000, idle);
+    let n = searches_of(h.state());
+    let before = h.state().motion.runs.last().expect("run").state.live;
+    h.get_by_label("Stream inserts").click();
+    step_until(&mut h, "three searches while streaming", 40_000, |a| {
+        searches_of(a) >= n + 3
+    });
+    assert!(h
+        .query_all_by_label_contains("streaming 500 rows/s")
+        .next()
+        .is_some());
+    h.get_by_label("Stop stream").click();
+    step_until(&mut h, "the stream stopped", 4000, |a| {
+        a.motion
+            .runs
+            .last()
+            .is_some_and(|r| r.state.streaming.is_none())
+    });
+    let run = h.state().motion.runs.last().expect("run");
+    assert!(run.error.is_none(), "{:?}", run.error);
+    let lines: Vec<_> = run.lines[n..].iter().map(|(_, l)| l.clone()).collect();
+    assert!(lines.iter().all(|l| l.wrong_tags == 0));
+    // Inserts only: the runbook's tombstones stay as they were.
+    assert!(lines.iter().all(|l| l.tombstones == lines[0].tombstones));
+    assert!(lines.iter().all(|l| l.recall.expect("live") > 0.8));
+    assert!(
+        lines[0].live > before,
+        "rows arrived before the first search"
+    );
+    // Between searches the live rows grow at the stream's rate (the
+    // worker writes what is due by the clock, so a busy machine makes
+    // bigger batches, not a slower stream).
+    for w in lines.windows(2) {
+        let grew = (w[1].live - w[0].live) as f64;
+        let secs = w[1].elapsed_s - w[0].elapsed_s;
+        let rate = grew / secs;
+        assert!(
+            (250.0..=1000.0).contains(&rate),
+            "{grew} rows in {secs:.2} s: {rate:.0} rows/s for a stream of 500"
+        );
+    }
+}

@@ -288,8 +288,12 @@ impl MotionLab {
 
     /// Whether a run is preparing or playing (the window repaints for it).
     pub fn busy(&self) -> bool {
-        self.active()
-            .is_some_and(|r| r.state.preparing || r.state.playing || r.state.queued > 0)
+        self.active().is_some_and(|r| {
+            r.state.preparing
+                || r.state.playing
+                || r.state.queued > 0
+                || r.state.streaming.is_some()
+        })
     }
 }
 

@@ -41,7 +41,11 @@ pub fn tab_ui(
     strategy_ui(ui, s, kind_label, rows);
     play_ui(ui, lab, s, data_ready, commands);
     hand_ui(ui, lab, s, commands);
-    views_ui(ui, lab, s, selected, commands);
+    ui.horizontal(|ui| {
+        stream_ui(ui, lab, s, commands);
+        ui.separator();
+        views_ui(ui, lab, s, selected, commands);
+    });
     status_ui(ui, lab);
     ui.separator();
     charts::charts_ui(ui, lab, s.axis);
@@ -286,6 +290,47 @@ fn hand_ui(
     });
 }
 
+/// A write stream: the next rows inserted at a rate while searches go on.
+fn stream_ui(
+    ui: &mut Ui,
+    lab: &MotionLab,
+    s: &mut MotionSettings,
+    commands: &mut Vec<MotionCommand>,
+) {
+    let run = lab.active().filter(|r| !r.state.preparing);
+    let streaming = run.and_then(|r| r.state.streaming);
+    let label = ui.label("rows/s");
+    ui.add(
+        egui::DragValue::new(&mut s.stream_rate)
+            .range(1.0..=1_000_000.0)
+            .speed(10.0),
+    )
+    .labelled_by(label.id);
+    match streaming {
+        Some(rate) => {
+            if ui
+                .button("Stop stream")
+                .on_hover_text(format!("inserting {rate:.0} rows per second"))
+                .clicked()
+            {
+                commands.push(MotionCommand::Control(Control::Stream(None)));
+            }
+        }
+        None => {
+            if ui
+                .add_enabled(
+                    run.is_some_and(|r| !r.state.playing),
+                    egui::Button::new("Stream inserts"),
+                )
+                .on_hover_text("insert the next rows never written at this rate, a search scored every second, until Stop stream or no row is left")
+                .clicked()
+            {
+                commands.push(MotionCommand::Control(Control::Stream(Some(s.stream_rate))));
+            }
+        }
+    }
+}
+
 /// The run's index in the views, and a cluster picked there deleted.
 fn views_ui(
     ui: &mut Ui,
@@ -296,7 +341,7 @@ fn views_ui(
 ) {
     let alive = lab.active().is_some_and(|r| !r.state.preparing);
     let ready = alive && lab.active().is_some_and(|r| !r.state.playing);
-    ui.horizontal(|ui| {
+    {
         if ui
             .add_enabled(alive, egui::Button::new("Show in the views"))
             .on_hover_text("a copy of the run's index as it stands now, drawn by the Projection (colour by motion state), Layer graph and Search path tabs: tombstones crossed out red, queued rows amber, deleted rows gone")
@@ -320,7 +365,7 @@ fn views_ui(
                 })));
             }
         }
-    });
+    }
 }
 
 fn status_ui(ui: &mut Ui, lab: &MotionLab) {
@@ -349,6 +394,9 @@ fn status_ui(ui: &mut Ui, lab: &MotionLab) {
             status,
             st.bytes as f64 / 1e6
         ));
+        if let Some(rate) = st.streaming {
+            ui.label(format!("streaming {rate:.0} rows/s"));
+        }
         if let Some(u) = st.unreachable {
             ui.label(format!("audit: {u} unreachable"))
                 .on_hover_text("live nodes no search can reach from the entry point, after the last write or cleanup");

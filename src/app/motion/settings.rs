@@ -63,6 +63,8 @@ pub struct MotionSettings {
     /// Writes by hand: the share deleted or replaced, rows inserted.
     pub hand_share: f64,
     pub hand_rows: usize,
+    /// A write stream's rate, rows per second.
+    pub stream_rate: f32,
     pub axis: Axis,
     pub seed: u64,
 }
@@ -82,6 +84,7 @@ impl Default for MotionSettings {
             speed: Some(4.0),
             hand_share: 0.3,
             hand_rows: 500,
+            stream_rate: 200.0,
             axis: Axis::Step,
             seed: 42,
         }

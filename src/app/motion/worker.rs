@@ -47,6 +47,9 @@ pub enum Control {
     Stop,
     /// Copy the index as it stands for the views ([`Event::Shot`]).
     Show,
+    /// Stream inserts of the next rows never written at this many rows per
+    /// second, a search measured every second (None: stop the stream).
+    Stream(Option<f32>),
 }
 
 /// Writes by hand.
@@ -95,6 +98,8 @@ pub struct State {
     pub elapsed_s: f64,
     /// Preparing: the runbook's order and ground truth are being computed.
     pub preparing: bool,
+    /// Rows per second while a write stream runs.
+    pub streaming: Option<f32>,
     /// The graph audit after the last write or cleanup: live entries no
     /// search reaches (None: the kind has no graph).
     pub unreachable: Option<usize>,
@@ -196,8 +201,10 @@ pub fn work(
             elapsed_s: 0.0,
             preparing: false,
             unreachable: None,
+            streaming: None,
         }
     };
+    let mut stream: Option<Stream> = None;
     // The audit walks the whole graph: redone only when the index changed.
     let mut audit: Option<(usize, usize, usize, Option<usize>)> = None;
     let started = Instant::now();
@@ -207,6 +214,8 @@ pub fn work(
         let due = next < runbook_len && pace.due();
         let wait = if due {
             Duration::ZERO
+        } else if stream.is_some() {
+            STREAM_TICK
         } else if next < runbook_len && pace.playing {
             pace.until_due()
         } else {
@@ -308,6 +317,27 @@ pub fn work(
                     Err(e) => return Err(e),
                 }
             }
+            Some(Control::Stream(rate)) => match rate.filter(|r| *r > 0.0) {
+                Some(rate) => {
+                    if next < runbook_len {
+                        send(Event::Notice(format!(
+                            "Streaming by hand: the runbook's {} steps left were written for other rows, so this run goes on by hand",
+                            runbook_len - next
+                        )));
+                        runbook_len = next;
+                        pace.playing = false;
+                    }
+                    stream = Some(Stream::new(rate));
+                }
+                None => {
+                    if let Some(st) = stream.take() {
+                        send(Event::Notice(format!(
+                            "Stream stopped after {} rows",
+                            st.written
+                        )));
+                    }
+                }
+            },
             Some(Control::Show) => match MotionShot::take(&runner, setup.base.len()) {
                 Ok(Some(mut shot)) => {
                     shot.label = if hand_writes > 0 {
@@ -334,6 +364,29 @@ pub fn work(
             },
             None => {}
         }
+        if let Some(st) = &mut stream {
+            match stream_tick(st, &mut runner, x, ctx) {
+                Ok(wrote) => changed_index |= wrote,
+                Err(Error::InvalidParameter(why)) => {
+                    send(Event::Notice(format!(
+                        "Stream stopped after {} rows: {why}",
+                        st.written
+                    )));
+                    stream = None;
+                }
+                Err(e) => return Err(e),
+            }
+            if stream
+                .as_ref()
+                .is_some_and(|st| st.last_search.elapsed() >= STREAM_SEARCH_EVERY)
+            {
+                x = x.floor() + 1.0;
+                measure_now(&mut runner, &flat, &setup, x, ctx, &send)?;
+                if let Some(st) = &mut stream {
+                    st.last_search = Instant::now();
+                }
+            }
+        }
         if next < runbook_len && (pace.due() || std::mem::take(&mut pace.step_once)) {
             let step = &steps[next];
             let lines = runner.step(step, ctx)?;
@@ -351,6 +404,7 @@ pub fn work(
             }
         }
         let mut s = state(&runner, next, runbook_len, pace.playing);
+        s.streaming = stream.as_ref().map(|st| st.rate);
         s.elapsed_s = started.elapsed().as_secs_f64();
         let shape = (s.live, s.tombstones, s.queued);
         s.unreachable = match audit {
@@ -428,6 +482,55 @@ impl Hand {
             Hand::ReplaceShare(_) => Write::Replace,
         }
     }
+}
+
+/// How often a write stream writes what is due.
+const STREAM_TICK: Duration = Duration::from_millis(50);
+/// How often a write stream's index is searched and scored.
+const STREAM_SEARCH_EVERY: Duration = Duration::from_secs(1);
+
+/// A write stream: the next rows never written, inserted at `rate` rows
+/// per second (as many as are due at each tick, in one batch).
+struct Stream {
+    rate: f32,
+    since: Instant,
+    /// Rows due so far that were asked for (written, or found missing).
+    asked: usize,
+    written: usize,
+    last_search: Instant,
+}
+
+impl Stream {
+    fn new(rate: f32) -> Stream {
+        let now = Instant::now();
+        Stream {
+            rate,
+            since: now,
+            asked: 0,
+            written: 0,
+            last_search: now,
+        }
+    }
+}
+
+/// Inserts the rows due by now; whether any was written. Out of rows to
+/// insert: the by-hand module's refusal, which ends the stream.
+fn stream_tick(
+    st: &mut Stream,
+    runner: &mut Runner<'_>,
+    x: f64,
+    ctx: &WorkContext,
+) -> Result<bool> {
+    let due = (f64::from(st.rate) * st.since.elapsed().as_secs_f64()) as usize;
+    let n = due.saturating_sub(st.asked);
+    if n == 0 {
+        return Ok(false);
+    }
+    let touched = by_hand::insert_next(runner.live(), n)?;
+    st.asked = due;
+    st.written += touched.tags.len();
+    runner.write_by_hand(x.floor() as u64 + 1, Write::Insert, touched, ctx)?;
+    Ok(true)
 }
 
 /// When the next runbook step is due.
