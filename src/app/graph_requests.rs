@@ -124,6 +124,11 @@ impl Session {
         let Some((id, h)) = self.current_hnsw() else {
             return;
         };
+        // A node deleted from the index shown (a Motion run's) has no links
+        // to list: the panel says so instead of failing a job.
+        if h.graph().node_level(node).is_none() {
+            return;
+        }
         let notify = self.notifier();
         self.work.node_detail.request((id, node), |&(_, node)| {
             Job::spawn_notify(

@@ -283,6 +283,13 @@ fn a_cluster_deleted_by_hand_shows_in_the_views_as_tombstones_until_a_cleanup() 
         !lv.tombstones.is_empty(),
         "tombstones drawn around the pick"
     );
+    // The picked node is a tombstone: the selection panel says so (no
+    // failed job, no error).
+    assert!(h
+        .query_all_by_label_contains("Deleted: a tombstone")
+        .next()
+        .is_some());
+    assert_eq!(h.state().session.error, None);
 
     // A search from the deleted node walks through its deleted cluster.
     h.state_mut().settings.view_tab = Tab::SearchPath;
@@ -339,6 +346,12 @@ fn a_cluster_deleted_by_hand_shows_in_the_views_as_tombstones_until_a_cleanup() 
         .value_for(&(after.id, 0, Some(picked)))
         .expect("layer");
     assert_eq!((lv.layer_tombstones, lv.tombstones.len()), (0, 0));
+    h.step();
+    assert!(h
+        .query_all_by_label_contains("Not in the index shown")
+        .next()
+        .is_some());
+    assert_eq!(h.state().session.error, None);
     // Back to the built index: the views leave the run's copy.
     h.step();
     h.get_by_label("Show the built index").click();

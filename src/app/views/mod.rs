@@ -582,10 +582,20 @@ fn node_panel(ui: &mut Ui, session: &Session, view: &mut ViewState) {
         .current_hnsw()
         .and_then(|(id, _)| session.work.node_detail.value_for(&(id, sel)))
     else {
-        if session.current_hnsw().is_none() {
-            ui.label("Build an HNSW index to see this node's links.");
-        } else {
-            ui.spinner();
+        match session.current_hnsw() {
+            None => {
+                ui.label("Build an HNSW index to see this node's links.");
+            }
+            Some((_, h)) if h.graph().node_level(sel).is_none() => {
+                ui.label(if h.graph().is_tombstone(sel) {
+                    "Deleted: a tombstone searches still walk through until a cleanup; no live links to list."
+                } else {
+                    "Not in the index shown (never written, or deleted and cleaned up)."
+                });
+            }
+            Some(_) => {
+                ui.spinner();
+            }
         }
         return;
     };
