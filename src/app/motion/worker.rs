@@ -260,26 +260,10 @@ pub fn work(
                         continue;
                     }
                 };
-                if next < runbook_len {
-                    send(Event::Notice(format!(
-                        "Written by hand: the runbook's {} steps left were written for other rows, so this run goes on by hand",
-                        runbook_len - next
-                    )));
-                    runbook_len = next;
-                    pace.playing = false;
-                }
+                leave_runbook("Written", next, &mut runbook_len, &mut pace, &send);
                 hand_writes += 1;
                 let (write, n) = (hand.write(), touched.tags.len());
-                let key = x.floor() as u64 + 1;
-                if let Err(e) = runner.write_by_hand(key, write, touched, ctx) {
-                    if matches!(e, Error::Cancelled) {
-                        return Err(e);
-                    }
-                    return Err(Error::Internal(format!(
-                        "{} of {n} rows by hand failed, and the index may no longer match its rows: {e}",
-                        write.name()
-                    )));
-                }
+                write_by_hand(&mut runner, x, write, touched, ctx)?;
                 x = x.floor() + 1.0;
                 send(Event::Notice(format!(
                     "{} {n} rows by hand (write {hand_writes})",
@@ -319,14 +303,7 @@ pub fn work(
             }
             Some(Control::Stream(rate)) => match rate.filter(|r| *r > 0.0) {
                 Some(rate) => {
-                    if next < runbook_len {
-                        send(Event::Notice(format!(
-                            "Streaming by hand: the runbook's {} steps left were written for other rows, so this run goes on by hand",
-                            runbook_len - next
-                        )));
-                        runbook_len = next;
-                        pace.playing = false;
-                    }
+                    leave_runbook("Streaming", next, &mut runbook_len, &mut pace, &send);
                     stream = Some(Stream::new(rate));
                 }
                 None => {
@@ -365,16 +342,16 @@ pub fn work(
             None => {}
         }
         if let Some(st) = &mut stream {
-            match stream_tick(st, &mut runner, x, ctx) {
-                Ok(wrote) => changed_index |= wrote,
-                Err(Error::InvalidParameter(why)) => {
+            match stream_tick(st, &mut runner, x, ctx)? {
+                Tick::Idle => {}
+                Tick::Wrote => changed_index = true,
+                Tick::NoRowsLeft(why) => {
                     send(Event::Notice(format!(
                         "Stream stopped after {} rows: {why}",
                         st.written
                     )));
                     stream = None;
                 }
-                Err(e) => return Err(e),
             }
             if stream
                 .as_ref()
@@ -513,24 +490,76 @@ impl Stream {
     }
 }
 
-/// Inserts the rows due by now; whether any was written. Out of rows to
-/// insert: the by-hand module's refusal, which ends the stream.
+/// What one tick of a write stream did.
+enum Tick {
+    Idle,
+    Wrote,
+    /// No row is left to insert (why, in the by-hand module's words).
+    NoRowsLeft(String),
+}
+
+/// Inserts the rows due by now. A failed write ends the run, as a write by
+/// hand's does: the stream never goes on over an index that may no longer
+/// match its rows.
 fn stream_tick(
     st: &mut Stream,
     runner: &mut Runner<'_>,
     x: f64,
     ctx: &WorkContext,
-) -> Result<bool> {
+) -> Result<Tick> {
     let due = (f64::from(st.rate) * st.since.elapsed().as_secs_f64()) as usize;
     let n = due.saturating_sub(st.asked);
     if n == 0 {
-        return Ok(false);
+        return Ok(Tick::Idle);
     }
-    let touched = by_hand::insert_next(runner.live(), n)?;
+    let touched = match by_hand::insert_next(runner.live(), n) {
+        Ok(t) => t,
+        Err(e) => return Ok(Tick::NoRowsLeft(e.to_string())),
+    };
     st.asked = due;
     st.written += touched.tags.len();
-    runner.write_by_hand(x.floor() as u64 + 1, Write::Insert, touched, ctx)?;
-    Ok(true)
+    write_by_hand(runner, x, Write::Insert, touched, ctx)?;
+    Ok(Tick::Wrote)
+}
+
+/// A write by hand (or by a stream), keyed after the last measurement. Its
+/// failure ends the run: the account already holds the rows, so the index
+/// may no longer match them.
+fn write_by_hand(
+    runner: &mut Runner<'_>,
+    x: f64,
+    write: Write,
+    touched: crate::churn::Touched,
+    ctx: &WorkContext,
+) -> Result<()> {
+    let n = touched.tags.len();
+    match runner.write_by_hand(x.floor() as u64 + 1, write, touched, ctx) {
+        Ok(()) => Ok(()),
+        Err(Error::Cancelled) => Err(Error::Cancelled),
+        Err(e) => Err(Error::Internal(format!(
+            "{} of {n} rows by hand failed, and the index may no longer match its rows: {e}",
+            write.name()
+        ))),
+    }
+}
+
+/// A write by hand takes the run off its runbook: the steps left were
+/// written for other rows. Says so once, when there were steps left.
+fn leave_runbook(
+    what: &str,
+    next: usize,
+    runbook_len: &mut usize,
+    pace: &mut Pace,
+    send: &dyn Fn(Event),
+) {
+    if next < *runbook_len {
+        send(Event::Notice(format!(
+            "{what} by hand: the runbook's {} steps left were written for other rows, so this run goes on by hand",
+            *runbook_len - next
+        )));
+        *runbook_len = next;
+        pace.playing = false;
+    }
 }
 
 /// When the next runbook step is due.

@@ -83,6 +83,9 @@ impl Colouring for Plain {
 /// left out, so a deleted cluster shows as a hole.
 pub struct ByMotion<'a> {
     pub marks: &'a [crate::churn::marks::RowMark],
+    /// Rows per mark (`marks::counts`, computed once with the marks: the
+    /// legend is drawn every frame).
+    pub counts: [usize; 4],
     pub dark: bool,
 }
 
@@ -118,10 +121,9 @@ impl Colouring for ByMotion<'_> {
         QUERY.gamma_multiply(0.35)
     }
     fn legend(&self) -> Vec<(String, Color32)> {
-        let counts = crate::churn::marks::counts(self.marks);
         crate::churn::marks::RowMark::ALL
             .iter()
-            .zip(counts)
+            .zip(self.counts)
             .map(|(&m, n)| {
                 let c = self.mark_colour(m);
                 // Rows left out are named in the legend in grey.
@@ -319,6 +321,7 @@ mod tests {
         let marks = [Live, Queued, Tombstone, Absent, Tombstone];
         let by = ByMotion {
             marks: &marks,
+            counts: crate::churn::marks::counts(&marks),
             dark: false,
         };
         assert_eq!(by.base(0), base_grey(false));

@@ -314,6 +314,7 @@ fn colouring<'a>(
         ColourBy::MotionState => match &session.work.motion_shot {
             Some(shot) => Box::new(colour::ByMotion {
                 marks: shot.marks.as_slice(),
+                counts: shot.counts,
                 dark,
             }),
             None => Box::new(colour::Plain { dark }),
