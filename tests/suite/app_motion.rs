@@ -414,3 +414,62 @@ fn a_write_stream_inserts_at_its_rate_while_searches_are_scored_every_second() {
         );
     }
 }
+
+#[test]
+fn a_cleanup_on_a_clock_of_seconds_frees_hand_deletes_without_being_asked() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::ByHand,
+        keeping: annscope::app::motion::Keeping::Cleanup,
+        cleanup_seconds: 1.5,
+        ..fast()
+    });
+    // The interval's clock, chosen as a user does.
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "cleanup clock")
+        .click();
+    h.run_steps(4);
+    h.get_by_label("seconds, on a clock").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().settings.motion.cleanup_clock,
+        annscope::app::motion::CleanupClock::Seconds
+    );
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "every row inserted", 20_000, |a| {
+        idle(a) && searches_of(a) == 1
+    });
+    let run = h.state().motion.runs.last().expect("run");
+    assert_eq!(run.label, "1: HNSW, cleanup every 1.5 s");
+    h.get_by_label("Delete share").click();
+    step_until(&mut h, "the hand delete measured", 4000, |a| {
+        searches_of(a) == 2
+    });
+    let deleted = 1200;
+    let line = h.state().motion.runs.last().expect("run").lines[1]
+        .1
+        .clone();
+    assert_eq!(line.live, 4000 - deleted);
+    // Nothing clicked: the next cycle on the clock frees the tombstones
+    // (at once if one was due as the delete landed) and is measured.
+    step_until(&mut h, "a cleanup cycle on the clock", 8000, |a| {
+        a.motion
+            .runs
+            .last()
+            .and_then(|r| r.lines.last())
+            .is_some_and(|(_, l)| l.cleanups == 1 && l.tombstones == 0)
+    });
+    let run = h.state().motion.runs.last().expect("run");
+    let last = &run.lines.last().expect("line").1;
+    assert_eq!(last.live, 4000 - deleted);
+    assert_eq!(last.wrong_tags, 0);
+    if line.tombstones == deleted {
+        // The delete waited for the clock: a line of its own for the cycle.
+        assert_eq!(run.lines.len(), 3);
+        let notice = run.notice.as_deref().unwrap_or_default();
+        assert!(
+            notice.contains("Cleanup cycle (every 1.5 s) freed 1200 tombstones"),
+            "{notice}"
+        );
+    } else {
+        assert_eq!(line.tombstones, 0, "{line:?}");
+    }
+}

@@ -19,7 +19,7 @@ pub mod worker;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
-pub use settings::{Keeping, MotionSettings, Source};
+pub use settings::{CleanupClock, Keeping, MotionSettings, Source};
 pub use worker::{Control, Event, Hand, State};
 
 use crate::churn::{generate, Runbook, StepLine};

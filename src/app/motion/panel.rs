@@ -5,7 +5,7 @@
 
 use egui::Ui;
 
-use super::settings::{Axis, Keeping, MotionSettings, Source};
+use super::settings::{Axis, CleanupClock, Keeping, MotionSettings, Source};
 use super::{charts, Control, Hand, MotionLab};
 use crate::churn::generate::GENERATORS;
 
@@ -119,15 +119,42 @@ fn strategy_ui(ui: &mut Ui, s: &mut MotionSettings, kind_label: &str, rows: usiz
         match s.keeping {
             Keeping::Cleanup => {
                 let label = ui.label("cleanup every");
-                let mut pct = s.cleanup_share * 100.0;
-                if ui
-                    .add(egui::DragValue::new(&mut pct).range(0.01..=100.0).suffix("% of rows"))
-                    .labelled_by(label.id)
-                    .on_hover_text(format!("{} rows written", s.cleanup_rows(rows)))
-                    .changed()
-                {
-                    s.cleanup_share = pct / 100.0;
+                match s.cleanup_clock {
+                    CleanupClock::Rows => {
+                        let mut pct = s.cleanup_share * 100.0;
+                        if ui
+                            .add(egui::DragValue::new(&mut pct).range(0.01..=100.0).suffix("%"))
+                            .labelled_by(label.id)
+                            .on_hover_text(format!("{} rows written", s.cleanup_rows(rows)))
+                            .changed()
+                        {
+                            s.cleanup_share = pct / 100.0;
+                        }
+                    }
+                    CleanupClock::Seconds => {
+                        ui.add(
+                            egui::DragValue::new(&mut s.cleanup_seconds)
+                                .range(0.1..=86_400.0)
+                                .speed(0.1)
+                                .suffix(" s"),
+                        )
+                        .labelled_by(label.id)
+                        .on_hover_text("Weaviate's cleanupIntervalSeconds: a cycle runs when the time is up, even while nothing is written");
+                    }
                 }
+                egui::ComboBox::from_id_salt("cleanup clock")
+                    .selected_text(match s.cleanup_clock {
+                        CleanupClock::Rows => "of rows written",
+                        CleanupClock::Seconds => "seconds, on a clock",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut s.cleanup_clock, CleanupClock::Rows, "of rows written");
+                        ui.selectable_value(&mut s.cleanup_clock, CleanupClock::Seconds, "seconds, on a clock");
+                    })
+                    .response
+                    .widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "cleanup clock")
+                    });
             }
             Keeping::Rebuild => {
                 let label = ui.label("rebuild when churned");

@@ -38,6 +38,17 @@ impl Keeping {
     }
 }
 
+/// What a cleanup interval counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CleanupClock {
+    /// A share of the base's rows written (reproducible: the same runbook
+    /// cleans at the same steps).
+    Rows,
+    /// Seconds, as Weaviate's `cleanupIntervalSeconds`: a cycle runs when
+    /// the time is up, between writes or while the index sits idle.
+    Seconds,
+}
+
 /// The charts' x axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Axis {
@@ -53,6 +64,10 @@ pub struct MotionSettings {
     /// Cleanup after this share of the base's rows has been written (5%:
     /// every 5,000 rows on 100,000, every 200 on the 4,000-row sample).
     pub cleanup_share: f64,
+    /// Whether the interval counts rows ([`Self::cleanup_share`]) or
+    /// seconds ([`Self::cleanup_seconds`]).
+    pub cleanup_clock: CleanupClock,
+    pub cleanup_seconds: f64,
     /// Rebuild once this share of the rows built with has been deleted or
     /// replaced.
     pub rebuild_at: f64,
@@ -78,6 +93,8 @@ impl Default for MotionSettings {
             },
             keeping: Keeping::Cleanup,
             cleanup_share: 0.05,
+            cleanup_clock: CleanupClock::Rows,
+            cleanup_seconds: 5.0,
             rebuild_at: 0.2,
             async_indexing: false,
             async_batch: 1_000,
@@ -97,10 +114,23 @@ impl MotionSettings {
         ((self.cleanup_share.clamp(0.0, 1.0) * n as f64).round() as usize).max(1)
     }
 
+    /// Seconds between cleanup cycles (at least a tenth: the worker looks
+    /// at the clock a few times a second).
+    pub fn cleanup_secs(&self) -> f64 {
+        if self.cleanup_seconds.is_finite() {
+            self.cleanup_seconds.clamp(0.1, 86_400.0)
+        } else {
+            5.0
+        }
+    }
+
     pub fn maintenance(&self, n: usize) -> Maintenance {
         match self.keeping {
             Keeping::Nothing => Maintenance::None,
-            Keeping::Cleanup => Maintenance::Cleanup(Interval::Ops(self.cleanup_rows(n))),
+            Keeping::Cleanup => Maintenance::Cleanup(match self.cleanup_clock {
+                CleanupClock::Rows => Interval::Ops(self.cleanup_rows(n)),
+                CleanupClock::Seconds => Interval::Seconds(self.cleanup_secs()),
+            }),
             Keeping::Rebuild => Maintenance::RebuildAt(self.rebuild_at.clamp(0.01, 1.0)),
         }
     }
@@ -116,10 +146,48 @@ impl MotionSettings {
     pub fn strategy_label(&self, kind: &str, n: usize) -> String {
         let keeping = match self.keeping {
             Keeping::Nothing => "no maintenance".to_string(),
-            Keeping::Cleanup => format!("cleanup every {} rows", self.cleanup_rows(n)),
+            Keeping::Cleanup => match self.cleanup_clock {
+                CleanupClock::Rows => format!("cleanup every {} rows", self.cleanup_rows(n)),
+                CleanupClock::Seconds => format!("cleanup every {} s", self.cleanup_secs()),
+            },
             Keeping::Rebuild => format!("rebuild at {:.0}%", self.rebuild_at * 100.0),
         };
         let queue = if self.async_indexing { ", async" } else { "" };
         format!("{kind}, {keeping}{queue}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cleanup_interval_counts_rows_or_seconds_as_chosen() {
+        let mut s = MotionSettings::default();
+        assert_eq!(
+            s.maintenance(4_000),
+            Maintenance::Cleanup(Interval::Ops(200))
+        );
+        assert_eq!(
+            s.strategy_label("HNSW", 4_000),
+            "HNSW, cleanup every 200 rows"
+        );
+        s.cleanup_clock = CleanupClock::Seconds;
+        s.cleanup_seconds = 2.5;
+        assert_eq!(
+            s.maintenance(4_000),
+            Maintenance::Cleanup(Interval::Seconds(2.5))
+        );
+        assert_eq!(s.strategy_label("HNSW", 4_000), "HNSW, cleanup every 2.5 s");
+        s.cleanup_seconds = f64::NAN;
+        assert_eq!(
+            s.maintenance(4_000),
+            Maintenance::Cleanup(Interval::Seconds(5.0))
+        );
+        s.cleanup_seconds = 0.0;
+        assert_eq!(
+            s.maintenance(4_000),
+            Maintenance::Cleanup(Interval::Seconds(0.1))
+        );
     }
 }

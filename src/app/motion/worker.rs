@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::churn::queue::AsyncConfig;
 use crate::churn::run::{Plan, Runner};
 use crate::churn::truth::{live_truth, step_truth};
-use crate::churn::{by_hand, positions, Maintenance, Op, StepLine, Write};
+use crate::churn::{by_hand, positions, Interval, Maintenance, Op, StepLine, Write};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, IndexSpec, SearchKnob};
@@ -341,6 +341,21 @@ pub fn work(
             },
             None => {}
         }
+        // A cleanup on its clock (seconds) while the runbook is not
+        // stepping: measured, as one run by hand is. While steps play, the
+        // next search step shows it.
+        let stepping = next < runbook_len && pace.playing;
+        if !stepping {
+            if let Some(freed) = runner.cleanup_if_due_by_clock(ctx)? {
+                changed_index = true;
+                send(Event::Notice(format!(
+                    "Cleanup cycle (every {} s) freed {freed} tombstones",
+                    every_seconds(setup.maintenance)
+                )));
+                x += 0.5;
+                measure_now(&mut runner, &flat, &setup, x, ctx, &send)?;
+            }
+        }
         if let Some(st) = &mut stream {
             match stream_tick(st, &mut runner, x, ctx)? {
                 Tick::Idle => {}
@@ -402,6 +417,14 @@ pub fn work(
             last_state = Some(s.clone());
             send(Event::State(s));
         }
+    }
+}
+
+/// The cleanup interval in seconds (for notices; 0 when it counts rows).
+fn every_seconds(maintenance: Maintenance) -> f64 {
+    match maintenance {
+        Maintenance::Cleanup(Interval::Seconds(s)) => s,
+        _ => 0.0,
     }
 }
 

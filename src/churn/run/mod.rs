@@ -305,6 +305,26 @@ impl<'p> Runner<'p> {
         Ok(true)
     }
 
+    /// A cleanup cycle if the policy's interval is in seconds and its time
+    /// is up: Weaviate's cycle runs on its clock, every period, not only
+    /// after writes (one with no tombstones does nothing and the next is a
+    /// period on). The tombstones freed, when it freed any.
+    pub fn cleanup_if_due_by_clock(&mut self, ctx: &WorkContext) -> Result<Option<usize>> {
+        let Maintenance::Cleanup(Interval::Seconds(every)) = self.plan.maintenance else {
+            return Ok(None);
+        };
+        if self.last_cleanup.elapsed().as_secs_f64() < every {
+            return Ok(None);
+        }
+        let tombstones = self.index.tombstones();
+        if tombstones == 0 {
+            // A cycle with nothing to do: the next is due a period on.
+            self.last_cleanup = Instant::now();
+            return Ok(None);
+        }
+        Ok(self.cleanup_now(ctx)?.then_some(tombstones))
+    }
+
     /// The kind built afresh over the live rows, swapped in now.
     pub fn rebuild_now(&mut self, ctx: &WorkContext) -> Result<()> {
         if self.live.is_empty() {
@@ -376,12 +396,15 @@ impl<'p> Runner<'p> {
         let rebuild = match self.plan.maintenance {
             Maintenance::None => false,
             Maintenance::Cleanup(interval) => {
-                let due = match interval {
-                    Interval::Ops(n) => c.since_cleanup >= n,
-                    Interval::Seconds(s) => self.last_cleanup.elapsed().as_secs_f64() >= s,
-                };
-                if due && self.index.tombstones() > 0 {
-                    self.cleanup_now(ctx)?;
+                match interval {
+                    Interval::Ops(n) => {
+                        if c.since_cleanup >= n && self.index.tombstones() > 0 {
+                            self.cleanup_now(ctx)?;
+                        }
+                    }
+                    Interval::Seconds(_) => {
+                        self.cleanup_if_due_by_clock(ctx)?;
+                    }
                 }
                 false
             }

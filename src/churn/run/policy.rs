@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 pub enum Interval {
     /// After every N rows written (reproducible).
     Ops(usize),
-    /// When this many seconds passed since the last cycle (checked after
-    /// each write step).
+    /// Every this many seconds (checked after each write step; the app's
+    /// Motion lab also on its clock while nothing is written).
     Seconds(f64),
 }
 
