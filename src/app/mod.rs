@@ -301,7 +301,10 @@ impl AnnscopeApp {
                     &mut self.settings.motion,
                     &kind,
                     self.session.loaded.as_ref().map(|l| l.base.len()),
-                    self.views.selected,
+                    motion::panel::Picked {
+                        node: self.views.selected,
+                        map: self.session.projection.value().map(|p| p.as_ref()),
+                    },
                     &mut asked,
                 );
                 commands.extend(asked.into_iter().map(Command::Motion));

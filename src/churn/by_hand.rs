@@ -57,21 +57,44 @@ pub fn delete_rows(live: &LiveRows, rows: &[u32]) -> Result<Touched> {
 }
 
 /// The `n` live rows nearest to base row `near` (itself included when
-/// live), by the base's metric: a cluster picked on the projection, to
-/// delete. Ties go to the lower row.
+/// live), by the base's metric: a cluster in the data, to delete. Ties go
+/// to the lower row.
 pub fn delete_nearest(live: &LiveRows, base: &Dataset, near: u32, n: usize) -> Result<Touched> {
-    if near as usize >= base.len() {
-        return Err(Error::InvalidParameter(format!(
-            "row {near} is not in the base ({} rows)",
-            base.len()
-        )));
-    }
+    check_row(near, base.len())?;
     let centre = base.row(near as usize);
     let metric = base.metric();
-    let mut by_distance: Vec<(f32, u32)> = live
-        .held()
-        .map(|(r, _)| (metric.distance(centre, base.row(r as usize)), r))
-        .collect();
+    delete_nearest_by(live, n, |r| metric.distance(centre, base.row(r as usize)))
+}
+
+/// The `n` live rows nearest to base row `near` on a 2-D map of the base
+/// (one point per row, as the Projection tab draws it): a patch picked on
+/// the map, to delete, which the map then shows as a hole whether or not
+/// the rows were neighbours in the data.
+pub fn delete_nearest_on_map(
+    live: &LiveRows,
+    map: &[[f32; 2]],
+    near: u32,
+    n: usize,
+) -> Result<Touched> {
+    check_row(near, map.len())?;
+    let [cx, cy] = map[near as usize];
+    delete_nearest_by(live, n, |r| match map.get(r as usize) {
+        Some(&[x, y]) => (x - cx).powi(2) + (y - cy).powi(2),
+        None => f32::INFINITY,
+    })
+}
+
+fn check_row(near: u32, rows: usize) -> Result<()> {
+    if near as usize >= rows {
+        return Err(Error::InvalidParameter(format!(
+            "row {near} is not in the base ({rows} rows)"
+        )));
+    }
+    Ok(())
+}
+
+fn delete_nearest_by(live: &LiveRows, n: usize, distance: impl Fn(u32) -> f32) -> Result<Touched> {
+    let mut by_distance: Vec<(f32, u32)> = live.held().map(|(r, _)| (distance(r), r)).collect();
     if by_distance.is_empty() {
         return Err(Error::InvalidParameter("nothing is live to delete".into()));
     }
@@ -186,6 +209,23 @@ mod tests {
             3
         );
         assert!(delete_nearest(&live, &base, 300, 3).is_err());
+    }
+
+    #[test]
+    fn the_nearest_live_rows_on_the_map_are_a_patch_of_the_map() {
+        // Rows on a line: row r at (r, 0). Rows 299..100 live.
+        let map: Vec<[f32; 2]> = (0..300).map(|r| [r as f32, 0.0]).collect();
+        let live = live_first(200, 300);
+        let d = delete_nearest_on_map(&live, &map, 150, 21).expect("delete");
+        let mut rows = d.rows.clone();
+        rows.sort_unstable();
+        assert_eq!(rows, (140..=160).collect::<Vec<usize>>());
+        // At the edge of the live rows the patch extends inwards only.
+        let d = delete_nearest_on_map(&live, &map, 90, 5).expect("edge");
+        let mut rows = d.rows.clone();
+        rows.sort_unstable();
+        assert_eq!(rows, (100..105).collect::<Vec<usize>>());
+        assert!(delete_nearest_on_map(&live, &map, 300, 3).is_err());
     }
 
     #[test]

@@ -473,3 +473,69 @@ fn a_cleanup_on_a_clock_of_seconds_frees_hand_deletes_without_being_asked() {
         assert_eq!(line.tombstones, 0, "{line:?}");
     }
 }
+
+#[test]
+fn a_patch_picked_on_the_map_is_deleted_and_the_map_shows_it_gone() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::ByHand,
+        hand_rows: 300,
+        keeping: annscope::app::motion::Keeping::Nothing,
+        ..fast()
+    });
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "every row inserted, and a map", 20_000, |a| {
+        idle(a) && searches_of(a) == 1 && a.session.projection.value().is_some()
+    });
+    let picked = 1234u32;
+    h.state_mut().views.selected = Some(picked);
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "nearest by")
+        .click();
+    h.run_steps(4);
+    h.get_by_label("on the map").click();
+    h.run_steps(2);
+    h.get_by_label(&format!(
+        "Delete the 300 nearest to node {picked} on the PCA map"
+    ))
+    .click();
+    step_until(&mut h, "the patch delete measured", 4000, |a| {
+        searches_of(a) == 2
+    });
+    let line = &h.state().motion.runs.last().expect("run").lines[1].1;
+    assert_eq!(
+        (line.live, line.tombstones, line.wrong_tags),
+        (3700, 300, 0)
+    );
+    // The rows deleted are the 300 nearest the pick on the map drawn.
+    let map = h
+        .state()
+        .session
+        .projection
+        .value()
+        .expect("map")
+        .base
+        .clone();
+    let [cx, cy] = map[picked as usize];
+    let mut by_distance: Vec<(f32, usize)> = map
+        .iter()
+        .enumerate()
+        .map(|(r, [x, y])| ((x - cx).powi(2) + (y - cy).powi(2), r))
+        .collect();
+    by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let want: std::collections::BTreeSet<usize> =
+        by_distance[..300].iter().map(|&(_, r)| r).collect();
+    h.get_by_label("Show in the views").click();
+    step_until(&mut h, "the copy in the views", 4000, |a| {
+        a.session.work.motion_shot.is_some()
+    });
+    let shot = h.state().session.work.motion_shot.clone().expect("shot");
+    use annscope::churn::marks::RowMark;
+    let deleted: std::collections::BTreeSet<usize> = shot
+        .marks
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| **m == RowMark::Tombstone)
+        .map(|(r, _)| r)
+        .collect();
+    assert_eq!(deleted, want);
+}

@@ -3,11 +3,14 @@
 //! indexing), play / pause / one step / stop and speed, writes by hand,
 //! maintenance on demand, and the active run's state.
 
+use std::sync::Arc;
+
 use egui::Ui;
 
 use super::settings::{Axis, CleanupClock, Keeping, MotionSettings, Source};
 use super::{charts, Control, Hand, MotionLab};
 use crate::churn::generate::GENERATORS;
+use crate::projection::Projection;
 
 /// What the tab asks the app to do after drawing.
 #[derive(Debug)]
@@ -32,7 +35,7 @@ pub fn tab_ui(
     s: &mut MotionSettings,
     kind_label: &str,
     rows: Option<usize>,
-    selected: Option<u32>,
+    picked: Picked<'_>,
     commands: &mut Vec<MotionCommand>,
 ) {
     let data_ready = rows.is_some();
@@ -44,7 +47,7 @@ pub fn tab_ui(
     ui.horizontal(|ui| {
         stream_ui(ui, lab, s, commands);
         ui.separator();
-        views_ui(ui, lab, s, selected, commands);
+        views_ui(ui, lab, s, picked, commands);
     });
     status_ui(ui, lab);
     ui.separator();
@@ -358,14 +361,23 @@ fn stream_ui(
     }
 }
 
+/// What the views have picked, for deleting a cluster: the selected node
+/// and the Projection tab's map, when one is drawn.
+#[derive(Clone, Copy, Default)]
+pub struct Picked<'a> {
+    pub node: Option<u32>,
+    pub map: Option<&'a Projection>,
+}
+
 /// The run's index in the views, and a cluster picked there deleted.
 fn views_ui(
     ui: &mut Ui,
     lab: &MotionLab,
-    s: &MotionSettings,
-    selected: Option<u32>,
+    s: &mut MotionSettings,
+    picked: Picked<'_>,
     commands: &mut Vec<MotionCommand>,
 ) {
+    let selected = picked.node;
     let alive = lab.active().is_some_and(|r| !r.state.preparing);
     let ready = alive && lab.active().is_some_and(|r| !r.state.playing);
     {
@@ -380,17 +392,51 @@ fn views_ui(
             Some(row) => format!("Delete the {} nearest to node {row}", s.hand_rows),
             None => "Delete a cluster: select a node in the views first".to_string(),
         };
+        let on_map = s.near_on_map && picked.map.is_some();
+        let near = match (selected, picked.map) {
+            (Some(_), Some(map)) if on_map => format!("{near} on the {} map", map.method.label()),
+            _ => near,
+        };
+        let hover = if on_map {
+            "the live rows nearest the selected node on the Projection tab's map (itself included): a patch of the map deleted, which the map then shows as a hole whether or not those rows were neighbours in the data; the rows count is the one above"
+        } else {
+            "the live rows nearest the selected node (itself included), by the data's metric: a cluster in the data, deleted (on a projection it may look scattered: a map keeps only part of each row's neighbours); the rows count is the one above"
+        };
         if ui
             .add_enabled(ready && selected.is_some(), egui::Button::new(near))
-            .on_hover_text("the live rows nearest the selected node (itself included), by the data's metric: a cluster picked on the projection, deleted; the rows count is the one above")
+            .on_hover_text(hover)
             .clicked()
         {
             if let Some(row) = selected {
-                commands.push(MotionCommand::Control(Control::Hand(Hand::DeleteNear {
-                    row,
-                    n: s.hand_rows,
-                })));
+                let hand = match picked.map {
+                    Some(map) if on_map => Hand::DeleteNearOnMap {
+                        row,
+                        n: s.hand_rows,
+                        map: Arc::new(map.base.clone()),
+                    },
+                    _ => Hand::DeleteNear {
+                        row,
+                        n: s.hand_rows,
+                    },
+                };
+                commands.push(MotionCommand::Control(Control::Hand(hand)));
             }
+        }
+        if picked.map.is_some() {
+            egui::ComboBox::from_id_salt("nearest by")
+                .selected_text(if s.near_on_map {
+                    "on the map"
+                } else {
+                    "in the data"
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut s.near_on_map, false, "in the data");
+                    ui.selectable_value(&mut s.near_on_map, true, "on the map");
+                })
+                .response
+                .widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "nearest by")
+                });
         }
     }
 }

@@ -78,6 +78,9 @@ pub struct MotionSettings {
     /// Writes by hand: the share deleted or replaced, rows inserted.
     pub hand_share: f64,
     pub hand_rows: usize,
+    /// A cluster deleted by hand: the rows nearest the picked node on the
+    /// Projection tab's map (true) or in the data (false).
+    pub near_on_map: bool,
     /// A write stream's rate, rows per second.
     pub stream_rate: f32,
     pub axis: Axis,
@@ -101,6 +104,7 @@ impl Default for MotionSettings {
             speed: Some(4.0),
             hand_share: 0.3,
             hand_rows: 500,
+            near_on_map: false,
             stream_rate: 200.0,
             axis: Axis::Step,
             seed: 42,

@@ -64,6 +64,13 @@ pub enum Hand {
         row: u32,
         n: usize,
     },
+    /// Delete the `n` live rows nearest base row `row` on this map (the
+    /// Projection tab's points, one per base row): a patch of the map.
+    DeleteNearOnMap {
+        row: u32,
+        n: usize,
+        map: Arc<Vec<[f32; 2]>>,
+    },
     InsertNext(usize),
     ReplaceShare(f64),
 }
@@ -469,6 +476,16 @@ fn hand_touched(
         Hand::DeleteShare(s) => by_hand::delete_share(live, *s, *seed),
         Hand::DeleteRows(rows) => by_hand::delete_rows(live, rows),
         &Hand::DeleteNear { row, n } => by_hand::delete_nearest(live, base, row, n),
+        Hand::DeleteNearOnMap { row, n, map } => {
+            if map.len() != base.len() {
+                return Err(Error::InvalidParameter(format!(
+                    "the map has {} points for {} rows: it was made of other data",
+                    map.len(),
+                    base.len()
+                )));
+            }
+            by_hand::delete_nearest_on_map(live, map, *row, *n)
+        }
         Hand::InsertNext(n) => by_hand::insert_next(live, *n),
         Hand::ReplaceShare(s) => by_hand::replace_share(live, *s, *seed),
     }
@@ -477,7 +494,10 @@ fn hand_touched(
 impl Hand {
     pub fn write(&self) -> Write {
         match self {
-            Hand::DeleteShare(_) | Hand::DeleteRows(_) | Hand::DeleteNear { .. } => Write::Delete,
+            Hand::DeleteShare(_)
+            | Hand::DeleteRows(_)
+            | Hand::DeleteNear { .. }
+            | Hand::DeleteNearOnMap { .. } => Write::Delete,
             Hand::InsertNext(_) => Write::Insert,
             Hand::ReplaceShare(_) => Write::Replace,
         }
