@@ -539,3 +539,49 @@ fn a_patch_picked_on_the_map_is_deleted_and_the_map_shows_it_gone() {
         .collect();
     assert_eq!(deleted, want);
 }
+
+#[test]
+fn views_that_follow_a_playing_run_end_on_its_last_step() {
+    let mut h = motion_harness(MotionSettings {
+        source: Source::Generated {
+            name: "clustered-deletes".into(),
+            options: "clusters=4".into(),
+        },
+        keeping: annscope::app::motion::Keeping::Nothing,
+        speed: Some(8.0),
+        ..MotionSettings::default()
+    });
+    h.get_by_label("Follow").click();
+    h.run_steps(2);
+    assert!(h.state().settings.motion.follow_views);
+    h.get_by_label("Play new run").click();
+    step_until(&mut h, "two searches", 20_000, |a| searches_of(a) >= 2);
+    h.get_by_label("Show in the views").click();
+    step_until(&mut h, "the runbook played to its end", 20_000, idle);
+    // The last search's copy arrives after the run ends.
+    let last = h
+        .state()
+        .motion
+        .runs
+        .last()
+        .expect("run")
+        .lines
+        .last()
+        .expect("line")
+        .1
+        .clone();
+    step_until(&mut h, "a copy of the last step", 4000, |a| {
+        a.session.work.motion_shot.as_ref().is_some_and(|s| {
+            use annscope::churn::marks::RowMark;
+            s.count(RowMark::Live) == last.live && s.count(RowMark::Tombstone) == last.tombstones
+        })
+    });
+    let shot = h.state().session.work.motion_shot.clone().expect("shot");
+    assert!(shot.label.contains("at step 20 of 20"), "{}", shot.label);
+    let copies = shot.id - annscope::app::motion::shot::FIRST_SHOT_ID;
+    assert!(
+        copies >= 3,
+        "one copy per search step after the first: {copies}"
+    );
+    assert!(last.tombstones > 0);
+}

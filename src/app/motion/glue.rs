@@ -57,6 +57,11 @@ impl AnnscopeApp {
     /// on data no longer on screen.
     pub(in crate::app) fn poll_motion(&mut self) {
         self.motion.poll();
+        if self.settings.motion.follow_views {
+            if let Some(shown) = &self.session.work.motion_shot {
+                self.motion.follow(shown.run);
+            }
+        }
         if let Some(shot) = self.motion.take_shot() {
             self.session.show_motion(shot);
         }

@@ -78,6 +78,12 @@ pub struct MotionLab {
     /// A copy of a run's index arrived for the views, not yet taken.
     shot: Option<Arc<shot::MotionShot>>,
     shots_taken: usize,
+    /// A copy asked for and not yet arrived (following waits for it).
+    shot_asked: bool,
+    /// That copy was asked by following, not by the user: no notice.
+    shot_followed: bool,
+    /// The run's search lines when the last copy arrived.
+    shot_lines: usize,
 }
 
 /// What a new run is played on.
@@ -166,6 +172,9 @@ impl MotionLab {
 
     /// Sends `c` to the active run (nothing when no run holds an index).
     pub fn control(&mut self, c: Control) {
+        if c == Control::Show {
+            self.shot_asked = true;
+        }
         if let Some(tx) = self
             .runs
             .last()
@@ -173,6 +182,20 @@ impl MotionLab {
             .and_then(|r| r.controls.as_ref())
         {
             let _ = tx.send(c);
+        }
+    }
+
+    /// With a copy of run `shown` in the views: a new copy once the run
+    /// (still playing or written to) has measured another search and the
+    /// last copy has arrived, so the views keep in step with it, a search
+    /// step behind at most.
+    pub fn follow(&mut self, shown: usize) {
+        let due = self
+            .active()
+            .is_some_and(|r| r.id == shown && r.lines.len() > self.shot_lines);
+        if due && !self.shot_asked {
+            self.control(Control::Show);
+            self.shot_followed = true;
         }
     }
 
@@ -244,14 +267,19 @@ impl MotionLab {
                     Event::Refused(why) => run.notice = Some(format!("Refused: {why}")),
                     Event::Shot(mut s) => {
                         self.shots_taken += 1;
+                        self.shot_asked = false;
+                        self.shot_lines = run.lines.len();
+                        s.run = run.id;
                         s.id = shot::FIRST_SHOT_ID + self.shots_taken;
                         s.label = format!("Motion run {} {}", run.label, s.label);
-                        run.notice = Some(format!(
-                            "Shown in the views: {} ({} tombstones, {} queued)",
-                            s.label,
-                            s.count(crate::churn::marks::RowMark::Tombstone),
-                            s.count(crate::churn::marks::RowMark::Queued)
-                        ));
+                        if !std::mem::take(&mut self.shot_followed) {
+                            run.notice = Some(format!(
+                                "Shown in the views: {} ({} tombstones, {} queued)",
+                                s.label,
+                                s.count(crate::churn::marks::RowMark::Tombstone),
+                                s.count(crate::churn::marks::RowMark::Queued)
+                            ));
+                        }
                         self.shot = Some(Arc::new(*s));
                     }
                 }

@@ -388,6 +388,8 @@ fn views_ui(
         {
             commands.push(MotionCommand::Control(Control::Show));
         }
+        ui.checkbox(&mut s.follow_views, "Follow")
+            .on_hover_text("while the run's copy is in the views, take a new one after each of its search steps, so the views keep in step (each copy is a save and load of the index in memory: on 100,000 rows it slows the run)");
         let near = match selected {
             Some(row) => format!("Delete the {} nearest to node {row}", s.hand_rows),
             None => "Delete a cluster: select a node in the views first".to_string(),

@@ -81,6 +81,9 @@ pub struct MotionSettings {
     /// A cluster deleted by hand: the rows nearest the picked node on the
     /// Projection tab's map (true) or in the data (false).
     pub near_on_map: bool,
+    /// While a run's copy is in the views, take a new one after each of
+    /// its search steps.
+    pub follow_views: bool,
     /// A write stream's rate, rows per second.
     pub stream_rate: f32,
     pub axis: Axis,
@@ -105,6 +108,7 @@ impl Default for MotionSettings {
             hand_share: 0.3,
             hand_rows: 500,
             near_on_map: false,
+            follow_views: false,
             stream_rate: 200.0,
             axis: Axis::Step,
             seed: 42,

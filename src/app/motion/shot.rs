@@ -16,6 +16,8 @@ use crate::index::{AnnIndex, GraphOverview};
 pub struct MotionShot {
     /// The views' key for this copy (never a build's id).
     pub id: usize,
+    /// The Motion run it was taken of (set when it reaches the app).
+    pub run: usize,
     /// "Motion run 2 (HNSW, cleanup 5%) at step 14 of 40".
     pub label: String,
     pub index: Arc<dyn AnnIndex>,
@@ -58,6 +60,7 @@ impl MotionShot {
         let marks = marks::row_marks(rows, runner.live(), &queued, &graph.tombstone_ids());
         let moved = runner.live().held().filter(|&(r, t)| r != t).count();
         Ok(Some(MotionShot {
+            run: 0,
             id: 0,
             label: String::new(),
             counts: marks::counts(&marks),
